@@ -1,0 +1,13 @@
+/*
+ * commands.h - subcommands implemented outside main.c.  Each takes
+ * argc/argv starting at the command's own name and returns an exit status.
+ */
+#ifndef SAMLBROKER_COMMANDS_H
+#define SAMLBROKER_COMMANDS_H
+
+/* main.c: loads the configuration, printing every problem to stderr. */
+struct broker_config *command_load_config(const char *path);
+
+int	 cmd_keygen(int argc, char **argv);	/* keygen.c */
+
+#endif

@@ -1,0 +1,230 @@
+/*
+ * main.c - the samlbroker command: dispatch to subcommands, and the two
+ * that only load configuration (`check`, `mint`).
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "samlbroker.h"
+#include "commands.h"
+
+static void
+usage_main(FILE *out)
+{
+	fprintf(out,
+	    "usage: samlbroker COMMAND [options]\n"
+	    "\n"
+	    "commands:\n"
+	    "  serve    run the broker (foreground)\n"
+	    "  check    validate the configuration, tenants and keys\n"
+	    "  mint     print a signed SAMLResponse for one agent\n"
+	    "  token    fetch a token from a running broker\n"
+	    "  status   show a running broker's status\n"
+	    "  keygen   make a tenant's SAML certificate and encrypted key\n"
+	    "\n"
+	    "Run 'samlbroker COMMAND --help' for a command's options.\n"
+	    "  -h, --help      this text\n"
+	    "  -V, --version   print the version\n");
+}
+
+/* Loads the configuration, printing every problem; NULL on any error. */
+struct broker_config *
+command_load_config(const char *path)
+{
+	struct diag		 d;
+	struct broker_config	*conf;
+
+	diag_init(&d);
+	conf = config_load(path, &d);
+	for (size_t i = 0; i < d.n_lines; i++)
+		fprintf(stderr, "%s\n", d.lines[i]);
+	diag_clear(&d);
+	return conf;
+}
+
+static int
+cmd_check(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config",	required_argument,	NULL, 'c' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char		*path = SAMLBROKER_DEFAULT_CONF;
+	struct broker_config	*conf;
+	int			 ch;
+
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'h':
+			printf("usage: samlbroker check [-c FILE]\n"
+			    "Loads the configuration, every tenant and its keys; prints one\n"
+			    "line per tenant and 'configuration OK', or every problem found.\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "samlbroker check: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if ((conf = command_load_config(path)) == NULL)
+		return 1;
+	for (size_t i = 0; i < conf->n_tenants; i++) {
+		const struct tenant	*t = conf->tenants[i];
+		char			 expiry[32];
+
+		format_rfc3339(keystore_not_after(t->keys), expiry, sizeof(expiry));
+		printf("tenant %s: organization=%s (%s) issuer=%s certificate=\"%s\" "
+		    "expires=%s services=", t->name, t->organization_sname,
+		    t->organization_id, t->issuer, keystore_subject(t->keys), expiry);
+		printf("saml_auth");
+		for (size_t s = 0; s < t->n_services; s++)
+			printf(",%s", t->services[s].name);
+		printf("\n");
+	}
+	printf("configuration OK\n");
+	config_free(conf);
+	return 0;
+}
+
+static int
+cmd_mint(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config",	required_argument,	NULL, 'c' },
+		{ "tenant",	required_argument,	NULL, 't' },
+		{ "user",	required_argument,	NULL, 'u' },
+		{ "xml",	no_argument,		NULL, 'x' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char		*path = SAMLBROKER_DEFAULT_CONF, *tname = NULL, *email = NULL;
+	const char		*why;
+	struct broker_config	*conf = NULL;
+	struct saml_signer	*signer = NULL;
+	struct tenant		*t;
+	char			 err[256], *out = NULL;
+	size_t			 outlen;
+	double			 nooa;
+	int			 ch, xml = 0, rc = 1;
+
+	while ((ch = getopt_long(argc, argv, "c:t:u:xh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			tname = optarg;
+			break;
+		case 'u':
+			email = optarg;
+			break;
+		case 'x':
+			xml = 1;
+			break;
+		case 'h':
+			printf("usage: samlbroker mint [-c FILE] -t TENANT -u EMAIL [--xml]\n"
+			    "Prints the base64 SAMLResponse (the 'assertion' form field of the\n"
+			    "SAML2 Bearer grant) for one agent, or with --xml the signed XML.\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (tname == NULL || email == NULL || optind != argc) {
+		fprintf(stderr, "usage: samlbroker mint [-c FILE] -t TENANT -u EMAIL [--xml]\n");
+		return 2;
+	}
+	if (email_validate(email, &why) == -1) {
+		fprintf(stderr, "samlbroker mint: %s\n", why);
+		return 1;
+	}
+	if ((conf = command_load_config(path)) == NULL)
+		return 1;
+	if ((t = config_tenant_find(conf, tname)) == NULL) {
+		fprintf(stderr, "samlbroker mint: unknown tenant '%s'\n", tname);
+		goto done;
+	}
+	if (saml_global_init() == -1) {
+		fprintf(stderr, "samlbroker mint: cannot initialise xmlsec\n");
+		goto done;
+	}
+	if ((signer = saml_signer_new(t, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "samlbroker mint: %s\n", err);
+		goto shutdown;
+	}
+	if (xml) {
+		if (saml_mint_response(signer, email, clock_now(), &out, &outlen,
+		    err, sizeof(err)) == -1) {
+			fprintf(stderr, "samlbroker mint: %s\n", err);
+			goto shutdown;
+		}
+		fwrite(out, 1, outlen, stdout);
+		if (outlen > 0 && out[outlen - 1] != '\n')
+			putchar('\n');
+	} else {
+		if (saml_mint_response_b64(signer, email, clock_now(), &out, &nooa,
+		    err, sizeof(err)) == -1) {
+			fprintf(stderr, "samlbroker mint: %s\n", err);
+			goto shutdown;
+		}
+		printf("%s\n", out);
+	}
+	rc = 0;
+shutdown:
+	secret_free(out);
+	saml_signer_free(signer);
+	saml_global_shutdown();
+done:
+	config_free(conf);
+	return rc;
+}
+
+static const struct command {
+	const char	*name;
+	int		(*fn)(int, char **);
+} commands[] = {
+	{ "check",	cmd_check },
+	{ "mint",	cmd_mint },
+	{ "keygen",	cmd_keygen },
+};
+
+int
+main(int argc, char **argv)
+{
+	log_init(LOG_LEVEL_INFO, "samlbroker");
+	if (argc < 2) {
+		usage_main(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage_main(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0 ||
+	    strcmp(argv[1], "version") == 0) {
+		printf("samlbroker %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	/* Keys are loaded by every command but keygen's reader: harden first. */
+	process_harden();
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			/* getopt_long sees "samlbroker-CMD [options]". */
+			return commands[i].fn(argc - 1, argv + 1);
+		}
+	}
+	fprintf(stderr, "samlbroker: unknown command '%s'\n", argv[1]);
+	usage_main(stderr);
+	return 2;
+}

@@ -1,0 +1,198 @@
+/*
+ * samlbroker.h - the one private header of samlbroker.
+ *
+ * Shared types (configuration, tenants, diagnostics) and one block of
+ * prototypes per source file, in data-flow order.  Library types
+ * (libxml2, xmlsec, libcurl, libevent) stay out of this header; OpenSSL
+ * objects appear only as opaque struct pointers.
+ */
+#ifndef SAMLBROKER_H
+#define SAMLBROKER_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+struct evp_pkey_st;	/* OpenSSL EVP_PKEY */
+struct x509_st;		/* OpenSSL X509 */
+
+#define SAMLBROKER_DEFAULT_CONF		"/etc/samlbroker/samlbroker.conf"
+#define SAMLBROKER_DEFAULT_TENANTS	"/etc/samlbroker/tenants"
+#define SAMLBROKER_DEFAULT_SOCKET	"unix:/run/samlbroker/samlbroker.sock"
+
+/* Longest line the INI reader accepts (secrets and base64 keys are long). */
+#define INI_MAX_LINE			65536
+/* Longest e-mail address accepted (RFC 5321 path limit). */
+#define EMAIL_MAX_LEN			254
+/* Longest tenant or service name. */
+#define NAME_MAX_LEN			64
+
+/* log.c */
+enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
+void	 log_init(enum log_level, const char *progname);
+void	 log_set_level(enum log_level);
+enum log_level log_get_level(void);
+int	 log_level_parse(const char *, enum log_level *);
+void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+void	 fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* util.c */
+/* The one clock of the program: wall-clock seconds (tests replace it). */
+typedef double (*clock_fn)(void);
+double	 clock_now(void);
+void	 clock_set(clock_fn);	/* NULL restores the real clock */
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+void	 secret_free(char *);	/* cleanse then free; accepts NULL */
+int	 format_rfc3339(double t, char *buf, size_t len);	/* 2026-11-25T01:02:03Z */
+int	 base64_decode_lenient(const char *in, unsigned char **out, size_t *outlen);
+char	*base64_encode(const unsigned char *in, size_t len, int wrap64);
+int	 email_validate(const char *email, const char **why);
+int	 name_validate(const char *name);	/* [A-Za-z0-9._-], 1..NAME_MAX_LEN, no leading dot */
+int	 read_file_limited(const char *path, size_t max, char **ret_buf, size_t *ret_len);
+void	 process_harden(void);	/* non-dumpable, no core files */
+
+/* diag.c - problems found while loading configuration, for `check` and the daemon */
+struct diag {
+	char	**lines;
+	size_t	  n_lines;
+	int	  errors;
+	int	  warnings;
+};
+void	 diag_init(struct diag *);
+void	 diag_clear(struct diag *);
+void	 diag_error(struct diag *, const char *file, const char *section,
+	    const char *option, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void	 diag_warn(struct diag *, const char *file, const char *section,
+	    const char *option, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* ini.c - the INI reader for configuration exports */
+struct ini_option {
+	char	*name;
+	char	*value;
+	int	 line;
+	bool	 used;		/* set by the consumer, to warn about unknown options */
+};
+struct ini_section {
+	char			*name;
+	int			 line;
+	struct ini_option	*options;
+	size_t			 n_options;
+};
+struct ini_file {
+	char			*path;
+	struct ini_section	*sections;
+	size_t			 n_sections;
+};
+/* Parses a buffer; on error returns NULL with "line N: what" in errbuf. */
+struct ini_file *ini_parse(const char *path, const char *buf, size_t len,
+	    char *errbuf, size_t errlen);
+struct ini_file *ini_load(const char *path, char *errbuf, size_t errlen);
+void	 ini_free(struct ini_file *);	/* cleanses every value */
+struct ini_section *ini_section_find(const struct ini_file *, const char *name);
+struct ini_option *ini_option_find(struct ini_section *, const char *name);
+
+/* keystore.c - a tenant's signing key and certificate */
+struct keystore;
+/* Loads base64(PEM) certificate and base64(encrypted PEM) key; wipes password. */
+struct keystore *keystore_load(const char *cert_b64, const char *pkey_b64,
+	    char *password, char *errbuf, size_t errlen);
+void	 keystore_free(struct keystore *);
+struct evp_pkey_st *keystore_pkey(const struct keystore *);
+struct x509_st *keystore_cert(const struct keystore *);
+const char *keystore_subject(const struct keystore *);
+double	 keystore_not_after(const struct keystore *);
+double	 keystore_not_before(const struct keystore *);
+const char *keystore_cert_pem(const struct keystore *);	/* PEM text */
+const char *keystore_fingerprint(const struct keystore *);	/* SHA-256 hex */
+
+/* config.c - main configuration and tenants */
+enum listen_kind { LISTEN_UNIX, LISTEN_TCP };
+struct listen_addr {
+	enum listen_kind kind;
+	char	*text;		/* as written, for logs */
+	char	*path;		/* LISTEN_UNIX */
+	char	*host;		/* LISTEN_TCP */
+	char	*port;		/* LISTEN_TCP */
+};
+
+struct service_client {
+	char	*name;		/* section name: "saml_auth", "ewt", ... */
+	char	*client_id;
+	char	*secret;	/* resolved from literal, file: or env: */
+};
+
+struct tenant {
+	char	*name;
+	char	*file;
+	char	*organization_sname;
+	char	*organization_id;
+	char	*base_auth_url;
+	char	*base_service_url;
+	char	*issuer;
+	int	 expire_time_hours;
+	char	*audience;	/* default base_auth_url */
+	char	*recipient;	/* default base_auth_url */
+	char	*destination;	/* default base_auth_url */
+	char	*service_name;	/* NULL: no ServiceName attribute */
+	int	 assertion_lifetime;	/* seconds, default 300 */
+	bool	 sign_response;
+	struct service_client	 saml_auth;
+	struct service_client	*services;
+	size_t			 n_services;
+	struct keystore		*keys;
+	uint64_t		 digest;	/* of the file, to tell a changed tenant on reload */
+};
+
+struct broker_config {
+	char			*path;
+	struct listen_addr	*listens;
+	size_t			 n_listens;
+	mode_t			 socket_mode;
+	char			*tenants_dir;
+	char			*ca_file;
+	char			*proxy;
+	enum log_level		 log_level;
+	size_t			 max_cached_tokens;
+	bool			 allow_remote_tcp;
+	int			 connect_timeout;	/* seconds */
+	int			 request_timeout;	/* seconds */
+	struct tenant		**tenants;
+	size_t			 n_tenants;
+};
+
+/* Loads the main file and every tenant; problems go to diag.  Returns NULL
+ * when there was any error. */
+struct broker_config *config_load(const char *path, struct diag *);
+void	 config_free(struct broker_config *);
+struct tenant *config_tenant_find(const struct broker_config *, const char *name);
+const struct service_client *tenant_service_find(const struct tenant *, const char *name);
+/* Loads one tenant file (used by config_load and by tests). */
+struct tenant *tenant_load(const char *path, const char *name, struct diag *);
+void	 tenant_free(struct tenant *);
+/* Resolves "file:PATH", "env:NAME" or a literal secret. */
+int	 secret_resolve(const char *value, char **ret, const char **why);
+
+/* saml.c - signed SAMLResponses */
+struct saml_signer;
+int	 saml_global_init(void);
+void	 saml_global_shutdown(void);
+struct saml_signer *saml_signer_new(const struct tenant *, char *errbuf, size_t errlen);
+void	 saml_signer_free(struct saml_signer *);
+/* Mints a signed Response for email at time now.  *ret_xml is the XML text,
+ * both NUL-terminated and owned by the caller (free with secret_free). */
+int	 saml_mint_response(struct saml_signer *, const char *email, double now,
+	    char **ret_xml, size_t *ret_xml_len, char *errbuf, size_t errlen);
+int	 saml_mint_response_b64(struct saml_signer *, const char *email, double now,
+	    char **ret_b64, double *ret_not_on_or_after, char *errbuf, size_t errlen);
+
+#endif /* SAMLBROKER_H */
