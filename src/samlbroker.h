@@ -195,4 +195,81 @@ int	 saml_mint_response(struct saml_signer *, const char *email, double now,
 int	 saml_mint_response_b64(struct saml_signer *, const char *email, double now,
 	    char **ret_b64, double *ret_not_on_or_after, char *errbuf, size_t errlen);
 
+/* upstream.c - token requests to PureCloud: libcurl multi on the libevent loop */
+struct event_base;
+struct upstream;
+enum upstream_outcome {
+	UPSTREAM_OK,		/* a usable token */
+	UPSTREAM_REJECTED,	/* 4xx with an OAuth error, or an unusable answer */
+	UPSTREAM_UNAVAILABLE,	/* connect failure, dropped connection, 429, 5xx */
+	UPSTREAM_TIMEOUT	/* connect or total timeout */
+};
+enum grant_kind { GRANT_SAML2_BEARER, GRANT_CLIENT_CREDENTIALS };
+struct upstream_result {
+	enum upstream_outcome outcome;
+	enum grant_kind	 grant;
+	long		 http_status;	/* 0 when no HTTP answer */
+	char		*access_token;	/* OK only; a secret: take it or leave it */
+	long		 expires_in;	/* OK only; > 0 */
+	char		 error[64];	/* REJECTED: OAuth error code ("invalid_grant"),
+					   else a short code ("http_503", "connect") */
+	char		 message[256];	/* human text, never a secret */
+	double		 retry_after;	/* seconds from Retry-After, 0 if none */
+	double		 latency;	/* seconds */
+};
+/* Called once per request from the event loop.  The result and its fields
+ * live until the callback returns; the callback may take access_token by
+ * setting it to NULL. */
+typedef void (*upstream_cb)(struct upstream_result *, void *arg);
+struct upstream *upstream_new(struct event_base *, const char *ca_file,
+	    const char *proxy, int connect_timeout, int request_timeout);
+void	 upstream_free(struct upstream *);	/* cancels pending requests without callbacks */
+/* Both copy what they need from their arguments before returning. */
+int	 upstream_exchange_saml2(struct upstream *, const struct tenant *,
+	    const char *saml_response_b64, upstream_cb, void *arg);
+int	 upstream_exchange_client_credentials(struct upstream *, const struct tenant *,
+	    const struct service_client *, upstream_cb, void *arg);
+size_t	 upstream_pending(const struct upstream *);
+
+/* cache.c - tokens by (tenant, kind, subject), bounded, least recently used out */
+enum token_kind { TOKEN_USER, TOKEN_SERVICE };
+struct cache_entry {
+	char		*tenant;
+	enum token_kind	 kind;
+	char		*subject;	/* e-mail or service name */
+	char		*token;		/* secret; NULL while none is held */
+	double		 obtained_at;
+	double		 expires_at;
+	double		 refresh_at;	/* refresh ahead of expiry from here on */
+	bool		 in_flight;	/* one upstream request at a time */
+	void		*waiters;	/* owned by the caller of the cache */
+	int		 failures;	/* consecutive */
+	double		 retry_at;	/* no new attempt before (backoff) */
+	double		 hard_fail_until;	/* invalid_client/invalid_grant remembered */
+	char		 last_error[64];
+	int		 last_http_status;
+	/* private to cache.c */
+	struct cache_entry *lru_prev, *lru_next, *hash_next;
+	uint64_t	 hash;
+};
+struct cache;
+struct cache *cache_new(size_t max_entries);
+void	 cache_free(struct cache *);	/* wipes every token */
+/* Finds an entry and marks it most recently used; NULL if absent. */
+struct cache_entry *cache_lookup(struct cache *, const char *tenant,
+	    enum token_kind, const char *subject);
+/* Adds an empty entry, evicting the least recently used idle entries
+ * (never one in flight) when full. */
+struct cache_entry *cache_insert(struct cache *, const char *tenant,
+	    enum token_kind, const char *subject);
+void	 cache_remove(struct cache *, struct cache_entry *);	/* wipes the token */
+/* Stores a token (taking ownership), wiping the previous one. */
+void	 cache_set_token(struct cache_entry *, char *token, double obtained_at,
+	    double expires_at, double refresh_at);
+void	 cache_clear_token(struct cache_entry *);
+size_t	 cache_count(const struct cache *);
+size_t	 cache_evictions(const struct cache *);
+/* Calls fn for every entry; fn may remove the entry it is given. */
+void	 cache_foreach(struct cache *, void (*fn)(struct cache_entry *, void *), void *);
+
 #endif /* SAMLBROKER_H */
