@@ -1,13 +1,374 @@
-/* keystore.c - placeholder, being written. */
+/*
+ * keystore.c - a tenant's SAML signing key and certificate.
+ *
+ * Owns decoding the two option values (base64 of a PEM certificate and
+ * base64 of a password-encrypted PEM private key, in PKCS#8 or traditional
+ * form), checking that they belong together and are fit for signing, and
+ * the OpenSSL secure heap the private keys live in.  It does not judge
+ * dates (the configuration compares them with clock_now()) and does not
+ * log: every failure is one error text that starts with the name of the
+ * option it concerns ("certificate: ", "pkey: " or "password: ").
+ */
 #include "config.h"
+
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/pemerr.h>
+#include <openssl/pkcs12err.h>
+#include <openssl/proverr.h>
+#include <openssl/x509.h>
+
 #include "samlbroker.h"
-struct keystore *keystore_load(const char *c, const char *k, char *pw, char *errbuf, size_t errlen) { snprintf(errbuf, errlen, "not implemented"); return NULL; }
-void keystore_free(struct keystore *ks) { }
-struct evp_pkey_st *keystore_pkey(const struct keystore *ks) { return NULL; }
-struct x509_st *keystore_cert(const struct keystore *ks) { return NULL; }
-const char *keystore_subject(const struct keystore *ks) { return ""; }
-double keystore_not_after(const struct keystore *ks) { return 0; }
-double keystore_not_before(const struct keystore *ks) { return 0; }
-const char *keystore_cert_pem(const struct keystore *ks) { return ""; }
-const char *keystore_fingerprint(const struct keystore *ks) { return ""; }
+
+/*
+ * A loaded 2048-bit key takes about 900 bytes of secure heap, an 8192-bit
+ * one about 3.5 KiB; a reload holds the old and the new keys at once.
+ * When the heap is full OpenSSL fails to load further keys, so it is
+ * sized for hundreds of tenants rather than a few.
+ */
+#define SECURE_HEAP_SIZE	(1024 * 1024)
+#define SECURE_HEAP_MINSIZE	64
+/* Below this much free secure heap a failed key load is blamed on it. */
+#define SECURE_HEAP_LOW		(16 * 1024)
+
+#define MIN_RSA_BITS		2048
+
+struct keystore {
+	EVP_PKEY	*pkey;
+	X509		*cert;
+	char		*subject;
+	char		*cert_pem;
+	char		 fingerprint[32 * 3];
+	double		 not_before;
+	double		 not_after;
+};
+
+/* What the password callback was given and whether OpenSSL asked. */
+struct pw_ctx {
+	const char	*password;
+	int		 asked;
+};
+
+static int	 secure_heap_active;
+
+int
+keystore_global_init(void)
+{
+	if (CRYPTO_secure_malloc_initialized()) {
+		secure_heap_active = 1;
+		return 0;
+	}
+	/* 1: heap locked in memory, 2: heap usable but not locked, 0: none. */
+	if (CRYPTO_secure_malloc_init(SECURE_HEAP_SIZE, SECURE_HEAP_MINSIZE) != 0)
+		secure_heap_active = 1;
+	return 0;
+}
+
+void
+keystore_global_shutdown(void)
+{
+	/* Fails harmlessly while keys are still allocated in the heap. */
+	if (secure_heap_active && CRYPTO_secure_malloc_done())
+		secure_heap_active = 0;
+}
+
+int
+keystore_secure_heap_active(void)
+{
+	return secure_heap_active;
+}
+
+static int
+pw_callback(char *buf, int size, int rwflag, void *u)
+{
+	struct pw_ctx	*pw = u;
+	size_t		 len = strlen(pw->password);
+
+	pw->asked = 1;
+	if (size < 0 || len > (size_t)size)
+		return -1;
+	memcpy(buf, pw->password, len);
+	return (int)len;
+}
+
+/* Whether the error queue says a decryption failed its padding check. */
+static int
+errors_say_bad_decrypt(void)
+{
+	unsigned long	 e;
+	int		 found = 0;
+
+	while ((e = ERR_get_error()) != 0) {
+		int lib = ERR_GET_LIB(e), reason = ERR_GET_REASON(e);
+
+		if ((lib == ERR_LIB_PROV && reason == PROV_R_BAD_DECRYPT) ||
+		    (lib == ERR_LIB_EVP && reason == EVP_R_BAD_DECRYPT) ||
+		    (lib == ERR_LIB_PEM && reason == PEM_R_BAD_DECRYPT) ||
+		    (lib == ERR_LIB_PKCS12 &&
+		    reason == PKCS12_R_PKCS12_CIPHERFINAL_ERROR))
+			found = 1;
+	}
+	return found;
+}
+
+static void
+buf_free(unsigned char *buf, size_t len)
+{
+	if (buf == NULL)
+		return;
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+}
+
+static int
+asn1_time_to_epoch(const ASN1_TIME *t, double *ret)
+{
+	struct tm	 tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return -1;
+	*ret = (double)timegm(&tm);
+	return 0;
+}
+
+/* The subject as `openssl x509 -subject` prints it: "CN = a, O = b". */
+static char *
+name_oneline(const X509_NAME *name)
+{
+	BIO	*bio;
+	char	*data, *s = NULL;
+	long	 len;
+
+	if ((bio = BIO_new(BIO_s_mem())) == NULL)
+		return NULL;
+	if (X509_NAME_print_ex(bio, name, 0,
+	    (XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB) | ASN1_STRFLGS_UTF8_CONVERT) >= 0 &&
+	    (len = BIO_get_mem_data(bio, &data)) >= 0)
+		s = xstrndup(data, (size_t)len);
+	BIO_free(bio);
+	return s;
+}
+
+static char *
+cert_to_pem(X509 *cert)
+{
+	BIO	*bio;
+	char	*data, *s = NULL;
+	long	 len;
+
+	if ((bio = BIO_new(BIO_s_mem())) == NULL)
+		return NULL;
+	if (PEM_write_bio_X509(bio, cert) == 1 &&
+	    (len = BIO_get_mem_data(bio, &data)) > 0)
+		s = xstrndup(data, (size_t)len);
+	BIO_free(bio);
+	return s;
+}
+
+/* SHA-256 of the DER certificate as "AB:CD:...", like openssl x509 -fingerprint. */
+static int
+cert_fingerprint(X509 *cert, char *out, size_t outlen)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	unsigned char		 md[EVP_MAX_MD_SIZE];
+	unsigned int		 mdlen = 0;
+
+	if (X509_digest(cert, EVP_sha256(), md, &mdlen) != 1 || mdlen == 0 ||
+	    (size_t)mdlen * 3 > outlen)
+		return -1;
+	for (unsigned int i = 0; i < mdlen; i++) {
+		out[i * 3] = hex[md[i] >> 4];
+		out[i * 3 + 1] = hex[md[i] & 0x0f];
+		out[i * 3 + 2] = i + 1 < mdlen ? ':' : '\0';
+	}
+	return 0;
+}
+
+/* A hint for the common mistake of pasting the PEM text itself. */
+static const char *
+pem_hint(const char *value)
+{
+	while (*value == ' ' || *value == '\t' || *value == '\r' || *value == '\n')
+		value++;
+	if (strncmp(value, "-----BEGIN", 10) == 0)
+		return " (this is PEM text; the option wants base64 of the PEM file, "
+		    "as made by openssl base64)";
+	return "";
+}
+
+struct keystore *
+keystore_load(const char *cert_b64, const char *pkey_b64, char *password,
+    char *errbuf, size_t errlen)
+{
+	struct keystore	*ks = NULL;
+	struct pw_ctx	 pw = { password != NULL ? password : "", 0 };
+	unsigned char	*cert_der = NULL, *key_pem = NULL;
+	size_t		 cert_len = 0, key_len = 0;
+	BIO		*bio = NULL;
+	X509		*cert = NULL;
+	EVP_PKEY	*pkey = NULL;
+	EVP_PKEY	*cert_pub;
+	int		 bits;
+
+	ERR_clear_error();
+	if (base64_decode_lenient(cert_b64, &cert_der, &cert_len) == -1) {
+		snprintf(errbuf, errlen, "certificate: not valid base64%s",
+		    pem_hint(cert_b64));
+		goto fail;
+	}
+	if ((bio = BIO_new_mem_buf(cert_der, (int)cert_len)) == NULL ||
+	    (cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
+		snprintf(errbuf, errlen,
+		    "certificate: no PEM certificate found (truncated or not a certificate)");
+		goto fail;
+	}
+	BIO_free(bio);
+	bio = NULL;
+
+	if (base64_decode_lenient(pkey_b64, &key_pem, &key_len) == -1) {
+		snprintf(errbuf, errlen, "pkey: not valid base64%s", pem_hint(pkey_b64));
+		goto fail;
+	}
+	if ((bio = BIO_new_mem_buf(key_pem, (int)key_len)) == NULL) {
+		snprintf(errbuf, errlen, "pkey: out of memory");
+		goto fail;
+	}
+	pkey = PEM_read_bio_PrivateKey_ex(bio, NULL, pw_callback, &pw, NULL, NULL);
+	if (pkey == NULL) {
+		if (!pw.asked)
+			snprintf(errbuf, errlen, "pkey: no PEM private key found (truncated?)");
+		else if (errors_say_bad_decrypt())
+			snprintf(errbuf, errlen, "password: wrong password for pkey");
+		else if (secure_heap_active && CRYPTO_secure_malloc_initialized() &&
+		    SECURE_HEAP_SIZE - CRYPTO_secure_used() < SECURE_HEAP_LOW)
+			snprintf(errbuf, errlen,
+			    "pkey: cannot load the key: secure memory is exhausted");
+		else
+			snprintf(errbuf, errlen, "pkey: cannot decode the decrypted key "
+			    "(corrupt key data, or a wrong password)");
+		goto fail;
+	}
+	if (!pw.asked) {
+		snprintf(errbuf, errlen, "pkey: key is not encrypted; encrypt it "
+		    "(openssl rsa -aes256) or use samlbroker keygen");
+		goto fail;
+	}
+	if (!EVP_PKEY_is_a(pkey, "RSA")) {
+		const char *type = EVP_PKEY_get0_type_name(pkey);
+
+		snprintf(errbuf, errlen, "pkey: key is not RSA (%s)",
+		    type != NULL ? type : "unknown type");
+		goto fail;
+	}
+	if ((bits = EVP_PKEY_get_bits(pkey)) < MIN_RSA_BITS) {
+		snprintf(errbuf, errlen,
+		    "pkey: RSA key has %d bits; at least %d are required",
+		    bits, MIN_RSA_BITS);
+		goto fail;
+	}
+	if ((cert_pub = X509_get0_pubkey(cert)) == NULL ||
+	    EVP_PKEY_eq(pkey, cert_pub) != 1) {
+		snprintf(errbuf, errlen, "pkey: key does not match the certificate");
+		goto fail;
+	}
+
+	ks = xcalloc(1, sizeof(*ks));
+	if (asn1_time_to_epoch(X509_get0_notBefore(cert), &ks->not_before) == -1 ||
+	    asn1_time_to_epoch(X509_get0_notAfter(cert), &ks->not_after) == -1) {
+		snprintf(errbuf, errlen, "certificate: unreadable validity dates");
+		goto fail;
+	}
+	if ((ks->subject = name_oneline(X509_get_subject_name(cert))) == NULL ||
+	    (ks->cert_pem = cert_to_pem(cert)) == NULL ||
+	    cert_fingerprint(cert, ks->fingerprint, sizeof(ks->fingerprint)) == -1) {
+		snprintf(errbuf, errlen, "certificate: cannot encode the certificate");
+		goto fail;
+	}
+	ks->cert = cert;
+	ks->pkey = pkey;
+	BIO_free(bio);
+	buf_free(cert_der, cert_len);
+	buf_free(key_pem, key_len);
+	if (password != NULL)
+		OPENSSL_cleanse(password, strlen(password));
+	return ks;
+
+fail:
+	if (ks != NULL) {
+		free(ks->subject);
+		free(ks->cert_pem);
+		free(ks);
+	}
+	EVP_PKEY_free(pkey);
+	X509_free(cert);
+	BIO_free(bio);
+	buf_free(cert_der, cert_len);
+	buf_free(key_pem, key_len);
+	if (password != NULL)
+		OPENSSL_cleanse(password, strlen(password));
+	ERR_clear_error();
+	return NULL;
+}
+
+void
+keystore_free(struct keystore *ks)
+{
+	if (ks == NULL)
+		return;
+	EVP_PKEY_free(ks->pkey);
+	X509_free(ks->cert);
+	free(ks->subject);
+	free(ks->cert_pem);
+	free(ks);
+}
+
+struct evp_pkey_st *
+keystore_pkey(const struct keystore *ks)
+{
+	return ks->pkey;
+}
+
+struct x509_st *
+keystore_cert(const struct keystore *ks)
+{
+	return ks->cert;
+}
+
+const char *
+keystore_subject(const struct keystore *ks)
+{
+	return ks->subject;
+}
+
+double
+keystore_not_after(const struct keystore *ks)
+{
+	return ks->not_after;
+}
+
+double
+keystore_not_before(const struct keystore *ks)
+{
+	return ks->not_before;
+}
+
+const char *
+keystore_cert_pem(const struct keystore *ks)
+{
+	return ks->cert_pem;
+}
+
+const char *
+keystore_fingerprint(const struct keystore *ks)
+{
+	return ks->fingerprint;
+}

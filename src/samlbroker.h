@@ -96,6 +96,10 @@ struct ini_file {
 /* Parses a buffer; on error returns NULL with "line N: what" in errbuf. */
 struct ini_file *ini_parse(const char *path, const char *buf, size_t len,
 	    char *errbuf, size_t errlen);
+/* The same, but the option names in the NULL-terminated list repeatable
+ * may occur more than once in a section (kept in file order). */
+struct ini_file *ini_parse_ext(const char *path, const char *buf, size_t len,
+	    const char *const *repeatable, char *errbuf, size_t errlen);
 struct ini_file *ini_load(const char *path, char *errbuf, size_t errlen);
 void	 ini_free(struct ini_file *);	/* cleanses every value */
 struct ini_section *ini_section_find(const struct ini_file *, const char *name);
@@ -103,6 +107,10 @@ struct ini_option *ini_option_find(struct ini_section *, const char *name);
 
 /* keystore.c - a tenant's signing key and certificate */
 struct keystore;
+/* Sets up OpenSSL's secure heap for private keys, once; 0 even without it. */
+int	 keystore_global_init(void);
+void	 keystore_global_shutdown(void);	/* releases the heap if no key is left */
+int	 keystore_secure_heap_active(void);
 /* Loads base64(PEM) certificate and base64(encrypted PEM) key; wipes password. */
 struct keystore *keystore_load(const char *cert_b64, const char *pkey_b64,
 	    char *password, char *errbuf, size_t errlen);
@@ -247,7 +255,7 @@ struct cache_entry {
 	double		 retry_at;	/* no new attempt before (backoff) */
 	double		 hard_fail_until;	/* invalid_client/invalid_grant remembered */
 	char		 last_error[64];
-	int		 last_http_status;
+	int		 last_http_status;	/* API status of the last failure (502/503/504) */
 	/* private to cache.c */
 	struct cache_entry *lru_prev, *lru_next, *hash_next;
 	uint64_t	 hash;
@@ -271,5 +279,55 @@ size_t	 cache_count(const struct cache *);
 size_t	 cache_evictions(const struct cache *);
 /* Calls fn for every entry; fn may remove the entry it is given. */
 void	 cache_foreach(struct cache *, void (*fn)(struct cache_entry *, void *), void *);
+
+/* broker.c - tokens for callers: cache, minting, exchange, refresh ahead */
+struct broker;
+struct broker_reply {
+	int		 status;	/* HTTP status */
+	const char	*error;		/* NULL on success, else the API error code */
+	const char	*message;	/* never holds a secret */
+	const char	*upstream_error;	/* upstream_rejected only */
+	const char	*token;		/* success only; valid during the callback */
+	double		 expires_at;
+	double		 retry_after;	/* > 0: seconds, for a Retry-After header */
+	bool		 from_cache;
+};
+typedef void (*broker_cb)(const struct broker_reply *, void *arg);
+struct upstream_stats {
+	uint64_t	 exchanges[2][4];	/* [grant_kind][upstream_outcome] */
+	uint64_t	 latency_buckets[12];	/* see BROKER_LATENCY_BOUNDS */
+	double		 latency_sum;
+	uint64_t	 latency_count;
+};
+#define BROKER_LATENCY_BOUNDS { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 }
+struct tenant_stats {
+	uint64_t	 hits;
+	uint64_t	 misses;
+	uint64_t	 mints;
+	double		 last_success;
+	double		 last_failure;
+	char		 last_error[64];
+	int		 consecutive_failures;
+	double		 current_backoff;
+};
+struct broker *broker_new(struct event_base *, struct broker_config *, char *errbuf, size_t errlen);
+void	 broker_free(struct broker *);
+/* Swaps in a new configuration (the broker takes it; the old one is freed).
+ * Unchanged tenants keep their cache, changed and removed ones lose it. */
+int	 broker_reconfigure(struct broker *, struct broker_config *, char *errbuf, size_t errlen);
+const struct broker_config *broker_config(const struct broker *);
+/* Answers exactly once through cb, possibly before returning. */
+void	 broker_get_token(struct broker *, const char *tenant, enum token_kind,
+	    const char *subject, broker_cb, void *arg);
+/* 0: evicted or nothing cached; -1 with reply filled: unknown tenant/service. */
+int	 broker_evict_token(struct broker *, const char *tenant, enum token_kind,
+	    const char *subject, struct broker_reply *);
+/* Mints a SAMLResponse for a caller that exchanges it itself. */
+int	 broker_mint(struct broker *, const char *tenant, const char *email,
+	    char **ret_b64, double *ret_not_on_or_after, struct broker_reply *);
+const struct tenant_stats *broker_tenant_stats(const struct broker *, size_t tenant_index);
+const struct upstream_stats *broker_upstream_stats(const struct broker *);
+size_t	 broker_cached_count(const struct broker *);
+size_t	 broker_cached_count_tenant(const struct broker *, const char *tenant);
 
 #endif /* SAMLBROKER_H */
