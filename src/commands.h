@@ -9,5 +9,8 @@
 struct broker_config *command_load_config(const char *path);
 
 int	 cmd_keygen(int argc, char **argv);	/* keygen.c */
+int	 cmd_serve(int argc, char **argv);	/* server.c */
+int	 cmd_token(int argc, char **argv);	/* client.c */
+int	 cmd_status(int argc, char **argv);	/* client.c */
 
 #endif

@@ -196,6 +196,9 @@ static const struct command {
 	{ "check",	cmd_check },
 	{ "mint",	cmd_mint },
 	{ "keygen",	cmd_keygen },
+	{ "serve",	cmd_serve },
+	{ "token",	cmd_token },
+	{ "status",	cmd_status },
 };
 
 int

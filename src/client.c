@@ -1,0 +1,290 @@
+/*
+ * client.c - `samlbroker token` and `samlbroker status`: small clients of
+ * a running broker, over its Unix socket or loopback TCP, for scripts and
+ * admins.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "commands.h"
+#include "samlbroker.h"
+
+#define CLIENT_MAX_BODY	(1024 * 1024)
+
+struct body {
+	char	*data;
+	size_t	 len;
+};
+
+static size_t
+body_write(char *p, size_t size, size_t n, void *arg)
+{
+	struct body	*b = arg;
+	size_t		 len = size * n;
+	char		*grown;
+
+	if (b->len + len > CLIENT_MAX_BODY)
+		return 0;
+	if ((grown = realloc(b->data, b->len + len + 1)) == NULL)
+		return 0;
+	b->data = grown;
+	memcpy(b->data + b->len, p, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return len;
+}
+
+static void
+body_free(struct body *b)
+{
+	if (b->data != NULL) {
+		OPENSSL_cleanse(b->data, b->len);
+		free(b->data);
+	}
+}
+
+/* GETs PATH from the broker at ADDRESS (unix:PATH or tcp:HOST:PORT). */
+static int
+client_get(const char *address, const char *path, long *ret_status,
+    struct body *ret_body, const char *prog)
+{
+	CURL			*c;
+	struct curl_slist	*hdrs = NULL;
+	char			 url[2048], errbuf[CURL_ERROR_SIZE] = "";
+	CURLcode		 cc;
+	int			 rc = -1;
+
+	if ((c = curl_easy_init()) == NULL)
+		return -1;
+	if (strncmp(address, "unix:", 5) == 0) {
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, address + 5);
+		snprintf(url, sizeof(url), "http://localhost%s", path);
+	} else if (strncmp(address, "tcp:", 4) == 0) {
+		snprintf(url, sizeof(url), "http://%s%s", address + 4, path);
+		hdrs = curl_slist_append(hdrs, "X-Samlbroker-Request: true");
+	} else {
+		fprintf(stderr, "%s: address must be unix:PATH or tcp:HOST:PORT\n", prog);
+		curl_easy_cleanup(c);
+		return -1;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, ret_body);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if ((cc = curl_easy_perform(c)) != CURLE_OK) {
+		fprintf(stderr, "%s: cannot reach the broker at %s: %s\n", prog, address,
+		    errbuf[0] ? errbuf : curl_easy_strerror(cc));
+		goto done;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, ret_status);
+	rc = 0;
+done:
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(c);
+	return rc;
+}
+
+/* Prints the broker's {"error","message"} answer. */
+static void
+print_error(const char *prog, long status, const struct body *b)
+{
+	json_t		*j = b->data ? json_loads(b->data, 0, NULL) : NULL;
+	const char	*code = NULL, *msg = NULL, *up = NULL;
+
+	if (j != NULL && json_unpack(j, "{s?s, s?s, s?s}", "error", &code,
+	    "message", &msg, "upstream_error", &up) == 0 && code != NULL)
+		fprintf(stderr, "%s: %s (HTTP %ld): %s%s%s%s\n", prog, code, status,
+		    msg ? msg : "", up ? " [upstream: " : "", up ? up : "", up ? "]" : "");
+	else
+		fprintf(stderr, "%s: the broker answered HTTP %ld\n", prog, status);
+	json_decref(j);
+}
+
+int
+cmd_token(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "socket",	required_argument,	NULL, 's' },
+		{ "tenant",	required_argument,	NULL, 't' },
+		{ "user",	required_argument,	NULL, 'u' },
+		{ "service",	required_argument,	NULL, 'S' },
+		{ "json",	no_argument,		NULL, 'j' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*address = SAMLBROKER_DEFAULT_SOCKET, *tenant = NULL;
+	const char	*user = NULL, *service = NULL, *token;
+	const char	*prog = "samlbroker token";
+	struct body	 b = { NULL, 0 };
+	char		 path[1024], *et = NULL, *es = NULL;
+	long		 status = 0;
+	json_t		*j = NULL;
+	int		 ch, json = 0, rc = 1;
+
+	while ((ch = getopt_long(argc, argv, "s:t:u:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's': address = optarg; break;
+		case 't': tenant = optarg; break;
+		case 'u': user = optarg; break;
+		case 'S': service = optarg; break;
+		case 'j': json = 1; break;
+		case 'h':
+			printf("usage: samlbroker token [-s ADDRESS] -t TENANT (-u EMAIL | --service NAME) [--json]\n"
+			    "Prints the access token from a running broker (ADDRESS is\n"
+			    "unix:PATH or tcp:HOST:PORT; default %s).\n"
+			    "--json prints the broker's whole answer instead.\n",
+			    SAMLBROKER_DEFAULT_SOCKET);
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (tenant == NULL || (user == NULL) == (service == NULL) || optind != argc) {
+		fprintf(stderr, "usage: samlbroker token [-s ADDRESS] -t TENANT (-u EMAIL | --service NAME)\n");
+		return 2;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	et = curl_easy_escape(NULL, tenant, 0);
+	es = curl_easy_escape(NULL, user ? user : service, 0);
+	if (et == NULL || es == NULL)
+		goto done;
+	snprintf(path, sizeof(path), "/v1/tenants/%s/%s/%s/token", et,
+	    user ? "users" : "services", es);
+	if (client_get(address, path, &status, &b, prog) == -1)
+		goto done;
+	if (status != 200) {
+		print_error(prog, status, &b);
+		goto done;
+	}
+	if (json) {
+		fputs(b.data, stdout);
+		rc = 0;
+		goto done;
+	}
+	if ((j = json_loads(b.data, 0, NULL)) == NULL ||
+	    json_unpack(j, "{s:s}", "access_token", &token) == -1) {
+		fprintf(stderr, "%s: malformed answer from the broker\n", prog);
+		goto done;
+	}
+	printf("%s\n", token);
+	rc = 0;
+done:
+	json_decref(j);
+	body_free(&b);
+	curl_free(et);
+	curl_free(es);
+	curl_global_cleanup();
+	return rc;
+}
+
+static const char *
+str_or(json_t *o, const char *key, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : dflt;
+}
+
+int
+cmd_status(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "socket",	required_argument,	NULL, 's' },
+		{ "json",	no_argument,		NULL, 'j' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*address = SAMLBROKER_DEFAULT_SOCKET, *prog = "samlbroker status";
+	struct body	 b = { NULL, 0 };
+	json_t		*j = NULL, *t, *reload;
+	size_t		 i;
+	long		 status = 0;
+	int		 ch, json = 0, rc = 1;
+
+	while ((ch = getopt_long(argc, argv, "s:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's': address = optarg; break;
+		case 'j': json = 1; break;
+		case 'h':
+			printf("usage: samlbroker status [-s ADDRESS] [--json]\n"
+			    "Summarises a running broker's status (GET /v1/status).\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "usage: samlbroker status [-s ADDRESS] [--json]\n");
+		return 2;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (client_get(address, "/v1/status", &status, &b, prog) == -1)
+		goto done;
+	if (status != 200) {
+		print_error(prog, status, &b);
+		goto done;
+	}
+	if (json) {
+		fputs(b.data, stdout);
+		rc = 0;
+		goto done;
+	}
+	if ((j = json_loads(b.data, 0, NULL)) == NULL) {
+		fprintf(stderr, "%s: malformed answer from the broker\n", prog);
+		goto done;
+	}
+	reload = json_object_get(j, "last_reload");
+	printf("samlbroker %s, up %llds since %s, config %s\n",
+	    str_or(j, "version", "?"),
+	    (long long)json_integer_value(json_object_get(j, "uptime")),
+	    str_or(j, "started", "?"), str_or(j, "config_file", "?"));
+	if (json_object_get(reload, "time") != NULL &&
+	    !json_is_null(json_object_get(reload, "time")))
+		printf("last reload %s: %s%s%s\n", str_or(reload, "time", "?"),
+		    json_is_true(json_object_get(reload, "ok")) ? "ok" : "FAILED",
+		    json_is_true(json_object_get(reload, "ok")) ? "" : ": ",
+		    json_is_true(json_object_get(reload, "ok")) ? "" :
+		    str_or(reload, "error", ""));
+	json_array_foreach(json_object_get(j, "tenants"), i, t) {
+		json_t	*cert = json_object_get(t, "certificate");
+		json_t	*cache = json_object_get(t, "cache");
+		json_t	*up = json_object_get(t, "upstream");
+		json_int_t fails = json_integer_value(json_object_get(up, "consecutive_failures"));
+
+		printf("tenant %s (%s): %s; cache %lld entries, %lld hits, %lld misses; "
+		    "certificate expires %s\n", str_or(t, "name", "?"),
+		    str_or(t, "organization_sname", "?"),
+		    fails > 0 ? "FAILING" : "ok",
+		    (long long)json_integer_value(json_object_get(cache, "entries")),
+		    (long long)json_integer_value(json_object_get(cache, "hits")),
+		    (long long)json_integer_value(json_object_get(cache, "misses")),
+		    str_or(cert, "not_after", "?"));
+		if (fails > 0)
+			printf("  last error %s at %s, %lld consecutive failures, backoff %.0fs\n",
+			    str_or(up, "last_error", "?"), str_or(up, "last_failure", "?"),
+			    (long long)fails,
+			    json_real_value(json_object_get(up, "current_backoff")));
+		else
+			printf("  last success %s\n", str_or(up, "last_success", "never"));
+	}
+	rc = 0;
+done:
+	json_decref(j);
+	body_free(&b);
+	curl_global_cleanup();
+	return rc;
+}

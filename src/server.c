@@ -1,0 +1,521 @@
+/*
+ * server.c - `samlbroker serve`: the daemon's life.  Loads configuration,
+ * opens (or inherits) the listeners, runs the one event loop, reloads on
+ * SIGHUP and stops gracefully on SIGTERM/SIGINT.  HTTP itself lives in
+ * server_http.c; token policy in broker.c.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "commands.h"
+#include "server.h"
+
+/* How long in-flight requests may take to finish after SIGTERM. */
+#define SHUTDOWN_GRACE_SEC	10
+/* Backlog of every listening socket. */
+#define LISTEN_BACKLOG		512
+/* Largest request body evhttp reads at all; smaller bodies beyond
+ * max_body get a JSON 413 from server_http.c. */
+#define HTTP_BODY_HARD_LIMIT	(1024 * 1024)
+#define HTTP_MAX_BODY		4096
+#define HTTP_MAX_HEADERS	8192
+#define HTTP_IO_TIMEOUT_SEC	10
+
+static void
+notify(const char *state)
+{
+#ifdef HAVE_SYSTEMD
+	sd_notify(0, state);
+#else
+	(void)state;
+#endif
+}
+
+/* A socket file left by a dead broker is replaced; a live one is not. */
+static int
+unix_path_claim(const char *path, char *errbuf, size_t errlen)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+	int			 fd, rc;
+
+	if (lstat(path, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(errbuf, errlen, "%s exists and is not a socket", path);
+		return -1;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(errbuf, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	if (rc == 0) {
+		snprintf(errbuf, errlen, "%s: another process is listening on it", path);
+		return -1;
+	}
+	if (unlink(path) == -1) {
+		snprintf(errbuf, errlen, "cannot remove stale socket %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	log_info("event=stale_socket_removed path=%s", path);
+	return 0;
+}
+
+static int
+listen_unix(const struct listen_addr *la, mode_t mode, char *errbuf, size_t errlen)
+{
+	struct sockaddr_un	 sun;
+	mode_t			 old;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", la->path) >=
+	    (int)sizeof(sun.sun_path)) {
+		snprintf(errbuf, errlen, "%s: socket path too long", la->path);
+		return -1;
+	}
+	if (unix_path_claim(la->path, errbuf, errlen) == -1)
+		return -1;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) == -1)
+		goto fail;
+	/* No window in which the socket has looser permissions than asked. */
+	old = umask(0777 & ~mode);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		umask(old);
+		goto fail;
+	}
+	umask(old);
+	if (chmod(la->path, mode) == -1 || listen(fd, LISTEN_BACKLOG) == -1) {
+		unlink(la->path);
+		goto fail;
+	}
+	return fd;
+fail:
+	snprintf(errbuf, errlen, "%s: %s", la->text, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	return -1;
+}
+
+static int
+listen_tcp(const struct listen_addr *la, char *errbuf, size_t errlen)
+{
+	struct addrinfo	 hints, *res = NULL;
+	int		 fd = -1, on = 1, rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(la->host, la->port, &hints, &res)) != 0) {
+		snprintf(errbuf, errlen, "%s: %s", la->text, gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
+	    listen(fd, LISTEN_BACKLOG) == -1) {
+		snprintf(errbuf, errlen, "%s: %s", la->text, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+/* Logs the real address of a TCP listener (port 0 means "any"). */
+static void
+log_listening(const struct listen_addr *la, int fd)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+	char			 host[NI_MAXHOST], port[NI_MAXSERV];
+
+	if (la->kind == LISTEN_UNIX) {
+		log_info("event=listening address=unix:%s", la->path);
+		return;
+	}
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), port,
+	    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		log_info("event=listening address=tcp:%s%s%s:%s",
+		    ss.ss_family == AF_INET6 ? "[" : "", host,
+		    ss.ss_family == AF_INET6 ? "]" : "", port);
+}
+
+static void
+listener_copy(struct listen_addr *dst, const struct listen_addr *src)
+{
+	dst->kind = src->kind;
+	dst->text = xstrdup(src->text);
+	dst->path = src->path ? xstrdup(src->path) : NULL;
+	dst->host = src->host ? xstrdup(src->host) : NULL;
+	dst->port = src->port ? xstrdup(src->port) : NULL;
+}
+
+static int
+listener_attach(struct server *srv, struct server_listener *l, int fd)
+{
+	l->lev = evconnlistener_new(srv->base, NULL, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	if (l->lev == NULL) {
+		close(fd);
+		return -1;
+	}
+	if ((l->bound = evhttp_bind_listener(srv->http, l->lev)) == NULL)
+		return -1;
+	log_listening(&l->addr, fd);
+	return 0;
+}
+
+#ifdef HAVE_SYSTEMD
+/* Socket activation: take the listeners systemd passes. */
+static int
+listeners_inherit(struct server *srv)
+{
+	int	 n = sd_listen_fds(1);
+
+	if (n <= 0)
+		return n;
+	srv->listeners = xcalloc((size_t)n, sizeof(*srv->listeners));
+	for (int i = 0; i < n; i++) {
+		int			 fd = SD_LISTEN_FDS_START + i;
+		struct server_listener	*l = &srv->listeners[srv->n_listeners];
+		struct sockaddr_storage	 ss;
+		socklen_t		 len = sizeof(ss);
+
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+			continue;
+		l->inherited = true;
+		l->addr.kind = ss.ss_family == AF_UNIX ? LISTEN_UNIX : LISTEN_TCP;
+		l->addr.text = xstrdup("inherited");
+		if (l->addr.kind == LISTEN_UNIX)
+			l->addr.path = xstrdup(((struct sockaddr_un *)&ss)->sun_path);
+		evutil_make_socket_nonblocking(fd);
+		evutil_make_socket_closeonexec(fd);
+		if (listener_attach(srv, l, fd) == -1)
+			return -1;
+		srv->n_listeners++;
+	}
+	return (int)srv->n_listeners;
+}
+#endif
+
+static int
+listeners_open(struct server *srv, const struct broker_config *conf)
+{
+	char	 err[512];
+	int	 n = 0;
+
+#ifdef HAVE_SYSTEMD
+	if ((n = listeners_inherit(srv)) == -1)
+		return -1;
+	if (n > 0) {
+		log_info("event=socket_activation listeners=%d", n);
+		return 0;
+	}
+#endif
+	srv->listeners = xcalloc(conf->n_listens, sizeof(*srv->listeners));
+	for (size_t i = 0; i < conf->n_listens; i++) {
+		const struct listen_addr	*la = &conf->listens[i];
+		struct server_listener		*l = &srv->listeners[i];
+		int				 fd;
+
+		fd = la->kind == LISTEN_UNIX ?
+		    listen_unix(la, conf->socket_mode, err, sizeof(err)) :
+		    listen_tcp(la, err, sizeof(err));
+		if (fd == -1) {
+			log_warnx("event=listen_failed %s", err);
+			return -1;
+		}
+		listener_copy(&l->addr, la);
+		srv->n_listeners++;
+		if (listener_attach(srv, l, fd) == -1) {
+			log_warnx("event=listen_failed address=%s", la->text);
+			return -1;
+		}
+	}
+	(void)n;
+	return 0;
+}
+
+/* Stops accepting; unlinks our socket files. */
+static void
+listeners_close(struct server *srv)
+{
+	for (size_t i = 0; i < srv->n_listeners; i++) {
+		struct server_listener *l = &srv->listeners[i];
+
+		if (l->bound != NULL) {
+			evhttp_del_accept_socket(srv->http, l->bound);
+			l->bound = NULL;
+			l->lev = NULL;	/* freed with the bound socket */
+		}
+		if (l->addr.kind == LISTEN_UNIX && !l->inherited && l->addr.path)
+			unlink(l->addr.path);
+	}
+}
+
+static void
+listeners_free(struct server *srv)
+{
+	for (size_t i = 0; i < srv->n_listeners; i++) {
+		struct listen_addr *a = &srv->listeners[i].addr;
+
+		free(a->text);
+		free(a->path);
+		free(a->host);
+		free(a->port);
+	}
+	free(srv->listeners);
+	srv->listeners = NULL;
+	srv->n_listeners = 0;
+}
+
+static void
+grace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server	*srv = arg;
+	static int	 ticks;
+
+	if (srv->in_flight == 0 || ++ticks > SHUTDOWN_GRACE_SEC * 10) {
+		if (srv->in_flight > 0)
+			log_warnx("event=shutdown in_flight=%zu grace_expired=1",
+			    srv->in_flight);
+		event_base_loopexit(srv->base, NULL);
+	}
+}
+
+static void
+stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server	*srv = arg;
+	struct timeval	 tv = { 0, 100000 };
+
+	if (srv->stopping)
+		return;
+	srv->stopping = true;
+	log_info("event=shutdown signal=%s in_flight=%zu",
+	    sig == SIGTERM ? "TERM" : "INT", srv->in_flight);
+	notify("STOPPING=1");
+	listeners_close(srv);
+	srv->grace_timer = event_new(srv->base, -1, EV_PERSIST, grace_cb, srv);
+	event_add(srv->grace_timer, &tv);
+}
+
+static void
+reload_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server		*srv = arg;
+	struct broker_config	*conf;
+	struct diag		 d;
+	char			 err[512];
+
+	notify("RELOADING=1");
+	log_info("event=reload_start config=%s", srv->config_path);
+	srv->reload_time = clock_now();
+	diag_init(&d);
+	conf = config_load(srv->config_path, &d);
+	for (size_t i = 0; i < d.n_lines; i++)
+		log_warnx("event=config %s", d.lines[i]);
+	if (conf == NULL) {
+		snprintf(srv->reload_error, sizeof(srv->reload_error), "%s",
+		    d.n_lines > 0 ? d.lines[0] : "configuration invalid");
+		srv->reload_ok = false;
+		log_warnx("event=reload_failed errors=%d keeping=old", d.errors);
+		diag_clear(&d);
+		notify("READY=1");
+		return;
+	}
+	diag_clear(&d);
+	if (broker_reconfigure(srv->broker, conf, err, sizeof(err)) == -1) {
+		snprintf(srv->reload_error, sizeof(srv->reload_error), "%s", err);
+		srv->reload_ok = false;
+		log_warnx("event=reload_failed error=\"%s\" keeping=old", err);
+		config_free(conf);
+		notify("READY=1");
+		return;
+	}
+	log_set_level(conf->log_level);
+	srv->reload_ok = true;
+	srv->reload_error[0] = '\0';
+	log_info("event=reload_done tenants=%zu", conf->n_tenants);
+	notify("READY=1");
+}
+
+/* Tests move the broker's clock with a file holding an offset in seconds;
+ * the file is read again whenever it changes.  Never set in production. */
+static const char	*test_clock_file;
+
+static double
+test_clock(void)
+{
+	static struct timespec	 seen;
+	static double		 offset;
+	struct timespec		 ts;
+	struct stat		 st;
+	FILE			*f;
+
+	if (stat(test_clock_file, &st) == 0 &&
+	    (st.st_mtim.tv_sec != seen.tv_sec || st.st_mtim.tv_nsec != seen.tv_nsec)) {
+		seen = st.st_mtim;
+		if ((f = fopen(test_clock_file, "r")) != NULL) {
+			if (fscanf(f, "%lf", &offset) != 1)
+				offset = 0;
+			fclose(f);
+		}
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + offset;
+}
+
+static int
+server_run(const char *config_path)
+{
+	struct server		 srv;
+	struct broker_config	*conf;
+	char			 err[512];
+	int			 rc = 1;
+
+	memset(&srv, 0, sizeof(srv));
+	if ((test_clock_file = getenv("SAMLBROKER_TEST_CLOCK_FILE")) != NULL) {
+		clock_set(test_clock);
+		log_warnx("event=test_clock file=%s", test_clock_file);
+	}
+	if ((conf = command_load_config(config_path)) == NULL) {
+		log_warnx("event=startup_failed reason=configuration");
+		return 1;
+	}
+	log_set_level(conf->log_level);
+	if (saml_global_init() == -1) {
+		log_warnx("event=startup_failed reason=xmlsec");
+		config_free(conf);
+		return 1;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	signal(SIGPIPE, SIG_IGN);
+	srv.config_path = xstrdup(config_path);
+	srv.started = clock_now();
+	srv.reload_ok = true;
+	srv.max_body = HTTP_MAX_BODY;
+	if ((srv.base = event_base_new()) == NULL || (srv.http = evhttp_new(srv.base)) == NULL) {
+		log_warnx("event=startup_failed reason=libevent");
+		config_free(conf);
+		goto done;
+	}
+	evhttp_set_gencb(srv.http, server_http_handle, &srv);
+	evhttp_set_allowed_methods(srv.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
+	    EVHTTP_REQ_OPTIONS);
+	evhttp_set_max_body_size(srv.http, HTTP_BODY_HARD_LIMIT);
+	evhttp_set_max_headers_size(srv.http, HTTP_MAX_HEADERS);
+	evhttp_set_timeout(srv.http, HTTP_IO_TIMEOUT_SEC);
+	evhttp_set_default_content_type(srv.http, "application/json");
+	if ((srv.broker = broker_new(srv.base, conf, err, sizeof(err))) == NULL) {
+		log_warnx("event=startup_failed error=\"%s\"", err);
+		config_free(conf);
+		goto done;
+	}
+	if (listeners_open(&srv, conf) == -1) {
+		log_warnx("event=startup_failed reason=listen");
+		goto done;
+	}
+	srv.sig_term = evsignal_new(srv.base, SIGTERM, stop_cb, &srv);
+	srv.sig_int = evsignal_new(srv.base, SIGINT, stop_cb, &srv);
+	srv.sig_hup = evsignal_new(srv.base, SIGHUP, reload_cb, &srv);
+	evsignal_add(srv.sig_term, NULL);
+	evsignal_add(srv.sig_int, NULL);
+	evsignal_add(srv.sig_hup, NULL);
+	srv.ready = true;
+	log_info("event=ready version=%s tenants=%zu listeners=%zu", PACKAGE_VERSION,
+	    conf->n_tenants, srv.n_listeners);
+	notify("READY=1");
+	event_base_dispatch(srv.base);
+	rc = 0;
+	log_info("event=stopped");
+done:
+	listeners_close(&srv);
+	if (srv.sig_term)
+		event_free(srv.sig_term);
+	if (srv.sig_int)
+		event_free(srv.sig_int);
+	if (srv.sig_hup)
+		event_free(srv.sig_hup);
+	if (srv.grace_timer)
+		event_free(srv.grace_timer);
+	broker_free(srv.broker);
+	if (srv.http)
+		evhttp_free(srv.http);
+	listeners_free(&srv);
+	if (srv.base)
+		event_base_free(srv.base);
+	free(srv.config_path);
+	curl_global_cleanup();
+	saml_global_shutdown();
+	return rc;
+}
+
+int
+cmd_serve(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config",	required_argument,	NULL, 'c' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*path = SAMLBROKER_DEFAULT_CONF;
+	int		 ch;
+
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'h':
+			printf("usage: samlbroker serve [-c FILE]\n"
+			    "Runs the broker in the foreground; logs go to stderr.\n"
+			    "SIGHUP reloads the configuration, SIGTERM stops.\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "samlbroker serve: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	return server_run(path);
+}

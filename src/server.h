@@ -1,0 +1,53 @@
+/*
+ * server.h - state shared by server.c (listeners, signals, lifecycle) and
+ * server_http.c (the HTTP API).  Only those two files include it.
+ */
+#ifndef SAMLBROKER_SERVER_H
+#define SAMLBROKER_SERVER_H
+
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "samlbroker.h"
+
+enum endpoint {
+	EP_USER_TOKEN, EP_SERVICE_TOKEN, EP_SAML_RESPONSE,
+	EP_HEALTHZ, EP_READYZ, EP_STATUS, EP_METRICS, EP_OTHER,
+	EP_COUNT
+};
+/* Statuses counted per endpoint, in this order; anything else is "other". */
+#define SERVER_STATUSES	{ 200, 204, 400, 403, 404, 405, 413, 500, 502, 503, 504 }
+#define SERVER_N_STATUSES	12	/* the list above plus "other" */
+
+struct server_listener {
+	struct listen_addr		 addr;	/* copied strings */
+	struct evconnlistener		*lev;
+	struct evhttp_bound_socket	*bound;
+	bool				 inherited;	/* socket activation */
+};
+
+struct server {
+	struct event_base		*base;
+	struct evhttp			*http;
+	struct broker			*broker;
+	char				*config_path;
+	struct server_listener		*listeners;
+	size_t				 n_listeners;
+	double				 started;
+	bool				 ready;
+	bool				 stopping;
+	size_t				 in_flight;	/* requests waiting for the broker */
+	struct event			*sig_term, *sig_int, *sig_hup, *grace_timer;
+	/* last reload */
+	double				 reload_time;
+	bool				 reload_ok;
+	char				 reload_error[512];
+	uint64_t			 requests[EP_COUNT][SERVER_N_STATUSES];
+	size_t				 max_body;
+};
+
+/* server_http.c */
+void	 server_http_handle(struct evhttp_request *, void *server);
+int	 server_endpoint_status_index(int status);
+
+#endif

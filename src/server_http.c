@@ -1,0 +1,601 @@
+/*
+ * server_http.c - the local HTTP/JSON API: routing, the request guard for
+ * TCP callers, token, SAMLResponse, health, status and metrics endpoints.
+ *
+ * Every path through server_http_handle ends in exactly one reply.  Token
+ * bodies are written into a buffer that is wiped once libevent has sent it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "server.h"
+
+#define MAX_SEGMENTS	8
+
+struct request {
+	struct server		*srv;
+	struct evhttp_request	*req;
+	enum endpoint		 ep;
+	double			 started;
+	char			 peer[96];
+	char			*tenant;
+	char			*subject;
+};
+
+static const char *const endpoint_names[EP_COUNT] = {
+	"user_token", "service_token", "saml_response", "healthz", "readyz",
+	"status", "metrics", "other"
+};
+
+int
+server_endpoint_status_index(int status)
+{
+	static const int statuses[] = SERVER_STATUSES;
+
+	for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+		if (statuses[i] == status)
+			return (int)i;
+	return SERVER_N_STATUSES - 1;
+}
+
+/* Who is calling: kernel credentials on a Unix socket, address on TCP. */
+static int
+peer_describe(struct evhttp_request *req, char *buf, size_t len, bool *is_tcp)
+{
+	struct evhttp_connection	*evcon = evhttp_request_get_connection(req);
+	struct bufferevent		*bev;
+	struct sockaddr_storage		 ss;
+	socklen_t			 sslen = sizeof(ss);
+	evutil_socket_t			 fd;
+
+	*is_tcp = false;
+	snprintf(buf, len, "unknown");
+	if (evcon == NULL || (bev = evhttp_connection_get_bufferevent(evcon)) == NULL ||
+	    (fd = bufferevent_getfd(bev)) == -1)
+		return -1;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1)
+		return -1;
+	if (ss.ss_family == AF_UNIX) {
+		struct ucred	 cred;
+		socklen_t	 credlen = sizeof(cred);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) == -1)
+			return -1;
+		snprintf(buf, len, "uid:%u,gid:%u,pid:%d", (unsigned)cred.uid,
+		    (unsigned)cred.gid, (int)cred.pid);
+		return 0;
+	}
+	*is_tcp = true;
+	{
+		char		*host;
+		ev_uint16_t	 port;
+
+		evhttp_connection_get_peer(evcon, &host, &port);
+		snprintf(buf, len, "tcp:%s:%u", host ? host : "?", (unsigned)port);
+	}
+	return 0;
+}
+
+static const char *
+method_name(enum evhttp_cmd_type m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET:	return "GET";
+	case EVHTTP_REQ_POST:	return "POST";
+	case EVHTTP_REQ_HEAD:	return "HEAD";
+	case EVHTTP_REQ_PUT:	return "PUT";
+	case EVHTTP_REQ_DELETE:	return "DELETE";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_TRACE:	return "TRACE";
+	case EVHTTP_REQ_CONNECT: return "CONNECT";
+	case EVHTTP_REQ_PATCH:	return "PATCH";
+	}
+	return "?";
+}
+
+/* The one way out: send, count, log, free. */
+static void
+request_finish(struct request *r, int status, struct evbuffer *body,
+    const char *detail)
+{
+	struct evhttp_request	*req = r->req;
+	struct server		*srv = r->srv;
+	const char		*uri = evhttp_request_get_uri(req);
+	double			 ms = (clock_now() - r->started) * 1000.0;
+	enum log_level		 lvl = log_get_level();
+
+	srv->requests[r->ep][server_endpoint_status_index(status)]++;
+	if (lvl >= LOG_LEVEL_INFO && r->ep != EP_HEALTHZ && r->ep != EP_METRICS)
+		log_info("event=request method=%s path=\"%.300s\" status=%d "
+		    "latency_ms=%.3f peer=%s%s%s",
+		    method_name(evhttp_request_get_command(req)), uri ? uri : "",
+		    status, ms < 0 ? 0 : ms, r->peer, detail ? " " : "",
+		    detail ? detail : "");
+	evhttp_send_reply(req, status, NULL, body);
+	if (body != NULL)
+		evbuffer_free(body);
+	free(r->tenant);
+	free(r->subject);
+	free(r);
+}
+
+static void
+reply_json(struct request *r, int status, json_t *obj, const char *detail)
+{
+	struct evbuffer	*body = evbuffer_new();
+	char		*text = json_dumps(obj, JSON_COMPACT);
+
+	json_decref(obj);
+	evhttp_add_header(evhttp_request_get_output_headers(r->req),
+	    "Content-Type", "application/json");
+	if (text != NULL) {
+		evbuffer_add(body, text, strlen(text));
+		evbuffer_add(body, "\n", 1);
+		free(text);
+	}
+	request_finish(r, status, body, detail);
+}
+
+static void
+reply_error(struct request *r, int status, const char *code,
+    const char *message, const char *upstream_error)
+{
+	json_t	*o = json_pack("{s:s, s:s}", "error", code, "message", message);
+	char	 detail[128];
+
+	if (upstream_error != NULL && upstream_error[0] != '\0')
+		json_object_set_new(o, "upstream_error", json_string(upstream_error));
+	snprintf(detail, sizeof(detail), "error=%s", code);
+	reply_json(r, status, o, detail);
+}
+
+/* Token bodies hold a secret: build them in our own buffer, hand it to
+ * libevent by reference, and wipe it when libevent is done with it. */
+static void
+wipe_and_free(const void *data, size_t len, void *extra)
+{
+	OPENSSL_cleanse((void *)data, len);
+	free((void *)data);
+}
+
+static size_t
+json_escape(char *out, size_t cap, const char *s)
+{
+	size_t	 o = 0;
+
+	for (; *s != '\0'; s++) {
+		unsigned char	 c = (unsigned char)*s;
+		char		 esc[8];
+		size_t		 n;
+
+		if (c == '"' || c == '\\')
+			n = (size_t)snprintf(esc, sizeof(esc), "\\%c", c);
+		else if (c < 0x20)
+			n = (size_t)snprintf(esc, sizeof(esc), "\\u%04x", c);
+		else {
+			esc[0] = (char)c;
+			n = 1;
+		}
+		if (o + n >= cap)
+			return (size_t)-1;
+		memcpy(out + o, esc, n);
+		o += n;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+static void
+reply_secret_json(struct request *r, int status, const char *fmt_key,
+    const char *secret, double expires_at, const char *time_key, bool with_expiry,
+    const char *detail)
+{
+	size_t		 cap = strlen(secret) * 6 + 256, n;
+	char		*buf = xmalloc(cap), when[32], *esc;
+	struct evbuffer	*body;
+	double		 now = clock_now();
+	long		 left = (long)floor(expires_at - now);
+	int		 len;
+
+	esc = xmalloc(strlen(secret) * 6 + 1);
+	if ((n = json_escape(esc, strlen(secret) * 6 + 1, secret)) == (size_t)-1) {
+		free(esc);
+		free(buf);
+		reply_error(r, 500, "internal_error", "cannot encode the answer", NULL);
+		return;
+	}
+	format_rfc3339(expires_at, when, sizeof(when));
+	if (with_expiry)
+		len = snprintf(buf, cap, "{\"%s\":\"%s\",\"token_type\":\"bearer\","
+		    "\"expires_in\":%ld,\"%s\":\"%s\"}\n", fmt_key, esc,
+		    left < 0 ? 0 : left, time_key, when);
+	else
+		len = snprintf(buf, cap, "{\"%s\":\"%s\",\"%s\":\"%s\"}\n",
+		    fmt_key, esc, time_key, when);
+	OPENSSL_cleanse(esc, n);
+	free(esc);
+	body = evbuffer_new();
+	evbuffer_add_reference(body, buf, (size_t)len, wipe_and_free, NULL);
+	evhttp_add_header(evhttp_request_get_output_headers(r->req),
+	    "Content-Type", "application/json");
+	evhttp_add_header(evhttp_request_get_output_headers(r->req),
+	    "Cache-Control", "no-store");
+	request_finish(r, status, body, detail);
+}
+
+static void
+on_token(const struct broker_reply *br, void *arg)
+{
+	struct request	*r = arg;
+	char		 retry[32];
+
+	r->srv->in_flight--;
+	if (br->error != NULL) {
+		if (br->retry_after > 0) {
+			snprintf(retry, sizeof(retry), "%.0f", br->retry_after);
+			evhttp_add_header(evhttp_request_get_output_headers(r->req),
+			    "Retry-After", retry);
+		}
+		reply_error(r, br->status, br->error, br->message, br->upstream_error);
+		return;
+	}
+	reply_secret_json(r, 200, "access_token", br->token, br->expires_at,
+	    "expires_at", true, br->from_cache ? "cache=hit" : "cache=miss");
+}
+
+/* Splits and percent-decodes a path; -1 if malformed. */
+static int
+path_split(const char *path, char **segs, size_t max, size_t *ret_n)
+{
+	size_t		 n = 0;
+	const char	*p = path;
+
+	if (*p != '/')
+		return -1;
+	while (*p == '/') {
+		const char	*start = ++p;
+		char		*dec, *raw;
+		size_t		 declen;
+
+		while (*p != '\0' && *p != '/')
+			p++;
+		if (p == start && *p == '\0')
+			break;	/* trailing slash */
+		if (n == max)
+			goto fail;
+		raw = xstrndup(start, (size_t)(p - start));
+		dec = evhttp_uridecode(raw, 0, &declen);
+		free(raw);
+		if (dec == NULL)
+			goto fail;
+		if (declen != strlen(dec) || declen == 0) {	/* NUL inside, or empty */
+			free(dec);
+			goto fail;
+		}
+		segs[n++] = dec;
+	}
+	if (*p != '\0')
+		goto fail;
+	*ret_n = n;
+	return 0;
+fail:
+	while (n > 0)
+		free(segs[--n]);
+	return -1;
+}
+
+static void handle_status(struct request *);
+static void handle_metrics(struct request *);
+
+static void
+handle_token(struct request *r, enum evhttp_cmd_type m, enum token_kind kind)
+{
+	struct broker_reply	 br;
+
+	if (m == EVHTTP_REQ_DELETE) {
+		if (broker_evict_token(r->srv->broker, r->tenant, kind, r->subject,
+		    &br) == -1) {
+			reply_error(r, br.status, br.error, br.message, NULL);
+			return;
+		}
+		request_finish(r, 204, NULL, "evicted=1");
+		return;
+	}
+	if (m != EVHTTP_REQ_GET) {
+		evhttp_add_header(evhttp_request_get_output_headers(r->req),
+		    "Allow", "GET, DELETE");
+		reply_error(r, 405, "method_not_allowed", "use GET or DELETE", NULL);
+		return;
+	}
+	r->srv->in_flight++;
+	broker_get_token(r->srv->broker, r->tenant, kind, r->subject, on_token, r);
+}
+
+static void
+handle_saml_response(struct request *r, enum evhttp_cmd_type m)
+{
+	struct broker_reply	 br;
+	char			*b64;
+	double			 nooa;
+
+	if (m != EVHTTP_REQ_POST) {
+		evhttp_add_header(evhttp_request_get_output_headers(r->req),
+		    "Allow", "POST");
+		reply_error(r, 405, "method_not_allowed", "use POST", NULL);
+		return;
+	}
+	if (broker_mint(r->srv->broker, r->tenant, r->subject, &b64, &nooa, &br) == -1) {
+		reply_error(r, br.status, br.error, br.message, NULL);
+		return;
+	}
+	reply_secret_json(r, 200, "saml_response", b64, nooa, "not_on_or_after",
+	    false, NULL);
+	secret_free(b64);
+}
+
+static void
+handle_simple_get(struct request *r, enum evhttp_cmd_type m)
+{
+	if (m != EVHTTP_REQ_GET) {
+		evhttp_add_header(evhttp_request_get_output_headers(r->req),
+		    "Allow", "GET");
+		reply_error(r, 405, "method_not_allowed", "use GET", NULL);
+		return;
+	}
+	switch (r->ep) {
+	case EP_HEALTHZ:
+		reply_json(r, 200, json_pack("{s:s}", "status", "ok"), NULL);
+		break;
+	case EP_READYZ:
+		if (r->srv->ready && !r->srv->stopping)
+			reply_json(r, 200, json_pack("{s:s}", "status", "ready"), NULL);
+		else
+			reply_json(r, 503, json_pack("{s:s, s:s}", "status",
+			    "not_ready", "reason", r->srv->stopping ?
+			    "shutting down" : "starting"), NULL);
+		break;
+	case EP_STATUS:
+		handle_status(r);
+		break;
+	default:
+		handle_metrics(r);
+		break;
+	}
+}
+
+void
+server_http_handle(struct evhttp_request *req, void *arg)
+{
+	struct server			*srv = arg;
+	struct request			*r = xcalloc(1, sizeof(*r));
+	const struct evhttp_uri		*uri = evhttp_request_get_evhttp_uri(req);
+	enum evhttp_cmd_type		 m = evhttp_request_get_command(req);
+	const char			*path, *guard;
+	char				*seg[MAX_SEGMENTS];
+	size_t				 n = 0;
+	bool				 is_tcp;
+
+	r->srv = srv;
+	r->req = req;
+	r->ep = EP_OTHER;
+	r->started = clock_now();
+	peer_describe(req, r->peer, sizeof(r->peer), &is_tcp);
+
+	/* A browser cannot add this header without a CORS preflight, which we
+	 * never answer: requests forged from web pages stop here. */
+	guard = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "X-Samlbroker-Request");
+	if (is_tcp && (guard == NULL || strcmp(guard, "true") != 0)) {
+		reply_error(r, 403, "forbidden",
+		    "requests over TCP must carry the header X-Samlbroker-Request: true",
+		    NULL);
+		return;
+	}
+	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) > srv->max_body) {
+		reply_error(r, 413, "payload_too_large", "request body too large", NULL);
+		return;
+	}
+	if (uri == NULL || (path = evhttp_uri_get_path(uri)) == NULL ||
+	    path_split(path, seg, MAX_SEGMENTS, &n) == -1) {
+		reply_error(r, 400, "bad_request", "malformed request path", NULL);
+		return;
+	}
+
+	if (n == 1 && strcmp(seg[0], "healthz") == 0)
+		r->ep = EP_HEALTHZ;
+	else if (n == 1 && strcmp(seg[0], "readyz") == 0)
+		r->ep = EP_READYZ;
+	else if (n == 1 && strcmp(seg[0], "metrics") == 0)
+		r->ep = EP_METRICS;
+	else if (n == 2 && strcmp(seg[0], "v1") == 0 && strcmp(seg[1], "status") == 0)
+		r->ep = EP_STATUS;
+	else if (n == 6 && strcmp(seg[0], "v1") == 0 && strcmp(seg[1], "tenants") == 0 &&
+	    strcmp(seg[3], "users") == 0 && strcmp(seg[5], "token") == 0)
+		r->ep = EP_USER_TOKEN;
+	else if (n == 6 && strcmp(seg[0], "v1") == 0 && strcmp(seg[1], "tenants") == 0 &&
+	    strcmp(seg[3], "users") == 0 && strcmp(seg[5], "saml-response") == 0)
+		r->ep = EP_SAML_RESPONSE;
+	else if (n == 6 && strcmp(seg[0], "v1") == 0 && strcmp(seg[1], "tenants") == 0 &&
+	    strcmp(seg[3], "services") == 0 && strcmp(seg[5], "token") == 0)
+		r->ep = EP_SERVICE_TOKEN;
+	if (r->ep == EP_USER_TOKEN || r->ep == EP_SAML_RESPONSE ||
+	    r->ep == EP_SERVICE_TOKEN) {
+		r->tenant = seg[2];
+		r->subject = seg[4];
+		seg[2] = seg[4] = NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(seg[i]);
+
+	switch (r->ep) {
+	case EP_USER_TOKEN:
+		handle_token(r, m, TOKEN_USER);
+		break;
+	case EP_SERVICE_TOKEN:
+		handle_token(r, m, TOKEN_SERVICE);
+		break;
+	case EP_SAML_RESPONSE:
+		handle_saml_response(r, m);
+		break;
+	case EP_OTHER:
+		reply_error(r, 404, "not_found", "no such endpoint", NULL);
+		break;
+	default:
+		handle_simple_get(r, m);
+		break;
+	}
+}
+
+static json_t *
+json_time(double t)
+{
+	char	 buf[32];
+
+	if (t <= 0 || format_rfc3339(t, buf, sizeof(buf)) == -1)
+		return json_null();
+	return json_string(buf);
+}
+
+static void
+handle_status(struct request *r)
+{
+	const struct broker_config	*conf = broker_config(r->srv->broker);
+	json_t				*o, *tenants = json_array();
+	double				 now = clock_now();
+
+	for (size_t i = 0; i < conf->n_tenants; i++) {
+		const struct tenant		*t = conf->tenants[i];
+		const struct tenant_stats	*ts = broker_tenant_stats(r->srv->broker, i);
+		json_t				*svcs = json_array();
+
+		for (size_t s = 0; s < t->n_services; s++)
+			json_array_append_new(svcs, json_string(t->services[s].name));
+		json_array_append_new(tenants, json_pack(
+		    "{s:s, s:s, s:s, s:s, s:{s:s, s:o, s:s}, s:o, "
+		    "s:{s:I, s:I, s:I, s:I}, "
+		    "s:{s:o, s:o, s:o, s:i, s:f}}",
+		    "name", t->name,
+		    "organization_id", t->organization_id,
+		    "organization_sname", t->organization_sname,
+		    "issuer", t->issuer,
+		    "certificate",
+			"subject", keystore_subject(t->keys),
+			"not_after", json_time(keystore_not_after(t->keys)),
+			"sha256_fingerprint", keystore_fingerprint(t->keys),
+		    "services", svcs,
+		    "cache",
+			"entries", (json_int_t)broker_cached_count_tenant(r->srv->broker, t->name),
+			"hits", (json_int_t)ts->hits,
+			"misses", (json_int_t)ts->misses,
+			"mints", (json_int_t)ts->mints,
+		    "upstream",
+			"last_success", json_time(ts->last_success),
+			"last_failure", json_time(ts->last_failure),
+			"last_error", ts->last_error[0] ? json_string(ts->last_error) : json_null(),
+			"consecutive_failures", ts->consecutive_failures,
+			"current_backoff", ts->current_backoff));
+	}
+	o = json_pack("{s:s, s:o, s:I, s:s, s:{s:o, s:b, s:o}, s:I, s:o}",
+	    "version", PACKAGE_VERSION,
+	    "started", json_time(r->srv->started),
+	    "uptime", (json_int_t)(now - r->srv->started),
+	    "config_file", r->srv->config_path,
+	    "last_reload",
+		"time", json_time(r->srv->reload_time),
+		"ok", r->srv->reload_ok,
+		"error", r->srv->reload_error[0] ? json_string(r->srv->reload_error) : json_null(),
+	    "cached_tokens", (json_int_t)broker_cached_count(r->srv->broker),
+	    "tenants", tenants);
+	reply_json(r, 200, o, NULL);
+}
+
+static void
+handle_metrics(struct request *r)
+{
+	static const int		 statuses[] = SERVER_STATUSES;
+	static const double		 bounds[] = BROKER_LATENCY_BOUNDS;
+	static const char *const	 grants[] = { "saml2_bearer", "client_credentials" };
+	static const char *const	 outcomes[] = { "ok", "rejected", "unavailable", "timeout" };
+	const struct broker_config	*conf = broker_config(r->srv->broker);
+	const struct upstream_stats	*us = broker_upstream_stats(r->srv->broker);
+	struct evbuffer			*b = evbuffer_new();
+	uint64_t			 cum = 0, hits = 0, misses = 0, mints = 0;
+
+	evbuffer_add_printf(b, "# HELP samlbroker_requests_total API requests by endpoint and status.\n"
+	    "# TYPE samlbroker_requests_total counter\n");
+	for (int e = 0; e < EP_COUNT; e++)
+		for (int s = 0; s < SERVER_N_STATUSES; s++) {
+			char st[16];
+
+			if (r->srv->requests[e][s] == 0)
+				continue;
+			if (s < SERVER_N_STATUSES - 1)
+				snprintf(st, sizeof(st), "%d", statuses[s]);
+			else
+				snprintf(st, sizeof(st), "other");
+			evbuffer_add_printf(b, "samlbroker_requests_total{endpoint=\"%s\",status=\"%s\"} %llu\n",
+			    endpoint_names[e], st, (unsigned long long)r->srv->requests[e][s]);
+		}
+	for (size_t i = 0; i < conf->n_tenants; i++) {
+		const struct tenant_stats *ts = broker_tenant_stats(r->srv->broker, i);
+
+		hits += ts->hits;
+		misses += ts->misses;
+		mints += ts->mints;
+	}
+	evbuffer_add_printf(b, "# HELP samlbroker_cache_hits_total Token requests answered from the cache.\n"
+	    "# TYPE samlbroker_cache_hits_total counter\nsamlbroker_cache_hits_total %llu\n"
+	    "# HELP samlbroker_cache_misses_total Token requests that needed an exchange.\n"
+	    "# TYPE samlbroker_cache_misses_total counter\nsamlbroker_cache_misses_total %llu\n"
+	    "# HELP samlbroker_mints_total SAMLResponses signed.\n"
+	    "# TYPE samlbroker_mints_total counter\nsamlbroker_mints_total %llu\n"
+	    "# HELP samlbroker_cached_tokens Entries in the token cache.\n"
+	    "# TYPE samlbroker_cached_tokens gauge\nsamlbroker_cached_tokens %zu\n",
+	    (unsigned long long)hits, (unsigned long long)misses,
+	    (unsigned long long)mints, broker_cached_count(r->srv->broker));
+	evbuffer_add_printf(b, "# HELP samlbroker_upstream_exchanges_total Token endpoint exchanges by grant and outcome.\n"
+	    "# TYPE samlbroker_upstream_exchanges_total counter\n");
+	for (int g = 0; g < 2; g++)
+		for (int o = 0; o < 4; o++)
+			evbuffer_add_printf(b, "samlbroker_upstream_exchanges_total{grant=\"%s\",outcome=\"%s\"} %llu\n",
+			    grants[g], outcomes[o], (unsigned long long)us->exchanges[g][o]);
+	evbuffer_add_printf(b, "# HELP samlbroker_upstream_latency_seconds Token endpoint latency.\n"
+	    "# TYPE samlbroker_upstream_latency_seconds histogram\n");
+	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {
+		cum += us->latency_buckets[i];
+		evbuffer_add_printf(b, "samlbroker_upstream_latency_seconds_bucket{le=\"%g\"} %llu\n",
+		    bounds[i], (unsigned long long)cum);
+	}
+	evbuffer_add_printf(b, "samlbroker_upstream_latency_seconds_bucket{le=\"+Inf\"} %llu\n"
+	    "samlbroker_upstream_latency_seconds_sum %.6f\n"
+	    "samlbroker_upstream_latency_seconds_count %llu\n",
+	    (unsigned long long)us->latency_count, us->latency_sum,
+	    (unsigned long long)us->latency_count);
+	evbuffer_add_printf(b, "# HELP samlbroker_certificate_not_after_seconds Signing certificate expiry (Unix time) per tenant.\n"
+	    "# TYPE samlbroker_certificate_not_after_seconds gauge\n");
+	for (size_t i = 0; i < conf->n_tenants; i++)
+		evbuffer_add_printf(b, "samlbroker_certificate_not_after_seconds{tenant=\"%s\"} %.0f\n",
+		    conf->tenants[i]->name, keystore_not_after(conf->tenants[i]->keys));
+	evbuffer_add_printf(b, "# HELP samlbroker_config_last_reload_successful Whether the last reload succeeded.\n"
+	    "# TYPE samlbroker_config_last_reload_successful gauge\n"
+	    "samlbroker_config_last_reload_successful %d\n", r->srv->reload_ok ? 1 : 0);
+	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Content-Type",
+	    "text/plain; version=0.0.4");
+	request_finish(r, 200, b, NULL);
+}
