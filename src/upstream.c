@@ -1,9 +1,844 @@
-/* upstream.c - placeholder, being written. */
+/*
+ * upstream.c - token requests to PureCloud: libcurl's multi interface
+ * driven by the caller's libevent loop.
+ *
+ * Wired as curl's docs/examples/hiperfifo.c wires it: the socket callback
+ * keeps one event per socket, the timer callback keeps one timer, both
+ * event handlers call curl_multi_socket_action and then drain
+ * curl_multi_info_read.  Nothing here blocks.  One multi handle serves the
+ * process, so its connection cache keeps connections to the token endpoint
+ * alive between requests.
+ *
+ * Each transfer owns a context (callback, POST body, response buffer)
+ * attached with CURLOPT_PRIVATE and freed only where CURLMSG_DONE is handled
+ * (or by upstream_free).  The body holds an assertion and the response a
+ * token: both are wiped before they are freed.  This file classifies every
+ * ending into an upstream_result; it does not log and keeps no state about
+ * tenants or tokens.
+ */
 #include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+
 #include "samlbroker.h"
-struct upstream *upstream_new(struct event_base *b, const char *ca, const char *px, int ct, int rt) { return NULL; }
-void upstream_free(struct upstream *u) { }
-int upstream_exchange_saml2(struct upstream *u, const struct tenant *t, const char *a, upstream_cb cb, void *arg) { return -1; }
-int upstream_exchange_client_credentials(struct upstream *u, const struct tenant *t, const struct service_client *c, upstream_cb cb, void *arg) { return -1; }
-size_t upstream_pending(const struct upstream *u) { return 0; }
+
+/* The largest token response accepted; PureCloud's are well under 4 KiB. */
+#define RESPONSE_MAX		(64 * 1024)
+/* Connections kept to one host at a time; more transfers wait in curl. */
+#define MAX_HOST_CONNECTIONS	8
+/* Idle connections kept in the multi handle's cache. */
+#define MAX_CACHED_CONNECTIONS	16
+/* Upper bound on a Retry-After honoured, in seconds. */
+#define RETRY_AFTER_MAX		86400.0
+/* Bytes of an upstream error_description copied into a message. */
+#define DESCRIPTION_MAX		200
+
+#define GRANT_SAML2 "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Asaml2-bearer"
+
+struct xfer;
+
+struct upstream {
+	struct event_base	*base;
+	CURLM			*multi;
+	struct event		*timer;
+	char			*ca_file;
+	char			*proxy;
+	long			 connect_timeout;
+	long			 request_timeout;
+	struct xfer		*xfers;		/* in flight, for upstream_free */
+	struct sock		*socks;		/* watched sockets, for upstream_free */
+	size_t			 pending;
+};
+
+/* One socket curl asked us to watch (hiperfifo's SockInfo). */
+struct sock {
+	struct upstream		*up;
+	curl_socket_t		 fd;
+	struct event		*ev;
+	struct sock		*prev, *next;
+};
+
+/* One transfer (hiperfifo's ConnInfo). */
+struct xfer {
+	struct upstream		*up;
+	CURL			*easy;
+	struct curl_slist	*headers;
+	enum grant_kind		 grant;
+	upstream_cb		 cb;
+	void			*arg;
+	char			*body;		/* secret: holds the assertion */
+	size_t			 body_len;
+	char			*resp;		/* secret: holds the token */
+	size_t			 resp_len;
+	size_t			 resp_size;
+	bool			 resp_too_large;
+	double			 retry_after;
+	char			 errbuf[CURL_ERROR_SIZE];
+	struct xfer		*prev, *next;
+};
+
+static void	 check_multi_info(struct upstream *);
+
+/*
+ * Event handlers and curl callbacks, as in hiperfifo.c.
+ */
+
+/* curl says when it next wants to be called: -1 stops the timer. */
+static int
+multi_timer_cb(CURLM *multi, long timeout_ms, void *arg)
+{
+	struct upstream	*up = arg;
+	struct timeval	 tv;
+
+	if (timeout_ms < 0) {
+		evtimer_del(up->timer);
+		return 0;
+	}
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	evtimer_add(up->timer, &tv);
+	return 0;
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct upstream	*up = arg;
+	int		 running;
+
+	curl_multi_socket_action(up->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_multi_info(up);
+}
+
+static void
+event_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct upstream	*up = arg;
+	int		 action = 0, running;
+
+	if (what & EV_READ)
+		action |= CURL_CSELECT_IN;
+	if (what & EV_WRITE)
+		action |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(up->multi, fd, action, &running);
+	check_multi_info(up);
+	/* Not on `running`: a callback may just have started a transfer. */
+	if (up->pending == 0 && evtimer_pending(up->timer, NULL))
+		evtimer_del(up->timer);
+}
+
+static void
+sock_free(struct sock *s)
+{
+	struct upstream	*up = s->up;
+
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		up->socks = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	if (s->ev != NULL)
+		event_free(s->ev);
+	free(s);
+}
+
+static int
+sock_set(struct sock *s, int what)
+{
+	short	 kind = EV_PERSIST;
+
+	if (what & CURL_POLL_IN)
+		kind |= EV_READ;
+	if (what & CURL_POLL_OUT)
+		kind |= EV_WRITE;
+	if (s->ev == NULL) {
+		s->ev = event_new(s->up->base, s->fd, kind, event_cb, s->up);
+		if (s->ev == NULL)
+			return -1;
+	} else {
+		event_del(s->ev);
+		if (event_assign(s->ev, s->up->base, s->fd, kind, event_cb,
+		    s->up) == -1)
+			return -1;
+	}
+	return event_add(s->ev, NULL);
+}
+
+/* curl tells which events it wants on a socket, or that it is done with it. */
+static int
+sock_cb(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
+{
+	struct upstream	*up = arg;
+	struct sock	*s = sockp;
+
+	if (what == CURL_POLL_REMOVE) {
+		if (s != NULL) {
+			curl_multi_assign(up->multi, fd, NULL);
+			sock_free(s);
+		}
+		return 0;
+	}
+	if (s == NULL) {
+		s = xcalloc(1, sizeof(*s));
+		s->up = up;
+		s->fd = fd;
+		if ((s->next = up->socks) != NULL)
+			s->next->prev = s;
+		up->socks = s;
+		curl_multi_assign(up->multi, fd, s);
+	}
+	return sock_set(s, what) == -1 ? -1 : 0;
+}
+
+/*
+ * Response and header callbacks.
+ */
+
+/* Collects the body up to RESPONSE_MAX; beyond that the transfer fails. */
+static size_t
+write_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct xfer	*x = arg;
+	size_t		 n = size * nmemb;
+
+	if (n > RESPONSE_MAX - x->resp_len) {
+		x->resp_too_large = true;
+		return 0;
+	}
+	if (x->resp_len + n + 1 > x->resp_size) {
+		size_t	 size2 = x->resp_size == 0 ? 4096 : x->resp_size;
+		char	*p;
+
+		while (size2 < x->resp_len + n + 1)
+			size2 *= 2;
+		/* Not realloc: the old buffer may hold part of a token. */
+		p = xmalloc(size2);
+		if (x->resp_len > 0)
+			memcpy(p, x->resp, x->resp_len);
+		if (x->resp != NULL) {
+			OPENSSL_cleanse(x->resp, x->resp_size);
+			free(x->resp);
+		}
+		x->resp = p;
+		x->resp_size = size2;
+	}
+	memcpy(x->resp + x->resp_len, data, n);
+	x->resp_len += n;
+	x->resp[x->resp_len] = '\0';
+	return n;
+}
+
+/* Picks Retry-After, in seconds or as an HTTP-date, from the last response. */
+static size_t
+header_cb(char *data, size_t size, size_t nitems, void *arg)
+{
+	struct xfer	*x = arg;
+	size_t		 n = size * nitems;
+	char		 value[128];
+	const char	*name = "retry-after:";
+	size_t		 nlen = strlen(name), vlen;
+	char		*end;
+
+	/* A new status line (after a proxy's CONNECT answer) starts afresh. */
+	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		x->retry_after = 0;
+		return n;
+	}
+	if (n <= nlen || strncasecmp(data, name, nlen) != 0)
+		return n;
+	data += nlen;
+	vlen = n - nlen;
+	while (vlen > 0 && (*data == ' ' || *data == '\t')) {
+		data++;
+		vlen--;
+	}
+	while (vlen > 0 && isspace((unsigned char)data[vlen - 1]))
+		vlen--;
+	if (vlen == 0 || vlen >= sizeof(value))
+		return n;
+	memcpy(value, data, vlen);
+	value[vlen] = '\0';
+	if (isdigit((unsigned char)value[0])) {
+		unsigned long long secs = strtoull(value, &end, 10);
+
+		if (*end == '\0')
+			x->retry_after = secs > RETRY_AFTER_MAX ?
+			    RETRY_AFTER_MAX : (double)secs;
+	} else {
+		time_t	 t = curl_getdate(value, NULL);
+		double	 d = (double)t - clock_now();
+
+		if (t != -1)
+			x->retry_after = d <= 0 ? 0 :
+			    d > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : d;
+	}
+	return n;
+}
+
+/*
+ * Classification of a finished transfer.
+ */
+
+/* Copies printable ASCII only, truncated; others become '?'. */
+static void
+sanitize(char *dst, size_t dstlen, const char *src, size_t max)
+{
+	size_t	 i;
+
+	for (i = 0; i + 1 < dstlen && i < max && src[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		dst[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	dst[i] = '\0';
+}
+
+/* An OAuth error code as a short token: [A-Za-z0-9._-] only. */
+static int
+oauth_error_copy(char *dst, size_t dstlen, const char *src)
+{
+	size_t	 i;
+
+	for (i = 0; src[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		if (i + 1 >= dstlen || !(isalnum(c) || c == '.' || c == '_' ||
+		    c == '-'))
+			return -1;
+		dst[i] = (char)c;
+	}
+	dst[i] = '\0';
+	return i > 0 ? 0 : -1;
+}
+
+static void
+set_error(struct upstream_result *r, enum upstream_outcome outcome,
+    const char *error, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+set_error(struct upstream_result *r, enum upstream_outcome outcome,
+    const char *error, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	r->outcome = outcome;
+	snprintf(r->error, sizeof(r->error), "%s", error);
+	va_start(ap, fmt);
+	vsnprintf(r->message, sizeof(r->message), fmt, ap);
+	va_end(ap);
+}
+
+/* A token is sent on in HTTP headers and JSON: visible ASCII only. */
+static bool
+token_shape_ok(const char *s, size_t len)
+{
+	if (len == 0 || strlen(s) != len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
+			return false;
+	}
+	return true;
+}
+
+/* A 200 answer: a usable token or REJECTED invalid_response. */
+static void
+classify_success(struct xfer *x, struct upstream_result *r)
+{
+	json_t		*root, *tok = NULL, *exp, *type;
+	json_error_t	 jerr;
+	json_int_t	 expires;
+	char		 what[64];
+
+	root = json_loadb(x->resp != NULL ? x->resp : "", x->resp_len,
+	    JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL || !json_is_object(root)) {
+		set_error(r, UPSTREAM_REJECTED, "invalid_response",
+		    "token endpoint answered 200 without a JSON object");
+		goto done;
+	}
+	tok = json_object_get(root, "access_token");
+	exp = json_object_get(root, "expires_in");
+	type = json_object_get(root, "token_type");
+	if (!json_is_string(tok) ||
+	    !token_shape_ok(json_string_value(tok), json_string_length(tok))) {
+		set_error(r, UPSTREAM_REJECTED, "invalid_response",
+		    "token endpoint answered 200 without a usable access_token");
+		goto done;
+	}
+	if (!json_is_integer(exp) || (expires = json_integer_value(exp)) <= 0) {
+		set_error(r, UPSTREAM_REJECTED, "invalid_response",
+		    "token endpoint answered 200 without a positive integer "
+		    "expires_in");
+		goto done;
+	}
+	if (type != NULL && (!json_is_string(type) ||
+	    strcasecmp(json_string_value(type), "bearer") != 0)) {
+		sanitize(what, sizeof(what), json_is_string(type) ?
+		    json_string_value(type) : "(not a string)", 32);
+		set_error(r, UPSTREAM_REJECTED, "invalid_response",
+		    "token endpoint answered token_type \"%s\", not bearer", what);
+		goto done;
+	}
+	r->outcome = UPSTREAM_OK;
+	r->access_token = xstrndup(json_string_value(tok), json_string_length(tok));
+	r->expires_in = expires > LONG_MAX ? LONG_MAX : (long)expires;
+	snprintf(r->message, sizeof(r->message), "token issued, expires in %ld s",
+	    r->expires_in);
+done:
+	if (json_is_string(tok)) {
+		/* The parsed copy of the token: jansson does not wipe it. */
+		OPENSSL_cleanse((char *)json_string_value(tok),
+		    json_string_length(tok));
+	}
+	json_decref(root);
+}
+
+/* Any other HTTP status. */
+static void
+classify_status(struct xfer *x, long status, struct upstream_result *r)
+{
+	json_t		*root = NULL, *err, *desc;
+	json_error_t	 jerr;
+	char		 code[sizeof(r->error)], oauth[sizeof(r->error)];
+	char		 text[DESCRIPTION_MAX + 1] = "";
+	enum upstream_outcome outcome;
+
+	snprintf(code, sizeof(code), "http_%ld", status);
+	/* 429, 408 and 5xx are passing conditions; the rest is a refusal. */
+	if (status == 429 || status == 408 || status >= 500)
+		outcome = UPSTREAM_UNAVAILABLE;
+	else
+		outcome = UPSTREAM_REJECTED;
+
+	if (x->resp_len > 0)
+		root = json_loadb(x->resp, x->resp_len, 0, &jerr);
+	if (json_is_object(root)) {
+		err = json_object_get(root, "error");
+		desc = json_object_get(root, "error_description");
+		if (!json_is_string(desc))
+			desc = json_object_get(root, "description");
+		if (outcome == UPSTREAM_REJECTED && json_is_string(err) &&
+		    oauth_error_copy(oauth, sizeof(oauth),
+		    json_string_value(err)) == 0)
+			memcpy(code, oauth, sizeof(code));
+		if (json_is_string(desc))
+			sanitize(text, sizeof(text), json_string_value(desc),
+			    DESCRIPTION_MAX);
+	}
+	json_decref(root);
+	if (outcome == UPSTREAM_UNAVAILABLE)
+		r->retry_after = x->retry_after;
+	if (text[0] != '\0')
+		set_error(r, outcome, code, "token endpoint answered %ld (%s): %s",
+		    status, code, text);
+	else
+		set_error(r, outcome, code, "token endpoint answered %ld (%s)",
+		    status, code);
+}
+
+/* A transfer that did not complete: a short code per kind of failure. */
+static void
+classify_curl(struct xfer *x, CURLcode rc, struct upstream_result *r)
+{
+	enum upstream_outcome	 outcome = UPSTREAM_UNAVAILABLE;
+	const char		*code;
+	char			 detail[CURL_ERROR_SIZE];
+
+	switch (rc) {
+	case CURLE_OPERATION_TIMEDOUT:
+		outcome = UPSTREAM_TIMEOUT;
+		code = "timeout";
+		break;
+	case CURLE_COULDNT_RESOLVE_HOST:
+		code = "resolve";
+		break;
+	case CURLE_COULDNT_RESOLVE_PROXY:
+#if LIBCURL_VERSION_NUM >= 0x074900
+	case CURLE_PROXY:
+#endif
+		code = "proxy";
+		break;
+	case CURLE_COULDNT_CONNECT:
+		code = "connect";
+		break;
+	case CURLE_GOT_NOTHING:
+		code = "empty_reply";
+		break;
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		code = "connection";
+		break;
+	case CURLE_WRITE_ERROR:
+	case CURLE_FILESIZE_EXCEEDED:
+		code = x->resp_too_large || rc == CURLE_FILESIZE_EXCEEDED ?
+		    "response_too_large" : "write";
+		break;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ENGINE_INITFAILED:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_SHUTDOWN_FAILED:
+	case CURLE_SSL_CLIENTCERT:
+		code = "tls";
+		break;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		code = "protocol";
+		break;
+	default:
+		code = "transport";
+		break;
+	}
+	if (strcmp(code, "response_too_large") == 0) {
+		set_error(r, outcome, code,
+		    "token endpoint answer exceeds %d bytes", RESPONSE_MAX);
+		return;
+	}
+	sanitize(detail, sizeof(detail), x->errbuf[0] != '\0' ? x->errbuf :
+	    curl_easy_strerror(rc), DESCRIPTION_MAX);
+	set_error(r, outcome, code, "token request failed: %s", detail);
+}
+
+static void
+classify(struct xfer *x, CURLcode rc, struct upstream_result *r)
+{
+	long	 status = 0;
+	double	 total = 0;
+
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME, &total);
+	r->grant = x->grant;
+	r->http_status = status;
+	r->latency = total;
+	if (rc != CURLE_OK)
+		classify_curl(x, rc, r);
+	else if (status == 200)
+		classify_success(x, r);
+	else
+		classify_status(x, status, r);
+}
+
+/*
+ * Transfers.
+ */
+
+/* Takes a transfer off the in-flight list. */
+static void
+xfer_unlink(struct xfer *x)
+{
+	struct upstream	*up = x->up;
+
+	if (x->prev != NULL)
+		x->prev->next = x->next;
+	else
+		up->xfers = x->next;
+	if (x->next != NULL)
+		x->next->prev = x->prev;
+	x->prev = x->next = NULL;
+	up->pending--;
+}
+
+/* Frees an unlinked transfer, wiping the body and the response. */
+static void
+xfer_free(struct xfer *x)
+{
+	curl_easy_cleanup(x->easy);
+	curl_slist_free_all(x->headers);
+	if (x->body != NULL) {
+		OPENSSL_cleanse(x->body, x->body_len);
+		free(x->body);
+	}
+	if (x->resp != NULL) {
+		OPENSSL_cleanse(x->resp, x->resp_size);
+		free(x->resp);
+	}
+	OPENSSL_cleanse(x->errbuf, sizeof(x->errbuf));
+	free(x);
+}
+
+/* Drains finished transfers; callbacks may start new ones meanwhile. */
+static void
+check_multi_info(struct upstream *up)
+{
+	CURLMsg		*msg;
+	int		 left;
+
+	while ((msg = curl_multi_info_read(up->multi, &left)) != NULL) {
+		struct upstream_result	 r;
+		struct xfer		*x;
+		CURL			*easy = msg->easy_handle;
+		CURLcode		 rc = msg->data.result;
+		char			*priv = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		/* msg is invalid once the handle is removed. */
+		curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+		x = (struct xfer *)priv;
+		curl_multi_remove_handle(up->multi, easy);
+		xfer_unlink(x);
+		memset(&r, 0, sizeof(r));
+		classify(x, rc, &r);
+		/* The callback may start transfers: this loop reads them later. */
+		x->cb(&r, x->arg);
+		secret_free(r.access_token);
+		xfer_free(x);
+	}
+}
+
+/* Accepts http only for a literal loopback host; everything else is https. */
+static int
+url_check(const char *url, bool *ret_loopback)
+{
+	CURLU		*u;
+	char		*scheme = NULL, *host = NULL;
+	unsigned char	 addr[16];
+	int		 rc = -1;
+	bool		 loopback = false;
+
+	if ((u = curl_url()) == NULL)
+		return -1;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		goto done;
+	if (inet_pton(AF_INET, host, addr) == 1)
+		loopback = addr[0] == 127;
+	else if (strcmp(host, "[::1]") == 0)
+		loopback = true;
+	if (strcasecmp(scheme, "https") == 0 ||
+	    (strcasecmp(scheme, "http") == 0 && loopback)) {
+		*ret_loopback = loopback;
+		rc = 0;
+	}
+done:
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/* Form-urlencodes src onto dst, which has room for 3 * strlen(src). */
+static char *
+form_encode(char *dst, const char *src)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *src != '\0'; src++) {
+		unsigned char c = (unsigned char)*src;
+
+		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+			*dst++ = (char)c;
+		} else {
+			*dst++ = '%';
+			*dst++ = hex[c >> 4];
+			*dst++ = hex[c & 15];
+		}
+	}
+	*dst = '\0';
+	return dst;
+}
+
+static int
+xfer_start(struct upstream *up, const char *url,
+    const struct service_client *client, enum grant_kind grant, char *body,
+    size_t body_len, upstream_cb cb, void *arg)
+{
+	struct xfer	*x;
+	bool		 loopback;
+	int		 ok = 1;
+
+	if (url == NULL || client->client_id == NULL || client->secret == NULL ||
+	    url_check(url, &loopback) == -1) {
+		OPENSSL_cleanse(body, body_len);
+		free(body);
+		return -1;
+	}
+	x = xcalloc(1, sizeof(*x));
+	x->up = up;
+	x->grant = grant;
+	x->cb = cb;
+	x->arg = arg;
+	x->body = body;
+	x->body_len = body_len;
+	if ((x->next = up->xfers) != NULL)
+		x->next->prev = x;
+	up->xfers = x;
+	up->pending++;
+	if ((x->easy = curl_easy_init()) == NULL)
+		goto fail;
+
+	x->headers = curl_slist_append(NULL,
+	    "Content-Type: application/x-www-form-urlencoded");
+	if (x->headers != NULL)
+		x->headers = curl_slist_append(x->headers, "Accept: application/json");
+	if (x->headers != NULL)
+		x->headers = curl_slist_append(x->headers, "Expect:");
+	if (x->headers == NULL)
+		goto fail;
+
+#define SET(opt, val)	ok &= curl_easy_setopt(x->easy, opt, val) == CURLE_OK
+	SET(CURLOPT_PRIVATE, x);
+	SET(CURLOPT_URL, url);
+	SET(CURLOPT_ERRORBUFFER, x->errbuf);
+	SET(CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	SET(CURLOPT_PROTOCOLS_STR, loopback ? "https,http" : "https");
+#else
+	SET(CURLOPT_PROTOCOLS, loopback ? (long)(CURLPROTO_HTTPS | CURLPROTO_HTTP) :
+	    (long)CURLPROTO_HTTPS);
+#endif
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	if (up->ca_file != NULL)
+		SET(CURLOPT_CAINFO, up->ca_file);
+	/* "" disables proxies from the environment (https_proxy and so on). */
+	SET(CURLOPT_PROXY, up->proxy != NULL ? up->proxy : "");
+	SET(CURLOPT_CONNECTTIMEOUT, up->connect_timeout);
+	SET(CURLOPT_TIMEOUT, up->request_timeout);
+	SET(CURLOPT_TCP_KEEPALIVE, 1L);
+	SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+	SET(CURLOPT_USERNAME, client->client_id);
+	SET(CURLOPT_PASSWORD, client->secret);
+	SET(CURLOPT_USERAGENT, "samlbroker/" PACKAGE_VERSION);
+	SET(CURLOPT_HTTPHEADER, x->headers);
+	SET(CURLOPT_POST, 1L);
+	SET(CURLOPT_POSTFIELDS, x->body);
+	SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body_len);
+	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)RESPONSE_MAX);
+	SET(CURLOPT_WRITEFUNCTION, write_cb);
+	SET(CURLOPT_WRITEDATA, x);
+	SET(CURLOPT_HEADERFUNCTION, header_cb);
+	SET(CURLOPT_HEADERDATA, x);
+#undef SET
+	if (!ok || curl_multi_add_handle(up->multi, x->easy) != CURLM_OK)
+		goto fail;
+	return 0;
+fail:
+	xfer_unlink(x);
+	xfer_free(x);
+	return -1;
+}
+
+/*
+ * The interface.
+ */
+
+struct upstream *
+upstream_new(struct event_base *base, const char *ca_file, const char *proxy,
+    int connect_timeout, int request_timeout)
+{
+	struct upstream	*up;
+	int		 ok = 1;
+
+	up = xcalloc(1, sizeof(*up));
+	up->base = base;
+	up->ca_file = ca_file != NULL && ca_file[0] != '\0' ? xstrdup(ca_file) : NULL;
+	up->proxy = proxy != NULL && proxy[0] != '\0' ? xstrdup(proxy) : NULL;
+	up->connect_timeout = connect_timeout > 0 ? connect_timeout : 10;
+	up->request_timeout = request_timeout > 0 ? request_timeout : 30;
+	if ((up->timer = evtimer_new(base, timer_cb, up)) == NULL ||
+	    (up->multi = curl_multi_init()) == NULL)
+		goto fail;
+#define MSET(opt, val)	ok &= curl_multi_setopt(up->multi, opt, val) == CURLM_OK
+	MSET(CURLMOPT_SOCKETFUNCTION, sock_cb);
+	MSET(CURLMOPT_SOCKETDATA, up);
+	MSET(CURLMOPT_TIMERFUNCTION, multi_timer_cb);
+	MSET(CURLMOPT_TIMERDATA, up);
+	MSET(CURLMOPT_MAX_HOST_CONNECTIONS, (long)MAX_HOST_CONNECTIONS);
+	MSET(CURLMOPT_MAXCONNECTS, (long)MAX_CACHED_CONNECTIONS);
+#undef MSET
+	if (!ok)
+		goto fail;
+	return up;
+fail:
+	upstream_free(up);
+	return NULL;
+}
+
+void
+upstream_free(struct upstream *up)
+{
+	struct xfer	*x;
+
+	if (up == NULL)
+		return;
+	while ((x = up->xfers) != NULL) {
+		curl_multi_remove_handle(up->multi, x->easy);
+		xfer_unlink(x);
+		xfer_free(x);
+	}
+	if (up->multi != NULL)
+		curl_multi_cleanup(up->multi);
+	while (up->socks != NULL)
+		sock_free(up->socks);
+	if (up->timer != NULL)
+		event_free(up->timer);
+	free(up->ca_file);
+	free(up->proxy);
+	free(up);
+}
+
+int
+upstream_exchange_saml2(struct upstream *up, const struct tenant *t,
+    const char *saml_response_b64, upstream_cb cb, void *arg)
+{
+	char	*body, *p;
+	size_t	 olen, alen, size;
+
+	if (t->organization_sname == NULL || saml_response_b64 == NULL)
+		return -1;
+	olen = strlen(t->organization_sname);
+	alen = strlen(saml_response_b64);
+	if (olen > (SIZE_MAX - 256) / 3 - alen)
+		return -1;
+	size = sizeof("grant_type=" GRANT_SAML2 "&orgName=&assertion=") +
+	    3 * (olen + alen);
+	body = xmalloc(size);
+	p = body + snprintf(body, size, "grant_type=%s&orgName=", GRANT_SAML2);
+	p = form_encode(p, t->organization_sname);
+	p = stpcpy(p, "&assertion=");
+	p = form_encode(p, saml_response_b64);
+	return xfer_start(up, t->base_auth_url, &t->saml_auth,
+	    GRANT_SAML2_BEARER, body, (size_t)(p - body), cb, arg);
+}
+
+int
+upstream_exchange_client_credentials(struct upstream *up, const struct tenant *t,
+    const struct service_client *client, upstream_cb cb, void *arg)
+{
+	char	*body = xstrdup("grant_type=client_credentials");
+
+	return xfer_start(up, t->base_auth_url, client, GRANT_CLIENT_CREDENTIALS,
+	    body, strlen(body), cb, arg);
+}
+
+size_t
+upstream_pending(const struct upstream *up)
+{
+	return up->pending;
+}
