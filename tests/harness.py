@@ -1,0 +1,362 @@
+"""Integration-test harness: runs the real samlbroker daemon against the
+real samlbroker-emulator on temporary sockets, with python3's standard
+library only.
+
+Each test script builds a Setup (a temp dir with a broker config, the
+emulator's config, both processes), runs checks with `check`, and ends with
+`done()`, which prints a summary and exits 0/1 (automake: 77 = skipped).
+Every secret the setup makes is remembered so that `scan_for_secrets`
+can prove none reached a log or an answer.
+"""
+import base64
+import http.client
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP_SRCDIR = os.environ.get("top_srcdir", os.path.join(os.path.dirname(__file__), ".."))
+TOP_BUILDDIR = os.environ.get("top_builddir", TOP_SRCDIR)
+BROKER = os.path.join(TOP_BUILDDIR, "samlbroker")
+EMULATOR = os.path.join(TOP_BUILDDIR, "samlbroker-emulator")
+WRAPPER = shlex.split(os.environ.get("SAMLBROKER_WRAPPER", ""))
+# Valgrind makes everything 20-50 times slower.
+SLOW = bool(WRAPPER)
+ORG_ID = "3b1f0c7e-5d2a-4a8e-9c61-0f2b7d4e8a90"
+AUDIENCE = "https://login.emulator.test/oauth/token"
+
+_failures = []
+_passes = 0
+
+
+def check(cond, what, detail=""):
+    global _passes
+    if cond:
+        _passes += 1
+        print("ok   - %s" % what)
+    else:
+        _failures.append(what)
+        print("FAIL - %s %s" % (what, detail))
+    sys.stdout.flush()
+    return cond
+
+
+def done(setup=None):
+    if setup is not None:
+        setup.stop()
+        leaks = setup.scan_for_secrets()
+        check(not leaks, "no secret in any log or output", str(leaks))
+        setup.cleanup()
+    print("%d passed, %d failed" % (_passes, len(_failures)))
+    sys.exit(1 if _failures else 0)
+
+
+def skip(why):
+    print("SKIP: %s" % why)
+    sys.exit(77)
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout=30):
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
+        s.connect(self.unix_path)
+        self.sock = s
+
+
+class Reply:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+    def __repr__(self):
+        return "Reply(%d, %r)" % (self.status, self.body[:200])
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def b64(path):
+    with open(path) as f:
+        return f.read()
+
+
+class Setup:
+    """A broker and an emulator sharing one tenant set.
+
+    tenants: acme (user tokens, services ewt and reports) and badcreds (its
+    ewt secret differs between the broker and the emulator)."""
+
+    def __init__(self, expires_in=3600, request_timeout=3, extra_broker="",
+                 with_tcp=True):
+        if not os.access(BROKER, os.X_OK) or not os.access(EMULATOR, os.X_OK):
+            skip("binaries not built")
+        self.dir = tempfile.mkdtemp(prefix="samlbroker-test-")
+        self.secrets = set()
+        self.procs = []
+        self.keys = os.path.join(TOP_SRCDIR, "tests", "data", "keys", "vendor-pkcs8")
+        with open(os.path.join(self.keys, "password")) as f:
+            self.key_password = f.read().strip()
+        self.secrets.add(self.key_password)
+        self.secrets.add(b64(os.path.join(self.keys, "key.pem.enc.b64")).replace("\n", "")[:60])
+        self.client_secret = "cs-SAML-%s" % os.urandom(6).hex()
+        self.ewt_secret = "cs-EWT-%s" % os.urandom(6).hex()
+        self.bad_secret = "cs-BAD-%s" % os.urandom(6).hex()
+        self.secrets |= {self.client_secret, self.ewt_secret, self.bad_secret}
+        self.clock_file = os.path.join(self.dir, "clock-offset")
+        self.set_clock(0)
+        # The emulator first: its ports go into the broker's tenant files.
+        self.emu_dir = os.path.join(self.dir, "emulator")
+        self.write_config(self.emu_dir, "http://127.0.0.1:1/oauth/token",
+                          badcreds_secret=self.ewt_secret)
+        port_file = os.path.join(self.dir, "emulator.ports")
+        self.emu_log = os.path.join(self.dir, "emulator.log")
+        self.start([EMULATOR, "-c", os.path.join(self.emu_dir, "samlbroker.conf"),
+                    "--listen", "127.0.0.1:0", "--https-listen", "127.0.0.1:0",
+                    "--tls-dir", os.path.join(self.dir, "tls"),
+                    "--port-file", port_file, "--expires-in", str(expires_in)],
+                   self.emu_log)
+        ports = self.wait_for(lambda: self._read_ports(port_file), "emulator ports")
+        self.emu_http = ports["http"]
+        self.emu_https = ports["https"]
+        self.ca_file = os.path.join(self.dir, "tls", "emulator-cert.pem")
+        # Then the broker, over HTTPS to the emulator.
+        self.broker_dir = os.path.join(self.dir, "broker")
+        self.socket = os.path.join(self.dir, "broker.sock")
+        self.tcp_port = free_port() if with_tcp else None
+        listen = "listen = unix:%s\n" % self.socket
+        if with_tcp:
+            listen += "listen = tcp:127.0.0.1:%d\n" % self.tcp_port
+        self.write_config(self.broker_dir,
+                          "https://127.0.0.1:%d/oauth/token" % self.emu_https,
+                          badcreds_secret=self.bad_secret,
+                          broker_extra=listen + "ca_file = %s\nrequest_timeout = %d\n"
+                          "connect_timeout = 2\nlog_level = debug\n%s"
+                          % (self.ca_file, request_timeout, extra_broker))
+        self.broker_log = os.path.join(self.dir, "broker.log")
+        self.broker = self.start_broker()
+        self.tokens_seen = set()
+
+    # --- configuration -------------------------------------------------
+    def write_config(self, d, auth_url, badcreds_secret, broker_extra=""):
+        os.makedirs(os.path.join(d, "tenants"), exist_ok=True)
+        with open(os.path.join(d, "samlbroker.conf"), "w") as f:
+            f.write("[broker]\ntenants_dir = tenants\n" + broker_extra)
+        cert = b64(os.path.join(self.keys, "cert.pem.b64")).replace("\n", "")
+        pkey = b64(os.path.join(self.keys, "key.pem.enc.b64")).replace("\n", "")
+        for name, ewt_secret in (("acme", self.ewt_secret), ("badcreds", badcreds_secret)):
+            path = os.path.join(d, "tenants", name + ".cfg")
+            with open(path, "w") as f:
+                f.write(TENANT_TEMPLATE % dict(
+                    org=name, org_id=ORG_ID, auth_url=auth_url,
+                    audience=AUDIENCE, cert=cert, pkey=pkey,
+                    password=self.key_password, saml_secret=self.client_secret,
+                    ewt_secret=ewt_secret, name=name))
+            os.chmod(path, 0o600)
+
+    def tenant_path(self, name):
+        return os.path.join(self.broker_dir, "tenants", name + ".cfg")
+
+    # --- processes -----------------------------------------------------
+    def start(self, argv, log, env=None):
+        logf = open(log, "ab")
+        p = subprocess.Popen(WRAPPER + argv, stdout=logf, stderr=logf, env=env)
+        logf.close()
+        self.procs.append(p)
+        return p
+
+    def start_broker(self):
+        env = dict(os.environ, SAMLBROKER_TEST_CLOCK_FILE=self.clock_file)
+        p = self.start([BROKER, "serve", "-c",
+                        os.path.join(self.broker_dir, "samlbroker.conf")],
+                       self.broker_log, env=env)
+        self.wait_for(lambda: p.poll() is not None or self._ready(), "broker ready",
+                      timeout=120 if SLOW else 20)
+        if p.poll() is not None:
+            print(open(self.broker_log).read())
+            raise SystemExit("broker exited at start")
+        return p
+
+    def _ready(self):
+        try:
+            return self.get("/readyz").status == 200
+        except OSError:
+            return False
+
+    def _read_ports(self, path):
+        try:
+            with open(path) as f:
+                ports = dict(line.split() for line in f if line.strip())
+            if "http" in ports and "https" in ports:
+                return {k: int(v) for k, v in ports.items()}
+        except (OSError, ValueError):
+            pass
+        return None
+
+    def wait_for(self, fn, what, timeout=None):
+        timeout = timeout or (120 if SLOW else 20)
+        end = time.time() + timeout
+        while time.time() < end:
+            r = fn()
+            if r:
+                return r
+            time.sleep(0.05)
+        raise SystemExit("timed out waiting for %s" % what)
+
+    def stop(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=120 if SLOW else 20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+                check(False, "process %d stopped on SIGTERM" % p.pid)
+        for p in self.procs:
+            # valgrind --error-exitcode makes leaks and errors visible here.
+            check(p.returncode == 0, "process %s exited 0" % p.args[len(WRAPPER)],
+                  "status %s" % p.returncode)
+        self.procs = []
+
+    def cleanup(self):
+        if _failures:
+            for log in (self.broker_log, self.emu_log):
+                print("---- %s (last 60 lines)" % os.path.basename(log))
+                with open(log, errors="replace") as f:
+                    print("".join(f.readlines()[-60:]))
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def set_clock(self, offset):
+        """Moves the broker's clock (and the emulator's, for assertion
+        time checks) offset seconds away from real time."""
+        tmp = self.clock_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%f\n" % offset)
+        os.replace(tmp, self.clock_file)
+        if getattr(self, "emu_http", None):
+            self.emu("POST", "/emulator/config", {"clock_offset": offset})
+
+    # --- HTTP ----------------------------------------------------------
+    def request(self, method, path, body=None, headers=None, tcp=False, timeout=60):
+        if tcp:
+            c = http.client.HTTPConnection("127.0.0.1", self.tcp_port, timeout=timeout)
+        else:
+            c = UnixHTTPConnection(self.socket, timeout=timeout)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            body = r.read().decode("utf-8", "replace")
+            reply = Reply(r.status, dict(r.getheaders()), body)
+        finally:
+            c.close()
+        j = reply.json()
+        if isinstance(j, dict):
+            for k in ("access_token", "saml_response"):
+                if k in j:
+                    self.tokens_seen.add(j[k])
+        return reply
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def user_token(self, email, tenant="acme", method="GET"):
+        from urllib.parse import quote
+        return self.request(method, "/v1/tenants/%s/users/%s/token"
+                            % (tenant, quote(email, safe="")))
+
+    def service_token(self, service, tenant="acme", method="GET"):
+        return self.request(method, "/v1/tenants/%s/services/%s/token" % (tenant, service))
+
+    def emu(self, method, path, obj=None):
+        c = http.client.HTTPConnection("127.0.0.1", self.emu_http, timeout=30)
+        try:
+            body = json.dumps(obj) if obj is not None else None
+            c.request(method, path, body=body,
+                      headers={"Content-Type": "application/json"} if body else {})
+            r = c.getresponse()
+            data = r.read()
+        finally:
+            c.close()
+        return json.loads(data) if data else None
+
+    def counters(self):
+        return self.emu("GET", "/emulator/counters")
+
+    def metrics(self):
+        return self.get("/metrics").body
+
+    # --- secrets -------------------------------------------------------
+    def scan_for_secrets(self, extra_texts=()):
+        secrets = {s for s in self.secrets | self.tokens_seen if s and len(s) >= 8}
+        found = []
+        texts = list(extra_texts)
+        for log in (self.broker_log, self.emu_log):
+            with open(log, errors="replace") as f:
+                texts.append((log, f.read()))
+        for name, text in texts:
+            for s in secrets:
+                if s in text:
+                    found.append("%s holds a secret starting %s..." % (
+                        os.path.basename(name), s[:6]))
+        return found
+
+
+TENANT_TEMPLATE = """\ufeff; options export of the hybrid_integration object
+[general]
+organization_sname = %(org)s
+organization_id = %(org_id)s
+default_agent_role_name = employee
+base_auth_url = %(auth_url)s
+base_service_url = https://api.emulator.test/api/
+
+[saml]
+issuer = https://www.genesys.com/pureengage/%(name)s
+certificate = %(cert)s
+pkey = %(pkey)s
+password = %(password)s
+expire_time = 24
+audience = %(audience)s
+recipient = %(audience)s
+destination = %(audience)s
+
+[saml_auth]
+client_id = saml-client-%(name)s
+password = %(saml_secret)s
+
+[ewt]
+client_id = ewt-client-%(name)s
+password = %(ewt_secret)s
+
+[reports]
+client_id = reports-client-%(name)s
+client_secret = %(ewt_secret)s
+
+[interaction-workspace]
+; another component's options: tolerated
+some_option = x
+"""
