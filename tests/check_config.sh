@@ -1,0 +1,130 @@
+#!/bin/sh
+# check_config.sh - `samlbroker check` on the configuration fixtures.
+#
+#   tests/data/config/valid/        loads: exit 0, stdout equals expected-stdout
+#                                   (one line per tenant, "configuration OK")
+#   tests/data/config/ok/<case>/    loads with warnings: exit 0, stderr equals
+#                                   `expected`, last stdout line "configuration OK"
+#   tests/data/config/invalid/<case>/  exit 1, stderr equals `expected`
+# In `expected`, @DIR@ stands for the case directory.  No output may hold a
+# secret of the fixtures: every client secret there contains "SECRET-", every
+# key password "fixture-password-" or "not-the-password".
+# A certificate that expires in 10 days is made here with the openssl CLI,
+# since a committed one would not stay 10 days from expiry.
+# Set CHECK_CONFIG_ONLY=<case> to run a single case.
+set -u
+top_srcdir=${top_srcdir:-.}
+top_builddir=${top_builddir:-.}
+bin="$top_builddir/samlbroker"
+data="$top_srcdir/tests/data/config"
+keys="$top_srcdir/tests/data/keys"
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT INT TERM
+fail=0
+
+# Secrets the fixtures take from the environment.
+SAMLBROKER_TEST_GLOBEX_EWT=SECRET-globex-ewt-from-env
+SAMLBROKER_TEST_INITECH_KEY_PASSWORD=$(cat "$keys/vendor-pkcs8/password")
+export SAMLBROKER_TEST_GLOBEX_EWT SAMLBROKER_TEST_INITECH_KEY_PASSWORD
+unset SAMLBROKER_TEST_UNSET_SECRET
+
+# expand DIR FILE: FILE with @DIR@ replaced by DIR.
+expand() {
+	esc=$(printf '%s' "$1" | sed 's/[\\&|]/\\&/g')
+	sed "s|@DIR@|$esc|g" "$2"
+}
+
+# run DIR: samlbroker check on DIR/samlbroker.conf into $tmp/out, $tmp/err, $rc.
+run() {
+	${SAMLBROKER_WRAPPER:-} "$bin" check -c "$1/samlbroker.conf" \
+	    >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+}
+
+no_secrets() {	# no_secrets NAME
+	if grep -aE 'SECRET-|fixture-password-|not-the-password' "$tmp/out" "$tmp/err" \
+	    >/dev/null; then
+		echo "FAIL $1: a secret reached the output"
+		fail=1
+	fi
+}
+
+same() {	# same NAME WHAT EXPECTED ACTUAL
+	if ! cmp -s "$3" "$4"; then
+		echo "FAIL $1: $2 differs (expected, then actual):"
+		diff -u "$3" "$4" | sed 's/^/    /'
+		fail=1
+	fi
+}
+
+selected() {
+	[ -z "${CHECK_CONFIG_ONLY:-}" ] || [ "$CHECK_CONFIG_ONLY" = "$1" ]
+}
+
+if selected valid; then
+	dir="$data/valid"
+	run "$dir"
+	[ "$rc" -eq 0 ] || { echo "FAIL valid: exit status $rc, not 0"; cat "$tmp/err"; fail=1; }
+	: >"$tmp/none"
+	same valid stderr "$tmp/none" "$tmp/err"
+	expand "$dir" "$dir/expected-stdout" >"$tmp/exp"
+	same valid stdout "$tmp/exp" "$tmp/out"
+	no_secrets valid
+fi
+
+for dir in "$data"/ok/*/; do
+	dir=${dir%/}; name=ok/${dir##*/}
+	selected "$name" || continue
+	run "$dir"
+	[ "$rc" -eq 0 ] || { echo "FAIL $name: exit status $rc, not 0"; fail=1; }
+	expand "$dir" "$dir/expected" >"$tmp/exp"
+	same "$name" stderr "$tmp/exp" "$tmp/err"
+	[ "$(tail -n 1 "$tmp/out")" = "configuration OK" ] ||
+	    { echo "FAIL $name: no 'configuration OK'"; fail=1; }
+	no_secrets "$name"
+done
+
+for dir in "$data"/invalid/*/; do
+	dir=${dir%/}; name=invalid/${dir##*/}
+	selected "$name" || continue
+	run "$dir"
+	[ "$rc" -eq 1 ] || { echo "FAIL $name: exit status $rc, not 1"; fail=1; }
+	expand "$dir" "$dir/expected" >"$tmp/exp"
+	same "$name" stderr "$tmp/exp" "$tmp/err"
+	[ -s "$tmp/out" ] && { echo "FAIL $name: unexpected stdout"; fail=1; }
+	no_secrets "$name"
+done
+
+# A certificate that expires in 10 days: a warning, still OK.
+if selected ok/expiring-soon && command -v openssl >/dev/null; then
+	dir="$tmp/expiring-soon"
+	mkdir -p "$dir/tenants"
+	printf 'fixture-password-expiring-soon' >"$dir/password"
+	if openssl req -new -x509 -days 10 -nodes -newkey rsa:2048 \
+	    -subj "/CN=samlbroker test expiring soon" \
+	    -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null &&
+	    openssl rsa -in "$dir/key.pem" -out "$dir/key.pem.enc" -aes256 \
+	    -passout "file:$dir/password" 2>/dev/null; then
+		cert=$(openssl base64 -in "$dir/cert.pem" | tr -d '\n')
+		pkey=$(openssl base64 -in "$dir/key.pem.enc" | tr -d '\n')
+		end=$(openssl x509 -in "$dir/cert.pem" -noout -enddate | sed 's/^notAfter=//')
+		end=$(date -u -d "$end" +%Y-%m-%dT%H:%M:%SZ)
+		cp "$data/ok/unknown-saml-option/samlbroker.conf" "$dir/"
+		sed -e "s|^certificate = .*|certificate = $cert|" \
+		    -e "s|^pkey = .*|pkey = $pkey|" \
+		    -e "s|^password = fixture-password.*|password = file:../password|" \
+		    -e '/^expire_hours = /d' \
+		    "$data/ok/unknown-saml-option/tenants/acme.cfg" >"$dir/tenants/acme.cfg"
+		run "$dir"
+		printf '%s\n' "$dir/tenants/acme.cfg: warning: [saml] certificate: expires on $end (in 10 days)" \
+		    >"$tmp/exp"
+		[ "$rc" -eq 0 ] || { echo "FAIL ok/expiring-soon: exit status $rc, not 0"; fail=1; }
+		same ok/expiring-soon stderr "$tmp/exp" "$tmp/err"
+		no_secrets ok/expiring-soon
+	else
+		echo "FAIL ok/expiring-soon: openssl could not make the certificate"
+		fail=1
+	fi
+fi
+
+exit $fail

@@ -1,0 +1,393 @@
+#!/usr/bin/env python3
+"""Writes the configuration fixtures under tests/data/config/.
+
+The output is committed; run this again only to change the fixtures (it
+rewrites valid/, ok/ and invalid/ but not the hand-written `expected` files
+of cases it does not know).  Every case is a directory holding a main file
+samlbroker.conf, a tenants/ directory and, for ok/ and invalid/, a file
+`expected` with the exact lines `samlbroker check` prints on stderr, @DIR@
+standing for the case directory.  tests/check_config.sh runs them.
+
+Key material comes from tests/data/keys/ (the vendor-style fixtures and the
+keystore's bad-* fixtures).  Every client secret holds "SECRET-" and every
+key password "fixture-password-" or "not-the-password", so the test can
+tell that none reaches the output.
+"""
+import os
+import shutil
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+KEYS = os.path.join(HERE, "..", "keys")
+
+
+def b64(keydir, name, wrap=False):
+    with open(os.path.join(KEYS, keydir, name)) as f:
+        lines = f.read().split()
+    # An options value is one line: pasted base64 loses its newlines, or
+    # keeps them as spaces.
+    return (" " if wrap else "").join(lines)
+
+
+def password(keydir):
+    with open(os.path.join(KEYS, keydir, "password")) as f:
+        return f.read()
+
+
+def tenant(keydir="vendor-pkcs8", wrap=False, drop=(), set_=None, extra=None,
+           pw=None, tail=""):
+    """A tenant file as text.  drop: (section, option) pairs to leave out;
+    set_: {(section, option): value} replacing or adding values; extra:
+    text of further sections appended."""
+    sections = [
+        ("general", [
+            ("organization_sname", "acme-contact-centre"),
+            ("organization_id", "3f2c9a7e-5b1d-4e8f-9a6c-2d7e8f9a0b1c"),
+            ("default_agent_role_name", "employee"),
+            ("default_admin_role_name", "admin"),
+            ("base_auth_url", "https://login.mypurecloud.ie/oauth/token"),
+            ("base_service_url", "https://api.mypurecloud.ie/api/"),
+        ]),
+        ("saml", [
+            ("issuer", "https://www.genesys.com/pureengage"),
+            ("certificate", b64(keydir, "cert.pem.b64", wrap)),
+            ("pkey", b64(keydir, "key.pem.enc.b64", wrap)),
+            ("password", pw if pw is not None else password(keydir)),
+            ("expire_time", "24"),
+        ]),
+        ("saml_auth", [
+            ("client_id", "7d1e2f3a-0000-4000-8000-00000000a001"),
+            ("password", "SECRET-saml-auth-client"),
+        ]),
+        ("ewt", [
+            ("client_id", "7d1e2f3a-0000-4000-8000-00000000a002"),
+            ("password", "SECRET-ewt-client"),
+        ]),
+    ]
+    set_ = dict(set_ or {})
+    out = []
+    for name, opts in sections:
+        out.append("[%s]" % name)
+        for k, v in opts:
+            if (name, k) in drop:
+                continue
+            if (name, k) in set_:
+                v = set_.pop((name, k))
+            out.append("%s = %s" % (k, v))
+        for (s, k), v in list(set_.items()):
+            if s == name:
+                out.append("%s = %s" % (k, v))
+                del set_[(s, k)]
+        out.append("")
+    text = "\n".join(out)
+    if extra:
+        text += extra
+    return text + tail
+
+
+MAIN = """[broker]
+listen = unix:/run/samlbroker-test/samlbroker.sock
+tenants_dir = tenants
+"""
+
+
+def write(path, data, mode="w"):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, mode) as f:
+        f.write(data)
+
+
+def case(kind, name, expected, main=MAIN, tenants=None, files=None):
+    d = os.path.join(HERE, kind, name)
+    if os.path.isdir(d):
+        shutil.rmtree(d)
+    os.makedirs(os.path.join(d, "tenants"))
+    write(os.path.join(d, "samlbroker.conf"), main)
+    if tenants is None:
+        tenants = {"acme.cfg": tenant()}
+    for fname, text in tenants.items():
+        write(os.path.join(d, "tenants", fname), text,
+              "wb" if isinstance(text, bytes) else "w")
+    for fname, text in (files or {}).items():
+        write(os.path.join(d, fname), text)
+    write(os.path.join(d, "expected"), "".join(l + "\n" for l in expected))
+
+
+T = "@DIR@/tenants/acme.cfg"
+M = "@DIR@/samlbroker.conf"
+
+
+def invalid_cases():
+    # The INI reader.
+    t = tenant().replace("issuer = ", "issuer = https://example.com/idp\nissuer = ", 1)
+    case("invalid", "ini-duplicate-option",
+         [T + ": line 11: duplicate option 'issuer' in [saml] (first on line 10)"],
+         tenants={"acme.cfg": t})
+    case("invalid", "ini-duplicate-section",
+         [T + ": line 23: duplicate section [general] (first on line 1)"],
+         tenants={"acme.cfg": tenant(extra="[general]\nfoo = bar\n")})
+    case("invalid", "ini-long-line",
+         [T + ": line 24: line is longer than 65536 bytes"],
+         tenants={"acme.cfg": tenant(
+             extra="[other_component]\nblob = " + "A" * 65536 + "\n")})
+    case("invalid", "ini-option-before-section",
+         [T + ": line 2: option 'organization_sname' outside any section"],
+         tenants={"acme.cfg": "; exported\norganization_sname = acme\n" + tenant()})
+    case("invalid", "ini-malformed-header",
+         [T + ": line 23: malformed section header: it must end with ']'"],
+         tenants={"acme.cfg": tenant(extra="[other_component\n")})
+    case("invalid", "ini-line-without-equals",
+         [T + ": line 23: expected '[section]' or 'option = value'"],
+         tenants={"acme.cfg": tenant(extra="SECRET-pasted-without-a-name\n")})
+    case("invalid", "ini-nul-byte",
+         [T + ": line 23: NUL byte"],
+         tenants={"acme.cfg": tenant(extra="[x]\0\n").encode()})
+
+    # [general]
+    for opt in ("organization_sname", "organization_id", "base_auth_url",
+                "base_service_url"):
+        case("invalid", "missing-" + opt.replace("_", "-"),
+             [T + ": [general] %s: required option is missing" % opt],
+             tenants={"acme.cfg": tenant(drop=[("general", opt)])})
+    case("invalid", "missing-general-section",
+         [T + ": [general]: section is missing"],
+         tenants={"acme.cfg": tenant().replace("[general]", "[general_settings]")})
+    case("invalid", "empty-organization-sname",
+         [T + ": [general] organization_sname: must not be empty"],
+         tenants={"acme.cfg": tenant(set_={("general", "organization_sname"): ""})})
+    case("invalid", "http-url-not-loopback",
+         [T + ": [general] base_auth_url: http:// is allowed only for 127.0.0.1, "
+          "::1 or localhost; use https://"],
+         tenants={"acme.cfg": tenant(set_={
+             ("general", "base_auth_url"): "http://login.mypurecloud.ie/oauth/token"})})
+    case("invalid", "url-without-host",
+         [T + ": [general] base_service_url: must name a host"],
+         tenants={"acme.cfg": tenant(set_={("general", "base_service_url"): "https:///api/"})})
+    case("invalid", "url-not-https",
+         [T + ": [general] base_service_url: must be an https:// URL"],
+         tenants={"acme.cfg": tenant(set_={
+             ("general", "base_service_url"): "api.mypurecloud.ie/api/"})})
+    case("invalid", "organization-id-not-uuid",
+         [T + ": [general] organization_id: must be a UUID (8-4-4-4-12 hexadecimal digits)"],
+         tenants={"acme.cfg": tenant(set_={("general", "organization_id"): "acme-org-1"})})
+
+    # [saml]
+    for label, v in (("0", "0"), ("negative", "-1"), ("abc", "abc"), ("49", "49")):
+        case("invalid", "expire-time-" + label,
+             [T + ": [saml] expire_time: must be a whole number of hours from 1 to 48"],
+             tenants={"acme.cfg": tenant(set_={("saml", "expire_time"): v})})
+    case("invalid", "missing-issuer",
+         [T + ": [saml] issuer: required option is missing"],
+         tenants={"acme.cfg": tenant(drop=[("saml", "issuer")])})
+    case("invalid", "assertion-lifetime-too-short",
+         [T + ": [saml] assertion_lifetime: must be a whole number of seconds from 10 to 3600"],
+         tenants={"acme.cfg": tenant(set_={("saml", "assertion_lifetime"): "5"})})
+    case("invalid", "bad-sign-response",
+         [T + ": [saml] sign_response: must be yes or no (or true/false, on/off, 1/0)"],
+         tenants={"acme.cfg": tenant(set_={("saml", "sign_response"): "maybe"})})
+
+    # Secrets.
+    case("invalid", "missing-secret-file",
+         [T + ": [saml_auth] password: file:@DIR@/tenants/secrets/missing: "
+          "No such file or directory"],
+         tenants={"acme.cfg": tenant(set_={("saml_auth", "password"): "file:secrets/missing"})})
+    case("invalid", "empty-secret-file",
+         [T + ": [ewt] password: file:@DIR@/tenants/secrets/empty: the secret file is empty"],
+         tenants={"acme.cfg": tenant(set_={("ewt", "password"): "file:secrets/empty"}),
+                  "secrets/empty": "\n"})
+    case("invalid", "unset-env-secret",
+         [T + ": [saml] password: env:SAMLBROKER_TEST_UNSET_SECRET: "
+          "the environment variable is not set"],
+         tenants={"acme.cfg": tenant(set_={("saml", "password"): "env:SAMLBROKER_TEST_UNSET_SECRET"})})
+    case("invalid", "service-client-id-only",
+         [T + ": [ewt]: has client_id but no password or client_secret"],
+         tenants={"acme.cfg": tenant(drop=[("ewt", "password")])})
+    case("invalid", "service-password-and-client-secret",
+         [T + ": [ewt]: both password and client_secret are set; keep one"],
+         tenants={"acme.cfg": tenant(set_={("ewt", "client_secret"): "SECRET-second-one"})})
+    case("invalid", "service-bad-name",
+         [T + ": [stat server]: a service section name must be 1 to 64 characters "
+          "of A-Z, a-z, 0-9, '.', '_' and '-', not starting with '.' or '-'"],
+         tenants={"acme.cfg": tenant(extra="[stat server]\nclient_id = x\n"
+                                     "client_secret = SECRET-stat\n")})
+    case("invalid", "missing-saml-auth",
+         [T + ": [saml_auth]: section is missing"],
+         tenants={"acme.cfg": tenant().replace("[saml_auth]", "[saml_authn]")})
+
+    # Tenant files.
+    case("invalid", "bad-tenant-name",
+         ["@DIR@/tenants/acme corp.cfg: tenant name must be 1 to 64 characters of "
+          "A-Z, a-z, 0-9, '.', '_' and '-', not starting with '.' or '-' "
+          "(it is the file name without .cfg)"],
+         tenants={"acme corp.cfg": tenant()})
+    case("invalid", "no-tenants",
+         [M + ": [broker] tenants_dir: no tenant files (*.cfg) in @DIR@/tenants"],
+         tenants={"README": "Tenant files end in .cfg; this one does not.\n",
+                  "acme.cfg.disabled": tenant()})
+
+    # The main file.
+    case("invalid", "listen-unknown-scheme",
+         [M + ": [broker] listen: line 4: unknown address type; "
+          "use unix:/PATH or tcp:HOST:PORT"],
+         main=MAIN + "listen = http://127.0.0.1:8080/\n")
+    case("invalid", "listen-remote-tcp",
+         [M + ": [broker] listen: line 4: 0.0.0.0 is not a loopback address; "
+          "set allow_remote_tcp = yes to listen on it"],
+         main=MAIN + "listen = tcp:0.0.0.0:8080\n")
+    case("invalid", "listen-relative-unix",
+         [M + ": [broker] listen: line 2: a unix socket path must be absolute (unix:/PATH)"],
+         main="[broker]\nlisten = unix:samlbroker.sock\ntenants_dir = tenants\n")
+    case("invalid", "bad-socket-mode",
+         [M + ": [broker] socket_mode: must be an octal mode from 0000 to 0777, such as 0660"],
+         main=MAIN + "socket_mode = 0866\n")
+    case("invalid", "bad-log-level",
+         [M + ": [broker] log_level: must be one of error, warn, info, debug"],
+         main=MAIN + "log_level = verbose\n")
+    case("invalid", "bad-allow-remote-tcp",
+         [M + ": [broker] allow_remote_tcp: must be yes or no (or true/false, on/off, 1/0)"],
+         main=MAIN + "allow_remote_tcp = sure\n")
+    case("invalid", "bad-max-cached-tokens",
+         [M + ": [broker] max_cached_tokens: must be a whole number from 1 to 10000000"],
+         main=MAIN + "max_cached_tokens = 0\n")
+    case("invalid", "missing-broker-section",
+         [M + ": warning: [samlbroker]: unknown section, ignored",
+          M + ": [broker]: section is missing"],
+         main=MAIN.replace("[broker]", "[samlbroker]"))
+    case("invalid", "main-duplicate-option",
+         [M + ": line 4: duplicate option 'tenants_dir' in [broker] (first on line 3)"],
+         main=MAIN + "tenants_dir = /etc/samlbroker/tenants\n")
+
+    # Keys (fixtures of the keystore: tests/data/keys/bad-*).
+    keycases = [
+        ("key-wrong-password", "bad-wrong-password",
+         "[saml] password: wrong password for pkey"),
+        ("key-corrupt-cert-base64", "bad-cert-base64",
+         "[saml] certificate: not valid base64"),
+        ("key-corrupt-pkey-base64", "bad-key-base64",
+         "[saml] pkey: not valid base64"),
+        ("key-truncated-cert", "bad-truncated-cert",
+         "[saml] certificate: no PEM certificate found (truncated or not a certificate)"),
+        ("key-truncated-pkey", "bad-truncated-key",
+         "[saml] pkey: no PEM private key found (truncated?)"),
+        ("key-mismatch", "bad-mismatch",
+         "[saml] pkey: key does not match the certificate"),
+        ("key-ec", "bad-ec-key", "[saml] pkey: key is not RSA (EC)"),
+        ("key-rsa-1024", "bad-rsa-1024",
+         "[saml] pkey: RSA key has 1024 bits; at least 2048 are required"),
+        ("key-unencrypted", "bad-unencrypted",
+         "[saml] pkey: key is not encrypted; encrypt it (openssl rsa -aes256) "
+         "or use samlbroker keygen"),
+        ("cert-expired", "bad-expired",
+         "[saml] certificate: expired on 2021-01-01T00:00:00Z"),
+        ("cert-not-yet-valid", "bad-not-yet-valid",
+         "[saml] certificate: not valid before 2090-01-01T00:00:00Z"),
+    ]
+    for name, keydir, line in keycases:
+        case("invalid", name, [T + ": " + line],
+             tenants={"acme.cfg": tenant(keydir=keydir)})
+
+    # Everything at once: each problem reported, none hiding another.
+    case("invalid", "many-problems",
+         [T + ": [general] organization_id: must be a UUID (8-4-4-4-12 hexadecimal digits)",
+          T + ": [general] base_service_url: required option is missing",
+          T + ": [saml] expire_time: must be a whole number of hours from 1 to 48",
+          T + ": [ewt]: has client_id but no password or client_secret",
+          T + ": warning: [saml] expire: unknown option, ignored",
+          "@DIR@/tenants/globex.cfg: [saml_auth] client_secret: env:SAMLBROKER_TEST_UNSET_SECRET: "
+          "the environment variable is not set"],
+         tenants={
+             "acme.cfg": tenant(drop=[("general", "base_service_url"), ("ewt", "password")],
+                                set_={("general", "organization_id"): "not-a-uuid",
+                                      ("saml", "expire_time"): "1d",
+                                      ("saml", "expire"): "24"}),
+             "globex.cfg": tenant(keydir="vendor-traditional", drop=[("saml_auth", "password")],
+                                  set_={("saml_auth", "client_secret"):
+                                        "env:SAMLBROKER_TEST_UNSET_SECRET"}),
+         })
+
+
+def ok_cases():
+    case("ok", "unknown-saml-option",
+         [T + ": warning: [saml] expire_hours: unknown option, ignored"],
+         tenants={"acme.cfg": tenant(set_={("saml", "expire_hours"): "24"})})
+    case("ok", "unknown-main-section-and-option",
+         [M + ": warning: [logging]: unknown section, ignored",
+          M + ": warning: [broker] workers: unknown option, ignored"],
+         main=MAIN + "workers = 4\n[logging]\nlevel = debug\n")
+    t = tenant(keydir="vendor-traditional", wrap=True)
+    t = ("\ufeff; Options export of the hybrid_integration transaction object\r\n"
+         "# exported by Genesys Administrator\r\n\r\n"
+         + t.replace("\n", "\r\n").replace("[saml]", "  [ saml ]  ")
+         .replace("issuer = ", "issuer\t=  \t", 1)
+         + "[other_component]\r\n; tolerated, never read\r\npassword = SECRET-other\r\n"
+         "url = https://example.com/?a=b&c=d")
+    case("ok", "crlf-bom-comments", [], tenants={"acme.cfg": t})
+
+
+def valid():
+    d = os.path.join(HERE, "valid")
+    if os.path.isdir(d):
+        shutil.rmtree(d)
+    write(os.path.join(d, "samlbroker.conf"), """\
+; samlbroker main file used by the tests: every option set.
+[broker]
+listen = unix:/run/samlbroker-test/samlbroker.sock
+listen = tcp:127.0.0.1:18089
+listen = tcp:[::1]:18089
+socket_mode = 0640
+tenants_dir = tenants
+log_level = debug
+max_cached_tokens = 500
+allow_remote_tcp = no
+connect_timeout = 3
+request_timeout = 10
+""")
+    # acme: PKCS#8 key, base64 unwrapped, secrets written literally, two
+    # services (password and client_secret), a foreign section.
+    write(os.path.join(d, "tenants", "acme.cfg"), tenant(
+        set_={("saml", "sign_response"): "yes",
+              ("saml", "service_name"): "acme-desktop",
+              ("saml", "assertion_lifetime"): "120"},
+        extra="[pacing]\nclient_id = 7d1e2f3a-0000-4000-8000-00000000a003\n"
+              "client_secret = SECRET-acme-pacing\n\n"
+              "[interaction_workspace]\n; another component's section\n"
+              "password = SECRET-foreign-component\nurl = https://example.com/\n"))
+    # globex: traditional key, base64 wrapped (lines joined with spaces),
+    # key password from a file, client secrets from a file and from env.
+    write(os.path.join(d, "tenants", "globex.cfg"), tenant(
+        keydir="vendor-traditional", wrap=True,
+        pw="file:../../../keys/vendor-traditional/password",
+        drop=[("saml_auth", "password")],
+        set_={("general", "organization_sname"): "globex",
+              ("general", "organization_id"): "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D",
+              ("general", "base_auth_url"): "https://login.mypurecloud.de/oauth/token",
+              ("general", "base_service_url"): "https://api.mypurecloud.de/api/",
+              ("saml", "expire_time"): "8",
+              ("saml", "audience"): "https://login.mypurecloud.de/saml",
+              ("saml_auth", "client_secret"): "file:secrets/globex-saml-auth",
+              ("ewt", "password"): "env:SAMLBROKER_TEST_GLOBEX_EWT"}))
+    write(os.path.join(d, "tenants", "secrets", "globex-saml-auth"),
+          "SECRET-globex-saml-auth-from-file\n")
+    # initech: key password from the environment; no service but saml_auth.
+    t = tenant(pw="env:SAMLBROKER_TEST_INITECH_KEY_PASSWORD",
+               set_={("general", "organization_sname"): "initech",
+                     ("general", "base_auth_url"): "http://127.0.0.1:18090/oauth/token",
+                     ("general", "base_service_url"): "http://[::1]:18090/api/"})
+    t = t[:t.index("[ewt]")]
+    write(os.path.join(d, "tenants", "initech.cfg"), t)
+    write(os.path.join(d, "tenants", "README"),
+          "Only *.cfg files are tenants; this file and secrets/ are not.\n")
+    write(os.path.join(d, "tenants", "retired.cfg.disabled"), "not a tenant\n")
+    # What `check` prints: the certificates' subjects and dates are the key
+    # fixtures'.
+    write(os.path.join(d, "expected-stdout"),
+        "tenant acme: organization=acme-contact-centre (3f2c9a7e-5b1d-4e8f-9a6c-2d7e8f9a0b1c) issuer=https://www.genesys.com/pureengage certificate=\"CN = samlbroker test fixture vendor-pkcs8, O = Example Contact Centre\" expires=2036-11-25T01:34:03Z services=saml_auth,ewt,pacing\n"
+        "tenant globex: organization=globex (0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D) issuer=https://www.genesys.com/pureengage certificate=\"CN = samlbroker test fixture vendor-traditional, O = Example Contact Centre\" expires=2036-11-25T01:34:03Z services=saml_auth,ewt\n"
+        "tenant initech: organization=initech (3f2c9a7e-5b1d-4e8f-9a6c-2d7e8f9a0b1c) issuer=https://www.genesys.com/pureengage certificate=\"CN = samlbroker test fixture vendor-pkcs8, O = Example Contact Centre\" expires=2036-11-25T01:34:03Z services=saml_auth\n"
+        "configuration OK\n"
+    )
+
+
+if __name__ == "__main__":
+    valid()
+    invalid_cases()
+    ok_cases()
