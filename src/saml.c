@@ -2,12 +2,11 @@
  * saml.c - signed SAML 2.0 Responses for the SAML2 Bearer grant.
  *
  * Owns the libxml2/xmlsec start-up and shut-down, one signer per tenant
- * (the xmlsec key built once from the tenant's keystore, plus copies of
- * the tenant's SAML settings) and the minting of one signed Response.
- * It does not read configuration or key files (config.c, keystore.c),
- * does not talk to PureCloud (upstream.c) and does not log: every error
- * goes to the caller's errbuf, and xmlsec's own error output is captured
- * instead of printed.  It never reads the clock: callers pass `now`.
+ * (the tenant's key and certificate, prepared once, and copies of its
+ * SAML settings) and the minting of one signed Response.  It does not
+ * read configuration or key files (config.c, keystore.c), does not talk
+ * to PureCloud (upstream.c) and does not log: every error goes to the
+ * caller's errbuf.  It never reads the clock: callers pass `now`.
  *
  * The document, built node by node (libxml2 escapes every text and
  * attribute value, so an address cannot add markup):
@@ -16,7 +15,7 @@
  *     saml:Issuer
  *     [ds:Signature over the Response, with sign_response]
  *     samlp:Status/samlp:StatusCode Value=...:status:Success
- *     saml:Assertion ID Version=2.0 IssueInstant
+ *     saml:Assertion ID Version=2.0 IssueInstant   (declares xs, xsi)
  *       saml:Issuer
  *       ds:Signature over the Assertion
  *       saml:Subject
@@ -29,26 +28,36 @@
  *         saml:AuthnContext/saml:AuthnContextClassRef ...:PasswordProtectedTransport
  *       saml:AttributeStatement
  *         saml:Attribute Name=email|OrganizationName|ServiceName
- *           NameFormat=...:attrname-format:unspecified
+ *             NameFormat=...:attrname-format:unspecified
  *           saml:AttributeValue xsi:type=xs:string
  *
  * Choices:
  * - Times are whole seconds, UTC, "YYYY-MM-DDTHH:MM:SSZ" (no fraction):
  *   IssueInstant = AuthnInstant = now, NotBefore = now - 5 s,
- *   NotOnOrAfter = now + assertion_lifetime, where now is truncated to
- *   the second.
- * - IDs (Response, Assertion, SessionIndex) are "_" and 32 hex digits of
- *   RAND_bytes: 128 random bits, a valid xs:ID.
- * - AttributeValues are typed xsi:type="xs:string"; xmlns:xs and
- *   xmlns:xsi are declared on the Assertion, and both signatures' exclusive
- *   canonicalization transform names "xs" as an inclusive prefix (the prefix
- *   is only used inside an attribute value, which exclusive c14n does not
- *   see), so the signed form carries the declaration.
- * - Signatures: enveloped, exclusive c14n, RSA-SHA256, SHA-256 digest,
- *   KeyInfo/X509Data/X509Certificate.  The Assertion is always signed; with
- *   sign_response the Response is signed after it.
- * - Output: UTF-8 with an XML declaration, no indentation; the base64 form
+ *   NotOnOrAfter = now + assertion_lifetime, now truncated to the second.
+ * - IDs (Response, Assertion, SessionIndex) are "_" and 32 hex digits from
+ *   RAND_bytes: 128 random bits each, valid xs:IDs.
+ * - AttributeValues are typed xsi:type="xs:string".  The "xs" prefix is
+ *   used only inside an attribute value, which exclusive c14n does not
+ *   see, so each Reference's exclusive c14n transform names "xs" as an
+ *   inclusive prefix and the signed form keeps its declaration.
+ * - Signatures (XML-DSig, as xmlsec1 and other SAML stacks verify them):
+ *   enveloped, exclusive c14n without comments, RSA-SHA256 (PKCS#1 v1.5),
+ *   SHA-256 digest, Reference URI="#ID", KeyInfo/X509Data/X509Certificate.
+ *   The Assertion is always signed; with sign_response the Response is
+ *   signed after it, so its digest covers the Assertion's Signature.
+ *   The signature is computed here, with libxml2's canonicalizer and
+ *   OpenSSL, not by xmlSecDSigCtxSign: xmlsec re-derives the key's type
+ *   from OpenSSL 3 on every signature and builds an XPointer context per
+ *   reference, which made a mint cost 1.3 bare RSA signatures instead of
+ *   about 1.1.  xmlsec verifies the result in the tests.
+ * - Base64 values (DigestValue, SignatureValue, X509Certificate) are
+ *   unwrapped; the Signature holds no whitespace.
+ * - Output: UTF-8 with an XML declaration, not indented; the base64 form
  *   is unwrapped standard base64 of those bytes.
+ *
+ * A signer keeps per-signature OpenSSL contexts: use it from one thread at
+ * a time.
  */
 #include "config.h"
 
@@ -63,19 +72,14 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include <libxml/c14n.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
-#include <libxml/valid.h>
+#include <libxml/xmlIO.h>
 
 #include <xmlsec/xmlsec.h>
 #include <xmlsec/crypto.h>
-#include <xmlsec/openssl/evp.h>
-#include <xmlsec/openssl/x509.h>
 #include <xmlsec/errors.h>
-#include <xmlsec/keys.h>
-#include <xmlsec/templates.h>
-#include <xmlsec/transforms.h>
-#include <xmlsec/xmldsig.h>
 
 #include "samlbroker.h"
 
@@ -83,19 +87,30 @@
 #define NS_SAML		"urn:oasis:names:tc:SAML:2.0:assertion"
 #define NS_XS		"http://www.w3.org/2001/XMLSchema"
 #define NS_XSI		"http://www.w3.org/2001/XMLSchema-instance"
+#define NS_DS		"http://www.w3.org/2000/09/xmldsig#"
+#define NS_EC		"http://www.w3.org/2001/10/xml-exc-c14n#"
 #define STATUS_SUCCESS	"urn:oasis:names:tc:SAML:2.0:status:Success"
 #define NAMEID_EMAIL	"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 #define CM_BEARER	"urn:oasis:names:tc:SAML:2.0:cm:bearer"
 #define AC_PPT		"urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
 #define ATTRNAME_UNSPEC	"urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified"
+#define ALG_EXC_C14N	"http://www.w3.org/2001/10/xml-exc-c14n#"
+#define ALG_RSA_SHA256	"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+#define ALG_ENVELOPED	"http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+#define ALG_SHA256	"http://www.w3.org/2001/04/xmlenc#sha256"
 
 #define ASSERTION_LIFETIME_DEFAULT	300
 #define NOT_BEFORE_SKEW			5	/* seconds before now */
 #define ID_BYTES			16	/* 128 random bits */
 #define ID_LEN				(1 + 2 * ID_BYTES)
+#define MAX_SIGNATURE			1024	/* bytes: RSA up to 8192 bits */
 
 struct saml_signer {
-	xmlSecKeyPtr	 key;		/* private key and certificate */
+	EVP_PKEY	*pkey;		/* a reference to the keystore's key */
+	EVP_MD		*sha256;
+	EVP_MD_CTX	*digest_ctx;	/* reused by every signature */
+	EVP_MD_CTX	*sign_ctx;
+	char		*cert_b64;	/* base64 of the certificate's DER */
 	char		*issuer;
 	char		*organization_sname;
 	char		*audience;
@@ -106,26 +121,27 @@ struct saml_signer {
 	bool		 sign_response;
 };
 
+/* The pieces of one ds:Signature that signing fills in. */
+struct signature {
+	xmlNodePtr	 target;	/* the signed element */
+	xmlNodePtr	 sig;		/* ds:Signature, left out of target's digest */
+	xmlNodePtr	 signed_info;
+	xmlNodePtr	 reference;	/* gets ds:DigestValue */
+	xmlNodePtr	 value;		/* ds:SignatureValue */
+	xmlNsPtr	 ds;
+};
+
+/* The part of a document a canonicalization sees: root's subtree but skip's. */
+struct subtree {
+	xmlNodePtr	 root;
+	xmlNodePtr	 skip;
+};
+
 static int	 init_count;
-/* The first xmlsec error of the current operation, for errbuf. */
-static char	 xmlsec_error[192];
+static xmlChar	 prefix_xs[] = "xs";
+static xmlChar	*inclusive_xs[] = { prefix_xs, NULL };
 
 #define X(s)	((const xmlChar *)(s))
-
-/*
- * xmlsec reports a chain of errors, innermost first; keep the first, which
- * names the cause.  Its texts name functions, nodes and OpenSSL reasons,
- * never key material or document content.
- */
-static void
-xmlsec_error_cb(const char *file, int line, const char *func,
-    const char *object, const char *subject, int reason, const char *msg)
-{
-	if (xmlsec_error[0] != '\0')
-		return;
-	snprintf(xmlsec_error, sizeof(xmlsec_error), "%s: %s",
-	    func != NULL ? func : "xmlsec", msg != NULL ? msg : "error");
-}
 
 int
 saml_global_init(void)
@@ -137,7 +153,8 @@ saml_global_init(void)
 	xmlInitParser();
 	if (xmlSecInit() < 0)
 		goto fail_parser;
-	xmlSecErrorsSetCallback(xmlsec_error_cb);
+	/* Library code does not print: xmlsec's errors stay quiet. */
+	xmlSecErrorsDefaultCallbackEnableOutput(0);
 	if (xmlSecCheckVersion() != 1)
 		goto fail_xmlsec;
 	if (xmlSecCryptoAppInit(NULL) < 0)
@@ -172,8 +189,11 @@ saml_signer_free(struct saml_signer *s)
 {
 	if (s == NULL)
 		return;
-	if (s->key != NULL)
-		xmlSecKeyDestroy(s->key);
+	EVP_MD_CTX_free(s->digest_ctx);
+	EVP_MD_CTX_free(s->sign_ctx);
+	EVP_MD_free(s->sha256);
+	EVP_PKEY_free(s->pkey);
+	free(s->cert_b64);
 	free(s->issuer);
 	free(s->organization_sname);
 	free(s->audience);
@@ -190,18 +210,33 @@ or_base(const struct tenant *t, const char *value)
 	return value != NULL ? value : t->base_auth_url;
 }
 
+/* Formats an error, with OpenSSL's reason when it has one. */
+static void
+set_error(char *errbuf, size_t errlen, const char *what)
+{
+	unsigned long	 e = ERR_peek_last_error();
+	const char	*reason = e != 0 ? ERR_reason_error_string(e) : NULL;
+
+	if (reason != NULL)
+		snprintf(errbuf, errlen, "%s: %s", what, reason);
+	else
+		snprintf(errbuf, errlen, "%s", what);
+	ERR_clear_error();
+}
+
 struct saml_signer *
 saml_signer_new(const struct tenant *t, char *errbuf, size_t errlen)
 {
 	struct saml_signer	*s = NULL;
 	EVP_PKEY		*pkey;
-	X509			*cert, *copy;
-	xmlSecKeyDataPtr	 data;
+	X509			*cert;
+	unsigned char		*der = NULL;
 	const char		*errstr;
+	int			 derlen;
 
-	xmlsec_error[0] = '\0';
+	ERR_clear_error();
 	if (init_count == 0) {
-		errstr = "xmlsec is not initialised";
+		errstr = "saml_global_init was not called";
 		goto fail;
 	}
 	if (t->issuer == NULL || t->issuer[0] == '\0') {
@@ -231,6 +266,10 @@ saml_signer_new(const struct tenant *t, char *errbuf, size_t errlen)
 		errstr = "signing key is not an RSA key (RSA-SHA256 is required)";
 		goto fail;
 	}
+	if (EVP_PKEY_get_size(pkey) > MAX_SIGNATURE) {
+		errstr = "signing key is longer than 8192 bits";
+		goto fail;
+	}
 
 	s = xcalloc(1, sizeof(*s));
 	s->issuer = xstrdup(t->issuer);
@@ -244,37 +283,24 @@ saml_signer_new(const struct tenant *t, char *errbuf, size_t errlen)
 	    ASSERTION_LIFETIME_DEFAULT;
 	s->sign_response = t->sign_response;
 
-	/* The key is built once; every mint borrows it. */
-	errstr = "cannot build the xmlsec signing key";
-	if ((s->key = xmlSecKeyCreate()) == NULL)
-		goto fail;
+	/* Everything a signature needs but the document, prepared once. */
+	errstr = "cannot prepare the signing key";
 	if (EVP_PKEY_up_ref(pkey) != 1)
 		goto fail;
-	if ((data = xmlSecOpenSSLEvpKeyAdopt(pkey)) == NULL) {
-		EVP_PKEY_free(pkey);
+	s->pkey = pkey;
+	if ((s->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL ||
+	    (s->digest_ctx = EVP_MD_CTX_new()) == NULL ||
+	    (s->sign_ctx = EVP_MD_CTX_new()) == NULL)
 		goto fail;
-	}
-	if (xmlSecKeySetValue(s->key, data) < 0) {
-		xmlSecKeyDataDestroy(data);
+	errstr = "cannot encode the certificate";
+	if ((derlen = i2d_X509(cert, &der)) <= 0)
 		goto fail;
-	}
-	/* The certificate, so that KeyInfo/X509Data carries it. */
-	if ((data = xmlSecKeyEnsureData(s->key, xmlSecOpenSSLKeyDataX509Id)) == NULL)
-		goto fail;
-	if ((copy = X509_dup(cert)) == NULL)
-		goto fail;
-	if (xmlSecOpenSSLKeyDataX509AdoptCert(data, copy) < 0) {
-		X509_free(copy);
-		goto fail;
-	}
+	s->cert_b64 = base64_encode(der, (size_t)derlen, 0);
+	OPENSSL_free(der);
 	return s;
 fail:
-	if (xmlsec_error[0] != '\0')
-		snprintf(errbuf, errlen, "%s (%s)", errstr, xmlsec_error);
-	else
-		snprintf(errbuf, errlen, "%s", errstr);
+	set_error(errbuf, errlen, errstr);
 	saml_signer_free(s);
-	ERR_clear_error();
 	return NULL;
 }
 
@@ -287,6 +313,16 @@ must(xmlNodePtr node)
 	return node;
 }
 
+static xmlNsPtr
+must_ns(xmlNodePtr node, const char *href, const char *prefix)
+{
+	xmlNsPtr	 ns;
+
+	if ((ns = xmlNewNs(node, X(href), X(prefix))) == NULL)
+		fatalx("out of memory building a SAML document");
+	return ns;
+}
+
 static xmlNodePtr
 child(xmlNodePtr parent, xmlNsPtr ns, const char *name, const char *text)
 {
@@ -294,22 +330,12 @@ child(xmlNodePtr parent, xmlNsPtr ns, const char *name, const char *text)
 	return must(xmlNewTextChild(parent, ns, X(name), X(text)));
 }
 
-static xmlAttrPtr
+static void
 prop(xmlNodePtr node, const char *name, const char *value)
 {
-	xmlAttrPtr	 a;
-
-	if ((a = xmlSetProp(node, X(name), X(value))) == NULL)
+	/* xmlSetProp, too, stores the value as is. */
+	if (xmlSetProp(node, X(name), X(value)) == NULL)
 		fatalx("out of memory building a SAML document");
-	return a;
-}
-
-/* An ID attribute, registered so that a "#id" reference finds its node. */
-static void
-prop_id(xmlDocPtr doc, xmlNodePtr node, const char *id)
-{
-	if (xmlAddID(NULL, doc, X(id), prop(node, "ID", id)) == NULL)
-		fatalx("cannot register a SAML ID");
 }
 
 static void
@@ -345,60 +371,141 @@ fresh_ids(char ids[3][ID_LEN + 1])
 		}
 		*p = '\0';
 	}
+	OPENSSL_cleanse(rnd, sizeof(rnd));
 	return 0;
 }
 
 /*
- * An enveloped-signature template for the element whose ID is id, placed
- * right after that element's Issuer.
+ * The ds:Signature for target (whose ID is id), right after issuer, with
+ * everything but DigestValue and the SignatureValue text.
  */
-static xmlNodePtr
-signature_template(xmlDocPtr doc, xmlNodePtr issuer, const char *id)
+static void
+signature_new(struct saml_signer *s, xmlNodePtr target, xmlNodePtr issuer,
+    const char *id, struct signature *out)
 {
-	xmlNodePtr	 sig, ref, c14n, keyinfo, x509;
+	xmlNodePtr	 sig, si, transforms, c14n, incl, keyinfo, x509;
+	xmlNsPtr	 ds;
 	char		 uri[ID_LEN + 2];
 
+	sig = must(xmlNewDocNode(target->doc, NULL, X("Signature"), NULL));
+	ds = must_ns(sig, NS_DS, "ds");
+	xmlSetNs(sig, ds);
+	if (xmlAddNextSibling(issuer, sig) == NULL)
+		fatalx("cannot place the Signature");
+	si = child(sig, ds, "SignedInfo", NULL);
+	prop(child(si, ds, "CanonicalizationMethod", NULL), "Algorithm", ALG_EXC_C14N);
+	prop(child(si, ds, "SignatureMethod", NULL), "Algorithm", ALG_RSA_SHA256);
+	out->reference = child(si, ds, "Reference", NULL);
 	snprintf(uri, sizeof(uri), "#%s", id);
-	if ((sig = xmlSecTmplSignatureCreateNsPref(doc, xmlSecTransformExclC14NId,
-	    xmlSecTransformRsaSha256Id, NULL, X("ds"))) == NULL)
-		return NULL;
-	if (xmlAddNextSibling(issuer, sig) == NULL) {
-		xmlFreeNode(sig);
-		return NULL;
-	}
-	if ((ref = xmlSecTmplSignatureAddReference(sig, xmlSecTransformSha256Id,
-	    NULL, X(uri), NULL)) == NULL)
-		return NULL;
-	if (xmlSecTmplReferenceAddTransform(ref, xmlSecTransformEnvelopedId) == NULL)
-		return NULL;
-	if ((c14n = xmlSecTmplReferenceAddTransform(ref,
-	    xmlSecTransformExclC14NId)) == NULL)
-		return NULL;
-	if (xmlSecTmplTransformAddC14NInclNamespaces(c14n, X("xs")) < 0)
-		return NULL;
-	if ((keyinfo = xmlSecTmplSignatureEnsureKeyInfo(sig, NULL)) == NULL)
-		return NULL;
-	if ((x509 = xmlSecTmplKeyInfoAddX509Data(keyinfo)) == NULL)
-		return NULL;
-	if (xmlSecTmplX509DataAddCertificate(x509) == NULL)
-		return NULL;
-	return sig;
+	prop(out->reference, "URI", uri);
+	transforms = child(out->reference, ds, "Transforms", NULL);
+	prop(child(transforms, ds, "Transform", NULL), "Algorithm", ALG_ENVELOPED);
+	c14n = child(transforms, ds, "Transform", NULL);
+	prop(c14n, "Algorithm", ALG_EXC_C14N);
+	incl = child(c14n, NULL, "InclusiveNamespaces", NULL);
+	xmlSetNs(incl, must_ns(incl, NS_EC, "ec"));
+	prop(incl, "PrefixList", "xs");
+	prop(child(out->reference, ds, "DigestMethod", NULL), "Algorithm", ALG_SHA256);
+	out->value = child(sig, ds, "SignatureValue", NULL);
+	keyinfo = child(sig, ds, "KeyInfo", NULL);
+	x509 = child(keyinfo, ds, "X509Data", NULL);
+	child(x509, ds, "X509Certificate", s->cert_b64);
+	out->target = target;
+	out->sig = sig;
+	out->signed_info = si;
+	out->ds = ds;
 }
 
-/* Fills in a signature template with the signer's key (borrowed). */
+/*
+ * c14n visibility: a node is in the node-set when it lies in root's
+ * subtree and not in skip's.  Namespace nodes carry no parent pointer;
+ * libxml2 passes their element as parent.
+ */
 static int
-sign(struct saml_signer *s, xmlNodePtr sig)
+subtree_visible(void *arg, xmlNodePtr node, xmlNodePtr parent)
 {
-	xmlSecDSigCtx	 ctx;
-	int		 rc;
+	const struct subtree	*v = arg;
+	xmlNodePtr		 n;
 
-	if (xmlSecDSigCtxInitialize(&ctx, NULL) < 0)
+	n = node == NULL || node->type == XML_NAMESPACE_DECL ? parent : node;
+	for (; n != NULL; n = n->parent) {
+		if (n == v->skip)
+			return 0;
+		if (n == v->root)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+feed_digest(void *arg, const char *buf, int len)
+{
+	return EVP_DigestUpdate(arg, buf, (size_t)len) == 1 ? len : -1;
+}
+
+static int
+feed_signature(void *arg, const char *buf, int len)
+{
+	return EVP_DigestSignUpdate(arg, buf, (size_t)len) == 1 ? len : -1;
+}
+
+/* Streams the exclusive canonical form of root's subtree (minus skip's). */
+static int
+canonicalize(xmlNodePtr root, xmlNodePtr skip, xmlChar **inclusive,
+    xmlOutputWriteCallback feed, void *arg)
+{
+	struct subtree		 view = { root, skip };
+	xmlOutputBufferPtr	 out;
+	int			 rc;
+
+	if ((out = xmlOutputBufferCreateIO(feed, NULL, arg, NULL)) == NULL)
 		return -1;
-	ctx.signKey = s->key;
-	rc = xmlSecDSigCtxSign(&ctx, sig);
-	ctx.signKey = NULL;	/* not the context's to destroy */
-	xmlSecDSigCtxFinalize(&ctx);
+	rc = xmlC14NExecute(root->doc, subtree_visible, &view,
+	    XML_C14N_EXCLUSIVE_1_0, inclusive, 0, out);
+	if (xmlOutputBufferClose(out) < 0)
+		rc = -1;
 	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * Enveloped signature: the digest of the target without its Signature,
+ * then RSA-SHA256 over the canonical SignedInfo that holds that digest.
+ */
+static int
+sign(struct saml_signer *s, const struct signature *sig)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE], value[MAX_SIGNATURE];
+	unsigned int	 mdlen;
+	size_t		 valuelen = sizeof(value);
+	char		*b64;
+	int		 rc = -1;
+
+	if (EVP_DigestInit_ex(s->digest_ctx, s->sha256, NULL) != 1)
+		goto done;
+	if (canonicalize(sig->target, sig->sig, inclusive_xs, feed_digest,
+	    s->digest_ctx) == -1)
+		goto done;
+	if (EVP_DigestFinal_ex(s->digest_ctx, md, &mdlen) != 1)
+		goto done;
+	b64 = base64_encode(md, mdlen, 0);
+	child(sig->reference, sig->ds, "DigestValue", b64);
+	free(b64);
+
+	if (EVP_DigestSignInit(s->sign_ctx, NULL, s->sha256, NULL, s->pkey) != 1)
+		goto done;
+	if (canonicalize(sig->signed_info, NULL, NULL, feed_signature,
+	    s->sign_ctx) == -1)
+		goto done;
+	if (EVP_DigestSignFinal(s->sign_ctx, value, &valuelen) != 1)
+		goto done;
+	b64 = base64_encode(value, valuelen, 0);
+	xmlNodeAddContent(sig->value, X(b64));
+	free(b64);
+	rc = 0;
+done:
+	EVP_MD_CTX_reset(s->digest_ctx);
+	EVP_MD_CTX_reset(s->sign_ctx);
+	return rc;
 }
 
 /*
@@ -409,9 +516,10 @@ static int
 mint(struct saml_signer *s, const char *email, double now, char **ret_xml,
     size_t *ret_len, double *ret_nooa, char *errbuf, size_t errlen)
 {
+	struct signature asig, rsig;
 	xmlDocPtr	 doc = NULL;
 	xmlNodePtr	 resp, issuer, status, assertion, aissuer, subject, conf;
-	xmlNodePtr	 scd, cond, ar, authn, ac, stmt, rsig = NULL, asig;
+	xmlNodePtr	 scd, cond, ar, authn, ac, stmt;
 	xmlNsPtr	 samlp, saml, xsi;
 	xmlChar		*mem = NULL;
 	int		 memlen = 0;
@@ -420,16 +528,15 @@ mint(struct saml_signer *s, const char *email, double now, char **ret_xml,
 	const char	*errstr;
 	double		 t0;
 
-	xmlsec_error[0] = '\0';
+	ERR_clear_error();
 	/* Whole seconds; the range keeps every time a four-digit year. */
-	if (!(now >= 0.0 && now < 253402300800.0 - s->lifetime)) {
+	if (!(now >= NOT_BEFORE_SKEW && now < 253402300800.0 - s->lifetime)) {
 		errstr = "time is out of range";
 		goto fail;
 	}
 	t0 = (double)(int64_t)now;
 	if (format_rfc3339(t0, t_now, sizeof(t_now)) == -1 ||
-	    format_rfc3339(t0 < NOT_BEFORE_SKEW ? 0 : t0 - NOT_BEFORE_SKEW,
-	    t_before, sizeof(t_before)) == -1 ||
+	    format_rfc3339(t0 - NOT_BEFORE_SKEW, t_before, sizeof(t_before)) == -1 ||
 	    format_rfc3339(t0 + s->lifetime, t_after, sizeof(t_after)) == -1) {
 		errstr = "cannot format a time";
 		goto fail;
@@ -443,11 +550,10 @@ mint(struct saml_signer *s, const char *email, double now, char **ret_xml,
 		fatalx("out of memory building a SAML document");
 	resp = must(xmlNewDocNode(doc, NULL, X("Response"), NULL));
 	xmlDocSetRootElement(doc, resp);
-	if ((samlp = xmlNewNs(resp, X(NS_SAMLP), X("samlp"))) == NULL ||
-	    (saml = xmlNewNs(resp, X(NS_SAML), X("saml"))) == NULL)
-		fatalx("out of memory building a SAML document");
+	samlp = must_ns(resp, NS_SAMLP, "samlp");
+	saml = must_ns(resp, NS_SAML, "saml");
 	xmlSetNs(resp, samlp);
-	prop_id(doc, resp, ids[0]);
+	prop(resp, "ID", ids[0]);
 	prop(resp, "Version", "2.0");
 	prop(resp, "IssueInstant", t_now);
 	prop(resp, "Destination", s->destination);
@@ -456,10 +562,9 @@ mint(struct saml_signer *s, const char *email, double now, char **ret_xml,
 	prop(child(status, samlp, "StatusCode", NULL), "Value", STATUS_SUCCESS);
 
 	assertion = child(resp, saml, "Assertion", NULL);
-	if (xmlNewNs(assertion, X(NS_XS), X("xs")) == NULL ||
-	    (xsi = xmlNewNs(assertion, X(NS_XSI), X("xsi"))) == NULL)
-		fatalx("out of memory building a SAML document");
-	prop_id(doc, assertion, ids[1]);
+	must_ns(assertion, NS_XS, "xs");
+	xsi = must_ns(assertion, NS_XSI, "xsi");
+	prop(assertion, "ID", ids[1]);
 	prop(assertion, "Version", "2.0");
 	prop(assertion, "IssueInstant", t_now);
 	aissuer = child(assertion, saml, "Issuer", s->issuer);
@@ -490,19 +595,16 @@ mint(struct saml_signer *s, const char *email, double now, char **ret_xml,
 	if (s->service_name != NULL)
 		attribute(stmt, saml, xsi, "ServiceName", s->service_name);
 
-	/* Both templates first: the Response's digest covers the Assertion's
-	 * finished Signature, so the Assertion is signed first. */
-	errstr = "cannot build the signature template";
-	if ((asig = signature_template(doc, aissuer, ids[1])) == NULL)
-		goto fail;
-	if (s->sign_response &&
-	    (rsig = signature_template(doc, issuer, ids[0])) == NULL)
-		goto fail;
+	/* Both Signatures in place first; the Response's digest then covers
+	 * the Assertion's finished Signature. */
+	signature_new(s, assertion, aissuer, ids[1], &asig);
+	if (s->sign_response)
+		signature_new(s, resp, issuer, ids[0], &rsig);
 	errstr = "cannot sign the assertion";
-	if (sign(s, asig) == -1)
+	if (sign(s, &asig) == -1)
 		goto fail;
 	errstr = "cannot sign the response";
-	if (rsig != NULL && sign(s, rsig) == -1)
+	if (s->sign_response && sign(s, &rsig) == -1)
 		goto fail;
 
 	xmlDocDumpMemoryEnc(doc, &mem, &memlen, "UTF-8");
@@ -520,16 +622,12 @@ mint(struct saml_signer *s, const char *email, double now, char **ret_xml,
 	xmlFreeDoc(doc);
 	return 0;
 fail:
-	if (xmlsec_error[0] != '\0')
-		snprintf(errbuf, errlen, "%s (%s)", errstr, xmlsec_error);
-	else
-		snprintf(errbuf, errlen, "%s", errstr);
+	set_error(errbuf, errlen, errstr);
 	if (mem != NULL) {
 		OPENSSL_cleanse(mem, (size_t)memlen);
 		xmlFree(mem);
 	}
 	xmlFreeDoc(doc);
-	ERR_clear_error();
 	return -1;
 }
 
