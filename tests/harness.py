@@ -111,7 +111,7 @@ class Setup:
     ewt secret differs between the broker and the emulator)."""
 
     def __init__(self, expires_in=3600, request_timeout=3, extra_broker="",
-                 with_tcp=True):
+                 with_tcp=True, log_level="debug"):
         if not os.access(BROKER, os.X_OK) or not os.access(EMULATOR, os.X_OK):
             skip("binaries not built")
         self.dir = tempfile.mkdtemp(prefix="samlbroker-test-")
@@ -154,8 +154,8 @@ class Setup:
                           "https://127.0.0.1:%d/oauth/token" % self.emu_https,
                           badcreds_secret=self.bad_secret,
                           broker_extra=listen + "ca_file = %s\nrequest_timeout = %d\n"
-                          "connect_timeout = 2\nlog_level = debug\n%s"
-                          % (self.ca_file, request_timeout, extra_broker))
+                          "connect_timeout = 2\nlog_level = %s\n%s"
+                          % (self.ca_file, request_timeout, log_level, extra_broker))
         self.broker_log = os.path.join(self.dir, "broker.log")
         self.broker = self.start_broker()
         self.tokens_seen = set()
