@@ -667,7 +667,6 @@ done:
 	X509_free(cert);
 	EVP_PKEY_free(pkey);
 	ERR_clear_error();
-	keystore_global_shutdown();
 	return rc;
 }
 

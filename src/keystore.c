@@ -72,14 +72,6 @@ keystore_global_init(void)
 	return 0;
 }
 
-void
-keystore_global_shutdown(void)
-{
-	/* Fails harmlessly while keys are still allocated in the heap. */
-	if (secure_heap_active && CRYPTO_secure_malloc_done())
-		secure_heap_active = 0;
-}
-
 int
 keystore_secure_heap_active(void)
 {
@@ -193,6 +185,40 @@ cert_fingerprint(X509 *cert, char *out, size_t outlen)
 	return 0;
 }
 
+/*
+ * Whether the key makes signatures the certificate verifies.  The public
+ * halves can match while corrupt private numbers would make every
+ * assertion fail at PureCloud with an unhelpful answer; one signature at
+ * load time says so clearly.
+ */
+static int
+sign_check(EVP_PKEY *pkey, EVP_PKEY *pub)
+{
+	static const unsigned char	 msg[] = "samlbroker key check";
+	EVP_MD_CTX			*sctx = NULL, *vctx = NULL;
+	unsigned char			*sig = NULL;
+	size_t				 siglen = 0;
+	int				 ok = 0;
+
+	if ((sctx = EVP_MD_CTX_new()) == NULL || (vctx = EVP_MD_CTX_new()) == NULL)
+		goto done;
+	if (EVP_DigestSignInit_ex(sctx, NULL, "SHA256", NULL, NULL, pkey, NULL) != 1 ||
+	    EVP_DigestSign(sctx, NULL, &siglen, msg, sizeof(msg)) != 1)
+		goto done;
+	sig = xmalloc(siglen);
+	if (EVP_DigestSign(sctx, sig, &siglen, msg, sizeof(msg)) != 1)
+		goto done;
+	if (EVP_DigestVerifyInit_ex(vctx, NULL, "SHA256", NULL, NULL, pub, NULL) != 1 ||
+	    EVP_DigestVerify(vctx, sig, siglen, msg, sizeof(msg)) != 1)
+		goto done;
+	ok = 1;
+done:
+	free(sig);
+	EVP_MD_CTX_free(sctx);
+	EVP_MD_CTX_free(vctx);
+	return ok;
+}
+
 /* A hint for the common mistake of pasting the PEM text itself. */
 static const char *
 pem_hint(const char *value)
@@ -278,6 +304,11 @@ keystore_load(const char *cert_b64, const char *pkey_b64, char *password,
 	if ((cert_pub = X509_get0_pubkey(cert)) == NULL ||
 	    EVP_PKEY_eq(pkey, cert_pub) != 1) {
 		snprintf(errbuf, errlen, "pkey: key does not match the certificate");
+		goto fail;
+	}
+	if (!sign_check(pkey, cert_pub)) {
+		snprintf(errbuf, errlen, "pkey: the key's private numbers are corrupt "
+		    "(its signatures do not verify with the certificate)");
 		goto fail;
 	}
 

@@ -111,9 +111,9 @@ struct ini_option *ini_option_find(struct ini_section *, const char *name);
 
 /* keystore.c - a tenant's signing key and certificate */
 struct keystore;
-/* Sets up OpenSSL's secure heap for private keys, once; 0 even without it. */
+/* Sets up OpenSSL's secure heap for private keys, once; 0 even without it.
+ * OpenSSL's own exit handler (OPENSSL_cleanup) releases it. */
 int	 keystore_global_init(void);
-void	 keystore_global_shutdown(void);	/* releases the heap if no key is left */
 int	 keystore_secure_heap_active(void);
 /* Loads base64(PEM) certificate and base64(encrypted PEM) key; wipes password. */
 struct keystore *keystore_load(const char *cert_b64, const char *pkey_b64,
