@@ -15,6 +15,17 @@
  * token: both are wiped before they are freed.  This file classifies every
  * ending into an upstream_result; it does not log and keeps no state about
  * tenants or tokens.
+ *
+ * Choices: TLS is always verified.  With no proxy configured, CURLOPT_PROXY
+ * is "" so that https_proxy and friends in the environment cannot silently
+ * route tokens elsewhere.  http is allowed only to a literal loopback
+ * address (127.0.0.0/8, [::1]).  Redirects are not followed.  A response
+ * over RESPONSE_MAX aborts the transfer as UNAVAILABLE
+ * "response_too_large" (a misbehaving intermediary is likelier than a
+ * refusal).  408, 429 and 5xx are UNAVAILABLE; other non-200 statuses are
+ * REJECTED.  Callbacks may start new exchanges but must not call
+ * upstream_free.  libcurl keeps its own copies of the client id and secret
+ * (CURLOPT_USERNAME/PASSWORD), which it frees without wiping.
  */
 #include "config.h"
 
@@ -290,6 +301,14 @@ header_cb(char *data, size_t size, size_t nitems, void *arg)
  * Classification of a finished transfer.
  */
 
+/* isalnum() without the locale. */
+static bool
+ascii_alnum(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9');
+}
+
 /* Copies printable ASCII only, truncated; others become '?'. */
 static void
 sanitize(char *dst, size_t dstlen, const char *src, size_t max)
@@ -313,7 +332,7 @@ oauth_error_copy(char *dst, size_t dstlen, const char *src)
 	for (i = 0; src[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)src[i];
 
-		if (i + 1 >= dstlen || !(isalnum(c) || c == '.' || c == '_' ||
+		if (i + 1 >= dstlen || !(ascii_alnum(c) || c == '.' || c == '_' ||
 		    c == '-'))
 			return -1;
 		dst[i] = (char)c;
@@ -364,7 +383,13 @@ classify_success(struct xfer *x, struct upstream_result *r)
 
 	root = json_loadb(x->resp != NULL ? x->resp : "", x->resp_len,
 	    JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL || !json_is_object(root)) {
+	/* Not jerr.text: it quotes the input, which may hold a token. */
+	if (root == NULL) {
+		set_error(r, UPSTREAM_REJECTED, "invalid_response",
+		    "token endpoint answered 200 with invalid JSON");
+		goto done;
+	}
+	if (!json_is_object(root)) {
 		set_error(r, UPSTREAM_REJECTED, "invalid_response",
 		    "token endpoint answered 200 without a JSON object");
 		goto done;
@@ -650,7 +675,7 @@ form_encode(char *dst, const char *src)
 	for (; *src != '\0'; src++) {
 		unsigned char c = (unsigned char)*src;
 
-		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+		if (ascii_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
 			*dst++ = (char)c;
 		} else {
 			*dst++ = '%';

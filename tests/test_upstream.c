@@ -531,16 +531,49 @@ test_500(void **state)
 	assert_true(r->retry_after == 0);
 }
 
+static void
+test_other_statuses(void **state)
+{
+	struct fixture		*f = *state;
+	struct upstream_result	*r;
+
+	/* A redirect is not followed. */
+	f->status = 302;
+	f->body = "";
+	f->hdr_name = "Location";
+	f->hdr_value = "/elsewhere";
+	r = exchange_cc(f);
+	assert_int_equal(f->n_seen, 1);
+	assert_int_equal(r->outcome, UPSTREAM_REJECTED);
+	assert_string_equal(r->error, "http_302");
+
+	f->done = 0;
+	f->status = 408;
+	f->hdr_name = NULL;
+	r = exchange_cc(f);
+	assert_int_equal(r->outcome, UPSTREAM_UNAVAILABLE);
+	assert_string_equal(r->error, "http_408");
+
+	/* A 5xx keeps its status code even when it names an OAuth error. */
+	f->done = 0;
+	f->status = 503;
+	f->body = "{\"error\":\"temporarily_unavailable\"}";
+	r = exchange_cc(f);
+	assert_int_equal(r->outcome, UPSTREAM_UNAVAILABLE);
+	assert_string_equal(r->error, "http_503");
+	assert_true(r->retry_after == 0);
+}
+
 static const struct {
 	const char	*body;
 	const char	*message;
 } bad_200[] = {
 	{ "not json",
-	  "token endpoint answered 200 without a JSON object" },
+	  "token endpoint answered 200 with invalid JSON" },
 	{ "[1,2]",
 	  "token endpoint answered 200 without a JSON object" },
 	{ "",
-	  "token endpoint answered 200 without a JSON object" },
+	  "token endpoint answered 200 with invalid JSON" },
 	{ "{\"access_token\":\"tok-1\",\"expires_in\":0}",
 	  "token endpoint answered 200 without a positive integer expires_in" },
 	{ "{\"access_token\":\"tok-1\",\"expires_in\":-5}",
@@ -558,12 +591,12 @@ static const struct {
 	{ "{\"access_token\":\"tok-1\\r\\nX: y\",\"expires_in\":3600}",
 	  "token endpoint answered 200 without a usable access_token" },
 	{ "{\"access_token\":\"tok-1\\u0000z\",\"expires_in\":3600}",
-	  "token endpoint answered 200 without a JSON object" },
+	  "token endpoint answered 200 with invalid JSON" },
 	{ "{\"access_token\":\"tok-1\",\"expires_in\":3600,\"token_type\":\"mac\"}",
 	  "token endpoint answered token_type \"mac\", not bearer" },
 	{ "{\"access_token\":\"tok-1\",\"access_token\":\"tok-2\","
 	  "\"expires_in\":3600}",
-	  "token endpoint answered 200 without a JSON object" },
+	  "token endpoint answered 200 with invalid JSON" },
 };
 
 static void
@@ -825,6 +858,7 @@ main(void)
 		T(test_429_retry_after),
 		T(test_503_retry_after_date),
 		T(test_500),
+		T(test_other_statuses),
 		T(test_200_unusable),
 		T(test_oversized_body),
 		T(test_timeout),
