@@ -269,6 +269,13 @@ test_bad_truncated_cert(void **state)
 }
 
 static void
+test_bad_corrupt_key(void **state)
+{
+	check_refused("bad-corrupt-key", "pkey: cannot decode the decrypted key "
+	    "(corrupt key data, or a wrong password)");
+}
+
+static void
 test_bad_mismatch(void **state)
 {
 	check_refused("bad-mismatch", "pkey: key does not match the certificate");
@@ -507,6 +514,7 @@ main(void)
 		cmocka_unit_test(test_bad_cert_base64),
 		cmocka_unit_test(test_bad_truncated_key),
 		cmocka_unit_test(test_bad_truncated_cert),
+		cmocka_unit_test(test_bad_corrupt_key),
 		cmocka_unit_test(test_bad_mismatch),
 		cmocka_unit_test(test_bad_ec_key),
 		cmocka_unit_test(test_bad_rsa_1024),
