@@ -88,7 +88,9 @@ usage(FILE *f)
 	    "The key's password is the one line of --password-file (a final newline\n"
 	    "is ignored), or else the value of the environment variable\n"
 	    PASSWORD_ENV "; it is never taken from the command line and must\n"
-	    "have at least %d characters.\n"
+	    "have at least %d characters.  saml-section.cfg names it as\n"
+	    "password = file:<absolute path of FILE>, or env:" PASSWORD_ENV ".\n"
+	    "Files that exist already are replaced only with --force.\n"
 	    "\n"
 	    "options:\n"
 	    "  -o, --out DIR             where to write the files (required)\n"
@@ -98,7 +100,8 @@ usage(FILE *f)
 	    "  -b, --bits N              RSA key size, %d to %d (default %d)\n"
 	    "  -s, --subject DN          certificate subject, \"CN=name,O=org\" or \"/CN=name/O=org\"\n"
 	    "                            (default CN=<host of the issuer>)\n"
-	    "  -p, --password-file FILE  read the key's password from FILE\n"
+	    "      --password-file FILE  read the key's password from FILE (no short\n"
+	    "                            form, so that -p SECRET is refused, not read)\n"
 	    "  -f, --force               replace files that exist already\n"
 	    "  -h, --help                this text\n"
 	    "\n"
@@ -703,7 +706,7 @@ cmd_keygen(int argc, char **argv)
 			return 2;
 		}
 	}
-	while ((ch = getopt_long(argc, argv, "o:i:d:b:s:p:fh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "o:i:d:b:s:fh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'o':
 			o.out = optarg;

@@ -65,6 +65,9 @@ expect_err "samlbroker keygen: unknown option '--password': the password is neve
 expect_status 2 "--password=SECRET is not an option" "$bin" keygen --out "$tmp/x" \
     --issuer "$issuer" "--password=$password"
 grep -qF -- "$password" "$tmp/err" && fail "--password= echoed the password"
+expect_status 2 "-p is not an option" "$bin" keygen --out "$tmp/x" \
+    --issuer "$issuer" -p "$password"
+grep -qF -- "$password" "$tmp/err" && fail "-p echoed the password"
 expect_status 2 "--pass abbreviation is not an option" "$bin" keygen --out "$tmp/x" \
     --issuer "$issuer" --pass "$password"
 expect_status 2 "no password source" "$bin" keygen --out "$tmp/x" --issuer "$issuer"
