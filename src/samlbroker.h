@@ -334,4 +334,13 @@ const struct upstream_stats *broker_upstream_stats(const struct broker *);
 size_t	 broker_cached_count(const struct broker *);
 size_t	 broker_cached_count_tenant(const struct broker *, const char *tenant);
 
+/* emulator_saml.c - assertion checks of samlbroker-emulator (not in the library) */
+int	 emulator_saml_init(void);	/* saml_global_init, quiet library errors */
+void	 emulator_saml_shutdown(void);
+/* Checks a base64 SAMLResponse as the token endpoint would for tenant t at
+ * time now; on success *ret_subject is the NameID (caller frees), else
+ * errbuf says which check failed. */
+int	 emulator_saml_verify(const char *assertion_b64, const struct tenant *t,
+	    double now, char **ret_subject, char *errbuf, size_t errlen);
+
 #endif /* SAMLBROKER_H */
