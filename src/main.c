@@ -221,6 +221,7 @@ main(int argc, char **argv)
 	}
 	/* Keys are loaded by every command but keygen's reader: harden first. */
 	process_harden();
+	keystore_global_init();
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[1], commands[i].name) == 0) {
 			/* getopt_long sees "samlbroker-CMD [options]". */
