@@ -347,6 +347,7 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 	notify("RELOADING=1");
 	log_info("event=reload_start config=%s", srv->config_path);
 	srv->reload_time = clock_now();
+	srv->reload_count++;
 	diag_init(&d);
 	conf = config_load(srv->config_path, &d);
 	for (size_t i = 0; i < d.n_lines; i++)

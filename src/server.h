@@ -40,6 +40,7 @@ struct server {
 	struct event			*sig_term, *sig_int, *sig_hup, *grace_timer;
 	/* last reload */
 	double				 reload_time;
+	uint64_t			 reload_count;
 	bool				 reload_ok;
 	char				 reload_error[512];
 	uint64_t			 requests[EP_COUNT][SERVER_N_STATUSES];

@@ -511,12 +511,13 @@ handle_status(struct request *r)
 			"consecutive_failures", ts->consecutive_failures,
 			"current_backoff", ts->current_backoff));
 	}
-	o = json_pack("{s:s, s:o, s:I, s:s, s:{s:o, s:b, s:o}, s:I, s:o}",
+	o = json_pack("{s:s, s:o, s:I, s:s, s:{s:I, s:o, s:b, s:o}, s:I, s:o}",
 	    "version", PACKAGE_VERSION,
 	    "started", json_time(r->srv->started),
 	    "uptime", (json_int_t)(now - r->srv->started),
 	    "config_file", r->srv->config_path,
 	    "last_reload",
+		"count", (json_int_t)r->srv->reload_count,
 		"time", json_time(r->srv->reload_time),
 		"ok", r->srv->reload_ok,
 		"error", r->srv->reload_error[0] ? json_string(r->srv->reload_error) : json_null(),

@@ -34,6 +34,16 @@ AUDIENCE = "https://login.emulator.test/oauth/token"
 
 _failures = []
 _passes = 0
+# Every secret a setup makes or sees; failure details are redacted with it.
+SECRETS = set()
+
+
+def redact(text):
+    text = str(text)
+    for s in sorted(SECRETS, key=len, reverse=True):
+        if s and len(s) >= 8:
+            text = text.replace(s, "<redacted>")
+    return text
 
 
 def check(cond, what, detail=""):
@@ -43,7 +53,7 @@ def check(cond, what, detail=""):
         print("ok   - %s" % what)
     else:
         _failures.append(what)
-        print("FAIL - %s %s" % (what, detail))
+        print("FAIL - %s %s" % (what, redact(detail)))
     sys.stdout.flush()
     return cond
 
@@ -115,13 +125,13 @@ class Setup:
         if not os.access(BROKER, os.X_OK) or not os.access(EMULATOR, os.X_OK):
             skip("binaries not built")
         self.dir = tempfile.mkdtemp(prefix="samlbroker-test-")
-        self.secrets = set()
+        self.secrets = SECRETS
         self.procs = []
         self.keys = os.path.join(TOP_SRCDIR, "tests", "data", "keys", "vendor-pkcs8")
         with open(os.path.join(self.keys, "password")) as f:
             self.key_password = f.read().strip()
         self.secrets.add(self.key_password)
-        self.secrets.add(b64(os.path.join(self.keys, "key.pem.enc.b64")).replace("\n", "")[:60])
+        self.secrets.add(b64(os.path.join(self.keys, "key.pem.enc.b64")).replace("\n", "")[200:260])
         self.client_secret = "cs-SAML-%s" % os.urandom(6).hex()
         self.ewt_secret = "cs-EWT-%s" % os.urandom(6).hex()
         self.bad_secret = "cs-BAD-%s" % os.urandom(6).hex()
@@ -158,7 +168,7 @@ class Setup:
                           % (self.ca_file, request_timeout, log_level, extra_broker))
         self.broker_log = os.path.join(self.dir, "broker.log")
         self.broker = self.start_broker()
-        self.tokens_seen = set()
+        self.tokens_seen = SECRETS
 
     # --- configuration -------------------------------------------------
     def write_config(self, d, auth_url, badcreds_secret, broker_extra=""):
@@ -181,18 +191,27 @@ class Setup:
         return os.path.join(self.broker_dir, "tenants", name + ".cfg")
 
     # --- processes -----------------------------------------------------
-    def start(self, argv, log, env=None):
+    def start(self, argv, log, env=None, wrap=True):
         logf = open(log, "ab")
-        p = subprocess.Popen(WRAPPER + argv, stdout=logf, stderr=logf, env=env)
+        p = subprocess.Popen((WRAPPER if wrap else []) + argv, stdout=logf, stderr=logf,
+                             env=env)
         logf.close()
         self.procs.append(p)
         return p
 
-    def start_broker(self):
+    def start_broker(self, activation_socket=None):
+        """Starts the broker; with activation_socket, through
+        systemd-socket-activate listening there (socket activation)."""
         env = dict(os.environ, SAMLBROKER_TEST_CLOCK_FILE=self.clock_file)
-        p = self.start([BROKER, "serve", "-c",
-                        os.path.join(self.broker_dir, "samlbroker.conf")],
-                       self.broker_log, env=env)
+        argv = [BROKER, "serve", "-c", os.path.join(self.broker_dir, "samlbroker.conf")]
+        if activation_socket:
+            self.socket = activation_socket
+            # The activator execs the broker in its own pid, so LISTEN_PID holds.
+            p = self.start(["systemd-socket-activate", "-l", activation_socket,
+                            "-E", "SAMLBROKER_TEST_CLOCK_FILE"] + WRAPPER + argv,
+                           self.broker_log, env=env, wrap=False)
+        else:
+            p = self.start(argv, self.broker_log, env=env)
         self.wait_for(lambda: p.poll() is not None or self._ready(), "broker ready",
                       timeout=120 if SLOW else 20)
         if p.poll() is not None:
@@ -239,7 +258,8 @@ class Setup:
                 check(False, "process %d stopped on SIGTERM" % p.pid)
         for p in self.procs:
             # valgrind --error-exitcode makes leaks and errors visible here.
-            check(p.returncode == 0, "process %s exited 0" % p.args[len(WRAPPER)],
+            check(p.returncode == 0, "process %s exited 0" % os.path.basename(
+                [a for a in p.args if "samlbroker" in a][0]),
                   "status %s" % p.returncode)
         self.procs = []
 
