@@ -1,0 +1,34 @@
+#!/bin/sh
+# The systemd units are valid, and the service's sandbox scores at most
+# 2.0 ("OK") in systemd-analyze security.  Skipped without systemd-analyze.
+set -u
+command -v systemd-analyze >/dev/null 2>&1 || { echo "SKIP: no systemd-analyze"; exit 77; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+for unit in samlbroker.service samlbroker.socket; do
+	# verify wants the executables to exist: point them at this build.
+	sed "s|/usr/bin/samlbroker|$top_builddir/samlbroker|g" \
+	    "$top_srcdir/packaging/systemd/$unit" > "$tmp/$unit"
+done
+if systemd-analyze verify --man=no "$tmp/samlbroker.service" "$tmp/samlbroker.socket" >"$tmp/verify.out" 2>&1; then
+	echo "ok   - systemd-analyze verify passes on both units"
+else
+	echo "FAIL - systemd-analyze verify"; cat "$tmp/verify.out"; fail=1
+fi
+if systemd-analyze security --offline=true --threshold=20 "$tmp/samlbroker.service" >"$tmp/security.out" 2>&1; then
+	echo "ok   - $(tail -1 "$tmp/security.out" | sed 's/→ //')"
+else
+	echo "FAIL - systemd-analyze security (threshold 2.0)"; tail -25 "$tmp/security.out"; fail=1
+fi
+for want in "Type=notify" "ExecReload=/bin/kill -HUP \$MAINPID" "NoNewPrivileges=yes" \
+    "ProtectSystem=strict" "PrivateTmp=yes" "CapabilityBoundingSet=" \
+    "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6" "SystemCallFilter=@system-service" \
+    "RuntimeDirectory=samlbroker" "User=samlbroker"; do
+	if grep -qxF "$want" "$top_srcdir/packaging/systemd/samlbroker.service"; then
+		echo "ok   - service has $want"
+	else
+		echo "FAIL - service lacks $want"; fail=1
+	fi
+done
+exit $fail
