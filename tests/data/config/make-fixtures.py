@@ -2,8 +2,7 @@
 """Writes the configuration fixtures under tests/data/config/.
 
 The output is committed; run this again only to change the fixtures (it
-rewrites valid/, ok/ and invalid/ but not the hand-written `expected` files
-of cases it does not know).  Every case is a directory holding a main file
+rewrites every case it knows, `expected` files included).  Every case is a directory holding a main file
 samlbroker.conf, a tenants/ directory and, for ok/ and invalid/, a file
 `expected` with the exact lines `samlbroker check` prints on stderr, @DIR@
 standing for the case directory.  tests/check_config.sh runs them.
