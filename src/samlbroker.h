@@ -100,10 +100,6 @@ struct ini_file *ini_parse(const char *path, const char *buf, size_t len,
  * may occur more than once in a section (kept in file order). */
 struct ini_file *ini_parse_ext(const char *path, const char *buf, size_t len,
 	    const char *const *repeatable, char *errbuf, size_t errlen);
-/* The same, but the option names in the NULL-terminated list repeatable
- * may occur more than once in a section (kept in file order). */
-struct ini_file *ini_parse_ext(const char *path, const char *buf, size_t len,
-	    const char *const *repeatable, char *errbuf, size_t errlen);
 struct ini_file *ini_load(const char *path, char *errbuf, size_t errlen);
 void	 ini_free(struct ini_file *);	/* cleanses every value */
 struct ini_section *ini_section_find(const struct ini_file *, const char *name);
