@@ -210,10 +210,14 @@ answer_send(struct emu *e, struct evhttp_request *req, struct answer *a)
 {
 	struct evkeyvalq	*out;
 	struct evbuffer		*buf;
+	char			 status[16];
 
-	log_info("request method=%s path=%s status=%s%d grant=%s client_id=%s fault=%s%s%s%s",
-	    a->method, a->path, a->drop ? "drop/" : "", a->drop ? 0 : a->status,
-	    a->grant, a->client_id, a->faulted ? "yes" : "no",
+	if (a->drop)
+		snprintf(status, sizeof(status), "dropped");
+	else
+		snprintf(status, sizeof(status), "%d", a->status);
+	log_info("request method=%s path=%s status=%s grant=%s client_id=%s fault=%s%s%s%s",
+	    a->method, a->path, status, a->grant, a->client_id, a->faulted ? "yes" : "no",
 	    a->reason[0] != '\0' ? " reason=\"" : "", a->reason,
 	    a->reason[0] != '\0' ? "\"" : "");
 	if (a->drop) {
@@ -552,6 +556,8 @@ handle_token(struct emu *e, struct evhttp_request *req, struct answer *a)
 			a->grant = "other";
 		}
 	}
+	/* Before any fault, so that a faulted request's log line names it. */
+	c = client_authenticate(e, req, a);
 	if (fault_apply(e, grant, a))
 		goto done;
 
@@ -562,7 +568,7 @@ handle_token(struct emu *e, struct evhttp_request *req, struct answer *a)
 		    "Content-Type must be application/x-www-form-urlencoded");
 	else if (!parsed)
 		answer_oauth(a, 400, "invalid_request", "malformed form body");
-	else if ((c = client_authenticate(e, req, a)) == NULL)
+	else if (c == NULL)
 		answer_oauth(a, 401, "invalid_client", "authentication failed");
 	else if (dup)
 		answer_oauth(a, 400, "invalid_request", "a parameter is repeated");

@@ -444,6 +444,8 @@ for secret in "$(cat "$top_srcdir/tests/data/keys/vendor-traditional/password")"
 done
 grep -q 'request method=POST path=/oauth/token status=401 grant=client_credentials client_id=acme-ewt fault=no reason="authentication failed"' \
     "$tmp/emu.log" && pass "log line" || fail "log line missing: $(tail -3 "$tmp/emu.log")"
+grep -q 'request method=POST path=/oauth/token status=dropped grant=client_credentials client_id=acme-ewt fault=yes reason="injected fault"' \
+    "$tmp/emu.log" && pass "log line of a drop" || fail "log line of a drop missing"
 
 # A second start reuses the certificate.
 sum=$(cksum < "$tmp/tls/emulator-cert.pem")
