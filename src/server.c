@@ -189,8 +189,10 @@ listener_copy(struct listen_addr *dst, const struct listen_addr *src)
 static int
 listener_attach(struct server *srv, struct server_listener *l, int fd)
 {
+	/* Backlog 0: the socket already listens (with -1 libevent would
+	 * call listen() again and cut the backlog to 128). */
 	l->lev = evconnlistener_new(srv->base, NULL, NULL,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (l->lev == NULL) {
 		close(fd);
 		return -1;
@@ -309,12 +311,18 @@ static void
 grace_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server	*srv = arg;
-	static int	 ticks;
+	struct timeval	 flush = { 0, 200000 };
 
-	if (srv->in_flight == 0 || ++ticks > SHUTDOWN_GRACE_SEC * 10) {
-		if (srv->in_flight > 0)
-			log_warnx("event=shutdown in_flight=%zu grace_expired=1",
-			    srv->in_flight);
+	/* Requests answered: give their replies a moment to reach the
+	 * sockets, then leave the loop. */
+	if (srv->in_flight == 0) {
+		event_del(srv->grace_timer);
+		event_base_loopexit(srv->base, &flush);
+		return;
+	}
+	if (++srv->grace_ticks > SHUTDOWN_GRACE_SEC * 10) {
+		log_warnx("event=shutdown in_flight=%zu grace_expired=1",
+		    srv->in_flight);
 		event_base_loopexit(srv->base, NULL);
 	}
 }

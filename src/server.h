@@ -36,6 +36,7 @@ struct server {
 	double				 started;
 	bool				 ready;
 	bool				 stopping;
+	int				 grace_ticks;	/* 100 ms each since SIGTERM */
 	size_t				 in_flight;	/* requests waiting for the broker */
 	struct event			*sig_term, *sig_int, *sig_hup, *grace_timer;
 	/* last reload */
