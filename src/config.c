@@ -25,6 +25,8 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +47,8 @@
 static const char *const broker_options[] = {
 	"listen", "socket_mode", "tenants_dir", "ca_file", "proxy", "log_level",
 	"max_cached_tokens", "allow_remote_tcp", "connect_timeout",
-	"request_timeout", NULL
+	"request_timeout", "admin_listen", "max_connections", "max_header_size",
+	"max_body_size", "client_timeout", "allow_insecure_permissions", NULL
 };
 static const char *const general_options[] = {
 	"organization_sname", "organization_id", "base_auth_url",
@@ -616,6 +619,9 @@ broker_listens(struct load *l, struct broker_config *c, struct ini_section *s)
 	}
 }
 
+static void limit_option(struct load *, struct ini_section *, const char *,
+	    long, long, size_t *);
+
 static void
 broker_options_load(struct load *l, struct broker_config *c,
     struct ini_section *s)
@@ -681,6 +687,162 @@ broker_options_load(struct load *l, struct broker_config *c,
 	if (c->request_timeout < c->connect_timeout)
 		diag_error(l->d, l->file, "broker", "request_timeout",
 		    "must not be less than connect_timeout");
+	limit_option(l, s, "max_connections", 1, 65536, &c->max_connections);
+	limit_option(l, s, "max_header_size", 1024, 1048576, &c->max_header_size);
+	limit_option(l, s, "max_body_size", 0, 1048576, &c->max_body_size);
+	if ((v = opt_optional(l, s, "broker", "client_timeout")) != NULL) {
+		if (parse_number(v, 1, 3600, &n) == -1)
+			diag_error(l->d, l->file, "broker", "client_timeout",
+			    "must be a whole number of seconds from 1 to 3600");
+		else
+			c->client_timeout = (int)n;
+	}
+	if ((v = opt_optional(l, s, "broker", "allow_insecure_permissions")) != NULL &&
+	    parse_bool(v, &c->allow_insecure_permissions) == -1)
+		diag_error(l->d, l->file, "broker", "allow_insecure_permissions",
+		    "must be yes or no (or true/false, on/off, 1/0)");
+	if ((v = opt_optional(l, s, "broker", "admin_listen")) != NULL) {
+		const char *why = listen_parse(v, &c->admin_listen);
+
+		if (why != NULL)
+			diag_error(l->d, l->file, "broker", "admin_listen", "%s", why);
+		else if (c->admin_listen.kind == LISTEN_TCP && !c->allow_remote_tcp &&
+		    !host_is_loopback(c->admin_listen.host))
+			diag_error(l->d, l->file, "broker", "admin_listen",
+			    "not a loopback address; set allow_remote_tcp = yes to allow it");
+		else
+			c->has_admin_listen = true;
+	}
+}
+
+/* A size or count option in [min, max]. */
+static void
+limit_option(struct load *l, struct ini_section *s, const char *name,
+    long min, long max, size_t *ret)
+{
+	const char	*v;
+	long		 n;
+
+	if ((v = opt_optional(l, s, "broker", name)) == NULL)
+		return;
+	if (parse_number(v, min, max, &n) == -1)
+		diag_error(l->d, l->file, "broker", name,
+		    "must be a whole number from %ld to %ld", min, max);
+	else
+		*ret = (size_t)n;
+}
+
+/*
+ * [access]: which local users and groups may ask for a tenant's tokens.
+ * One option per tenant, a list of user:NAME|UID and group:NAME|GID.
+ */
+static void
+access_add_id(unsigned **list, size_t *n, unsigned id)
+{
+	*list = reallocarray(*list, *n + 1, sizeof(**list));
+	if (*list == NULL)
+		fatal("reallocarray");
+	(*list)[(*n)++] = id;
+}
+
+static void
+access_load(struct load *l, struct broker_config *c, struct ini_section *s)
+{
+	for (size_t i = 0; i < s->n_options; i++) {
+		struct ini_option	*o = &s->options[i];
+		struct tenant		*t = config_tenant_find(c, o->name);
+		char			*list, *item, *save = NULL;
+
+		o->used = true;
+		if (t == NULL) {
+			diag_warn(l->d, l->file, "access", o->name,
+			    "no such tenant, rule ignored");
+			continue;
+		}
+		t->access_restricted = true;
+		list = xstrdup(o->value);
+		for (item = strtok_r(list, ", \t", &save); item != NULL;
+		    item = strtok_r(NULL, ", \t", &save)) {
+			bool		 is_user = strncmp(item, "user:", 5) == 0;
+			bool		 is_group = strncmp(item, "group:", 6) == 0;
+			const char	*who = item + (is_user ? 5 : 6);
+			long		 id;
+
+			if (!is_user && !is_group) {
+				diag_error(l->d, l->file, "access", o->name,
+				    "each entry must be user:NAME, user:UID, group:NAME or group:GID");
+				continue;
+			}
+			if (parse_number(who, 0, 4294967294L, &id) == 0) {
+				/* a number */
+			} else if (is_user) {
+				struct passwd *pw = getpwnam(who);
+
+				if (pw == NULL) {
+					char *shown = printable_dup(who);
+					diag_error(l->d, l->file, "access", o->name,
+					    "no such user '%.64s'", shown);
+					free(shown);
+					continue;
+				}
+				id = (long)pw->pw_uid;
+			} else {
+				struct group *gr = getgrnam(who);
+
+				if (gr == NULL) {
+					char *shown = printable_dup(who);
+					diag_error(l->d, l->file, "access", o->name,
+					    "no such group '%.64s'", shown);
+					free(shown);
+					continue;
+				}
+				id = (long)gr->gr_gid;
+			}
+			if (is_user)
+				access_add_id(&t->allow_uids, &t->n_allow_uids, (unsigned)id);
+			else
+				access_add_id(&t->allow_gids, &t->n_allow_gids, (unsigned)id);
+		}
+		free(list);
+		if (t->n_allow_uids == 0 && t->n_allow_gids == 0)
+			diag_error(l->d, l->file, "access", o->name,
+			    "names nobody; remove the rule to leave the tenant open");
+	}
+}
+
+bool
+tenant_access_allowed(const struct tenant *t, bool is_unix, unsigned uid,
+    const unsigned *gids, size_t n_gids)
+{
+	if (!t->access_restricted)
+		return true;
+	if (!is_unix)
+		return false;	/* a TCP caller cannot be identified */
+	for (size_t i = 0; i < t->n_allow_uids; i++)
+		if (t->allow_uids[i] == uid)
+			return true;
+	for (size_t i = 0; i < t->n_allow_gids; i++)
+		for (size_t k = 0; k < n_gids; k++)
+			if (t->allow_gids[i] == gids[k])
+				return true;
+	return false;
+}
+
+/* A tenant file holds keys and secrets: only its owner may read it. */
+static void
+permissions_check(struct load *l, const char *path)
+{
+	struct stat	 st;
+	char		*shown;
+
+	if (stat(path, &st) == -1 || (st.st_mode & 0044) == 0)
+		return;
+	shown = printable_dup(path);
+	diag_error(l->d, shown, NULL, NULL, "mode %04o lets other users read the "
+	    "secrets in it; chmod 600 it (or set allow_insecure_permissions = yes "
+	    "in [broker], e.g. for read-only container mounts)",
+	    (unsigned)(st.st_mode & 07777));
+	free(shown);
 }
 
 static int
@@ -736,8 +898,11 @@ tenants_load(struct load *l, struct broker_config *c)
 			diag_error(l->d, shown, NULL, NULL, "tenant name "
 			    NAME_RULE " (it is the file name without .cfg)");
 			free(shown);
-		} else if ((t = tenant_load(path, names[i], l->d)) != NULL)
+		} else if ((t = tenant_load(path, names[i], l->d)) != NULL) {
 			c->tenants[c->n_tenants++] = t;
+			if (!c->allow_insecure_permissions)
+				permissions_check(l, path);
+		}
 		free(path);
 		free(names[i]);
 	}
@@ -763,6 +928,10 @@ config_load(const char *path, struct diag *d)
 	c->max_cached_tokens = 10000;
 	c->connect_timeout = 5;
 	c->request_timeout = 15;
+	c->max_connections = 1024;
+	c->max_header_size = 8192;
+	c->max_body_size = 4096;
+	c->client_timeout = 10;
 
 	if (read_config_file(d, path, path, &buf, &len) == -1)
 		goto fail;
@@ -773,7 +942,8 @@ config_load(const char *path, struct diag *d)
 		goto fail;
 	}
 	for (size_t i = 0; i < l.ini->n_sections; i++)
-		if (strcmp(l.ini->sections[i].name, "broker") != 0)
+		if (strcmp(l.ini->sections[i].name, "broker") != 0 &&
+		    strcmp(l.ini->sections[i].name, "access") != 0)
 			diag_warn(d, path, l.ini->sections[i].name, NULL,
 			    "unknown section, ignored");
 	if ((s = ini_section_find(l.ini, "broker")) == NULL) {
@@ -783,9 +953,11 @@ config_load(const char *path, struct diag *d)
 	broker_options_load(&l, c, s);
 	broker_listens(&l, c, s);
 	warn_unknown_options(&l, s, broker_options);
+	tenants_load(&l, c);
+	if ((s = ini_section_find(l.ini, "access")) != NULL)
+		access_load(&l, c, s);
 	ini_free(l.ini);
 	l.ini = NULL;
-	tenants_load(&l, c);
 	if (d->errors > errors)
 		goto fail;
 	return c;
@@ -810,6 +982,7 @@ config_free(struct broker_config *c)
 	free(c->tenants_dir);
 	free(c->ca_file);
 	free(c->proxy);
+	listen_clear(&c->admin_listen);
 	free(c);
 }
 
@@ -1116,6 +1289,10 @@ client_clear(struct service_client *sc)
 void
 tenant_free(struct tenant *t)
 {
+	if (t != NULL) {
+		free(t->allow_uids);
+		free(t->allow_gids);
+	}
 	if (t == NULL)
 		return;
 	client_clear(&t->saml_auth);

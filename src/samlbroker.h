@@ -159,6 +159,12 @@ struct tenant {
 	size_t			 n_services;
 	struct keystore		*keys;
 	uint64_t		 digest;	/* of the file, to tell a changed tenant on reload */
+	/* [access] rules of the main file; unrestricted when false */
+	bool			 access_restricted;
+	unsigned		*allow_uids;
+	size_t			 n_allow_uids;
+	unsigned		*allow_gids;
+	size_t			 n_allow_gids;
 };
 
 struct broker_config {
@@ -174,6 +180,13 @@ struct broker_config {
 	bool			 allow_remote_tcp;
 	int			 connect_timeout;	/* seconds */
 	int			 request_timeout;	/* seconds */
+	struct listen_addr	 admin_listen;	/* when has_admin_listen */
+	bool			 has_admin_listen;
+	size_t			 max_connections;
+	size_t			 max_header_size;
+	size_t			 max_body_size;
+	int			 client_timeout;	/* seconds to send a request */
+	bool			 allow_insecure_permissions;
 	struct tenant		**tenants;
 	size_t			 n_tenants;
 };
@@ -187,6 +200,10 @@ const struct service_client *tenant_service_find(const struct tenant *, const ch
 /* Loads one tenant file (used by config_load and by tests). */
 struct tenant *tenant_load(const char *path, const char *name, struct diag *);
 void	 tenant_free(struct tenant *);
+/* May this caller (Unix socket credentials; TCP callers have none) ask
+ * for the tenant's tokens? */
+bool	 tenant_access_allowed(const struct tenant *, bool is_unix, unsigned uid,
+	    const unsigned *gids, size_t n_gids);
 /* Resolves "file:PATH", "env:NAME" or a literal secret. */
 int	 secret_resolve(const char *value, char **ret, const char **why);
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/listener.h>
@@ -37,9 +38,6 @@
 /* Largest request body evhttp reads at all; smaller bodies beyond
  * max_body get a JSON 413 from server_http.c. */
 #define HTTP_BODY_HARD_LIMIT	(1024 * 1024)
-#define HTTP_MAX_BODY		4096
-#define HTTP_MAX_HEADERS	8192
-#define HTTP_IO_TIMEOUT_SEC	10
 
 static void
 notify(const char *state)
@@ -199,8 +197,119 @@ listener_attach(struct server *srv, struct server_listener *l, int fd)
 	}
 	if ((l->bound = evhttp_bind_listener(srv->http, l->lev)) == NULL)
 		return -1;
+	l->local_len = sizeof(l->local);
+	if (getsockname(fd, (struct sockaddr *)&l->local, &l->local_len) == -1)
+		l->local_len = 0;
 	log_listening(&l->addr, fd);
 	return 0;
+}
+
+bool
+server_connection_is_admin(const struct server *srv, int fd)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+
+	if (!srv->has_admin_listener ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return false;
+	for (size_t i = 0; i < srv->n_listeners; i++) {
+		const struct server_listener *l = &srv->listeners[i];
+
+		if (l->admin && l->local_len == len &&
+		    memcmp(&l->local, &ss, len) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Connection accounting.  evhttp (libevent 2.1) has no connection limit
+ * and no hook for a connection's end, so the broker makes each
+ * connection's bufferevent itself and keeps a reference to it: when evhttp
+ * is done with one it clears its callbacks and drops its own reference,
+ * and a sweep (every CONN_SWEEP_MS, and at each accept) drops ours, which
+ * closes the socket.  At max_connections the listeners stop accepting (new
+ * callers wait in the kernel's backlog) until one closes, as nginx does.
+ */
+#define CONN_SWEEP_MS	100
+
+static void
+listeners_pause(struct server *srv, bool pause)
+{
+	if (srv->accept_paused == pause || srv->stopping)
+		return;
+	srv->accept_paused = pause;
+	for (size_t i = 0; i < srv->n_listeners; i++) {
+		if (srv->listeners[i].lev == NULL)
+			continue;
+		if (pause)
+			evconnlistener_disable(srv->listeners[i].lev);
+		else
+			evconnlistener_enable(srv->listeners[i].lev);
+	}
+	if (pause) {
+		srv->connection_pauses++;
+		log_warnx("event=max_connections connections=%zu accepting=no",
+		    srv->n_conns);
+	} else
+		log_info("event=max_connections connections=%zu accepting=yes",
+		    srv->n_conns);
+}
+
+static void
+connections_sweep(struct server *srv)
+{
+	for (size_t i = 0; i < srv->n_conns; i++) {
+		bufferevent_data_cb	 rd, wr;
+		bufferevent_event_cb	 ev;
+		void			*arg;
+
+		bufferevent_getcb(srv->conns[i], &rd, &wr, &ev, &arg);
+		if (rd != NULL || wr != NULL || ev != NULL)
+			continue;
+		bufferevent_decref(srv->conns[i]);	/* closes the socket */
+		srv->conns[i--] = srv->conns[--srv->n_conns];
+	}
+	if (srv->n_conns < srv->max_connections)
+		listeners_pause(srv, false);
+}
+
+static void
+connections_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	connections_sweep(arg);
+}
+
+static struct bufferevent *
+connection_new(struct event_base *base, void *arg)
+{
+	struct server		*srv = arg;
+	struct bufferevent	*bev;
+
+	connections_sweep(srv);
+	if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		return NULL;
+	if (srv->n_conns == srv->conns_cap) {
+		srv->conns_cap = srv->conns_cap ? srv->conns_cap * 2 : 64;
+		srv->conns = reallocarray(srv->conns, srv->conns_cap, sizeof(*srv->conns));
+		if (srv->conns == NULL)
+			fatal("reallocarray");
+	}
+	bufferevent_incref(bev);
+	srv->conns[srv->n_conns++] = bev;
+	if (srv->n_conns >= srv->max_connections)
+		listeners_pause(srv, true);
+	return bev;
+}
+
+static void
+connections_free(struct server *srv)
+{
+	while (srv->n_conns > 0)
+		bufferevent_decref(srv->conns[--srv->n_conns]);
+	free(srv->conns);
+	srv->conns = NULL;
 }
 
 #ifdef HAVE_SYSTEMD
@@ -236,6 +345,7 @@ listeners_inherit(struct server *srv)
 }
 #endif
 
+
 static int
 listeners_open(struct server *srv, const struct broker_config *conf)
 {
@@ -250,9 +360,11 @@ listeners_open(struct server *srv, const struct broker_config *conf)
 		return 0;
 	}
 #endif
-	srv->listeners = xcalloc(conf->n_listens, sizeof(*srv->listeners));
-	for (size_t i = 0; i < conf->n_listens; i++) {
-		const struct listen_addr	*la = &conf->listens[i];
+	srv->listeners = xcalloc(conf->n_listens + 1, sizeof(*srv->listeners));
+	for (size_t i = 0; i < conf->n_listens + conf->has_admin_listen; i++) {
+		bool				 admin = i == conf->n_listens;
+		const struct listen_addr	*la = admin ? &conf->admin_listen :
+						    &conf->listens[i];
 		struct server_listener		*l = &srv->listeners[i];
 		int				 fd;
 
@@ -264,6 +376,8 @@ listeners_open(struct server *srv, const struct broker_config *conf)
 			return -1;
 		}
 		listener_copy(&l->addr, la);
+		l->admin = admin;
+		srv->has_admin_listener |= admin;
 		srv->n_listeners++;
 		if (listener_attach(srv, l, fd) == -1) {
 			log_warnx("event=listen_failed address=%s", la->text);
@@ -344,6 +458,19 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 	event_add(srv->grace_timer, &tv);
 }
 
+static bool
+listens_equal(const struct broker_config *a, const struct broker_config *b)
+{
+	if (a->n_listens != b->n_listens || a->has_admin_listen != b->has_admin_listen ||
+	    (a->has_admin_listen &&
+	    strcmp(a->admin_listen.text, b->admin_listen.text) != 0))
+		return false;
+	for (size_t i = 0; i < a->n_listens; i++)
+		if (strcmp(a->listens[i].text, b->listens[i].text) != 0)
+			return false;
+	return true;
+}
+
 static void
 reload_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -370,6 +497,9 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	diag_clear(&d);
+	if (!listens_equal(broker_config(srv->broker), conf))
+		log_warnx("event=reload listen_changed=1 note=\"listen and "
+		    "admin_listen take effect on restart\"");
 	if (broker_reconfigure(srv->broker, conf, err, sizeof(err)) == -1) {
 		snprintf(srv->reload_error, sizeof(srv->reload_error), "%s", err);
 		srv->reload_ok = false;
@@ -379,6 +509,10 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	log_set_level(conf->log_level);
+	srv->max_body = conf->max_body_size;
+	srv->max_connections = conf->max_connections;
+	evhttp_set_max_headers_size(srv->http, (ev_ssize_t)conf->max_header_size);
+	evhttp_set_timeout(srv->http, conf->client_timeout);
 	srv->reload_ok = true;
 	srv->reload_error[0] = '\0';
 	log_info("event=reload_done tenants=%zu", conf->n_tenants);
@@ -439,7 +573,8 @@ server_run(const char *config_path)
 	srv.config_path = xstrdup(config_path);
 	srv.started = clock_now();
 	srv.reload_ok = true;
-	srv.max_body = HTTP_MAX_BODY;
+	srv.max_body = conf->max_body_size;
+	srv.max_connections = conf->max_connections;
 	if ((srv.base = event_base_new()) == NULL || (srv.http = evhttp_new(srv.base)) == NULL) {
 		log_warnx("event=startup_failed reason=libevent");
 		config_free(conf);
@@ -450,8 +585,15 @@ server_run(const char *config_path)
 	    EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
 	    EVHTTP_REQ_OPTIONS);
 	evhttp_set_max_body_size(srv.http, HTTP_BODY_HARD_LIMIT);
-	evhttp_set_max_headers_size(srv.http, HTTP_MAX_HEADERS);
-	evhttp_set_timeout(srv.http, HTTP_IO_TIMEOUT_SEC);
+	evhttp_set_max_headers_size(srv.http, (ev_ssize_t)conf->max_header_size);
+	evhttp_set_timeout(srv.http, conf->client_timeout);
+	evhttp_set_bevcb(srv.http, connection_new, &srv);
+	srv.conn_sweep = event_new(srv.base, -1, EV_PERSIST, connections_sweep_cb, &srv);
+	{
+		struct timeval tv = { 0, CONN_SWEEP_MS * 1000 };
+
+		event_add(srv.conn_sweep, &tv);
+	}
 	evhttp_set_default_content_type(srv.http, "application/json");
 	if ((srv.broker = broker_new(srv.base, conf, err, sizeof(err))) == NULL) {
 		log_warnx("event=startup_failed error=\"%s\"", err);
@@ -488,6 +630,9 @@ done:
 	broker_free(srv.broker);
 	if (srv.http)
 		evhttp_free(srv.http);
+	connections_free(&srv);
+	if (srv.conn_sweep)
+		event_free(srv.conn_sweep);
 	listeners_free(&srv);
 	if (srv.base)
 		event_base_free(srv.base);

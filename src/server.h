@@ -5,8 +5,12 @@
 #ifndef SAMLBROKER_SERVER_H
 #define SAMLBROKER_SERVER_H
 
+#include <sys/socket.h>
+
 #include <event2/event.h>
 #include <event2/http.h>
+
+struct bufferevent;
 
 #include "samlbroker.h"
 
@@ -21,6 +25,9 @@ enum endpoint {
 
 struct server_listener {
 	struct listen_addr		 addr;	/* copied strings */
+	bool				 admin;	/* the admin_listen address */
+	struct sockaddr_storage		 local;	/* bound address, to match connections */
+	socklen_t			 local_len;
 	struct evconnlistener		*lev;
 	struct evhttp_bound_socket	*bound;
 	bool				 inherited;	/* socket activation */
@@ -46,7 +53,18 @@ struct server {
 	char				 reload_error[512];
 	uint64_t			 requests[EP_COUNT][SERVER_N_STATUSES];
 	size_t				 max_body;
+	size_t				 max_connections;
+	struct bufferevent		**conns;	/* open connections, referenced */
+	size_t				 n_conns, conns_cap;
+	struct event			*conn_sweep;
+	bool				 accept_paused;	/* at max_connections */
+	uint64_t			 connection_pauses;
+	bool				 has_admin_listener;
 };
+
+/* server.c */
+/* Whether a connection arrived on the admin_listen address. */
+bool	 server_connection_is_admin(const struct server *, int fd);
 
 /* server_http.c */
 void	 server_http_handle(struct evhttp_request *, void *server);

@@ -28,11 +28,27 @@
 
 #define MAX_SEGMENTS	8
 
+#ifndef SO_PEERGROUPS
+#define SO_PEERGROUPS	59
+#endif
+#define PEER_MAX_GROUPS	64
+
+/* Who is calling, as far as the kernel can tell. */
+struct peer {
+	bool		 is_unix;
+	bool		 is_admin;	/* came in on admin_listen */
+	unsigned	 uid, gid;
+	int		 pid;
+	unsigned	 groups[PEER_MAX_GROUPS + 1];	/* primary first */
+	size_t		 n_groups;
+};
+
 struct request {
 	struct server		*srv;
 	struct evhttp_request	*req;
 	enum endpoint		 ep;
 	double			 started;
+	struct peer		 who;
 	char			 peer[96];
 	char			*tenant;
 	char			*subject;
@@ -56,7 +72,8 @@ server_endpoint_status_index(int status)
 
 /* Who is calling: kernel credentials on a Unix socket, address on TCP. */
 static int
-peer_describe(struct evhttp_request *req, char *buf, size_t len, bool *is_tcp)
+peer_describe(struct server *srv, struct evhttp_request *req, struct peer *who,
+    char *buf, size_t len)
 {
 	struct evhttp_connection	*evcon = evhttp_request_get_connection(req);
 	struct bufferevent		*bev;
@@ -64,24 +81,34 @@ peer_describe(struct evhttp_request *req, char *buf, size_t len, bool *is_tcp)
 	socklen_t			 sslen = sizeof(ss);
 	evutil_socket_t			 fd;
 
-	*is_tcp = false;
+	memset(who, 0, sizeof(*who));
 	snprintf(buf, len, "unknown");
 	if (evcon == NULL || (bev = evhttp_connection_get_bufferevent(evcon)) == NULL ||
 	    (fd = bufferevent_getfd(bev)) == -1)
 		return -1;
 	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1)
 		return -1;
+	who->is_admin = server_connection_is_admin(srv, fd);
 	if (ss.ss_family == AF_UNIX) {
 		struct ucred	 cred;
 		socklen_t	 credlen = sizeof(cred);
+		gid_t		 groups[PEER_MAX_GROUPS];
+		socklen_t	 glen = sizeof(groups);
 
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) == -1)
 			return -1;
-		snprintf(buf, len, "uid:%u,gid:%u,pid:%d", (unsigned)cred.uid,
-		    (unsigned)cred.gid, (int)cred.pid);
+		who->is_unix = true;
+		who->uid = (unsigned)cred.uid;
+		who->gid = (unsigned)cred.gid;
+		who->pid = (int)cred.pid;
+		who->groups[who->n_groups++] = who->gid;
+		/* Supplementary groups (Linux 4.13+); only the primary without. */
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0)
+			for (size_t i = 0; i < glen / sizeof(gid_t); i++)
+				who->groups[who->n_groups++] = (unsigned)groups[i];
+		snprintf(buf, len, "uid:%u,gid:%u,pid:%d", who->uid, who->gid, who->pid);
 		return 0;
 	}
-	*is_tcp = true;
 	{
 		char		*host;
 		ev_uint16_t	 port;
@@ -300,6 +327,24 @@ fail:
 	return -1;
 }
 
+/* Per-tenant access rules; on refusal the answer is sent here. */
+static bool
+tenant_allows(struct request *r)
+{
+	const struct tenant	*t = config_tenant_find(broker_config(r->srv->broker),
+				    r->tenant);
+
+	if (t == NULL || tenant_access_allowed(t, r->who.is_unix, r->who.uid,
+	    r->who.groups, r->who.n_groups))
+		return true;
+	log_warnx("event=forbidden tenant=%s peer=%s", t->name, r->peer);
+	reply_error(r, 403, "forbidden", r->who.is_unix ?
+	    "this caller may not use this tenant" :
+	    "this tenant is only served on a Unix socket, to callers it names",
+	    NULL);
+	return false;
+}
+
 static void handle_status(struct request *);
 static void handle_metrics(struct request *);
 
@@ -395,7 +440,8 @@ server_http_handle(struct evhttp_request *req, void *arg)
 	r->req = req;
 	r->ep = EP_OTHER;
 	r->started = clock_now();
-	peer_describe(req, r->peer, sizeof(r->peer), &is_tcp);
+	peer_describe(srv, req, &r->who, r->peer, sizeof(r->peer));
+	is_tcp = !r->who.is_unix;
 
 	/* A browser cannot add this header without a CORS preflight, which we
 	 * never answer: requests forged from web pages stop here. */
@@ -442,6 +488,17 @@ server_http_handle(struct evhttp_request *req, void *arg)
 	}
 	for (size_t i = 0; i < n; i++)
 		free(seg[i]);
+
+	/* With admin_listen set, admin endpoints live there and only there. */
+	if (srv->has_admin_listener && r->ep != EP_OTHER &&
+	    r->who.is_admin != (r->ep >= EP_HEALTHZ)) {
+		reply_error(r, 404, "not_found", r->who.is_admin ?
+		    "this is the admin address: only /healthz, /readyz, /v1/status "
+		    "and /metrics" : "no such endpoint", NULL);
+		return;
+	}
+	if (r->tenant != NULL && !tenant_allows(r))
+		return;
 
 	switch (r->ep) {
 	case EP_USER_TOKEN:

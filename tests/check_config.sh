@@ -37,8 +37,17 @@ expand() {
 # run DIR: samlbroker check on DIR/samlbroker.conf into $tmp/out, $tmp/err, $rc.
 # A wrapper's own lines ("==PID==", "--PID--": valgrind's notes on syscalls it
 # does not know) are dropped from stderr; its errors still show in $rc.
+# The case runs from a copy whose tenant files are mode 0600, as the broker
+# demands (git keeps no modes); $rundir is that copy, for expand.
+# The copy keeps the case's place under tests/ so that relative file:
+# secrets still reach tests/data/keys.
 run() {
-	${SAMLBROKER_WRAPPER:-} "$bin" check -c "$1/samlbroker.conf" \
+	rundir="$tmp/mirror/${1#"$top_srcdir"/}"
+	mkdir -p "$tmp/mirror/tests/data" "$(dirname "$rundir")"
+	[ -e "$tmp/mirror/tests/data/keys" ] || ln -s "$keys" "$tmp/mirror/tests/data/keys"
+	rm -rf "$rundir" && cp -R "$1" "$rundir" || exit 1
+	find "$rundir" -name '*.cfg' -exec chmod 600 {} +
+	${SAMLBROKER_WRAPPER:-} "$bin" check -c "$rundir/samlbroker.conf" \
 	    >"$tmp/out" 2>"$tmp/err.raw"
 	rc=$?
 	sed -E '/^(==|--)[0-9]+(==|--) /d' "$tmp/err.raw" >"$tmp/err"
@@ -70,7 +79,7 @@ if selected valid; then
 	[ "$rc" -eq 0 ] || { echo "FAIL valid: exit status $rc, not 0"; cat "$tmp/err"; fail=1; }
 	: >"$tmp/none"
 	same valid stderr "$tmp/none" "$tmp/err"
-	expand "$dir" "$dir/expected-stdout" >"$tmp/exp"
+	expand "$rundir" "$dir/expected-stdout" >"$tmp/exp"
 	same valid stdout "$tmp/exp" "$tmp/out"
 	no_secrets valid
 fi
@@ -80,7 +89,7 @@ for dir in "$data"/ok/*/; do
 	selected "$name" || continue
 	run "$dir"
 	[ "$rc" -eq 0 ] || { echo "FAIL $name: exit status $rc, not 0"; fail=1; }
-	expand "$dir" "$dir/expected" >"$tmp/exp"
+	expand "$rundir" "$dir/expected" >"$tmp/exp"
 	same "$name" stderr "$tmp/exp" "$tmp/err"
 	[ "$(tail -n 1 "$tmp/out")" = "configuration OK" ] ||
 	    { echo "FAIL $name: no 'configuration OK'"; fail=1; }
@@ -92,7 +101,7 @@ for dir in "$data"/invalid/*/; do
 	selected "$name" || continue
 	run "$dir"
 	[ "$rc" -eq 1 ] || { echo "FAIL $name: exit status $rc, not 1"; fail=1; }
-	expand "$dir" "$dir/expected" >"$tmp/exp"
+	expand "$rundir" "$dir/expected" >"$tmp/exp"
 	same "$name" stderr "$tmp/exp" "$tmp/err"
 	[ -s "$tmp/out" ] && { echo "FAIL $name: unexpected stdout"; fail=1; }
 	no_secrets "$name"
@@ -119,7 +128,7 @@ if selected ok/expiring-soon && command -v openssl >/dev/null; then
 		    -e '/^expire_hours = /d' \
 		    "$data/ok/unknown-saml-option/tenants/acme.cfg" >"$dir/tenants/acme.cfg"
 		run "$dir"
-		printf '%s\n' "$dir/tenants/acme.cfg: warning: [saml] certificate: expires on $end (in 10 days)" \
+		printf '%s\n' "$rundir/tenants/acme.cfg: warning: [saml] certificate: expires on $end (in 10 days)" \
 		    >"$tmp/exp"
 		[ "$rc" -eq 0 ] || { echo "FAIL ok/expiring-soon: exit status $rc, not 0"; fail=1; }
 		same ok/expiring-soon stderr "$tmp/exp" "$tmp/err"
@@ -128,6 +137,23 @@ if selected ok/expiring-soon && command -v openssl >/dev/null; then
 		echo "FAIL ok/expiring-soon: openssl could not make the certificate"
 		fail=1
 	fi
+fi
+
+# Tenant files readable by others are refused unless the config allows it.
+if selected permissions; then
+	run "$data/valid"
+	chmod 644 "$rundir/tenants/acme.cfg"
+	${SAMLBROKER_WRAPPER:-} "$bin" check -c "$rundir/samlbroker.conf" >"$tmp/out" 2>"$tmp/err.raw"
+	rc=$?
+	sed -E '/^(==|--)[0-9]+(==|--) /d' "$tmp/err.raw" >"$tmp/err"
+	printf '%s\n' "$rundir/tenants/acme.cfg: mode 0644 lets other users read the secrets in it; chmod 600 it (or set allow_insecure_permissions = yes in [broker], e.g. for read-only container mounts)" >"$tmp/exp"
+	[ "$rc" -eq 1 ] || { echo "FAIL permissions: exit status $rc, not 1"; fail=1; }
+	same permissions stderr "$tmp/exp" "$tmp/err"
+	no_secrets permissions
+	printf 'allow_insecure_permissions = yes\n' >>"$rundir/samlbroker.conf"
+	${SAMLBROKER_WRAPPER:-} "$bin" check -c "$rundir/samlbroker.conf" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ "$rc" -eq 0 ] || { echo "FAIL permissions: allow_insecure_permissions = yes did not help"; cat "$tmp/err"; fail=1; }
 fi
 
 exit $fail

@@ -72,6 +72,7 @@ write_tenant() {
 		echo "client_id = $eid"
 		echo "password = $esec"
 	} > "$file"
+	chmod 600 "$file"
 }
 # conf DIR: a main file whose tenants are in DIR/tenants.
 conf() {

@@ -256,6 +256,7 @@ client_id=x
 password=y
 EOF
 	} > "$tmp/conf/tenants/example.cfg"
+	chmod 600 "$tmp/conf/tenants/example.cfg"
 	if "$bin" check -c "$tmp/conf/samlbroker.conf" >"$tmp/out" 2>"$tmp/err"; then
 		pass "samlbroker check accepts the pasted section"
 	else

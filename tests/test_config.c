@@ -74,6 +74,8 @@ write_file(const char *rel, const char *text)
 	assert_non_null(fp);
 	fputs(text, fp);
 	assert_int_equal(fclose(fp), 0);
+	/* The broker refuses tenant files that others may read. */
+	assert_int_equal(chmod(path, 0600), 0);
 }
 
 static char *
