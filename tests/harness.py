@@ -121,9 +121,10 @@ class Setup:
     ewt secret differs between the broker and the emulator)."""
 
     def __init__(self, expires_in=3600, request_timeout=3, extra_broker="",
-                 with_tcp=True, log_level="debug"):
+                 with_tcp=True, log_level="debug", admin_socket=None):
         if not os.access(BROKER, os.X_OK) or not os.access(EMULATOR, os.X_OK):
             skip("binaries not built")
+        self.admin_socket = admin_socket  # where /readyz is, with admin_listen
         self.dir = tempfile.mkdtemp(prefix="samlbroker-test-")
         self.secrets = SECRETS
         self.procs = []
@@ -220,10 +221,15 @@ class Setup:
         return p
 
     def _ready(self):
+        main = self.socket
         try:
+            if self.admin_socket:
+                self.socket = self.admin_socket
             return self.get("/readyz").status == 200
         except OSError:
             return False
+        finally:
+            self.socket = main
 
     def _read_ports(self, path):
         try:

@@ -1,0 +1,123 @@
+"""Access control and limits: per-tenant user/group rules checked against
+the kernel's view of the caller, the admin address, body and header size
+limits, slow clients, and the connection limit."""
+import os
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Setup, check, done, skip, SLOW  # noqa: E402
+
+if os.geteuid() != 0:
+    skip("needs root to run a client as another uid")
+NOBODY = 65534
+
+import tempfile  # noqa: E402
+admin_dir = tempfile.mkdtemp(prefix="samlbroker-admin-")
+os.chmod(admin_dir, 0o755)
+admin = os.path.join(admin_dir, "admin.sock")
+s = Setup(extra_broker="socket_mode = 0666\nadmin_listen = unix:%s\n"
+          "max_connections = 4\nmax_header_size = 2048\nmax_body_size = 100\n"
+          "client_timeout = 5\n"
+          "[access]\nacme = user:root\nbadcreds = group:nogroup, user:12345\n" % admin,
+          admin_socket=admin)
+os.chmod(s.dir, 0o755)  # let uid 65534 reach the socket
+
+
+def as_nobody(path):
+    p = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                        "--unix-socket", s.socket, "http://localhost" + path],
+                       capture_output=True, text=True, timeout=60,
+                       preexec_fn=lambda: (os.setgroups([]), os.setgid(NOBODY),
+                                           os.setuid(NOBODY)))
+    return p.stdout.strip()
+
+
+# Access rules.
+r = s.user_token("agent@example.com")
+check(r.status == 200, "acme (user:root): root is served", repr(r))
+check(as_nobody("/v1/tenants/acme/users/agent%40example.com/token") == "403",
+      "acme (user:root): uid 65534 gets 403")
+log = open(s.broker_log).read()
+check("event=forbidden tenant=acme peer=uid:65534,gid:65534" in log,
+      "the refusal is logged with the caller's uid, gid and pid")
+check(as_nobody("/v1/tenants/badcreds/users/agent%40example.com/token") == "200",
+      "badcreds (group:nogroup): a member is served")
+r = s.user_token("agent@example.com", tenant="badcreds")
+check(r.status == 403 and r.json()["error"] == "forbidden",
+      "badcreds (group:nogroup): root is refused", repr(r))
+r = s.get("/v1/tenants/acme/services/ewt/token", tcp=True,
+          headers={"X-Samlbroker-Request": "true"})
+check(r.status == 403 and "Unix socket" in r.json()["message"],
+      "a tenant with rules is not served over TCP", repr(r))
+r = s.request("DELETE", "/v1/tenants/badcreds/services/ewt/token")
+check(r.status == 403, "DELETE obeys the rules too")
+
+# The admin address.
+main_socket = s.socket
+r = s.get("/metrics")
+check(r.status == 404, "admin endpoints are not on the main socket with admin_listen", repr(r))
+s.socket = admin
+check(s.get("/healthz").status == 200 and "samlbroker_requests_total" in s.get("/metrics").body,
+      "admin endpoints answer on admin_listen")
+r = s.get("/v1/tenants/acme/services/ewt/token")
+check(r.status == 404, "tokens are not served on admin_listen", repr(r))
+s.socket = main_socket
+
+# Sizes.
+r = s.request("POST", "/v1/tenants/acme/users/a%40example.com/saml-response", body="x" * 200)
+check(r.status == 413 and r.json()["error"] == "payload_too_large",
+      "body over max_body_size: 413", repr(r))
+r = s.request("POST", "/v1/tenants/acme/users/a%40example.com/saml-response", body="x" * 50)
+check(r.status == 200, "body under max_body_size: 200", repr(r))
+try:
+    r = s.get("/v1/tenants/acme/services/ewt/token", headers={"X-Filler": "y" * 4000})
+    ok = r.status >= 400
+except OSError:
+    ok = True  # closed: also a refusal
+check(ok, "headers over max_header_size are refused")
+
+
+def raw(data=b"", wait=None):
+    c = socket.socket(socket.AF_UNIX)
+    c.settimeout(30)
+    c.connect(s.socket)
+    if data:
+        c.sendall(data)
+    return c
+
+
+# A slow client is cut off after client_timeout.
+c = raw(b"GET /v1/tenants/acme/services/ewt/token HTTP/1.1\r\nHost: x\r\n")
+t0 = time.time()
+try:
+    got = c.recv(4096)
+except OSError:
+    got = b""
+check(got == b"" and 4 <= time.time() - t0 < 30, "a half-sent request is cut off after client_timeout",
+      "%r after %.1fs" % (got[:60], time.time() - t0))
+c.close()
+
+# max_connections = 4: a fifth caller waits until one of four closes.
+idle = [raw() for _ in range(4)]
+time.sleep(0.3)
+fifth = raw(b"GET /v1/tenants/acme/services/ewt/token HTTP/1.1\r\nHost: x\r\n\r\n")
+fifth.settimeout(1.5 if not SLOW else 5)
+try:
+    early = fifth.recv(4096)
+except socket.timeout:
+    early = None
+check(early is None, "with 4 connections open a fifth is not served", repr(early))
+idle[0].close()
+fifth.settimeout(30)
+late = fifth.recv(4096)
+check(late.startswith(b"HTTP/1.1 200"), "once one closes, the fifth is served", repr(late[:40]))
+for c in idle[1:] + [fifth]:
+    c.close()
+time.sleep(0.5)
+check(s.service_token("ewt").status == 200, "accepting again after the burst")
+import shutil  # noqa: E402
+shutil.rmtree(admin_dir, ignore_errors=True)
+done(s)
