@@ -46,14 +46,19 @@ def redact(text):
     return text
 
 
+_printed = []  # this test's own output, searched for secrets at the end
+
+
 def check(cond, what, detail=""):
     global _passes
     if cond:
         _passes += 1
-        print("ok   - %s" % what)
+        line = "ok   - %s" % what
     else:
         _failures.append(what)
-        print("FAIL - %s %s" % (what, redact(detail)))
+        line = "FAIL - %s %s" % (what, redact(detail))
+    _printed.append(line)
+    print(line)
     sys.stdout.flush()
     return cond
 
@@ -61,8 +66,9 @@ def check(cond, what, detail=""):
 def done(setup=None):
     if setup is not None:
         setup.stop()
-        leaks = setup.scan_for_secrets()
-        check(not leaks, "no secret in any log or output", str(leaks))
+        leaks = setup.scan_for_secrets([("test output", "\n".join(_printed))])
+        check(not leaks, "no secret in the broker's or emulator's log or in the test output",
+              str(leaks))
         setup.cleanup()
     print("%d passed, %d failed" % (_passes, len(_failures)))
     sys.exit(1 if _failures else 0)
