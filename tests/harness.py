@@ -8,6 +8,7 @@ emulator's config, both processes), runs checks with `check`, and ends with
 Every secret the setup makes is remembered so that `scan_for_secrets`
 can prove none reached a log or an answer.
 """
+import atexit
 import base64
 import http.client
 import json
@@ -134,6 +135,7 @@ class Setup:
         self.dir = tempfile.mkdtemp(prefix="samlbroker-test-")
         self.secrets = SECRETS
         self.procs = []
+        atexit.register(self._kill_leftovers)  # even when a test dies early
         self.keys = os.path.join(TOP_SRCDIR, "tests", "data", "keys", "vendor-pkcs8")
         with open(os.path.join(self.keys, "password")) as f:
             self.key_password = f.read().strip()
@@ -274,6 +276,12 @@ class Setup:
                 [a for a in p.args if "samlbroker" in a][0]),
                   "status %s" % p.returncode)
         self.procs = []
+
+    def _kill_leftovers(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
 
     def cleanup(self):
         if _failures:
