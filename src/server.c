@@ -184,8 +184,52 @@ listener_copy(struct listen_addr *dst, const struct listen_addr *src)
 	dst->port = src->port ? xstrdup(src->port) : NULL;
 }
 
+static struct bufferevent *connection_new(struct event_base *, void *);
+
+/* The evhttp serving one kind of listener, made on first use. */
+static struct server_front *
+front_get(struct server *srv, bool tcp, bool admin)
+{
+	struct server_front		*f;
+	const struct broker_config	*conf = broker_config(srv->broker);
+
+	f = &srv->fronts[(admin ? FRONT_ADMIN_UNIX : FRONT_UNIX) + (tcp ? 1 : 0)];
+	if (f->http != NULL)
+		return f;
+	if ((f->http = evhttp_new(srv->base)) == NULL)
+		return NULL;
+	f->srv = srv;
+	f->tcp = tcp;
+	f->admin = admin;
+	evhttp_set_gencb(f->http, server_http_handle, f);
+	evhttp_set_allowed_methods(f->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
+	    EVHTTP_REQ_OPTIONS);
+	evhttp_set_max_body_size(f->http, HTTP_BODY_HARD_LIMIT);
+	evhttp_set_max_headers_size(f->http, (ev_ssize_t)conf->max_header_size);
+	evhttp_set_timeout(f->http, conf->client_timeout);
+	evhttp_set_bevcb(f->http, connection_new, srv);
+	evhttp_set_default_content_type(f->http, "application/json");
+	return f;
+}
+
+/* Limits that a reload may change. */
+static void
+fronts_configure(struct server *srv, const struct broker_config *conf)
+{
+	srv->max_body = conf->max_body_size;
+	srv->max_connections = conf->max_connections;
+	for (int i = 0; i < FRONT_COUNT; i++) {
+		if (srv->fronts[i].http == NULL)
+			continue;
+		evhttp_set_max_headers_size(srv->fronts[i].http,
+		    (ev_ssize_t)conf->max_header_size);
+		evhttp_set_timeout(srv->fronts[i].http, conf->client_timeout);
+	}
+}
+
 static int
-listener_attach(struct server *srv, struct server_listener *l, int fd)
+listener_attach(struct server *srv, struct server_listener *l, int fd, bool admin)
 {
 	/* Backlog 0: the socket already listens (with -1 libevent would
 	 * call listen() again and cut the backlog to 128). */
@@ -195,32 +239,11 @@ listener_attach(struct server *srv, struct server_listener *l, int fd)
 		close(fd);
 		return -1;
 	}
-	if ((l->bound = evhttp_bind_listener(srv->http, l->lev)) == NULL)
+	if ((l->front = front_get(srv, l->addr.kind == LISTEN_TCP, admin)) == NULL ||
+	    (l->bound = evhttp_bind_listener(l->front->http, l->lev)) == NULL)
 		return -1;
-	l->local_len = sizeof(l->local);
-	if (getsockname(fd, (struct sockaddr *)&l->local, &l->local_len) == -1)
-		l->local_len = 0;
 	log_listening(&l->addr, fd);
 	return 0;
-}
-
-bool
-server_connection_is_admin(const struct server *srv, int fd)
-{
-	struct sockaddr_storage	 ss;
-	socklen_t		 len = sizeof(ss);
-
-	if (!srv->has_admin_listener ||
-	    getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
-		return false;
-	for (size_t i = 0; i < srv->n_listeners; i++) {
-		const struct server_listener *l = &srv->listeners[i];
-
-		if (l->admin && l->local_len == len &&
-		    memcmp(&l->local, &ss, len) == 0)
-			return true;
-	}
-	return false;
 }
 
 /*
@@ -337,7 +360,7 @@ listeners_inherit(struct server *srv)
 			l->addr.path = xstrdup(((struct sockaddr_un *)&ss)->sun_path);
 		evutil_make_socket_nonblocking(fd);
 		evutil_make_socket_closeonexec(fd);
-		if (listener_attach(srv, l, fd) == -1)
+		if (listener_attach(srv, l, fd, false) == -1)
 			return -1;
 		srv->n_listeners++;
 	}
@@ -376,10 +399,9 @@ listeners_open(struct server *srv, const struct broker_config *conf)
 			return -1;
 		}
 		listener_copy(&l->addr, la);
-		l->admin = admin;
 		srv->has_admin_listener |= admin;
 		srv->n_listeners++;
-		if (listener_attach(srv, l, fd) == -1) {
+		if (listener_attach(srv, l, fd, admin) == -1) {
 			log_warnx("event=listen_failed address=%s", la->text);
 			return -1;
 		}
@@ -396,7 +418,7 @@ listeners_close(struct server *srv)
 		struct server_listener *l = &srv->listeners[i];
 
 		if (l->bound != NULL) {
-			evhttp_del_accept_socket(srv->http, l->bound);
+			evhttp_del_accept_socket(l->front->http, l->bound);
 			l->bound = NULL;
 			l->lev = NULL;	/* freed with the bound socket */
 		}
@@ -509,10 +531,7 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	log_set_level(conf->log_level);
-	srv->max_body = conf->max_body_size;
-	srv->max_connections = conf->max_connections;
-	evhttp_set_max_headers_size(srv->http, (ev_ssize_t)conf->max_header_size);
-	evhttp_set_timeout(srv->http, conf->client_timeout);
+	fronts_configure(srv, conf);
 	srv->reload_ok = true;
 	srv->reload_error[0] = '\0';
 	log_info("event=reload_done tenants=%zu", conf->n_tenants);
@@ -550,6 +569,7 @@ server_run(const char *config_path)
 {
 	struct server		 srv;
 	struct broker_config	*conf;
+	struct event_config	*evcfg = NULL;
 	char			 err[512];
 	int			 rc = 1;
 
@@ -573,28 +593,27 @@ server_run(const char *config_path)
 	srv.config_path = xstrdup(config_path);
 	srv.started = clock_now();
 	srv.reload_ok = true;
-	srv.max_body = conf->max_body_size;
 	srv.max_connections = conf->max_connections;
-	if ((srv.base = event_base_new()) == NULL || (srv.http = evhttp_new(srv.base)) == NULL) {
+	srv.max_body = conf->max_body_size;
+	/* The epoll changelist folds evhttp's many enable/disable calls per
+	 * request into at most one epoll_ctl per descriptor and loop turn
+	 * (safe: the broker never dup()s a socket). */
+	if ((evcfg = event_config_new()) == NULL ||
+	    event_config_set_flag(evcfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST) == -1 ||
+	    (srv.base = event_base_new_with_config(evcfg)) == NULL) {
+		if (evcfg != NULL)
+			event_config_free(evcfg);
 		log_warnx("event=startup_failed reason=libevent");
 		config_free(conf);
 		goto done;
 	}
-	evhttp_set_gencb(srv.http, server_http_handle, &srv);
-	evhttp_set_allowed_methods(srv.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-	    EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
-	    EVHTTP_REQ_OPTIONS);
-	evhttp_set_max_body_size(srv.http, HTTP_BODY_HARD_LIMIT);
-	evhttp_set_max_headers_size(srv.http, (ev_ssize_t)conf->max_header_size);
-	evhttp_set_timeout(srv.http, conf->client_timeout);
-	evhttp_set_bevcb(srv.http, connection_new, &srv);
+	event_config_free(evcfg);
 	srv.conn_sweep = event_new(srv.base, -1, EV_PERSIST, connections_sweep_cb, &srv);
 	{
 		struct timeval tv = { 0, CONN_SWEEP_MS * 1000 };
 
 		event_add(srv.conn_sweep, &tv);
 	}
-	evhttp_set_default_content_type(srv.http, "application/json");
 	if ((srv.broker = broker_new(srv.base, conf, err, sizeof(err))) == NULL) {
 		log_warnx("event=startup_failed error=\"%s\"", err);
 		config_free(conf);
@@ -628,8 +647,9 @@ done:
 	if (srv.grace_timer)
 		event_free(srv.grace_timer);
 	broker_free(srv.broker);
-	if (srv.http)
-		evhttp_free(srv.http);
+	for (int i = 0; i < FRONT_COUNT; i++)
+		if (srv.fronts[i].http != NULL)
+			evhttp_free(srv.fronts[i].http);
 	connections_free(&srv);
 	if (srv.conn_sweep)
 		event_free(srv.conn_sweep);

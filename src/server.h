@@ -23,11 +23,19 @@ enum endpoint {
 #define SERVER_STATUSES	{ 200, 204, 400, 403, 404, 405, 413, 500, 502, 503, 504 }
 #define SERVER_N_STATUSES	12	/* the list above plus "other" */
 
+/* One evhttp per kind of listener, so that a request's front says how
+ * its caller came in without asking the kernel again. */
+enum front_kind { FRONT_UNIX, FRONT_TCP, FRONT_ADMIN_UNIX, FRONT_ADMIN_TCP, FRONT_COUNT };
+struct server_front {
+	struct server			*srv;
+	struct evhttp			*http;	/* NULL until a listener needs it */
+	bool				 tcp;
+	bool				 admin;
+};
+
 struct server_listener {
 	struct listen_addr		 addr;	/* copied strings */
-	bool				 admin;	/* the admin_listen address */
-	struct sockaddr_storage		 local;	/* bound address, to match connections */
-	socklen_t			 local_len;
+	struct server_front		*front;
 	struct evconnlistener		*lev;
 	struct evhttp_bound_socket	*bound;
 	bool				 inherited;	/* socket activation */
@@ -35,7 +43,7 @@ struct server_listener {
 
 struct server {
 	struct event_base		*base;
-	struct evhttp			*http;
+	struct server_front		 fronts[FRONT_COUNT];
 	struct broker			*broker;
 	char				*config_path;
 	struct server_listener		*listeners;
@@ -62,12 +70,9 @@ struct server {
 	bool				 has_admin_listener;
 };
 
-/* server.c */
-/* Whether a connection arrived on the admin_listen address. */
-bool	 server_connection_is_admin(const struct server *, int fd);
 
 /* server_http.c */
-void	 server_http_handle(struct evhttp_request *, void *server);
+void	 server_http_handle(struct evhttp_request *, void *front);
 int	 server_endpoint_status_index(int status);
 
 #endif

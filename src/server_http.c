@@ -72,24 +72,20 @@ server_endpoint_status_index(int status)
 
 /* Who is calling: kernel credentials on a Unix socket, address on TCP. */
 static int
-peer_describe(struct server *srv, struct evhttp_request *req, struct peer *who,
-    char *buf, size_t len)
+peer_describe(const struct server_front *front, struct evhttp_request *req,
+    struct peer *who, char *buf, size_t len)
 {
 	struct evhttp_connection	*evcon = evhttp_request_get_connection(req);
 	struct bufferevent		*bev;
-	struct sockaddr_storage		 ss;
-	socklen_t			 sslen = sizeof(ss);
 	evutil_socket_t			 fd;
 
 	memset(who, 0, sizeof(*who));
+	who->is_admin = front->admin;
 	snprintf(buf, len, "unknown");
 	if (evcon == NULL || (bev = evhttp_connection_get_bufferevent(evcon)) == NULL ||
 	    (fd = bufferevent_getfd(bev)) == -1)
 		return -1;
-	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1)
-		return -1;
-	who->is_admin = server_connection_is_admin(srv, fd);
-	if (ss.ss_family == AF_UNIX) {
+	if (!front->tcp) {
 		struct ucred	 cred;
 		socklen_t	 credlen = sizeof(cred);
 		gid_t		 groups[PEER_MAX_GROUPS];
@@ -427,7 +423,8 @@ handle_simple_get(struct request *r, enum evhttp_cmd_type m)
 void
 server_http_handle(struct evhttp_request *req, void *arg)
 {
-	struct server			*srv = arg;
+	struct server_front		*front = arg;
+	struct server			*srv = front->srv;
 	struct request			*r = xcalloc(1, sizeof(*r));
 	const struct evhttp_uri		*uri = evhttp_request_get_evhttp_uri(req);
 	enum evhttp_cmd_type		 m = evhttp_request_get_command(req);
@@ -440,8 +437,8 @@ server_http_handle(struct evhttp_request *req, void *arg)
 	r->req = req;
 	r->ep = EP_OTHER;
 	r->started = clock_now();
-	peer_describe(srv, req, &r->who, r->peer, sizeof(r->peer));
-	is_tcp = !r->who.is_unix;
+	peer_describe(front, req, &r->who, r->peer, sizeof(r->peer));
+	is_tcp = front->tcp;
 
 	/* A browser cannot add this header without a CORS preflight, which we
 	 * never answer: requests forged from web pages stop here. */

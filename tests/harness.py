@@ -128,10 +128,12 @@ class Setup:
     ewt secret differs between the broker and the emulator)."""
 
     def __init__(self, expires_in=3600, request_timeout=3, extra_broker="",
-                 with_tcp=True, log_level="debug", admin_socket=None):
+                 with_tcp=True, log_level="debug", admin_socket=None,
+                 test_clock=True):
         if not os.access(BROKER, os.X_OK) or not os.access(EMULATOR, os.X_OK):
             skip("binaries not built")
         self.admin_socket = admin_socket  # where /readyz is, with admin_listen
+        self.test_clock = test_clock  # benchmarks run on the real clock
         self.dir = tempfile.mkdtemp(prefix="samlbroker-test-")
         self.secrets = SECRETS
         self.procs = []
@@ -211,7 +213,9 @@ class Setup:
     def start_broker(self, activation_socket=None):
         """Starts the broker; with activation_socket, through
         systemd-socket-activate listening there (socket activation)."""
-        env = dict(os.environ, SAMLBROKER_TEST_CLOCK_FILE=self.clock_file)
+        env = dict(os.environ)
+        if self.test_clock:
+            env["SAMLBROKER_TEST_CLOCK_FILE"] = self.clock_file
         argv = [BROKER, "serve", "-c", os.path.join(self.broker_dir, "samlbroker.conf")]
         if activation_socket:
             self.socket = activation_socket
