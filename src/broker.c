@@ -334,28 +334,52 @@ exchange_start(struct broker *b, struct cache_entry *e, const char **why)
 	return 0;
 }
 
+/* Checks that a request names a known tenant (and service) and a valid
+ * address; on failure fills r with the answer. */
+static int
+request_check(struct broker *b, const char *tname, enum token_kind kind,
+    const char *subject, struct broker_reply *r, ssize_t *ret_ti)
+{
+	const char	*why;
+	ssize_t		 ti;
+
+	memset(r, 0, sizeof(*r));
+	if ((ti = tenant_index(b, tname)) == -1) {
+		r->status = 404;
+		r->error = "unknown_tenant";
+		r->message = "no such tenant";
+		return -1;
+	}
+	if (kind == TOKEN_SERVICE &&
+	    tenant_service_find(b->conf->tenants[ti], subject) == NULL) {
+		r->status = 404;
+		r->error = "unknown_service";
+		r->message = "no such service for this tenant";
+		return -1;
+	}
+	if (kind == TOKEN_USER && email_validate(subject, &why) == -1) {
+		r->status = 400;
+		r->error = "bad_request";
+		r->message = why;
+		return -1;
+	}
+	*ret_ti = ti;
+	return 0;
+}
+
 void
 broker_get_token(struct broker *b, const char *tname, enum token_kind kind,
     const char *subject, broker_cb cb, void *arg)
 {
 	struct cache_entry	*e;
 	struct tenant_stats	*ts;
+	struct broker_reply	 r;
 	const char		*why;
 	ssize_t			 ti;
 	double			 now;
 
-	if ((ti = tenant_index(b, tname)) == -1) {
-		reply_error(cb, arg, 404, "unknown_tenant", "no such tenant");
-		return;
-	}
-	if (kind == TOKEN_SERVICE &&
-	    tenant_service_find(b->conf->tenants[ti], subject) == NULL) {
-		reply_error(cb, arg, 404, "unknown_service",
-		    "no such service for this tenant");
-		return;
-	}
-	if (kind == TOKEN_USER && email_validate(subject, &why) == -1) {
-		reply_error(cb, arg, 400, "bad_request", why);
+	if (request_check(b, tname, kind, subject, &r, &ti) == -1) {
+		cb(&r, arg);
 		return;
 	}
 	ts = &b->tstate[ti].stats;
@@ -395,29 +419,10 @@ broker_evict_token(struct broker *b, const char *tname, enum token_kind kind,
     const char *subject, struct broker_reply *r)
 {
 	struct cache_entry	*e;
-	const char		*why;
 	ssize_t			 ti;
 
-	memset(r, 0, sizeof(*r));
-	if ((ti = tenant_index(b, tname)) == -1) {
-		r->status = 404;
-		r->error = "unknown_tenant";
-		r->message = "no such tenant";
+	if (request_check(b, tname, kind, subject, r, &ti) == -1)
 		return -1;
-	}
-	if (kind == TOKEN_SERVICE &&
-	    tenant_service_find(b->conf->tenants[ti], subject) == NULL) {
-		r->status = 404;
-		r->error = "unknown_service";
-		r->message = "no such service for this tenant";
-		return -1;
-	}
-	if (kind == TOKEN_USER && email_validate(subject, &why) == -1) {
-		r->status = 400;
-		r->error = "bad_request";
-		r->message = why;
-		return -1;
-	}
 	if ((e = cache_lookup(b->cache, tname, kind, subject)) == NULL)
 		return 0;
 	/* An entry in flight keeps its waiters; only its token goes. */
@@ -433,23 +438,11 @@ int
 broker_mint(struct broker *b, const char *tname, const char *email,
     char **ret_b64, double *ret_nooa, struct broker_reply *r)
 {
-	const char	*why;
 	char		 err[256];
 	ssize_t		 ti;
 
-	memset(r, 0, sizeof(*r));
-	if ((ti = tenant_index(b, tname)) == -1) {
-		r->status = 404;
-		r->error = "unknown_tenant";
-		r->message = "no such tenant";
+	if (request_check(b, tname, TOKEN_USER, email, r, &ti) == -1)
 		return -1;
-	}
-	if (email_validate(email, &why) == -1) {
-		r->status = 400;
-		r->error = "bad_request";
-		r->message = why;
-		return -1;
-	}
 	if (saml_mint_response_b64(b->tstate[ti].signer, email, clock_now(),
 	    ret_b64, ret_nooa, err, sizeof(err)) == -1) {
 		log_warnx("event=mint tenant=%s error=\"%s\"", tname, err);
