@@ -53,6 +53,7 @@ struct broker {
 struct exchange {
 	struct broker		*broker;
 	struct cache_entry	*entry;	/* never evicted while in flight */
+	bool			 discard;	/* tenant changed meanwhile: keep no token */
 	struct exchange		*prev, *next;	/* broker's list of pending ones */
 };
 
@@ -214,6 +215,7 @@ exchange_done(struct upstream_result *res, void *arg)
 	struct tenant_stats	*ts = NULL;
 	ssize_t			 ti;
 	double			 now = clock_now();
+	bool			 discard = x->discard;
 
 	exchange_unlink(x);
 	e->in_flight = false;
@@ -245,7 +247,7 @@ exchange_done(struct upstream_result *res, void *arg)
 		    "service", res->expires_in, res->latency * 1000);
 	} else {
 		double	 backoff;
-		int	 shift = e->failures < 8 ? e->failures : 8;
+		int	 shift = e->failures < 9 ? e->failures : 9;
 
 		e->failures++;
 		backoff = fmin(BACKOFF_MAX, (double)(1 << shift)) *
@@ -279,6 +281,10 @@ exchange_done(struct upstream_result *res, void *arg)
 		    res->http_status, backoff, res->message);
 	}
 	waiters_answer(e, now);
+	/* Obtained with a configuration that has since changed: the callers
+	 * that waited for it get it, the cache does not keep it. */
+	if (discard)
+		cache_clear_token(e);
 }
 
 /* Starts one upstream exchange for an entry; -1 with a message on failure. */
@@ -405,6 +411,18 @@ broker_get_token(struct broker *b, const char *tname, enum token_kind kind,
 		reply_failure(e, now, cb, arg);
 		return;
 	}
+	/* Callers that hang up do not cancel exchanges: bound how many run. */
+	if (upstream_pending(b->upstream) >= b->conf->max_connections) {
+		struct broker_reply busy = { .status = 503,
+		    .error = "upstream_unavailable",
+		    .message = "too many token exchanges in progress",
+		    .retry_after = 1 };
+
+		if (e->token == NULL && e->waiters == NULL && e->failures == 0)
+			cache_remove(b->cache, e);
+		cb(&busy, arg);
+		return;
+	}
 	if (exchange_start(b, e, &why) == -1) {
 		reply_error(cb, arg, 500, "internal_error", why);
 		if (!e->in_flight && e->token == NULL && e->waiters == NULL)
@@ -425,8 +443,10 @@ broker_evict_token(struct broker *b, const char *tname, enum token_kind kind,
 		return -1;
 	if ((e = cache_lookup(b->cache, tname, kind, subject)) == NULL)
 		return 0;
-	/* An entry in flight keeps its waiters; only its token goes. */
-	if (e->in_flight) {
+	/* An entry in flight keeps its waiters, and a failing one its
+	 * failure memory and backoff (DELETE must not defeat them): only the
+	 * token goes. */
+	if (e->in_flight || e->failures > 0 || e->hard_fail_until > clock_now()) {
 		cache_clear_token(e);
 		return 0;
 	}
@@ -472,8 +492,11 @@ sweep_entry(struct cache_entry *e, void *arg)
 	}
 	if (e->token != NULL && now >= e->expires_at - safety_margin(e))
 		cache_clear_token(e);
+	/* A key without a token is kept while its failures matter: dropping
+	 * it would restart the backoff at one second. */
 	if (e->token == NULL) {
-		if (now >= e->hard_fail_until && now >= e->retry_at)
+		if (now >= e->hard_fail_until &&
+		    (e->failures == 0 || now >= e->retry_at + BACKOFF_MAX))
 			cache_remove(b->cache, e);
 		return;
 	}
@@ -569,6 +592,12 @@ drop_waiters(struct cache_entry *e, void *arg)
 }
 
 void
+broker_cancel_waiters(struct broker *b)
+{
+	cache_foreach(b->cache, drop_waiters, b);
+}
+
+void
 broker_free(struct broker *b)
 {
 	if (b == NULL)
@@ -605,9 +634,12 @@ reconfigure_entry(struct cache_entry *e, void *arg)
 
 	if (nt != NULL && ot != NULL && nt->digest == ot->digest)
 		return;
-	if (e->in_flight)
+	if (e->in_flight) {
 		cache_clear_token(e);
-	else
+		for (struct exchange *x = rc->broker->exchanges; x != NULL; x = x->next)
+			if (x->entry == e)
+				x->discard = true;
+	} else
 		cache_remove(rc->broker->cache, e);
 }
 

@@ -171,11 +171,11 @@ cmd_token(int argc, char **argv)
 		goto done;
 	}
 	if (json) {
-		fputs(b.data, stdout);
+		fputs(b.data ? b.data : "", stdout);
 		rc = 0;
 		goto done;
 	}
-	if ((j = json_loads(b.data, 0, NULL)) == NULL ||
+	if (b.data == NULL || (j = json_loads(b.data, 0, NULL)) == NULL ||
 	    json_unpack(j, "{s:s}", "access_token", &token) == -1) {
 		fprintf(stderr, "%s: malformed answer from the broker\n", prog);
 		goto done;
@@ -239,11 +239,11 @@ cmd_status(int argc, char **argv)
 		goto done;
 	}
 	if (json) {
-		fputs(b.data, stdout);
+		fputs(b.data ? b.data : "", stdout);
 		rc = 0;
 		goto done;
 	}
-	if ((j = json_loads(b.data, 0, NULL)) == NULL) {
+	if (b.data == NULL || (j = json_loads(b.data, 0, NULL)) == NULL) {
 		fprintf(stderr, "%s: malformed answer from the broker\n", prog);
 		goto done;
 	}

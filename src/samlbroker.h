@@ -329,6 +329,8 @@ struct tenant_stats {
 };
 struct broker *broker_new(struct event_base *, struct broker_config *, char *errbuf, size_t errlen);
 void	 broker_free(struct broker *);
+/* Answers every caller still waiting for an exchange with 503 (shutdown). */
+void	 broker_cancel_waiters(struct broker *);
 /* Swaps in a new configuration (the broker takes it; the old one is freed).
  * Unchanged tenants keep their cache, changed and removed ones lose it. */
 int	 broker_reconfigure(struct broker *, struct broker_config *, char *errbuf, size_t errlen);

@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,7 +205,7 @@ front_get(struct server *srv, bool tcp, bool admin)
 	f->admin = admin;
 	evhttp_set_gencb(f->http, server_http_handle, f);
 	evhttp_set_allowed_methods(f->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-	    EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
+	    EVHTTP_REQ_DELETE | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
 	    EVHTTP_REQ_OPTIONS);
 	evhttp_set_max_body_size(f->http, HTTP_BODY_HARD_LIMIT);
 	evhttp_set_max_headers_size(f->http, (ev_ssize_t)conf->max_header_size);
@@ -228,6 +230,19 @@ fronts_configure(struct server *srv, const struct broker_config *conf)
 	}
 }
 
+/* Removes our socket file once, and only if it is still ours: a broker
+ * started during our shutdown grace may have bound the same path. */
+static void
+socket_file_remove(struct server_listener *l)
+{
+	struct stat	 st;
+
+	if (l->sock_ino != 0 && lstat(l->addr.path, &st) == 0 &&
+	    st.st_dev == l->sock_dev && st.st_ino == l->sock_ino)
+		unlink(l->addr.path);
+	l->sock_ino = 0;
+}
+
 static int
 listener_attach(struct server *srv, struct server_listener *l, int fd, bool admin)
 {
@@ -242,6 +257,14 @@ listener_attach(struct server *srv, struct server_listener *l, int fd, bool admi
 	if ((l->front = front_get(srv, l->addr.kind == LISTEN_TCP, admin)) == NULL ||
 	    (l->bound = evhttp_bind_listener(l->front->http, l->lev)) == NULL)
 		return -1;
+	if (l->addr.kind == LISTEN_UNIX && !l->inherited) {
+		struct stat st;
+
+		if (lstat(l->addr.path, &st) == 0) {
+			l->sock_dev = st.st_dev;
+			l->sock_ino = st.st_ino;
+		}
+	}
 	log_listening(&l->addr, fd);
 	return 0;
 }
@@ -336,6 +359,16 @@ connections_free(struct server *srv)
 }
 
 #ifdef HAVE_SYSTEMD
+static bool
+sockaddr_is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+	if (ss->ss_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+	return false;
+}
+
 /* Socket activation: take the listeners systemd passes. */
 static int
 listeners_inherit(struct server *srv)
@@ -355,6 +388,12 @@ listeners_inherit(struct server *srv)
 			continue;
 		l->inherited = true;
 		l->addr.kind = ss.ss_family == AF_UNIX ? LISTEN_UNIX : LISTEN_TCP;
+		if (l->addr.kind == LISTEN_TCP && !broker_config(srv->broker)->allow_remote_tcp &&
+		    !sockaddr_is_loopback(&ss)) {
+			log_warnx("event=listen_failed reason=\"an inherited TCP socket is "
+			    "not on loopback; set allow_remote_tcp = yes to allow it\"");
+			return -1;
+		}
 		l->addr.text = xstrdup("inherited");
 		if (l->addr.kind == LISTEN_UNIX)
 			l->addr.path = xstrdup(((struct sockaddr_un *)&ss)->sun_path);
@@ -423,7 +462,7 @@ listeners_close(struct server *srv)
 			l->lev = NULL;	/* freed with the bound socket */
 		}
 		if (l->addr.kind == LISTEN_UNIX && !l->inherited && l->addr.path)
-			unlink(l->addr.path);
+			socket_file_remove(l);
 	}
 }
 
@@ -459,7 +498,10 @@ grace_cb(evutil_socket_t fd, short what, void *arg)
 	if (++srv->grace_ticks > SHUTDOWN_GRACE_SEC * 10) {
 		log_warnx("event=shutdown in_flight=%zu grace_expired=1",
 		    srv->in_flight);
-		event_base_loopexit(srv->base, NULL);
+		/* Whoever still waits gets a 503, sent before the loop ends. */
+		broker_cancel_waiters(srv->broker);
+		event_del(srv->grace_timer);
+		event_base_loopexit(srv->base, &flush);
 	}
 }
 
@@ -493,6 +535,21 @@ listens_equal(const struct broker_config *a, const struct broker_config *b)
 	return true;
 }
 
+static bool
+same_string(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static bool
+upstream_settings_equal(const struct broker_config *a, const struct broker_config *b)
+{
+	return same_string(a->ca_file, b->ca_file) && same_string(a->proxy, b->proxy) &&
+	    a->connect_timeout == b->connect_timeout &&
+	    a->request_timeout == b->request_timeout &&
+	    a->max_cached_tokens == b->max_cached_tokens;
+}
+
 static void
 reload_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -522,6 +579,10 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 	if (!listens_equal(broker_config(srv->broker), conf))
 		log_warnx("event=reload listen_changed=1 note=\"listen and "
 		    "admin_listen take effect on restart\"");
+	if (!upstream_settings_equal(broker_config(srv->broker), conf))
+		log_warnx("event=reload upstream_settings_changed=1 note=\"ca_file, "
+		    "proxy, connect_timeout, request_timeout and max_cached_tokens "
+		    "take effect on restart\"");
 	if (broker_reconfigure(srv->broker, conf, err, sizeof(err)) == -1) {
 		snprintf(srv->reload_error, sizeof(srv->reload_error), "%s", err);
 		srv->reload_ok = false;

@@ -36,6 +36,8 @@ struct server_front {
 struct server_listener {
 	struct listen_addr		 addr;	/* copied strings */
 	struct server_front		*front;
+	dev_t				 sock_dev;	/* our socket file, to remove */
+	ino_t				 sock_ino;	/* only it (0: nothing to remove) */
 	struct evconnlistener		*lev;
 	struct evhttp_bound_socket	*bound;
 	bool				 inherited;	/* socket activation */

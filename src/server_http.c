@@ -144,12 +144,20 @@ request_finish(struct request *r, int status, struct evbuffer *body,
 	enum log_level		 lvl = log_get_level();
 
 	srv->requests[r->ep][server_endpoint_status_index(status)]++;
-	if (lvl >= LOG_LEVEL_INFO && r->ep != EP_HEALTHZ && r->ep != EP_METRICS)
-		log_info("event=request method=%s path=\"%.300s\" status=%d "
+	if (lvl >= LOG_LEVEL_INFO && r->ep != EP_HEALTHZ && r->ep != EP_METRICS) {
+		char	 path[301];
+		size_t	 i;
+
+		/* The path stays inside its quotes. */
+		for (i = 0; uri != NULL && uri[i] != '\0' && i < sizeof(path) - 1; i++)
+			path[i] = uri[i] == '"' || uri[i] == '\\' ? '?' : uri[i];
+		path[i] = '\0';
+		log_info("event=request method=%s path=\"%s\" status=%d "
 		    "latency_ms=%.3f peer=%s%s%s",
-		    method_name(evhttp_request_get_command(req)), uri ? uri : "",
+		    method_name(evhttp_request_get_command(req)), path,
 		    status, ms < 0 ? 0 : ms, r->peer, detail ? " " : "",
 		    detail ? detail : "");
+	}
 	evhttp_send_reply(req, status, NULL, body);
 	if (body != NULL)
 		evbuffer_free(body);
