@@ -109,6 +109,24 @@ r = s.service_token("ewt")
 check(r.status == 200 and r.json()["access_token"] not in (good, renewed),
       "after upstream recovers a new token is fetched", repr(r))
 
+# Backoff grows for a key that has no token: attempts spaced past each
+# backoff see it double (1 s, 2 s, 4 s, 8 s, 16 s, times 0.5-1.5).
+fault(status=500, count=-1)
+clock = 2000.0
+s.set_clock(clock)
+backoffs = []
+for i in range(5):
+    r = s.user_token("backoff@example.com")
+    ra = int(r.headers.get("Retry-After", "0"))
+    r2 = s.user_token("backoff@example.com")  # within the backoff: no attempt
+    backoffs.append(int(r2.headers.get("Retry-After", "0")))
+    clock += backoffs[-1] + 1  # just past this backoff
+    s.set_clock(clock)
+    time.sleep(1.2)  # the sweep runs meanwhile and must keep the key
+check(backoffs[-1] >= 8 and backoffs[-1] > backoffs[0],
+      "backoff grows across failures of a key without a token", repr(backoffs))
+s.emu("DELETE", "/emulator/faults")
+
 # Descriptor growth: many requests with upstream faults.
 pid = s.broker.pid
 

@@ -71,6 +71,23 @@ lr = reload_and_wait()
 check(lr["ok"] is True and "samlbroker_config_last_reload_successful 1" in s.metrics(),
       "a repaired configuration reloads")
 
+# A reload that changes a tenant while one of its exchanges is under way:
+# the waiting caller gets that token, the cache does not keep it.
+s.emu("POST", "/emulator/faults", {"delay_ms": 1500, "count": 1})
+result = {}
+t = threading.Thread(target=lambda: result.setdefault("r", s.service_token("ewt")))
+t.start()
+s.wait_for(lambda: s.counters()["faulted"] >= 1, "exchange under way")
+with open(s.tenant_path("acme"), "w") as f:
+    f.write(good_text.replace("expire_time = 1", "expire_time = 2"))
+reload_and_wait()
+t.join(60)
+check(result.get("r") is not None and result["r"].status == 200,
+      "the caller waiting across a reload gets its token")
+before = s.counters()["total"]
+check(s.service_token("ewt").status == 200 and s.counters()["total"] == before + 1,
+      "that token was not cached: the next caller causes a new exchange")
+
 # SIGTERM with a request in flight: it completes, then the broker exits 0.
 s.emu("POST", "/emulator/faults", {"delay_ms": 1500, "count": 1})
 result = {}
@@ -84,11 +101,21 @@ t = threading.Thread(target=slow)
 t.start()
 s.wait_for(lambda: s.counters()["faulted"] >= 1, "request in flight")
 s.broker.send_signal(signal.SIGTERM)
+# A new broker started during the old one's grace period takes the path;
+# the old one must not remove the new one's socket when it exits.
+old = s.broker
+s.wait_for(lambda: not os.path.exists(s.socket), "old broker to close its socket")
+s.broker = s.start_broker()
 t.join(60)
 r = result.get("r")
 check(r is not None and r.status == 200, "in-flight request finished after SIGTERM", repr(r))
+old.wait(60)
+check(old.returncode == 0, "broker exited 0 after SIGTERM")
+s.procs.remove(old)
+check(os.path.exists(s.socket) and s.get("/healthz").status == 200,
+      "the exiting broker left its successor's socket alone")
+s.broker.send_signal(signal.SIGTERM)
 s.broker.wait(60)
-check(s.broker.returncode == 0, "broker exited 0 after SIGTERM")
 check(not os.path.exists(s.socket), "socket file removed on exit")
 s.procs.remove(s.broker)
 
