@@ -28,6 +28,8 @@ ap.add_argument("--duration", type=int, default=10)
 ap.add_argument("--connections", type=int, default=32)
 ap.add_argument("--threads", type=int, default=1)
 ap.add_argument("--users", type=int, default=100000)
+ap.add_argument("--fill-timeout", type=int, default=1800,
+                help="seconds to spend filling the cache with user tokens")
 args = ap.parse_args()
 for tool in ("wrk", "nginx"):
     if not shutil.which(tool) and not os.path.exists("/usr/sbin/" + tool):
@@ -110,9 +112,9 @@ end
     while True:
         st = s.get("/v1/status").json()
         n = st["cached_tokens"]
-        if n >= args.users or time.time() - t0 > 900:
+        if n >= args.users or time.time() - t0 > args.fill_timeout:
             break
-        subprocess.run(["wrk", "-t1", "-c16", "-d5s", "-s", lua,
+        subprocess.run(["wrk", "-t1", "-c64", "-d5s", "-s", lua,
                         "-H", "X-Samlbroker-Request: true",
                         "http://127.0.0.1:%d" % s.tcp_port], capture_output=True)
     rss1 = rss()
