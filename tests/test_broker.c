@@ -1534,12 +1534,10 @@ in_child(int (*scenario)(struct fixture *))
 			    f->got[i].status, f->got[i].has_token ?
 			    f->got[i].token : f->got[i].error, f->got[i].message);
 		if (rc != 0)
-			fprintf(stderr, "child: %d upstream requests, %d held\n",
-			    f->n_requests, f->n_held);
-
-		if (rc == 0)
-			fixture_free(f);
+			fprintf(stderr, "child: scenario result %d, %d upstream "
+			    "requests, %d held\n", rc, f->n_requests, f->n_held);
 		fflush(NULL);
+		fixture_free(f);
 		_exit(rc);
 	}
 	assert_int_equal(waitpid(pid, &st, 0), pid);
