@@ -101,30 +101,54 @@ reply_error(broker_cb cb, void *arg, int status, const char *error,
 	cb(&r, arg);
 }
 
-static void
-reply_from_entry(const struct cache_entry *e, broker_cb cb, void *arg,
-    bool from_cache)
-{
-	struct broker_reply	 r = { .status = 200, .token = e->token,
-	    .expires_at = e->expires_at, .from_cache = from_cache };
+/*
+ * What callers are told about an entry, copied out of it: a callback may
+ * re-enter the broker and evict or refill the entry, so nothing answers
+ * from the entry itself.
+ */
+struct answer {
+	char		*token;		/* a copy (secret), NULL when failing */
+	double		 expires_at;
+	int		 status;	/* failing: 502/503/504 */
+	char		 error[64];
+	double		 until;		/* failing: no new attempt before */
+};
 
-	cb(&r, arg);
+static void
+answer_take(struct answer *a, const struct cache_entry *e, double now)
+{
+	memset(a, 0, sizeof(*a));
+	if (token_usable(e, now)) {
+		a->token = xstrdup(e->token);
+		a->expires_at = e->expires_at;
+		return;
+	}
+	a->status = e->last_http_status;
+	snprintf(a->error, sizeof(a->error), "%s", e->last_error);
+	a->until = fmax(e->retry_at, e->hard_fail_until);
 }
 
-/* The answer for callers while an entry is failing and holds no token. */
 static void
-reply_failure(const struct cache_entry *e, double now, broker_cb cb, void *arg)
+answer_give(const struct answer *a, double now, bool from_cache, broker_cb cb,
+    void *arg)
 {
-	struct broker_reply	 r = { .status = e->last_http_status };
+	struct broker_reply	 r = { .status = a->status };
 	char			 msg[160];
-	double			 until = fmax(e->retry_at, e->hard_fail_until);
 
-	switch (e->last_http_status) {
+	if (a->token != NULL) {
+		r.status = 200;
+		r.token = a->token;
+		r.expires_at = a->expires_at;
+		r.from_cache = from_cache;
+		cb(&r, arg);
+		return;
+	}
+	switch (a->status) {
 	case 502:
 		r.error = "upstream_rejected";
-		r.upstream_error = e->last_error;
+		r.upstream_error = a->error;
 		snprintf(msg, sizeof(msg), "the token endpoint refused the request (%s)",
-		    e->last_error);
+		    a->error);
 		break;
 	case 504:
 		r.error = "upstream_timeout";
@@ -134,13 +158,32 @@ reply_failure(const struct cache_entry *e, double now, broker_cb cb, void *arg)
 		r.status = 503;
 		r.error = "upstream_unavailable";
 		snprintf(msg, sizeof(msg), "the token endpoint is unavailable (%s)",
-		    e->last_error);
+		    a->error);
 		break;
 	}
 	r.message = msg;
-	if (until > now)
-		r.retry_after = ceil(until - now);
+	if (a->until > now)
+		r.retry_after = ceil(a->until - now);
 	cb(&r, arg);
+}
+
+static void
+answer_clear(struct answer *a)
+{
+	secret_free(a->token);
+	a->token = NULL;
+}
+
+/* Answers one caller about an entry, safe against re-entry. */
+static void
+reply_entry(const struct cache_entry *e, double now, bool from_cache,
+    broker_cb cb, void *arg)
+{
+	struct answer	 a;
+
+	answer_take(&a, e, now);
+	answer_give(&a, now, from_cache, cb, arg);
+	answer_clear(&a);
 }
 
 static void
@@ -155,21 +198,22 @@ waiters_add(struct cache_entry *e, broker_cb cb, void *arg)
 	*tail = w;
 }
 
-/* Answers and frees every waiter; callbacks may re-enter the broker. */
+/* Answers and frees every waiter.  The entry is read once, before any
+ * callback runs: callbacks may re-enter the broker and evict it. */
 static void
 waiters_answer(struct cache_entry *e, double now)
 {
 	struct waiter	*w = e->waiters, *next;
+	struct answer	 a;
 
 	e->waiters = NULL;
+	answer_take(&a, e, now);
 	for (; w != NULL; w = next) {
 		next = w->next;
-		if (token_usable(e, now))
-			reply_from_entry(e, w->cb, w->arg, false);
-		else
-			reply_failure(e, now, w->cb, w->arg);
+		answer_give(&a, now, false, w->cb, w->arg);
 		free(w);
 	}
+	answer_clear(&a);
 }
 
 static void
@@ -250,8 +294,8 @@ exchange_done(struct upstream_result *res, void *arg)
 		int	 shift = e->failures < 9 ? e->failures : 9;
 
 		e->failures++;
-		backoff = fmin(BACKOFF_MAX, (double)(1 << shift)) *
-		    (0.5 + random_unit());
+		backoff = fmin(BACKOFF_MAX, (double)(1 << shift) *
+		    (0.5 + random_unit()));
 		if (res->retry_after > backoff)
 			backoff = fmin(res->retry_after, RETRY_AFTER_MAX);
 		e->retry_at = now + backoff;
@@ -280,11 +324,24 @@ exchange_done(struct upstream_result *res, void *arg)
 		    e->kind == TOKEN_USER ? "user" : "service", res->error,
 		    res->http_status, backoff, res->message);
 	}
-	waiters_answer(e, now);
 	/* Obtained with a configuration that has since changed: the callers
 	 * that waited for it get it, the cache does not keep it. */
-	if (discard)
+	if (discard) {
+		struct waiter	*w = e->waiters;
+		struct answer	 a;
+
+		answer_take(&a, e, now);
+		e->waiters = NULL;
 		cache_clear_token(e);
+		for (struct waiter *next; w != NULL; w = next) {
+			next = w->next;
+			answer_give(&a, now, false, w->cb, w->arg);
+			free(w);
+		}
+		answer_clear(&a);
+		return;
+	}
+	waiters_answer(e, now);
 }
 
 /* Starts one upstream exchange for an entry; -1 with a message on failure. */
@@ -393,11 +450,12 @@ broker_get_token(struct broker *b, const char *tname, enum token_kind kind,
 	e = cache_lookup(b->cache, tname, kind, subject);
 	if (e != NULL && token_usable(e, now)) {
 		ts->hits++;
-		reply_from_entry(e, cb, arg, true);
-		/* Past its refresh point: renew in the background. */
+		/* Past its refresh point: renew in the background (started before
+		 * the answer, whose callback may evict the entry). */
 		if (now >= e->refresh_at && !e->in_flight && now >= e->retry_at &&
 		    now >= e->hard_fail_until && exchange_start(b, e, &why) == -1)
 			log_warnx("event=refresh tenant=%s error=\"%s\"", tname, why);
+		reply_entry(e, now, true, cb, arg);
 		return;
 	}
 	ts->misses++;
@@ -408,7 +466,7 @@ broker_get_token(struct broker *b, const char *tname, enum token_kind kind,
 		return;
 	}
 	if (now < e->hard_fail_until || (e->failures > 0 && now < e->retry_at)) {
-		reply_failure(e, now, cb, arg);
+		reply_entry(e, now, false, cb, arg);
 		return;
 	}
 	/* Callers that hang up do not cancel exchanges: bound how many run. */

@@ -9,9 +9,9 @@
  * process, on the broker's own event_base, answering as each test
  * scripts it.  The broker's clock is a fake one the tests move; the
  * event loop (and the broker's one-second sweep timer) runs on real
- * time.  Tests marked BUG show defects of src/broker.c and fail until
- * they are fixed; the ones that read freed memory run in a child process
- * so that a crash fails only that test.
+ * time.  The "regressions" group pins defects found in review and fixed;
+ * the scenarios that once read freed memory run in a child process so
+ * that a crash fails only that test.
  */
 #include "config.h"
 
@@ -1394,8 +1394,8 @@ test_cancel_waiters(void **state)
 }
 
 /*
- * BUG: BACKOFF_MAX says the longest backoff is 300 s, but the jitter
- * (x 0.5..1.5) is applied after the cap: fmin(300, 1 << 9) * 1.5 = 450 s.
+ * Regression: BACKOFF_MAX is the longest backoff, jitter included (the
+ * jitter, x 0.5..1.5, was once applied after the cap: up to 450 s).
  * Each failure at the top step exceeds 300 s with probability 1/2; with
  * 39 of them this test misses the bug with probability 2^-39.
  */
@@ -1421,12 +1421,10 @@ test_bug_backoff_max(void **state)
 }
 
 /*
- * BUG (use after free): callbacks run while broker.c still uses the
- * cache entry.  waiters_answer says "callbacks may re-enter the broker",
- * but when one does something that frees the entry (evicts that key, or
- * asks for another key while the cache is full) the next waiter is
- * answered from freed memory; on a hit, the refresh check after the
- * callback reads the freed entry.  Each scenario runs in a child process
+ * Regression (once a use after free): callbacks may re-enter the broker
+ * and free the entry they are answered about (evict that key, or ask for
+ * another key while the cache is full); the broker must not read the
+ * entry after answering (waiters, and the refresh check on a hit).  Each scenario runs in a child process
  * (fresh loop and server) so that a crash fails only its test; the child
  * uses no cmocka assertions after its setup.  Without ASan or valgrind
  * the hit scenario can pass: the freed entry often reads as zeros.
@@ -1543,9 +1541,9 @@ in_child(int (*scenario)(struct fixture *))
 	}
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	if (WIFSIGNALED(st))
-		fail_msg("BUG: the scenario died of signal %d", WTERMSIG(st));
+		fail_msg("the scenario died of signal %d", WTERMSIG(st));
 	if (WEXITSTATUS(st) != 0)
-		fail_msg("BUG: the scenario failed (exit %d: 1, 2 the loop timed "
+		fail_msg("the scenario failed (exit %d: 1, 2 the loop timed "
 		    "out, 3, 4 a wrong answer, 1 or 99 may be a sanitizer's or "
 		    "valgrind's report above)", WEXITSTATUS(st));
 }
@@ -1617,7 +1615,7 @@ main(void)
 	fx_key = fixture_read("key.pem.enc.b64");
 	fx_password = fixture_read("password");
 	failed = cmocka_run_group_tests_name("broker", tests, NULL, NULL);
-	failed += cmocka_run_group_tests_name("broker bugs", bugs, NULL, NULL);
+	failed += cmocka_run_group_tests_name("broker regressions", bugs, NULL, NULL);
 	free(fx_cert);
 	free(fx_key);
 	secret_free(fx_password);
