@@ -107,7 +107,7 @@ struct fixture {
 	struct got		 got[MAX_GOT];
 	int			 n_got;
 
-	/* Re-entrant callbacks (the BUG tests). */
+	/* Re-entrant callbacks (the regression tests). */
 	const char		*reenter_subject;
 	bool			 reenter_evict;
 	int			 reenter_calls;
