@@ -21,7 +21,6 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/listener.h>
@@ -37,9 +36,6 @@
 #define SHUTDOWN_GRACE_SEC	10
 /* Backlog of every listening socket. */
 #define LISTEN_BACKLOG		512
-/* Largest request body evhttp reads at all; smaller bodies beyond
- * max_body get a JSON 413 from server_http.c. */
-#define HTTP_BODY_HARD_LIMIT	(1024 * 1024)
 
 static void
 notify(const char *state)
@@ -186,33 +182,23 @@ listener_copy(struct listen_addr *dst, const struct listen_addr *src)
 	dst->port = src->port ? xstrdup(src->port) : NULL;
 }
 
-static struct bufferevent *connection_new(struct event_base *, void *);
-
-/* The evhttp serving one kind of listener, made on first use. */
 static struct server_front *
 front_get(struct server *srv, bool tcp, bool admin)
 {
-	struct server_front		*f;
-	const struct broker_config	*conf = broker_config(srv->broker);
+	struct server_front	*f;
 
 	f = &srv->fronts[(admin ? FRONT_ADMIN_UNIX : FRONT_UNIX) + (tcp ? 1 : 0)];
-	if (f->http != NULL)
-		return f;
-	if ((f->http = evhttp_new(srv->base)) == NULL)
-		return NULL;
 	f->srv = srv;
 	f->tcp = tcp;
 	f->admin = admin;
-	evhttp_set_gencb(f->http, server_http_handle, f);
-	evhttp_set_allowed_methods(f->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-	    EVHTTP_REQ_DELETE | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
-	    EVHTTP_REQ_OPTIONS);
-	evhttp_set_max_body_size(f->http, HTTP_BODY_HARD_LIMIT);
-	evhttp_set_max_headers_size(f->http, (ev_ssize_t)conf->max_header_size);
-	evhttp_set_timeout(f->http, conf->client_timeout);
-	evhttp_set_bevcb(f->http, connection_new, srv);
-	evhttp_set_default_content_type(f->http, "application/json");
 	return f;
+}
+
+static void
+listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	conn_accept(arg, fd);
 }
 
 /* Limits that a reload may change. */
@@ -221,13 +207,8 @@ fronts_configure(struct server *srv, const struct broker_config *conf)
 {
 	srv->max_body = conf->max_body_size;
 	srv->max_connections = conf->max_connections;
-	for (int i = 0; i < FRONT_COUNT; i++) {
-		if (srv->fronts[i].http == NULL)
-			continue;
-		evhttp_set_max_headers_size(srv->fronts[i].http,
-		    (ev_ssize_t)conf->max_header_size);
-		evhttp_set_timeout(srv->fronts[i].http, conf->client_timeout);
-	}
+	srv->max_header_size = conf->max_header_size;
+	srv->client_timeout = conf->client_timeout;
 }
 
 /* Removes our socket file once, and only if it is still ours: a broker
@@ -247,16 +228,15 @@ static int
 listener_attach(struct server *srv, struct server_listener *l, int fd, bool admin)
 {
 	/* Backlog 0: the socket already listens (with -1 libevent would
-	 * call listen() again and cut the backlog to 128). */
-	l->lev = evconnlistener_new(srv->base, NULL, NULL,
+	 * call listen() again and cut the backlog to 128).  Accepted
+	 * sockets are non-blocking and close-on-exec. */
+	l->front = front_get(srv, l->addr.kind == LISTEN_TCP, admin);
+	l->lev = evconnlistener_new(srv->base, listener_accept_cb, l->front,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (l->lev == NULL) {
 		close(fd);
 		return -1;
 	}
-	if ((l->front = front_get(srv, l->addr.kind == LISTEN_TCP, admin)) == NULL ||
-	    (l->bound = evhttp_bind_listener(l->front->http, l->lev)) == NULL)
-		return -1;
 	if (l->addr.kind == LISTEN_UNIX && !l->inherited) {
 		struct stat st;
 
@@ -267,95 +247,6 @@ listener_attach(struct server *srv, struct server_listener *l, int fd, bool admi
 	}
 	log_listening(&l->addr, fd);
 	return 0;
-}
-
-/*
- * Connection accounting.  evhttp (libevent 2.1) has no connection limit
- * and no hook for a connection's end, so the broker makes each
- * connection's bufferevent itself and keeps a reference to it: when evhttp
- * is done with one it clears its callbacks and drops its own reference,
- * and a sweep (every CONN_SWEEP_MS, and at each accept) drops ours, which
- * closes the socket.  At max_connections the listeners stop accepting (new
- * callers wait in the kernel's backlog) until one closes, as nginx does.
- */
-#define CONN_SWEEP_MS	100
-
-static void
-listeners_pause(struct server *srv, bool pause)
-{
-	if (srv->accept_paused == pause || srv->stopping)
-		return;
-	srv->accept_paused = pause;
-	for (size_t i = 0; i < srv->n_listeners; i++) {
-		if (srv->listeners[i].lev == NULL)
-			continue;
-		if (pause)
-			evconnlistener_disable(srv->listeners[i].lev);
-		else
-			evconnlistener_enable(srv->listeners[i].lev);
-	}
-	if (pause) {
-		srv->connection_pauses++;
-		log_warnx("event=max_connections connections=%zu accepting=no",
-		    srv->n_conns);
-	} else
-		log_info("event=max_connections connections=%zu accepting=yes",
-		    srv->n_conns);
-}
-
-static void
-connections_sweep(struct server *srv)
-{
-	for (size_t i = 0; i < srv->n_conns; i++) {
-		bufferevent_data_cb	 rd, wr;
-		bufferevent_event_cb	 ev;
-		void			*arg;
-
-		bufferevent_getcb(srv->conns[i], &rd, &wr, &ev, &arg);
-		if (rd != NULL || wr != NULL || ev != NULL)
-			continue;
-		bufferevent_decref(srv->conns[i]);	/* closes the socket */
-		srv->conns[i--] = srv->conns[--srv->n_conns];
-	}
-	if (srv->n_conns < srv->max_connections)
-		listeners_pause(srv, false);
-}
-
-static void
-connections_sweep_cb(evutil_socket_t fd, short what, void *arg)
-{
-	connections_sweep(arg);
-}
-
-static struct bufferevent *
-connection_new(struct event_base *base, void *arg)
-{
-	struct server		*srv = arg;
-	struct bufferevent	*bev;
-
-	connections_sweep(srv);
-	if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) == NULL)
-		return NULL;
-	if (srv->n_conns == srv->conns_cap) {
-		srv->conns_cap = srv->conns_cap ? srv->conns_cap * 2 : 64;
-		srv->conns = reallocarray(srv->conns, srv->conns_cap, sizeof(*srv->conns));
-		if (srv->conns == NULL)
-			fatal("reallocarray");
-	}
-	bufferevent_incref(bev);
-	srv->conns[srv->n_conns++] = bev;
-	if (srv->n_conns >= srv->max_connections)
-		listeners_pause(srv, true);
-	return bev;
-}
-
-static void
-connections_free(struct server *srv)
-{
-	while (srv->n_conns > 0)
-		bufferevent_decref(srv->conns[--srv->n_conns]);
-	free(srv->conns);
-	srv->conns = NULL;
 }
 
 #ifdef HAVE_SYSTEMD
@@ -456,10 +347,9 @@ listeners_close(struct server *srv)
 	for (size_t i = 0; i < srv->n_listeners; i++) {
 		struct server_listener *l = &srv->listeners[i];
 
-		if (l->bound != NULL) {
-			evhttp_del_accept_socket(l->front->http, l->bound);
-			l->bound = NULL;
-			l->lev = NULL;	/* freed with the bound socket */
+		if (l->lev != NULL) {
+			evconnlistener_free(l->lev);
+			l->lev = NULL;
 		}
 		if (l->addr.kind == LISTEN_UNIX && !l->inherited && l->addr.path)
 			socket_file_remove(l);
@@ -654,11 +544,10 @@ server_run(const char *config_path)
 	srv.config_path = xstrdup(config_path);
 	srv.started = clock_now();
 	srv.reload_ok = true;
-	srv.max_connections = conf->max_connections;
-	srv.max_body = conf->max_body_size;
-	/* The epoll changelist folds evhttp's many enable/disable calls per
-	 * request into at most one epoll_ctl per descriptor and loop turn
-	 * (safe: the broker never dup()s a socket). */
+	fronts_configure(&srv, conf);
+	/* The epoll changelist folds event changes into at most one
+	 * epoll_ctl per descriptor and loop turn (safe: the broker never
+	 * dup()s a socket). */
 	if ((evcfg = event_config_new()) == NULL ||
 	    event_config_set_flag(evcfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST) == -1 ||
 	    (srv.base = event_base_new_with_config(evcfg)) == NULL) {
@@ -669,12 +558,6 @@ server_run(const char *config_path)
 		goto done;
 	}
 	event_config_free(evcfg);
-	srv.conn_sweep = event_new(srv.base, -1, EV_PERSIST, connections_sweep_cb, &srv);
-	{
-		struct timeval tv = { 0, CONN_SWEEP_MS * 1000 };
-
-		event_add(srv.conn_sweep, &tv);
-	}
 	if ((srv.broker = broker_new(srv.base, conf, err, sizeof(err))) == NULL) {
 		log_warnx("event=startup_failed error=\"%s\"", err);
 		config_free(conf);
@@ -707,13 +590,8 @@ done:
 		event_free(srv.sig_hup);
 	if (srv.grace_timer)
 		event_free(srv.grace_timer);
-	broker_free(srv.broker);
-	for (int i = 0; i < FRONT_COUNT; i++)
-		if (srv.fronts[i].http != NULL)
-			evhttp_free(srv.fronts[i].http);
-	connections_free(&srv);
-	if (srv.conn_sweep)
-		event_free(srv.conn_sweep);
+	conns_close_all(&srv);	/* requests still waiting are orphaned... */
+	broker_free(srv.broker);	/* ...and answered into the void here */
 	listeners_free(&srv);
 	if (srv.base)
 		event_base_free(srv.base);

@@ -1,6 +1,7 @@
 /*
- * server.h - state shared by server.c (listeners, signals, lifecycle) and
- * server_http.c (the HTTP API).  Only those two files include it.
+ * server.h - state shared by server.c (listeners, signals, lifecycle),
+ * server_conn.c (HTTP/1.1 connections) and server_http.c (the API).
+ * Only those three files include it.
  */
 #ifndef SAMLBROKER_SERVER_H
 #define SAMLBROKER_SERVER_H
@@ -8,9 +9,6 @@
 #include <sys/socket.h>
 
 #include <event2/event.h>
-#include <event2/http.h>
-
-struct bufferevent;
 
 #include "samlbroker.h"
 
@@ -23,14 +21,37 @@ enum endpoint {
 #define SERVER_STATUSES	{ 200, 204, 400, 403, 404, 405, 413, 500, 502, 503, 504 }
 #define SERVER_N_STATUSES	12	/* the list above plus "other" */
 
-/* One evhttp per kind of listener, so that a request's front says how
- * its caller came in without asking the kernel again. */
+/* The kinds of listener: a request's front says how its caller came in. */
 enum front_kind { FRONT_UNIX, FRONT_TCP, FRONT_ADMIN_UNIX, FRONT_ADMIN_TCP, FRONT_COUNT };
 struct server_front {
 	struct server			*srv;
-	struct evhttp			*http;	/* NULL until a listener needs it */
 	bool				 tcp;
 	bool				 admin;
+};
+
+#define PEER_MAX_GROUPS	64
+/* Who is calling, as far as the kernel can tell (once per connection). */
+struct peer {
+	bool		 is_unix;
+	bool		 is_admin;	/* came in on admin_listen */
+	unsigned	 uid, gid;
+	int		 pid;
+	unsigned	 groups[PEER_MAX_GROUPS + 1];	/* primary first */
+	size_t		 n_groups;
+};
+
+/* One request, from server_conn.c to server_http.c and back. */
+struct http_conn;
+struct http_req {
+	struct http_conn		*conn;	/* NULL once the caller has gone */
+	struct server_front		*front;
+	char				 method[8];
+	char				*target;	/* as sent */
+	bool				 guard;	/* X-Samlbroker-Request: true */
+	bool				 is_head;
+	size_t				 body_len;
+	struct peer			 who;
+	char				 peer[96];
 };
 
 struct server_listener {
@@ -39,7 +60,6 @@ struct server_listener {
 	dev_t				 sock_dev;	/* our socket file, to remove */
 	ino_t				 sock_ino;	/* only it (0: nothing to remove) */
 	struct evconnlistener		*lev;
-	struct evhttp_bound_socket	*bound;
 	bool				 inherited;	/* socket activation */
 };
 
@@ -64,17 +84,27 @@ struct server {
 	uint64_t			 requests[EP_COUNT][SERVER_N_STATUSES];
 	size_t				 max_body;
 	size_t				 max_connections;
-	struct bufferevent		**conns;	/* open connections, referenced */
-	size_t				 n_conns, conns_cap;
-	struct event			*conn_sweep;
+	size_t				 max_header_size;
+	int				 client_timeout;
+	struct http_conn		*conns;	/* open connections */
+	size_t				 n_conns;
 	bool				 accept_paused;	/* at max_connections */
-	uint64_t			 connection_pauses;
+	uint64_t			 protocol_errors;
 	bool				 has_admin_listener;
 };
 
 
+/* server_conn.c */
+void	 conn_accept(struct server_front *, int fd);
+void	 conns_close_all(struct server *);
+/* Sends the answer to a request and frees it (a request whose caller has
+ * gone is only freed).  headers: extra "Name: value\r\n" lines or NULL;
+ * secret: wipe the answer once written. */
+void	 http_reply(struct http_req *, int status, const char *content_type,
+	    const char *headers, const char *body, size_t len, bool secret);
+
 /* server_http.c */
-void	 server_http_handle(struct evhttp_request *, void *front);
+void	 server_http_handle(struct http_req *);
 int	 server_endpoint_status_index(int status);
 
 #endif

@@ -17,10 +17,6 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 
@@ -28,30 +24,16 @@
 
 #define MAX_SEGMENTS	8
 
-#ifndef SO_PEERGROUPS
-#define SO_PEERGROUPS	59
-#endif
-#define PEER_MAX_GROUPS	64
-
-/* Who is calling, as far as the kernel can tell. */
-struct peer {
-	bool		 is_unix;
-	bool		 is_admin;	/* came in on admin_listen */
-	unsigned	 uid, gid;
-	int		 pid;
-	unsigned	 groups[PEER_MAX_GROUPS + 1];	/* primary first */
-	size_t		 n_groups;
-};
-
 struct request {
 	struct server		*srv;
-	struct evhttp_request	*req;
+	struct http_req		*req;
 	enum endpoint		 ep;
 	double			 started;
-	struct peer		 who;
-	char			 peer[96];
+	const struct peer	*who;	/* the request's */
+	const char		*peer;
 	char			*tenant;
 	char			*subject;
+	char			 headers[192];	/* extra answer headers */
 };
 
 static const char *const endpoint_names[EP_COUNT] = {
@@ -70,117 +52,61 @@ server_endpoint_status_index(int status)
 	return SERVER_N_STATUSES - 1;
 }
 
-/* Who is calling: kernel credentials on a Unix socket, address on TCP. */
-static int
-peer_describe(const struct server_front *front, struct evhttp_request *req,
-    struct peer *who, char *buf, size_t len)
-{
-	struct evhttp_connection	*evcon = evhttp_request_get_connection(req);
-	struct bufferevent		*bev;
-	evutil_socket_t			 fd;
-
-	memset(who, 0, sizeof(*who));
-	who->is_admin = front->admin;
-	snprintf(buf, len, "unknown");
-	if (evcon == NULL || (bev = evhttp_connection_get_bufferevent(evcon)) == NULL ||
-	    (fd = bufferevent_getfd(bev)) == -1)
-		return -1;
-	if (!front->tcp) {
-		struct ucred	 cred;
-		socklen_t	 credlen = sizeof(cred);
-		gid_t		 groups[PEER_MAX_GROUPS];
-		socklen_t	 glen = sizeof(groups);
-
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) == -1)
-			return -1;
-		who->is_unix = true;
-		who->uid = (unsigned)cred.uid;
-		who->gid = (unsigned)cred.gid;
-		who->pid = (int)cred.pid;
-		who->groups[who->n_groups++] = who->gid;
-		/* Supplementary groups (Linux 4.13+); only the primary without. */
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0)
-			for (size_t i = 0; i < glen / sizeof(gid_t); i++)
-				who->groups[who->n_groups++] = (unsigned)groups[i];
-		snprintf(buf, len, "uid:%u,gid:%u,pid:%d", who->uid, who->gid, who->pid);
-		return 0;
-	}
-	{
-		char		*host;
-		ev_uint16_t	 port;
-
-		evhttp_connection_get_peer(evcon, &host, &port);
-		snprintf(buf, len, "tcp:%s:%u", host ? host : "?", (unsigned)port);
-	}
-	return 0;
-}
-
-static const char *
-method_name(enum evhttp_cmd_type m)
-{
-	switch (m) {
-	case EVHTTP_REQ_GET:	return "GET";
-	case EVHTTP_REQ_POST:	return "POST";
-	case EVHTTP_REQ_HEAD:	return "HEAD";
-	case EVHTTP_REQ_PUT:	return "PUT";
-	case EVHTTP_REQ_DELETE:	return "DELETE";
-	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-	case EVHTTP_REQ_TRACE:	return "TRACE";
-	case EVHTTP_REQ_CONNECT: return "CONNECT";
-	case EVHTTP_REQ_PATCH:	return "PATCH";
-	}
-	return "?";
-}
-
-/* The one way out: send, count, log, free. */
+/* The one way out: count, log, send, free. */
 static void
-request_finish(struct request *r, int status, struct evbuffer *body,
-    const char *detail)
+request_finish(struct request *r, int status, const char *content_type,
+    const char *body, size_t len, bool secret, const char *detail)
 {
-	struct evhttp_request	*req = r->req;
-	struct server		*srv = r->srv;
-	const char		*uri = evhttp_request_get_uri(req);
-	double			 ms = (clock_now() - r->started) * 1000.0;
-	enum log_level		 lvl = log_get_level();
+	struct server	*srv = r->srv;
+	const char	*uri = r->req->target;
+	double		 ms = (clock_now() - r->started) * 1000.0;
 
 	srv->requests[r->ep][server_endpoint_status_index(status)]++;
-	if (lvl >= LOG_LEVEL_INFO && r->ep != EP_HEALTHZ && r->ep != EP_METRICS) {
+	if (log_get_level() >= LOG_LEVEL_INFO && r->ep != EP_HEALTHZ &&
+	    r->ep != EP_METRICS) {
 		char	 path[301];
 		size_t	 i;
 
 		/* The path stays inside its quotes. */
-		for (i = 0; uri != NULL && uri[i] != '\0' && i < sizeof(path) - 1; i++)
+		for (i = 0; uri[i] != '\0' && i < sizeof(path) - 1; i++)
 			path[i] = uri[i] == '"' || uri[i] == '\\' ? '?' : uri[i];
 		path[i] = '\0';
 		log_info("event=request method=%s path=\"%s\" status=%d "
-		    "latency_ms=%.3f peer=%s%s%s",
-		    method_name(evhttp_request_get_command(req)), path,
+		    "latency_ms=%.3f peer=%s%s%s", r->req->method, path,
 		    status, ms < 0 ? 0 : ms, r->peer, detail ? " " : "",
 		    detail ? detail : "");
 	}
-	evhttp_send_reply(req, status, NULL, body);
-	if (body != NULL)
-		evbuffer_free(body);
+	http_reply(r->req, status, content_type, r->headers[0] ? r->headers : NULL,
+	    body, len, secret);
 	free(r->tenant);
 	free(r->subject);
 	free(r);
 }
 
+/* Adds an answer header ("Name", "value"). */
+static void
+header_add(struct request *r, const char *name, const char *value)
+{
+	size_t	 used = strlen(r->headers);
+
+	snprintf(r->headers + used, sizeof(r->headers) - used, "%s: %s\r\n",
+	    name, value);
+}
+
 static void
 reply_json(struct request *r, int status, json_t *obj, const char *detail)
 {
-	struct evbuffer	*body = evbuffer_new();
-	char		*text = json_dumps(obj, JSON_COMPACT);
+	char	*text = json_dumps(obj, JSON_COMPACT);
+	size_t	 len = text ? strlen(text) : 0;
+	char	*body = xmalloc(len + 2);
 
 	json_decref(obj);
-	evhttp_add_header(evhttp_request_get_output_headers(r->req),
-	    "Content-Type", "application/json");
-	if (text != NULL) {
-		evbuffer_add(body, text, strlen(text));
-		evbuffer_add(body, "\n", 1);
-		free(text);
-	}
-	request_finish(r, status, body, detail);
+	if (text != NULL)
+		memcpy(body, text, len);
+	body[len++] = '\n';
+	free(text);
+	request_finish(r, status, "application/json", body, len, false, detail);
+	free(body);
 }
 
 static void
@@ -194,15 +120,6 @@ reply_error(struct request *r, int status, const char *code,
 		json_object_set_new(o, "upstream_error", json_string(upstream_error));
 	snprintf(detail, sizeof(detail), "error=%s", code);
 	reply_json(r, status, o, detail);
-}
-
-/* Token bodies hold a secret: build them in our own buffer, hand it to
- * libevent by reference, and wipe it when libevent is done with it. */
-static void
-wipe_and_free(const void *data, size_t len, void *extra)
-{
-	OPENSSL_cleanse((void *)data, len);
-	free((void *)data);
 }
 
 static size_t
@@ -239,7 +156,6 @@ reply_secret_json(struct request *r, int status, const char *fmt_key,
 {
 	size_t		 cap = strlen(secret) * 6 + 256, n;
 	char		*buf = xmalloc(cap), when[32], *esc;
-	struct evbuffer	*body;
 	double		 now = clock_now();
 	long		 left = (long)floor(expires_at - now);
 	int		 len;
@@ -261,13 +177,11 @@ reply_secret_json(struct request *r, int status, const char *fmt_key,
 		    fmt_key, esc, time_key, when);
 	OPENSSL_cleanse(esc, n);
 	free(esc);
-	body = evbuffer_new();
-	evbuffer_add_reference(body, buf, (size_t)len, wipe_and_free, NULL);
-	evhttp_add_header(evhttp_request_get_output_headers(r->req),
-	    "Content-Type", "application/json");
-	evhttp_add_header(evhttp_request_get_output_headers(r->req),
-	    "Cache-Control", "no-store");
-	request_finish(r, status, body, detail);
+	/* A secret: the answer buffers are wiped once written. */
+	header_add(r, "Cache-Control", "no-store");
+	request_finish(r, status, "application/json", buf, (size_t)len, true, detail);
+	OPENSSL_cleanse(buf, cap);
+	free(buf);
 }
 
 static void
@@ -280,14 +194,49 @@ on_token(const struct broker_reply *br, void *arg)
 	if (br->error != NULL) {
 		if (br->retry_after > 0) {
 			snprintf(retry, sizeof(retry), "%.0f", br->retry_after);
-			evhttp_add_header(evhttp_request_get_output_headers(r->req),
-			    "Retry-After", retry);
+			header_add(r, "Retry-After", retry);
 		}
 		reply_error(r, br->status, br->error, br->message, br->upstream_error);
 		return;
 	}
 	reply_secret_json(r, 200, "access_token", br->token, br->expires_at,
 	    "expires_at", true, br->from_cache ? "cache=hit" : "cache=miss");
+}
+
+static int
+hex_digit(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* %XX decoding ('+' stays '+'); NULL on a malformed escape. */
+static char *
+percent_decode(const char *in, size_t *ret_len)
+{
+	char	*out = xmalloc(strlen(in) + 1);
+	size_t	 o = 0;
+
+	for (const char *p = in; *p != '\0'; p++) {
+		if (*p != '%') {
+			out[o++] = *p;
+			continue;
+		}
+		if (hex_digit(p[1]) < 0 || hex_digit(p[2]) < 0) {
+			free(out);
+			return NULL;
+		}
+		out[o++] = (char)(hex_digit(p[1]) * 16 + hex_digit(p[2]));
+		p += 2;
+	}
+	out[o] = '\0';
+	*ret_len = o;
+	return out;
 }
 
 /* Splits and percent-decodes a path; -1 if malformed. */
@@ -311,7 +260,7 @@ path_split(const char *path, char **segs, size_t max, size_t *ret_n)
 		if (n == max)
 			goto fail;
 		raw = xstrndup(start, (size_t)(p - start));
-		dec = evhttp_uridecode(raw, 0, &declen);
+		dec = percent_decode(raw, &declen);
 		free(raw);
 		if (dec == NULL)
 			goto fail;
@@ -338,11 +287,11 @@ tenant_allows(struct request *r)
 	const struct tenant	*t = config_tenant_find(broker_config(r->srv->broker),
 				    r->tenant);
 
-	if (t == NULL || tenant_access_allowed(t, r->who.is_unix, r->who.uid,
-	    r->who.groups, r->who.n_groups))
+	if (t == NULL || tenant_access_allowed(t, r->who->is_unix, r->who->uid,
+	    r->who->groups, r->who->n_groups))
 		return true;
 	log_warnx("event=forbidden tenant=%s peer=%s", t->name, r->peer);
-	reply_error(r, 403, "forbidden", r->who.is_unix ?
+	reply_error(r, 403, "forbidden", r->who->is_unix ?
 	    "this caller may not use this tenant" :
 	    "this tenant is only served on a Unix socket, to callers it names",
 	    NULL);
@@ -353,22 +302,21 @@ static void handle_status(struct request *);
 static void handle_metrics(struct request *);
 
 static void
-handle_token(struct request *r, enum evhttp_cmd_type m, enum token_kind kind)
+handle_token(struct request *r, const char *m, enum token_kind kind)
 {
 	struct broker_reply	 br;
 
-	if (m == EVHTTP_REQ_DELETE) {
+	if (strcmp(m, "DELETE") == 0) {
 		if (broker_evict_token(r->srv->broker, r->tenant, kind, r->subject,
 		    &br) == -1) {
 			reply_error(r, br.status, br.error, br.message, NULL);
 			return;
 		}
-		request_finish(r, 204, NULL, "evicted=1");
+		request_finish(r, 204, NULL, NULL, 0, false, "evicted=1");
 		return;
 	}
-	if (m != EVHTTP_REQ_GET) {
-		evhttp_add_header(evhttp_request_get_output_headers(r->req),
-		    "Allow", "GET, DELETE");
+	if (strcmp(m, "GET") != 0) {
+		header_add(r, "Allow", "GET, DELETE");
 		reply_error(r, 405, "method_not_allowed", "use GET or DELETE", NULL);
 		return;
 	}
@@ -377,15 +325,14 @@ handle_token(struct request *r, enum evhttp_cmd_type m, enum token_kind kind)
 }
 
 static void
-handle_saml_response(struct request *r, enum evhttp_cmd_type m)
+handle_saml_response(struct request *r, const char *m)
 {
 	struct broker_reply	 br;
 	char			*b64;
 	double			 nooa;
 
-	if (m != EVHTTP_REQ_POST) {
-		evhttp_add_header(evhttp_request_get_output_headers(r->req),
-		    "Allow", "POST");
+	if (strcmp(m, "POST") != 0) {
+		header_add(r, "Allow", "POST");
 		reply_error(r, 405, "method_not_allowed", "use POST", NULL);
 		return;
 	}
@@ -399,11 +346,10 @@ handle_saml_response(struct request *r, enum evhttp_cmd_type m)
 }
 
 static void
-handle_simple_get(struct request *r, enum evhttp_cmd_type m)
+handle_simple_get(struct request *r, const char *m)
 {
-	if (m != EVHTTP_REQ_GET) {
-		evhttp_add_header(evhttp_request_get_output_headers(r->req),
-		    "Allow", "GET");
+	if (strcmp(m, "GET") != 0) {
+		header_add(r, "Allow", "GET");
 		reply_error(r, 405, "method_not_allowed", "use GET", NULL);
 		return;
 	}
@@ -429,44 +375,38 @@ handle_simple_get(struct request *r, enum evhttp_cmd_type m)
 }
 
 void
-server_http_handle(struct evhttp_request *req, void *arg)
+server_http_handle(struct http_req *req)
 {
-	struct server_front		*front = arg;
+	struct server_front		*front = req->front;
 	struct server			*srv = front->srv;
 	struct request			*r = xcalloc(1, sizeof(*r));
-	const struct evhttp_uri		*uri = evhttp_request_get_evhttp_uri(req);
-	enum evhttp_cmd_type		 m = evhttp_request_get_command(req);
-	const char			*path, *guard;
-	char				*seg[MAX_SEGMENTS];
+	const char			*m = req->method;
+	char				*path, *seg[MAX_SEGMENTS];
 	size_t				 n = 0;
-	bool				 is_tcp;
 
 	r->srv = srv;
 	r->req = req;
 	r->ep = EP_OTHER;
 	r->started = clock_now();
-	peer_describe(front, req, &r->who, r->peer, sizeof(r->peer));
-	is_tcp = front->tcp;
+	r->who = &req->who;
+	r->peer = req->peer;
 
 	/* A browser cannot add this header without a CORS preflight, which we
 	 * never answer: requests forged from web pages stop here. */
-	guard = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "X-Samlbroker-Request");
-	if (is_tcp && (guard == NULL || strcmp(guard, "true") != 0)) {
+	if (front->tcp && !req->guard) {
 		reply_error(r, 403, "forbidden",
 		    "requests over TCP must carry the header X-Samlbroker-Request: true",
 		    NULL);
 		return;
 	}
-	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) > srv->max_body) {
-		reply_error(r, 413, "payload_too_large", "request body too large", NULL);
-		return;
-	}
-	if (uri == NULL || (path = evhttp_uri_get_path(uri)) == NULL ||
-	    path_split(path, seg, MAX_SEGMENTS, &n) == -1) {
+	/* origin-form only; the query, if any, is ignored. */
+	path = xstrndup(req->target, strcspn(req->target, "?#"));
+	if (path_split(path, seg, MAX_SEGMENTS, &n) == -1) {
+		free(path);
 		reply_error(r, 400, "bad_request", "malformed request path", NULL);
 		return;
 	}
+	free(path);
 
 	if (n == 1 && strcmp(seg[0], "healthz") == 0)
 		r->ep = EP_HEALTHZ;
@@ -496,8 +436,8 @@ server_http_handle(struct evhttp_request *req, void *arg)
 
 	/* With admin_listen set, admin endpoints live there and only there. */
 	if (srv->has_admin_listener && r->ep != EP_OTHER &&
-	    r->who.is_admin != (r->ep >= EP_HEALTHZ)) {
-		reply_error(r, 404, "not_found", r->who.is_admin ?
+	    r->who->is_admin != (r->ep >= EP_HEALTHZ)) {
+		reply_error(r, 404, "not_found", r->who->is_admin ?
 		    "this is the admin address: only /healthz, /readyz, /v1/status "
 		    "and /metrics" : "no such endpoint", NULL);
 		return;
@@ -597,10 +537,12 @@ handle_metrics(struct request *r)
 	static const char *const	 outcomes[] = { "ok", "rejected", "unavailable", "timeout" };
 	const struct broker_config	*conf = broker_config(r->srv->broker);
 	const struct upstream_stats	*us = broker_upstream_stats(r->srv->broker);
-	struct evbuffer			*b = evbuffer_new();
+	char				*text = NULL;
+	size_t				 len = 0;
+	FILE				*b = open_memstream(&text, &len);
 	uint64_t			 cum = 0, hits = 0, misses = 0, mints = 0;
 
-	evbuffer_add_printf(b, "# HELP samlbroker_requests_total API requests by endpoint and status.\n"
+	fprintf(b, "# HELP samlbroker_requests_total API requests by endpoint and status.\n"
 	    "# TYPE samlbroker_requests_total counter\n");
 	for (int e = 0; e < EP_COUNT; e++)
 		for (int s = 0; s < SERVER_N_STATUSES; s++) {
@@ -612,7 +554,7 @@ handle_metrics(struct request *r)
 				snprintf(st, sizeof(st), "%d", statuses[s]);
 			else
 				snprintf(st, sizeof(st), "other");
-			evbuffer_add_printf(b, "samlbroker_requests_total{endpoint=\"%s\",status=\"%s\"} %llu\n",
+			fprintf(b, "samlbroker_requests_total{endpoint=\"%s\",status=\"%s\"} %llu\n",
 			    endpoint_names[e], st, (unsigned long long)r->srv->requests[e][s]);
 		}
 	for (size_t i = 0; i < conf->n_tenants; i++) {
@@ -622,7 +564,7 @@ handle_metrics(struct request *r)
 		misses += ts->misses;
 		mints += ts->mints;
 	}
-	evbuffer_add_printf(b, "# HELP samlbroker_cache_hits_total Token requests answered from the cache.\n"
+	fprintf(b, "# HELP samlbroker_cache_hits_total Token requests answered from the cache.\n"
 	    "# TYPE samlbroker_cache_hits_total counter\nsamlbroker_cache_hits_total %llu\n"
 	    "# HELP samlbroker_cache_misses_total Token requests that needed an exchange.\n"
 	    "# TYPE samlbroker_cache_misses_total counter\nsamlbroker_cache_misses_total %llu\n"
@@ -632,33 +574,33 @@ handle_metrics(struct request *r)
 	    "# TYPE samlbroker_cached_tokens gauge\nsamlbroker_cached_tokens %zu\n",
 	    (unsigned long long)hits, (unsigned long long)misses,
 	    (unsigned long long)mints, broker_cached_count(r->srv->broker));
-	evbuffer_add_printf(b, "# HELP samlbroker_upstream_exchanges_total Token endpoint exchanges by grant and outcome.\n"
+	fprintf(b, "# HELP samlbroker_upstream_exchanges_total Token endpoint exchanges by grant and outcome.\n"
 	    "# TYPE samlbroker_upstream_exchanges_total counter\n");
 	for (int g = 0; g < 2; g++)
 		for (int o = 0; o < 4; o++)
-			evbuffer_add_printf(b, "samlbroker_upstream_exchanges_total{grant=\"%s\",outcome=\"%s\"} %llu\n",
+			fprintf(b, "samlbroker_upstream_exchanges_total{grant=\"%s\",outcome=\"%s\"} %llu\n",
 			    grants[g], outcomes[o], (unsigned long long)us->exchanges[g][o]);
-	evbuffer_add_printf(b, "# HELP samlbroker_upstream_latency_seconds Token endpoint latency.\n"
+	fprintf(b, "# HELP samlbroker_upstream_latency_seconds Token endpoint latency.\n"
 	    "# TYPE samlbroker_upstream_latency_seconds histogram\n");
 	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {
 		cum += us->latency_buckets[i];
-		evbuffer_add_printf(b, "samlbroker_upstream_latency_seconds_bucket{le=\"%g\"} %llu\n",
+		fprintf(b, "samlbroker_upstream_latency_seconds_bucket{le=\"%g\"} %llu\n",
 		    bounds[i], (unsigned long long)cum);
 	}
-	evbuffer_add_printf(b, "samlbroker_upstream_latency_seconds_bucket{le=\"+Inf\"} %llu\n"
+	fprintf(b, "samlbroker_upstream_latency_seconds_bucket{le=\"+Inf\"} %llu\n"
 	    "samlbroker_upstream_latency_seconds_sum %.6f\n"
 	    "samlbroker_upstream_latency_seconds_count %llu\n",
 	    (unsigned long long)us->latency_count, us->latency_sum,
 	    (unsigned long long)us->latency_count);
-	evbuffer_add_printf(b, "# HELP samlbroker_certificate_not_after_seconds Signing certificate expiry (Unix time) per tenant.\n"
+	fprintf(b, "# HELP samlbroker_certificate_not_after_seconds Signing certificate expiry (Unix time) per tenant.\n"
 	    "# TYPE samlbroker_certificate_not_after_seconds gauge\n");
 	for (size_t i = 0; i < conf->n_tenants; i++)
-		evbuffer_add_printf(b, "samlbroker_certificate_not_after_seconds{tenant=\"%s\"} %.0f\n",
+		fprintf(b, "samlbroker_certificate_not_after_seconds{tenant=\"%s\"} %.0f\n",
 		    conf->tenants[i]->name, keystore_not_after(conf->tenants[i]->keys));
-	evbuffer_add_printf(b, "# HELP samlbroker_config_last_reload_successful Whether the last reload succeeded.\n"
+	fprintf(b, "# HELP samlbroker_config_last_reload_successful Whether the last reload succeeded.\n"
 	    "# TYPE samlbroker_config_last_reload_successful gauge\n"
 	    "samlbroker_config_last_reload_successful %d\n", r->srv->reload_ok ? 1 : 0);
-	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Content-Type",
-	    "text/plain; version=0.0.4");
-	request_finish(r, 200, b, NULL);
+	fclose(b);
+	request_finish(r, 200, "text/plain; version=0.0.4", text, len, false, NULL);
+	free(text);
 }

@@ -1,0 +1,622 @@
+/*
+ * server_conn.c - HTTP/1.1 connections: accept, read, parse a request,
+ * hand it to server_http.c, write the answer, keep-alive, pipelining, and
+ * the limits (head and body sizes, client_timeout, max_connections).
+ *
+ * The API is small (no request bodies, no chunked encoding, no upgrades),
+ * so the broker speaks just that part of HTTP/1.1 itself, on raw sockets
+ * driven by libevent events: one read and one write per request, and the
+ * caller's credentials are asked of the kernel once per connection.  A
+ * request waiting for the broker keeps its connection readable, so a
+ * caller that hangs up is noticed and its answer dropped.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/crypto.h>
+
+#include "server.h"
+
+#ifndef SO_PEERGROUPS
+#define SO_PEERGROUPS	59
+#endif
+#define HTTP_MAX_HEADERS	100
+/* After a last answer the broker reads and discards for this long before
+ * closing, so that a caller still sending (a body we refused) reads the
+ * answer instead of a reset. */
+#define LINGER_SEC		2
+#define CONN_FIRST_BUFFER	4096
+
+struct http_conn {
+	struct server		*srv;
+	struct server_front	*front;
+	int			 fd;
+	struct event		*ev_read, *ev_write, *ev_timeout;
+	char			*in;
+	size_t			 in_len, in_cap;
+	char			*out;
+	size_t			 out_len, out_off;
+	bool			 out_secret;	/* wipe the answer once written */
+	bool			 reading;	/* ev_read is added */
+	struct http_req		*req;		/* waiting for its answer */
+	size_t			 req_bytes;	/* its bytes at the start of in */
+	bool			 keep_alive;
+	bool			 lingering;	/* answered, closing: reading to discard */
+	struct peer		 who;
+	char			 peer[96];
+	struct http_conn	*prev, *next;
+};
+
+static void	conn_read_cb(evutil_socket_t, short, void *);
+static void	conn_write_cb(evutil_socket_t, short, void *);
+static void	conn_timeout_cb(evutil_socket_t, short, void *);
+static void	conn_parse(struct http_conn *);
+static void	conn_parse_head(struct http_conn *, char *, size_t, char *);
+
+static const char *
+reason_phrase(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	}
+	return "Unknown";
+}
+
+/* The Date header, made again only when the second changes. */
+static const char *
+http_date(void)
+{
+	static char	 date[64];
+	static time_t	 made = -1;
+	time_t		 now = time(NULL);
+	struct tm	 tm;
+
+	if (now != made && gmtime_r(&now, &tm) != NULL) {
+		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		made = now;
+	}
+	return date;
+}
+
+/* Who is calling, asked of the kernel once per connection. */
+static void
+peer_identify(struct http_conn *c)
+{
+	struct peer	*who = &c->who;
+
+	memset(who, 0, sizeof(*who));
+	who->is_admin = c->front->admin;
+	snprintf(c->peer, sizeof(c->peer), "unknown");
+	if (!c->front->tcp) {
+		struct ucred	 cred;
+		socklen_t	 len = sizeof(cred);
+		gid_t		 groups[PEER_MAX_GROUPS];
+		socklen_t	 glen = sizeof(groups);
+
+		if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1)
+			return;
+		who->is_unix = true;
+		who->uid = (unsigned)cred.uid;
+		who->gid = (unsigned)cred.gid;
+		who->pid = (int)cred.pid;
+		who->groups[who->n_groups++] = who->gid;
+		/* Supplementary groups (Linux 4.13+); only the primary without. */
+		if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0)
+			for (size_t i = 0; i < glen / sizeof(gid_t); i++)
+				who->groups[who->n_groups++] = (unsigned)groups[i];
+		snprintf(c->peer, sizeof(c->peer), "uid:%u,gid:%u,pid:%d", who->uid,
+		    who->gid, who->pid);
+	} else {
+		struct sockaddr_storage	 ss;
+		socklen_t		 len = sizeof(ss);
+		char			 host[INET6_ADDRSTRLEN] = "?";
+		unsigned		 port = 0;
+
+		if (getpeername(c->fd, (struct sockaddr *)&ss, &len) == -1)
+			return;
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+			inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+			port = ntohs(sin->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+			inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+			port = ntohs(sin6->sin6_port);
+		}
+		snprintf(c->peer, sizeof(c->peer), "tcp:%s:%u", host, port);
+	}
+}
+
+static void
+listeners_pause(struct server *srv, bool pause)
+{
+	if (srv->accept_paused == pause || srv->stopping)
+		return;
+	srv->accept_paused = pause;
+	for (size_t i = 0; i < srv->n_listeners; i++) {
+		if (srv->listeners[i].lev == NULL)
+			continue;
+		if (pause)
+			evconnlistener_disable(srv->listeners[i].lev);
+		else
+			evconnlistener_enable(srv->listeners[i].lev);
+	}
+	if (pause)
+		log_warnx("event=max_connections connections=%zu accepting=no",
+		    srv->n_conns);
+	else
+		log_info("event=max_connections connections=%zu accepting=yes",
+		    srv->n_conns);
+}
+
+static void
+timeout_arm(struct http_conn *c)
+{
+	struct timeval	 tv = { c->srv->client_timeout, 0 };
+
+	event_add(c->ev_timeout, &tv);
+}
+
+static void
+reading_set(struct http_conn *c, bool on)
+{
+	if (c->reading == on)
+		return;
+	c->reading = on;
+	if (on)
+		event_add(c->ev_read, NULL);
+	else
+		event_del(c->ev_read);
+}
+
+static void
+out_clear(struct http_conn *c)
+{
+	if (c->out != NULL && c->out_secret)
+		OPENSSL_cleanse(c->out, c->out_len);
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_off = 0;
+	c->out_secret = false;
+}
+
+static void
+conn_close(struct http_conn *c)
+{
+	struct server	*srv = c->srv;
+
+	if (c->req != NULL)
+		c->req->conn = NULL;	/* answered later into the void */
+	event_free(c->ev_read);
+	event_free(c->ev_write);
+	event_free(c->ev_timeout);
+	close(c->fd);
+	out_clear(c);
+	if (c->in != NULL) {
+		OPENSSL_cleanse(c->in, c->in_len);
+		free(c->in);
+	}
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	free(c);
+	srv->n_conns--;
+	if (srv->n_conns < srv->max_connections)
+		listeners_pause(srv, false);
+}
+
+void
+conns_close_all(struct server *srv)
+{
+	while (srv->conns != NULL)
+		conn_close(srv->conns);
+}
+
+void
+conn_accept(struct server_front *front, int fd)
+{
+	struct server		*srv = front->srv;
+	struct http_conn	*c = xcalloc(1, sizeof(*c));
+
+	c->srv = srv;
+	c->front = front;
+	c->fd = fd;
+	c->ev_read = event_new(srv->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+	c->ev_write = event_new(srv->base, fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
+	c->ev_timeout = evtimer_new(srv->base, conn_timeout_cb, c);
+	if (c->ev_read == NULL || c->ev_write == NULL || c->ev_timeout == NULL)
+		fatalx("event_new");
+	if ((c->next = srv->conns) != NULL)
+		c->next->prev = c;
+	srv->conns = c;
+	srv->n_conns++;
+	peer_identify(c);
+	reading_set(c, true);
+	timeout_arm(c);
+	if (srv->n_conns >= srv->max_connections)
+		listeners_pause(srv, true);
+}
+
+/* After an answer is out: close, or go on with the next request. */
+static void
+conn_answered(struct http_conn *c)
+{
+	out_clear(c);
+	if (!c->keep_alive || c->srv->stopping) {
+		struct timeval	 tv = { LINGER_SEC, 0 };
+
+		if (c->srv->stopping || shutdown(c->fd, SHUT_WR) == -1) {
+			conn_close(c);
+			return;
+		}
+		c->lingering = true;
+		c->in_len = 0;
+		reading_set(c, true);
+		event_add(c->ev_timeout, &tv);
+		return;
+	}
+	memmove(c->in, c->in + c->req_bytes, c->in_len - c->req_bytes);
+	c->in_len -= c->req_bytes;
+	c->req_bytes = 0;
+	timeout_arm(c);
+	reading_set(c, true);
+	if (c->in_len > 0)
+		event_active(c->ev_read, EV_READ, 0);	/* a pipelined request */
+}
+
+static void
+conn_flush(struct http_conn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			event_add(c->ev_write, NULL);
+			timeout_arm(c);	/* a caller that does not read is cut off */
+			return;
+		}
+		if (n <= 0) {
+			conn_close(c);
+			return;
+		}
+		c->out_off += (size_t)n;
+	}
+	event_del(c->ev_write);
+	conn_answered(c);
+}
+
+static void
+conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	conn_flush(arg);
+}
+
+static void
+conn_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn	*c = arg;
+
+	if (c->req != NULL)
+		return;	/* waiting for the broker, which has its own timeouts */
+	conn_close(c);
+}
+
+/* Queues an answer made here (errors of the protocol) and closes after it. */
+static void
+conn_fail(struct http_conn *c, int status, const char *code, const char *message)
+{
+	char	 body[256];
+	int	 blen, hlen;
+
+	blen = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"message\":\"%s\"}\n",
+	    code, message);
+	c->keep_alive = false;
+	c->req_bytes = c->in_len;
+	c->out = xmalloc(512 + (size_t)blen);
+	hlen = snprintf(c->out, 512, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %d\r\nDate: %s\r\nConnection: close\r\n\r\n",
+	    status, reason_phrase(status), blen, http_date());
+	memcpy(c->out + hlen, body, (size_t)blen);
+	c->out_len = (size_t)hlen + (size_t)blen;
+	c->out_off = 0;
+	reading_set(c, false);
+	log_info("event=request status=%d peer=%s error=%s", status, c->peer, code);
+	c->srv->protocol_errors++;
+	conn_flush(c);
+}
+
+static void
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn	*c = arg;
+	size_t			 cap = c->srv->max_header_size + c->srv->max_body + 1;
+	ssize_t			 n;
+
+	if (c->in_len == c->in_cap && c->in_cap < cap) {
+		size_t	 ncap = c->in_cap ? c->in_cap * 2 : CONN_FIRST_BUFFER;
+		char	*grown;
+
+		if (ncap > cap)
+			ncap = cap;
+		grown = xmalloc(ncap);
+		if (c->in_len > 0)
+			memcpy(grown, c->in, c->in_len);
+		if (c->in != NULL) {
+			OPENSSL_cleanse(c->in, c->in_len);
+			free(c->in);
+		}
+		c->in = grown;
+		c->in_cap = ncap;
+	}
+	if (c->lingering)
+		c->in_len = 0;	/* discarded */
+	if (c->in_len < c->in_cap) {
+		n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR)) {
+			conn_close(c);	/* gone (a waiting request is orphaned) */
+			return;
+		}
+		if (n > 0)
+			c->in_len += (size_t)n;
+	}
+	if (c->lingering)
+		return;
+	if (c->req != NULL) {
+		/* Busy: keep what came (pipelining) unless the buffer is full. */
+		if (c->in_len == c->in_cap && c->in_cap >= cap)
+			reading_set(c, false);
+		return;
+	}
+	conn_parse(c);
+}
+
+static bool
+token_eq(const char *s, size_t len, const char *word)
+{
+	return strlen(word) == len && strncasecmp(s, word, len) == 0;
+}
+
+/* Does a Connection header value list this token? */
+static bool
+list_has(const char *v, size_t len, const char *word)
+{
+	size_t	 i = 0;
+
+	while (i < len) {
+		size_t start, end;
+
+		while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		start = i;
+		while (i < len && v[i] != ',')
+			i++;
+		end = i;
+		while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
+			end--;
+		if (token_eq(v + start, end - start, word))
+			return true;
+	}
+	return false;
+}
+
+static bool
+is_tchar(unsigned char ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+	    (ch >= 'A' && ch <= 'Z') || strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+}
+
+/* Parses one request at the start of the buffer, if it is all there. */
+static void
+conn_parse(struct http_conn *c)
+{
+	struct server	*srv = c->srv;
+	char		*head, *head_end;
+	size_t		 head_len;
+
+	head_end = c->in_len >= 4 ? memmem(c->in, c->in_len, "\r\n\r\n", 4) : NULL;
+	if (head_end == NULL) {
+		if (c->in_len > srv->max_header_size)
+			conn_fail(c, 431, "bad_request", "request head too large");
+		return;
+	}
+	head_len = (size_t)(head_end - c->in) + 4;
+	if (head_len > srv->max_header_size) {
+		conn_fail(c, 431, "bad_request", "request head too large");
+		return;
+	}
+	if (memchr(c->in, '\0', head_len) != NULL) {
+		conn_fail(c, 400, "bad_request", "malformed request");
+		return;
+	}
+	/* Parsed in a copy: the buffer stays as it came until the whole
+	 * request (with its body) is there. */
+	head = xmalloc(head_len + 1);
+	memcpy(head, c->in, head_len);
+	head[head_len] = '\0';
+	head_end = head + head_len - 4;
+	conn_parse_head(c, head, head_len, head_end);
+	free(head);
+}
+
+static void
+conn_parse_head(struct http_conn *c, char *head, size_t head_len, char *head_end)
+{
+	struct server	*srv = c->srv;
+	struct http_req	*req;
+	char		*line, *eol, *sp1, *sp2;
+	size_t		 content_length = 0, n_headers = 0;
+	bool		 guard = false, conn_close_hdr = false, conn_keep = false;
+	bool		 http10;
+
+	/* Request line: METHOD SP target SP HTTP/1.x */
+	line = head;
+	eol = memmem(line, head_len, "\r\n", 2);
+	*eol = '\0';
+	if ((sp1 = strchr(line, ' ')) == NULL || (sp2 = strchr(sp1 + 1, ' ')) == NULL ||
+	    strchr(sp2 + 1, ' ') != NULL || sp1 == line || sp1 - line > 7 ||
+	    sp2[1] == '\0') {
+		conn_fail(c, 400, "bad_request", "malformed request line");
+		return;
+	}
+	for (char *p = line; p < sp1; p++)
+		if (!is_tchar((unsigned char)*p)) {
+			conn_fail(c, 400, "bad_request", "malformed request line");
+			return;
+		}
+	for (char *p = sp1 + 1; p < sp2; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p == 0x7f) {
+			conn_fail(c, 400, "bad_request", "malformed request line");
+			return;
+		}
+	if (strcmp(sp2 + 1, "HTTP/1.1") == 0)
+		http10 = false;
+	else if (strcmp(sp2 + 1, "HTTP/1.0") == 0)
+		http10 = true;
+	else {
+		conn_fail(c, 400, "bad_request", "only HTTP/1.0 and HTTP/1.1 are spoken");
+		return;
+	}
+	/* Header fields. */
+	for (line = eol + 2; line < head_end + 2; line = eol + 2) {
+		char	*colon, *v, *vend;
+
+		eol = memmem(line, (size_t)(head_end + 2 - line), "\r\n", 2);
+		if (eol == line)
+			break;
+		*eol = '\0';
+		if (++n_headers > HTTP_MAX_HEADERS || (colon = strchr(line, ':')) == NULL ||
+		    colon == line) {
+			conn_fail(c, 400, "bad_request", "malformed header field");
+			return;
+		}
+		for (char *p = line; p < colon; p++)
+			if (!is_tchar((unsigned char)*p)) {
+				conn_fail(c, 400, "bad_request", "malformed header field");
+				return;
+			}
+		for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+			;
+		for (vend = eol; vend > v && (vend[-1] == ' ' || vend[-1] == '\t'); vend--)
+			;
+		for (char *p = v; p < vend; p++)
+			if ((unsigned char)*p < 0x20 && *p != '\t') {
+				conn_fail(c, 400, "bad_request", "malformed header field");
+				return;
+			}
+		if (token_eq(line, (size_t)(colon - line), "content-length")) {
+			size_t	 len = 0;
+
+			if (v == vend || vend - v > 9) {
+				conn_fail(c, 400, "bad_request", "bad Content-Length");
+				return;
+			}
+			for (char *p = v; p < vend; p++) {
+				if (*p < '0' || *p > '9') {
+					conn_fail(c, 400, "bad_request", "bad Content-Length");
+					return;
+				}
+				len = len * 10 + (size_t)(*p - '0');
+			}
+			content_length = len;
+		} else if (token_eq(line, (size_t)(colon - line), "transfer-encoding")) {
+			conn_fail(c, 501, "bad_request", "chunked request bodies are not accepted");
+			return;
+		} else if (token_eq(line, (size_t)(colon - line), "connection")) {
+			conn_close_hdr |= list_has(v, (size_t)(vend - v), "close");
+			conn_keep |= list_has(v, (size_t)(vend - v), "keep-alive");
+		} else if (token_eq(line, (size_t)(colon - line), "x-samlbroker-request")) {
+			guard = token_eq(v, (size_t)(vend - v), "true") &&
+			    strncmp(v, "true", 4) == 0;
+		}
+	}
+	if (content_length > srv->max_body) {
+		conn_fail(c, 413, "payload_too_large", "request body too large");
+		return;
+	}
+	if (c->in_len < head_len + content_length)
+		return;	/* the body is still coming */
+
+	req = xcalloc(1, sizeof(*req));
+	req->conn = c;
+	req->front = c->front;
+	snprintf(req->method, sizeof(req->method), "%.*s", (int)(sp1 - head), head);
+	req->target = xstrndup(sp1 + 1, (size_t)(sp2 - sp1 - 1));
+	req->guard = guard;
+	req->body_len = content_length;
+	req->is_head = strcmp(req->method, "HEAD") == 0;
+	req->who = c->who;
+	snprintf(req->peer, sizeof(req->peer), "%s", c->peer);
+	c->keep_alive = http10 ? conn_keep && !conn_close_hdr : !conn_close_hdr;
+	c->req = req;
+	c->req_bytes = head_len + content_length;
+	event_del(c->ev_timeout);
+	server_http_handle(req);
+}
+
+void
+http_reply(struct http_req *req, int status, const char *content_type,
+    const char *headers, const char *body, size_t len, bool secret)
+{
+	struct http_conn	*c = req->conn;
+	bool			 head = req->is_head;
+	size_t			 cap;
+	int			 hlen;
+
+	free(req->target);
+	free(req);
+	if (c == NULL)
+		return;	/* the caller hung up */
+	c->req = NULL;
+	if (c->srv->stopping)
+		c->keep_alive = false;
+	cap = 512 + strlen(headers ? headers : "") + len;
+	c->out = xmalloc(cap);
+	hlen = snprintf(c->out, cap, "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %zu\r\n"
+	    "Date: %s\r\n%s%s\r\n", status, reason_phrase(status),
+	    content_type ? "Content-Type: " : "", content_type ? content_type : "",
+	    content_type ? "\r\n" : "", len, http_date(), headers ? headers : "",
+	    c->keep_alive ? "" : "Connection: close\r\n");
+	if (body != NULL && len > 0 && !head) {
+		memcpy(c->out + hlen, body, len);
+		c->out_len = (size_t)hlen + len;
+	} else
+		c->out_len = (size_t)hlen;
+	c->out_off = 0;
+	c->out_secret = secret;
+	conn_flush(c);
+}
