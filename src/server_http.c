@@ -597,6 +597,10 @@ handle_metrics(struct request *r)
 	for (size_t i = 0; i < conf->n_tenants; i++)
 		fprintf(b, "samlbroker_certificate_not_after_seconds{tenant=\"%s\"} %.0f\n",
 		    conf->tenants[i]->name, keystore_not_after(conf->tenants[i]->keys));
+	fprintf(b, "# HELP samlbroker_http_protocol_errors_total Requests refused before routing (malformed, too large).\n"
+	    "# TYPE samlbroker_http_protocol_errors_total counter\n"
+	    "samlbroker_http_protocol_errors_total %llu\n",
+	    (unsigned long long)r->srv->protocol_errors);
 	fprintf(b, "# HELP samlbroker_config_last_reload_successful Whether the last reload succeeded.\n"
 	    "# TYPE samlbroker_config_last_reload_successful gauge\n"
 	    "samlbroker_config_last_reload_successful %d\n", r->srv->reload_ok ? 1 : 0);
