@@ -149,6 +149,21 @@ json_escape(char *out, size_t cap, const char *s)
 	return o;
 }
 
+/* The same token is answered many times: remember its expiry's text. */
+static void
+rfc3339_cached(double t, char *buf, size_t len)
+{
+	static double	 last = -1;
+	static char	 text[32];
+
+	if (t != last) {
+		if (format_rfc3339(t, text, sizeof(text)) == -1)
+			text[0] = '\0';
+		last = t;
+	}
+	snprintf(buf, len, "%s", text);
+}
+
 static void
 reply_secret_json(struct request *r, int status, const char *fmt_key,
     const char *secret, double expires_at, const char *time_key, bool with_expiry,
@@ -167,7 +182,7 @@ reply_secret_json(struct request *r, int status, const char *fmt_key,
 		reply_error(r, 500, "internal_error", "cannot encode the answer", NULL);
 		return;
 	}
-	format_rfc3339(expires_at, when, sizeof(when));
+	rfc3339_cached(expires_at, when, sizeof(when));
 	if (with_expiry)
 		len = snprintf(buf, cap, "{\"%s\":\"%s\",\"token_type\":\"bearer\","
 		    "\"expires_in\":%ld,\"%s\":\"%s\"}\n", fmt_key, esc,
@@ -215,19 +230,19 @@ hex_digit(char ch)
 	return -1;
 }
 
-/* %XX decoding ('+' stays '+'); NULL on a malformed escape. */
+/* %XX decoding of in[0..len) ('+' stays '+'); NULL on a malformed escape. */
 static char *
-percent_decode(const char *in, size_t *ret_len)
+percent_decode(const char *in, size_t len, size_t *ret_len)
 {
-	char	*out = xmalloc(strlen(in) + 1);
+	char	*out = xmalloc(len + 1);
 	size_t	 o = 0;
 
-	for (const char *p = in; *p != '\0'; p++) {
+	for (const char *p = in; p < in + len; p++) {
 		if (*p != '%') {
 			out[o++] = *p;
 			continue;
 		}
-		if (hex_digit(p[1]) < 0 || hex_digit(p[2]) < 0) {
+		if (p + 2 >= in + len || hex_digit(p[1]) < 0 || hex_digit(p[2]) < 0) {
 			free(out);
 			return NULL;
 		}
@@ -250,7 +265,7 @@ path_split(const char *path, char **segs, size_t max, size_t *ret_n)
 		return -1;
 	while (*p == '/') {
 		const char	*start = ++p;
-		char		*dec, *raw;
+		char		*dec;
 		size_t		 declen;
 
 		while (*p != '\0' && *p != '/')
@@ -259,9 +274,7 @@ path_split(const char *path, char **segs, size_t max, size_t *ret_n)
 			break;	/* trailing slash */
 		if (n == max)
 			goto fail;
-		raw = xstrndup(start, (size_t)(p - start));
-		dec = percent_decode(raw, &declen);
-		free(raw);
+		dec = percent_decode(start, (size_t)(p - start), &declen);
 		if (dec == NULL)
 			goto fail;
 		if (declen != strlen(dec) || declen == 0) {	/* NUL inside, or empty */

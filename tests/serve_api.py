@@ -28,6 +28,10 @@ err(s.get("/v1/tenants/acme/users/a%00b%40example.com/token"), 400, "bad_request
     "NUL in the path: 400")
 err(s.get("/v1/tenants/acme/users/x%0a%40example.com/token"), 400, "bad_request",
     "control character in the address: 400")
+err(s.get("/v1/tenants/acme/users/a%4/token"), 400, "bad_request",
+    "a cut-off percent escape: 400")
+err(s.get("/v1/tenants/acme/users/a%zz%40example.com/token"), 400, "bad_request",
+    "a percent escape that is not hex: 400")
 err(s.get("/nope"), 404, "not_found", "unknown path: 404")
 err(s.get("/v1/tenants/acme/users/a@example.com/tokens"), 404, "not_found", "near miss: 404")
 err(s.request("POST", "/v1/tenants/acme/services/ewt/token"), 405, "method_not_allowed",
