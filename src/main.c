@@ -86,10 +86,9 @@ cmd_check(int argc, char **argv)
 		printf("tenant %s: organization=%s (%s) issuer=%s certificate=\"%s\" "
 		    "expires=%s services=", t->name, t->organization_sname,
 		    t->organization_id, t->issuer, keystore_subject(t->keys), expiry);
-		printf("saml_auth");
 		for (size_t s = 0; s < t->n_services; s++)
-			printf(",%s", t->services[s].name);
-		printf("\n");
+			printf("%s%s", s > 0 ? "," : "", t->services[s].name);
+		printf("%s\n", t->n_services == 0 ? "-" : "");
 	}
 	printf("configuration OK\n");
 	config_free(conf);

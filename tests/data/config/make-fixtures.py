@@ -379,9 +379,9 @@ request_timeout = 10
     # What `check` prints: the certificates' subjects and dates are the key
     # fixtures'.
     write(os.path.join(d, "expected-stdout"),
-        "tenant acme: organization=acme-contact-centre (3f2c9a7e-5b1d-4e8f-9a6c-2d7e8f9a0b1c) issuer=https://www.genesys.com/pureengage certificate=\"CN = samlbroker test fixture vendor-pkcs8, O = Example Contact Centre\" expires=2036-11-25T01:34:03Z services=saml_auth,ewt,pacing\n"
-        "tenant globex: organization=globex (0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D) issuer=https://www.genesys.com/pureengage certificate=\"CN = samlbroker test fixture vendor-traditional, O = Example Contact Centre\" expires=2036-11-25T01:34:03Z services=saml_auth,ewt\n"
-        "tenant initech: organization=initech (3f2c9a7e-5b1d-4e8f-9a6c-2d7e8f9a0b1c) issuer=https://www.genesys.com/pureengage certificate=\"CN = samlbroker test fixture vendor-pkcs8, O = Example Contact Centre\" expires=2036-11-25T01:34:03Z services=saml_auth\n"
+        "tenant acme: organization=acme-contact-centre (3f2c9a7e-5b1d-4e8f-9a6c-2d7e8f9a0b1c) issuer=https://www.genesys.com/pureengage certificate=\"CN = samlbroker test fixture vendor-pkcs8, O = Example Contact Centre\" expires=2036-11-25T01:34:03Z services=ewt,pacing\n"
+        "tenant globex: organization=globex (0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D) issuer=https://www.genesys.com/pureengage certificate=\"CN = samlbroker test fixture vendor-traditional, O = Example Contact Centre\" expires=2036-11-25T01:34:03Z services=ewt\n"
+        "tenant initech: organization=initech (3f2c9a7e-5b1d-4e8f-9a6c-2d7e8f9a0b1c) issuer=https://www.genesys.com/pureengage certificate=\"CN = samlbroker test fixture vendor-pkcs8, O = Example Contact Centre\" expires=2036-11-25T01:34:03Z services=-\n"
         "configuration OK\n"
     )
 
