@@ -5,9 +5,6 @@
 #ifndef SAMLBROKER_COMMANDS_H
 #define SAMLBROKER_COMMANDS_H
 
-/* main.c: loads the configuration, printing every problem to stderr. */
-struct broker_config *command_load_config(const char *path);
-
 int	 cmd_keygen(int argc, char **argv);	/* keygen.c */
 int	 cmd_serve(int argc, char **argv);	/* server.c */
 int	 cmd_token(int argc, char **argv);	/* client.c */

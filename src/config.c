@@ -967,6 +967,21 @@ fail:
 	return NULL;
 }
 
+/* For commands: config_load, with every problem printed on stderr. */
+struct broker_config *
+config_load_verbose(const char *path)
+{
+	struct diag		 d;
+	struct broker_config	*conf;
+
+	diag_init(&d);
+	conf = config_load(path, &d);
+	for (size_t i = 0; i < d.n_lines; i++)
+		fprintf(stderr, "%s\n", d.lines[i]);
+	diag_clear(&d);
+	return conf;
+}
+
 void
 config_free(struct broker_config *c)
 {

@@ -1182,20 +1182,6 @@ emu_free(struct emu *e)
 		event_base_free(e->base);
 }
 
-static struct broker_config *
-load_config(const char *path)
-{
-	struct diag		 d;
-	struct broker_config	*conf;
-
-	diag_init(&d);
-	conf = config_load(path, &d);
-	for (size_t i = 0; i < d.n_lines; i++)
-		fprintf(stderr, "%s\n", d.lines[i]);
-	diag_clear(&d);
-	return conf;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -1297,7 +1283,7 @@ main(int argc, char **argv)
 		goto done;
 	}
 	saml_up = 1;
-	if ((e.conf = load_config(conf_path)) == NULL) {
+	if ((e.conf = config_load_verbose(conf_path)) == NULL) {
 		log_warnx("config=%s error=\"configuration has errors\"", conf_path);
 		goto done;
 	}

@@ -31,21 +31,6 @@ usage_main(FILE *out)
 	    "  -V, --version   print the version\n");
 }
 
-/* Loads the configuration, printing every problem; NULL on any error. */
-struct broker_config *
-command_load_config(const char *path)
-{
-	struct diag		 d;
-	struct broker_config	*conf;
-
-	diag_init(&d);
-	conf = config_load(path, &d);
-	for (size_t i = 0; i < d.n_lines; i++)
-		fprintf(stderr, "%s\n", d.lines[i]);
-	diag_clear(&d);
-	return conf;
-}
-
 static int
 cmd_check(int argc, char **argv)
 {
@@ -76,7 +61,7 @@ cmd_check(int argc, char **argv)
 		fprintf(stderr, "samlbroker check: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	if ((conf = command_load_config(path)) == NULL)
+	if ((conf = config_load_verbose(path)) == NULL)
 		return 1;
 	for (size_t i = 0; i < conf->n_tenants; i++) {
 		const struct tenant	*t = conf->tenants[i];
@@ -147,7 +132,7 @@ cmd_mint(int argc, char **argv)
 		fprintf(stderr, "samlbroker mint: %s\n", why);
 		return 1;
 	}
-	if ((conf = command_load_config(path)) == NULL)
+	if ((conf = config_load_verbose(path)) == NULL)
 		return 1;
 	if ((t = config_tenant_find(conf, tname)) == NULL) {
 		fprintf(stderr, "samlbroker mint: unknown tenant '%s'\n", tname);

@@ -194,6 +194,8 @@ struct broker_config {
 /* Loads the main file and every tenant; problems go to diag.  Returns NULL
  * when there was any error. */
 struct broker_config *config_load(const char *path, struct diag *);
+/* The same for commands: every problem is printed on stderr. */
+struct broker_config *config_load_verbose(const char *path);
 void	 config_free(struct broker_config *);
 struct tenant *config_tenant_find(const struct broker_config *, const char *name);
 const struct service_client *tenant_service_find(const struct tenant *, const char *name);

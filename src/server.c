@@ -529,7 +529,7 @@ server_run(const char *config_path)
 		clock_set(test_clock);
 		log_warnx("event=test_clock file=%s", test_clock_file);
 	}
-	if ((conf = command_load_config(config_path)) == NULL) {
+	if ((conf = config_load_verbose(config_path)) == NULL) {
 		log_warnx("event=startup_failed reason=configuration");
 		return 1;
 	}
