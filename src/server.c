@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -201,6 +202,36 @@ listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	conn_accept(arg, fd);
 }
 
+static void
+accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server	*srv = arg;
+
+	for (size_t i = 0; i < srv->n_listeners; i++)
+		if (srv->listeners[i].lev != NULL &&
+		    (!srv->accept_paused || srv->listeners[i].front->admin))
+			evconnlistener_enable(srv->listeners[i].lev);
+}
+
+/* accept() failed, e.g. out of descriptors (EMFILE): the listener would
+ * fire again at once, so every listener rests for a moment. */
+static void
+listener_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct server_front	*front = arg;
+	struct server		*srv = front->srv;
+	struct timeval		 tv = { 0, 100000 };
+	int			 err = errno;
+
+	if (!evtimer_pending(srv->accept_retry, NULL))
+		log_warnx("event=accept_failed error=\"%s\" retry_ms=100",
+		    strerror(err));
+	for (size_t i = 0; i < srv->n_listeners; i++)
+		if (srv->listeners[i].lev != NULL)
+			evconnlistener_disable(srv->listeners[i].lev);
+	evtimer_add(srv->accept_retry, &tv);
+}
+
 /* Limits that a reload may change. */
 static void
 fronts_configure(struct server *srv, const struct broker_config *conf)
@@ -237,6 +268,7 @@ listener_attach(struct server *srv, struct server_listener *l, int fd, bool admi
 		close(fd);
 		return -1;
 	}
+	evconnlistener_set_error_cb(l->lev, listener_error_cb);
 	if (l->addr.kind == LISTEN_UNIX && !l->inherited) {
 		struct stat st;
 
@@ -515,6 +547,26 @@ test_clock(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + offset;
 }
 
+/* Each connection is a descriptor: take the hard limit, and say so when
+ * max_connections cannot fit under it. */
+static void
+nofile_raise(const struct broker_config *conf)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && conf->max_connections + 64 > rl.rlim_cur)
+		log_warnx("event=nofile limit=%llu max_connections=%zu note=\"fewer "
+		    "descriptors than connections allowed; raise LimitNOFILE\"",
+		    (unsigned long long)rl.rlim_cur, conf->max_connections);
+}
+
 static int
 server_run(const char *config_path)
 {
@@ -553,6 +605,8 @@ server_run(const char *config_path)
 	    (srv.base = event_base_new_with_config(evcfg)) == NULL) {
 		if (evcfg != NULL)
 			event_config_free(evcfg);
+	srv.accept_retry = evtimer_new(srv.base, accept_resume_cb, &srv);
+	nofile_raise(conf);
 		log_warnx("event=startup_failed reason=libevent");
 		config_free(conf);
 		goto done;
@@ -590,6 +644,8 @@ done:
 		event_free(srv.sig_hup);
 	if (srv.grace_timer)
 		event_free(srv.grace_timer);
+	if (srv.accept_retry)
+		event_free(srv.accept_retry);
 	conns_close_all(&srv);	/* requests still waiting are orphaned... */
 	broker_free(srv.broker);	/* ...and answered into the void here */
 	listeners_free(&srv);

@@ -76,6 +76,7 @@ struct server {
 	int				 grace_ticks;	/* 100 ms each since SIGTERM */
 	size_t				 in_flight;	/* requests waiting for the broker */
 	struct event			*sig_term, *sig_int, *sig_hup, *grace_timer;
+	struct event			*accept_retry;	/* after accept() failed */
 	/* last reload */
 	double				 reload_time;
 	uint64_t			 reload_count;

@@ -55,6 +55,8 @@ struct http_conn {
 	size_t			 req_bytes;	/* its bytes at the start of in */
 	bool			 keep_alive;
 	bool			 lingering;	/* answered, closing: reading to discard */
+	bool			 peer_closed;	/* the caller sent EOF */
+	bool			 http10;	/* the current request's version */
 	struct peer		 who;
 	char			 peer[96];
 	struct http_conn	*prev, *next;
@@ -162,7 +164,8 @@ listeners_pause(struct server *srv, bool pause)
 		return;
 	srv->accept_paused = pause;
 	for (size_t i = 0; i < srv->n_listeners; i++) {
-		if (srv->listeners[i].lev == NULL)
+		/* The admin address stays open: health checks must get through. */
+		if (srv->listeners[i].lev == NULL || srv->listeners[i].front->admin)
 			continue;
 		if (pause)
 			evconnlistener_disable(srv->listeners[i].lev);
@@ -276,7 +279,8 @@ conn_answered(struct http_conn *c)
 	if (!c->keep_alive || c->srv->stopping) {
 		struct timeval	 tv = { LINGER_SEC, 0 };
 
-		if (c->srv->stopping || shutdown(c->fd, SHUT_WR) == -1) {
+		if (c->srv->stopping || c->peer_closed ||
+		    shutdown(c->fd, SHUT_WR) == -1) {
 			conn_close(c);
 			return;
 		}
@@ -385,6 +389,13 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		c->in_len = 0;	/* discarded */
 	if (c->in_len < c->in_cap) {
 		n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+		if (n == 0 && (c->req != NULL || c->out != NULL) && !c->lingering) {
+			/* A half-close (nc -N): answer, then close. */
+			reading_set(c, false);
+			c->keep_alive = false;
+			c->peer_closed = true;
+			return;
+		}
 		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
 		    errno != EINTR)) {
 			conn_close(c);	/* gone (a waiting request is orphaned) */
@@ -395,8 +406,9 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (c->lingering)
 		return;
-	if (c->req != NULL) {
-		/* Busy: keep what came (pipelining) unless the buffer is full. */
+	if (c->req != NULL || c->out != NULL) {
+		/* Busy (waiting for the broker, or writing an answer): keep what
+		 * came (pipelining) unless the buffer is full. */
 		if (c->in_len == c->in_cap && c->in_cap >= cap)
 			reading_set(c, false);
 		return;
@@ -437,7 +449,7 @@ static bool
 is_tchar(unsigned char ch)
 {
 	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
-	    (ch >= 'A' && ch <= 'Z') || strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+	    (ch >= 'A' && ch <= 'Z') || (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
 }
 
 /* Parses one request at the start of the buffer, if it is all there. */
@@ -448,6 +460,11 @@ conn_parse(struct http_conn *c)
 	char		*head, *head_end;
 	size_t		 head_len;
 
+	/* Empty lines before a request line are ignored (RFC 9112 2.2). */
+	while (c->in_len >= 2 && c->in[0] == '\r' && c->in[1] == '\n') {
+		memmove(c->in, c->in + 2, c->in_len - 2);
+		c->in_len -= 2;
+	}
 	head_end = c->in_len >= 4 ? memmem(c->in, c->in_len, "\r\n\r\n", 4) : NULL;
 	if (head_end == NULL) {
 		if (c->in_len > srv->max_header_size)
@@ -481,7 +498,7 @@ conn_parse_head(struct http_conn *c, char *head, size_t head_len, char *head_end
 	char		*line, *eol, *sp1, *sp2;
 	size_t		 content_length = 0, n_headers = 0;
 	bool		 guard = false, conn_close_hdr = false, conn_keep = false;
-	bool		 http10;
+	bool		 http10, have_length = false;
 
 	/* Request line: METHOD SP target SP HTTP/1.x */
 	line = head;
@@ -541,10 +558,12 @@ conn_parse_head(struct http_conn *c, char *head, size_t head_len, char *head_end
 		if (token_eq(line, (size_t)(colon - line), "content-length")) {
 			size_t	 len = 0;
 
-			if (v == vend || vend - v > 9) {
+			/* One length only (RFC 9112 6.3): no smuggling. */
+			if (v == vend || vend - v > 9 || have_length) {
 				conn_fail(c, 400, "bad_request", "bad Content-Length");
 				return;
 			}
+			have_length = true;
 			for (char *p = v; p < vend; p++) {
 				if (*p < '0' || *p > '9') {
 					conn_fail(c, 400, "bad_request", "bad Content-Length");
@@ -582,6 +601,7 @@ conn_parse_head(struct http_conn *c, char *head, size_t head_len, char *head_end
 	req->who = c->who;
 	snprintf(req->peer, sizeof(req->peer), "%s", c->peer);
 	c->keep_alive = http10 ? conn_keep && !conn_close_hdr : !conn_close_hdr;
+	c->http10 = http10;
 	c->req = req;
 	c->req_bytes = head_len + content_length;
 	event_del(c->ev_timeout);
@@ -610,7 +630,8 @@ http_reply(struct http_req *req, int status, const char *content_type,
 	    "Date: %s\r\n%s%s\r\n", status, reason_phrase(status),
 	    content_type ? "Content-Type: " : "", content_type ? content_type : "",
 	    content_type ? "\r\n" : "", len, http_date(), headers ? headers : "",
-	    c->keep_alive ? "" : "Connection: close\r\n");
+	    !c->keep_alive ? "Connection: close\r\n" :
+	    c->http10 ? "Connection: keep-alive\r\n" : "");
 	if (body != NULL && len > 0 && !head) {
 		memcpy(c->out + hlen, body, len);
 		c->out_len = (size_t)hlen + len;

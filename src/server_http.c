@@ -361,8 +361,8 @@ handle_saml_response(struct request *r, const char *m)
 static void
 handle_simple_get(struct request *r, const char *m)
 {
-	if (strcmp(m, "GET") != 0) {
-		header_add(r, "Allow", "GET");
+	if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) {
+		header_add(r, "Allow", "GET, HEAD");
 		reply_error(r, 405, "method_not_allowed", "use GET", NULL);
 		return;
 	}

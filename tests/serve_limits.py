@@ -111,6 +111,9 @@ except socket.timeout:
     early = None
 check(early is None, "with 4 connections open a fifth is not served",
       repr(early.split(b"\r\n")[0]) if early else "")
+s.socket = admin
+check(s.get("/healthz").status == 200, "the admin address still answers at max_connections")
+s.socket = main_socket
 idle[0].close()
 fifth.settimeout(30)
 late = fifth.recv(4096)
@@ -120,6 +123,41 @@ for c in idle[1:] + [fifth]:
     c.close()
 time.sleep(0.5)
 check(s.service_token("ewt").status == 200, "accepting again after the burst")
+# A caller that pipelines many requests and does not read: each request
+# is answered exactly once, in order, when it reads at last.
+N = 300
+c = raw(b"GET /v1/tenants/acme/services/ewt/token HTTP/1.1\r\nHost: x\r\n\r\n" * N)
+time.sleep(1.5)
+got = b""
+c.settimeout(20)
+while got.count(b"HTTP/1.1 ") < N:
+    chunk = c.recv(65536)
+    if not chunk:
+        break
+    got += chunk
+c.close()
+check(got.count(b"HTTP/1.1 200 OK") == N and got.count(b"HTTP/1.1 ") == N,
+      "%d pipelined requests read late get %d answers" % (N, N),
+      "%d answers" % got.count(b"HTTP/1.1 "))
+s.socket = admin
+m = s.get("/metrics").body
+s.socket = main_socket
+import re  # noqa: E402
+served = int(re.search(r'samlbroker_requests_total\{endpoint="service_token",status="200"\} (\d+)', m).group(1))
+check(N <= served <= N + 10, "and each was handled once", "counter %d" % served)
+
+# Two Content-Length fields: refused (no request smuggling).
+c = raw(b"POST /v1/tenants/acme/users/a%40example.com/saml-response HTTP/1.1\r\n"
+        b"Content-Length: 0\r\nContent-Length: 30\r\n\r\n")
+check(c.recv(4096).startswith(b"HTTP/1.1 400"), "two Content-Length fields get 400")
+c.close()
+
+# A caller that half-closes after its request still gets the answer.
+c = raw(b"GET /v1/tenants/acme/users/halfclose%40example.com/token HTTP/1.1\r\n\r\n")
+c.shutdown(socket.SHUT_WR)
+check(c.recv(4096).startswith(b"HTTP/1.1 200"), "a half-closed caller gets its (uncached) token")
+c.close()
+
 import shutil  # noqa: E402
 shutil.rmtree(admin_dir, ignore_errors=True)
 done(s)
