@@ -55,7 +55,7 @@ log_level_parse(const char *s, enum log_level *ret)
 	return -1;
 }
 
-static void
+static void __attribute__((format(printf, 3, 0)))
 vlog(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 {
 	char	 msg[2048];

@@ -3,14 +3,9 @@
  * crash, no leak, no read out of bounds; on success every option has a
  * name and a value and lies inside a section.
  *
- * Not built by `make`.  With clang, from the top of the source tree after
- * a configure run in build/ (for config.h):
- *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -Ibuild \
- *       tests/fuzz_ini.c src/ini.c src/util.c src/log.c -lcrypto -o fuzz_ini
- *   mkdir -p /tmp/ini-corpus && cp tests/data/config/valid/samlbroker.conf \
- *       tests/data/config/valid/tenants/acme.cfg /tmp/ini-corpus/
- *   ./fuzz_ini -max_len=70000 -timeout=5 /tmp/ini-corpus
+ * Built by `make fuzz` in a tree configured with CC=clang --enable-fuzzing;
+ * scripts/fuzz builds and runs every target with its seed corpus
+ * (tests/fuzz/corpus/ini/).
  *
  * The repeatable list is exercised too, with the first input byte choosing.
  */
