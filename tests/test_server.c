@@ -209,9 +209,10 @@ test_accept_emfile(void **state)
 	struct fixture	*f = *state;
 	struct rlimit	 old, low;
 	struct timespec	 rest = { 0, (SERVER_ACCEPT_RETRY_MS + 50) * 1000000L };
-	int		 client, fds[64], n = 0;
+	int		 client, client2, fds[64], n = 0;
 
 	f->conf.has_admin_listen = false;
+	f->srv.max_connections = 8;
 	assert_int_equal(server_listeners_open(&f->srv, &f->conf), 0);
 	client = connect_to(f->path[0]);
 	/* Use up every descriptor under a low limit. */
@@ -231,11 +232,21 @@ test_accept_emfile(void **state)
 		close(fds[--n]);
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
 	nanosleep(&rest, NULL);
-	spin(&f->srv, 5);
+	/* A second caller: under valgrind the first is lost (valgrind closes
+	 * a descriptor the kernel gave beyond its limit). */
+	client2 = connect_to(f->path[0]);
+	/* Slow under valgrind: give the loop up to 2 s. */
+	for (int i = 0; i < 200 && f->srv.n_conns == 0; i++) {
+		struct timespec	 ms10 = { 0, 10000000L };
+
+		spin(&f->srv, 5);
+		nanosleep(&ms10, NULL);
+	}
 	assert_false(evtimer_pending(&f->srv.accept_retry, NULL));
 	assert_true(f->srv.listeners[0].enabled);
-	assert_int_equal(f->srv.n_conns, 1);
+	assert_true(f->srv.n_conns >= 1);
 	close(client);
+	close(client2);
 }
 
 static void
