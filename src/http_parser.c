@@ -288,10 +288,11 @@ http_host_allowed(const char *host, size_t len, const struct sockaddr *local)
 	char			 name[INET6_ADDRSTRLEN + 1];
 	unsigned char		 a[16];
 	long			 port;
-	bool			 bracket = len > 0 && host[0] == '[';
+	bool			 bracket;
 
 	if (host == NULL || host_split(host, len, name, sizeof(name), &port) == -1)
 		return false;
+	bracket = host[0] == '[';
 	if (local->sa_family == AF_INET) {
 		const struct sockaddr_in *sin = (const struct sockaddr_in *)local;
 
