@@ -52,6 +52,10 @@ started = calendar.timegm(time.strptime(st["started"][:19], "%Y-%m-%dT%H:%M:%S")
 check(abs(started - time.time()) < 300,
       "the installed samlbroker ignores SAMLBROKER_TEST_CLOCK_FILE", st["started"])
 check("event=test_clock" not in log(), "and does not mention a test clock")
+from harness import BROKER  # noqa: E402
+with open(BROKER, "rb") as f:
+    check(b"SAMLBROKER_TEST_CLOCK_FILE" not in f.read(),
+          "the installed binary does not contain the test clock's variable")
 shutil.rmtree(clock_dir, ignore_errors=True)
 
 # --- descriptor limits ----------------------------------------------------------
