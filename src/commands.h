@@ -1,12 +1,16 @@
 /*
- * commands.h - subcommands implemented outside main.c.  Each takes
+ * commands.h - the command line: samlbroker_main (main.c) runs one
+ * subcommand; those implemented outside main.c are here.  Each takes
  * argc/argv starting at the command's own name and returns an exit status.
  */
 #ifndef SAMLBROKER_COMMANDS_H
 #define SAMLBROKER_COMMANDS_H
 
 int	 cmd_keygen(int argc, char **argv);	/* keygen.c */
-int	 cmd_serve(int argc, char **argv);	/* server.c */
+/* The daemon's life with this configuration file; an exit status. */
+int	 server_run(const char *config_path);	/* server.c */
+/* The whole `samlbroker` command line (the installed program's main). */
+int	 samlbroker_main(int argc, char **argv);	/* main.c */
 int	 cmd_token(int argc, char **argv);	/* client.c */
 int	 cmd_status(int argc, char **argv);	/* client.c */
 

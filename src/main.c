@@ -1,6 +1,9 @@
 /*
- * main.c - the samlbroker command: dispatch to subcommands, and the two
- * that only load configuration (`check`, `mint`).
+ * main.c - the samlbroker command line: dispatch to subcommands, `serve`'s
+ * options, and the two commands that only load configuration (`check`,
+ * `mint`).  It is in the library as samlbroker_main so that the installed
+ * program (samlbroker.c) and the test-only one with a movable clock
+ * (tests/samlbroker_testclock.c) run the same code.
  */
 #include "config.h"
 
@@ -173,6 +176,38 @@ done:
 	return rc;
 }
 
+static int
+cmd_serve(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config",	required_argument,	NULL, 'c' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*path = SAMLBROKER_DEFAULT_CONF;
+	int		 ch;
+
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'h':
+			printf("usage: samlbroker serve [-c FILE]\n"
+			    "Runs the broker in the foreground; logs go to stderr.\n"
+			    "SIGHUP reloads the configuration, SIGTERM stops.\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "samlbroker serve: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	return server_run(path);
+}
+
 static const struct command {
 	const char	*name;
 	int		(*fn)(int, char **);
@@ -186,7 +221,7 @@ static const struct command {
 };
 
 int
-main(int argc, char **argv)
+samlbroker_main(int argc, char **argv)
 {
 	log_init(LOG_LEVEL_INFO, "samlbroker");
 	if (argc < 2) {

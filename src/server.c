@@ -1,13 +1,13 @@
 /*
- * server.c - `samlbroker serve`: the daemon's life.  Loads configuration,
- * opens (or inherits) the listeners, runs the one event loop, reloads on
- * SIGHUP and stops gracefully on SIGTERM/SIGINT.  HTTP itself lives in
- * server_http.c; token policy in broker.c.
+ * server.c - the daemon's life: loads configuration, opens (or inherits)
+ * the listeners and alone switches them on and off, runs the one event
+ * loop, reloads on SIGHUP and stops gracefully on SIGTERM/SIGINT.  The
+ * `serve` command's options are in main.c; connections in server_conn.c,
+ * the API in server_http.c, token policy in broker.c.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -205,31 +205,67 @@ listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 static void
 accept_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct server	*srv = arg;
-
-	for (size_t i = 0; i < srv->n_listeners; i++)
-		if (srv->listeners[i].lev != NULL &&
-		    (!srv->accept_paused || srv->listeners[i].front->admin))
-			evconnlistener_enable(srv->listeners[i].lev);
+	server_listeners_update(arg);
 }
 
 /* accept() failed, e.g. out of descriptors (EMFILE): the listener would
- * fire again at once, so every listener rests for a moment. */
+ * fire again at once, so every listener rests for a moment, and the
+ * failure is logged once per rest. */
 static void
 listener_error_cb(struct evconnlistener *lev, void *arg)
 {
 	struct server_front	*front = arg;
 	struct server		*srv = front->srv;
-	struct timeval		 tv = { 0, 100000 };
+	struct timeval		 tv = { 0, SERVER_ACCEPT_RETRY_MS * 1000 };
 	int			 err = errno;
 
-	if (!evtimer_pending(srv->accept_retry, NULL))
-		log_warnx("event=accept_failed error=\"%s\" retry_ms=100",
-		    strerror(err));
-	for (size_t i = 0; i < srv->n_listeners; i++)
-		if (srv->listeners[i].lev != NULL)
-			evconnlistener_disable(srv->listeners[i].lev);
-	evtimer_add(srv->accept_retry, &tv);
+	if (!evtimer_pending(&srv->accept_retry, NULL)) {
+		log_warnx("event=accept_failed error=\"%s\" retry_ms=%d",
+		    strerror(err), SERVER_ACCEPT_RETRY_MS);
+		evtimer_add(&srv->accept_retry, &tv);
+	}
+	server_listeners_update(srv);
+}
+
+static void
+full_log(const char *what, bool full, size_t n)
+{
+	if (full)
+		log_warnx("event=%s connections=%zu accepting=no", what, n);
+	else
+		log_info("event=%s connections=%zu accepting=yes", what, n);
+}
+
+void
+server_listeners_update(struct server *srv)
+{
+	bool	 resting = evtimer_initialized(&srv->accept_retry) &&
+		    evtimer_pending(&srv->accept_retry, NULL);
+	bool	 token_full = srv->n_conns >= srv->max_connections;
+	bool	 admin_full = srv->n_admin_conns >= SERVER_ADMIN_MAX_CONNECTIONS;
+
+	if (token_full != srv->token_full && !srv->stopping)
+		full_log("max_connections", token_full, srv->n_conns);
+	if (admin_full != srv->admin_full && !srv->stopping)
+		full_log("admin_max_connections", admin_full, srv->n_admin_conns);
+	srv->token_full = token_full;
+	srv->admin_full = admin_full;
+	for (size_t i = 0; i < srv->n_listeners; i++) {
+		struct server_listener	*l = &srv->listeners[i];
+		bool			 on;
+
+		if (l->lev == NULL)
+			continue;
+		on = !srv->stopping && !resting &&
+		    !(l->front->admin ? admin_full : token_full);
+		if (on == l->enabled)
+			continue;
+		if (on)
+			evconnlistener_enable(l->lev);
+		else
+			evconnlistener_disable(l->lev);
+		l->enabled = on;
+	}
 }
 
 /* Limits that a reload may change. */
@@ -269,6 +305,7 @@ listener_attach(struct server *srv, struct server_listener *l, int fd, bool admi
 		return -1;
 	}
 	evconnlistener_set_error_cb(l->lev, listener_error_cb);
+	l->enabled = true;
 	if (l->addr.kind == LISTEN_UNIX && !l->inherited) {
 		struct stat st;
 
@@ -292,89 +329,119 @@ sockaddr_is_loopback(const struct sockaddr_storage *ss)
 	return false;
 }
 
-/* Socket activation: take the listeners systemd passes. */
+/* Socket activation: take the listeners systemd passes; the one named
+ * "admin" (FileDescriptorName=admin) is the admin address. */
 static int
-listeners_inherit(struct server *srv)
+listeners_inherit(struct server *srv, const struct broker_config *conf)
 {
-	int	 n = sd_listen_fds(1);
+	char	**names = NULL;
+	int	 n = sd_listen_fds_with_names(1, &names), rc = 0;
 
 	if (n <= 0)
 		return n;
-	srv->listeners = xcalloc((size_t)n, sizeof(*srv->listeners));
-	for (int i = 0; i < n; i++) {
+	srv->listeners = xcalloc((size_t)n + 1, sizeof(*srv->listeners));
+	for (int i = 0; i < n && rc == 0; i++) {
 		int			 fd = SD_LISTEN_FDS_START + i;
 		struct server_listener	*l = &srv->listeners[srv->n_listeners];
 		struct sockaddr_storage	 ss;
 		socklen_t		 len = sizeof(ss);
+		bool			 admin = names != NULL && names[i] != NULL &&
+					    strcmp(names[i], "admin") == 0;
 
 		if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
 			continue;
 		l->inherited = true;
 		l->addr.kind = ss.ss_family == AF_UNIX ? LISTEN_UNIX : LISTEN_TCP;
-		if (l->addr.kind == LISTEN_TCP && !broker_config(srv->broker)->allow_remote_tcp &&
+		if (l->addr.kind == LISTEN_TCP && !conf->allow_remote_tcp &&
 		    !sockaddr_is_loopback(&ss)) {
 			log_warnx("event=listen_failed reason=\"an inherited TCP socket is "
 			    "not on loopback; set allow_remote_tcp = yes to allow it\"");
-			return -1;
+			rc = -1;
+			break;
 		}
-		l->addr.text = xstrdup("inherited");
+		l->addr.text = xstrdup(admin ? "inherited:admin" : "inherited");
 		if (l->addr.kind == LISTEN_UNIX)
 			l->addr.path = xstrdup(((struct sockaddr_un *)&ss)->sun_path);
 		evutil_make_socket_nonblocking(fd);
 		evutil_make_socket_closeonexec(fd);
-		if (listener_attach(srv, l, fd, false) == -1)
-			return -1;
 		srv->n_listeners++;
+		srv->has_admin_listener |= admin;
+		if (listener_attach(srv, l, fd, admin) == -1)
+			rc = -1;
 	}
-	return (int)srv->n_listeners;
+	for (int i = 0; names != NULL && i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc == -1 ? -1 : (int)srv->n_listeners;
 }
 #endif
 
-
+/* Opens one configured address as the next listener. */
 static int
-listeners_open(struct server *srv, const struct broker_config *conf)
+listener_open(struct server *srv, const struct broker_config *conf,
+    const struct listen_addr *la, bool admin)
 {
-	char	 err[512];
+	struct server_listener	*l = &srv->listeners[srv->n_listeners];
+	char			 err[512];
+	int			 fd;
+
+	fd = la->kind == LISTEN_UNIX ? listen_unix(la, conf->socket_mode, err,
+	    sizeof(err)) : listen_tcp(la, err, sizeof(err));
+	if (fd == -1) {
+		log_warnx("event=listen_failed %s", err);
+		return -1;
+	}
+	listener_copy(&l->addr, la);
+	srv->has_admin_listener |= admin;
+	srv->n_listeners++;
+	if (listener_attach(srv, l, fd, admin) == -1) {
+		log_warnx("event=listen_failed address=%s", la->text);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Inherited sockets replace `listen`.  `admin_listen` is honoured beside
+ * them (the broker opens it) unless systemd also passed a socket named
+ * "admin": two admin addresses are refused, never one silently dropped.
+ */
+int
+server_listeners_open(struct server *srv, const struct broker_config *conf)
+{
 	int	 n = 0;
 
 #ifdef HAVE_SYSTEMD
-	if ((n = listeners_inherit(srv)) == -1)
+	if ((n = listeners_inherit(srv, conf)) == -1)
 		return -1;
 	if (n > 0) {
-		log_info("event=socket_activation listeners=%d", n);
+		log_info("event=socket_activation listeners=%d admin=%s", n,
+		    srv->has_admin_listener ? "inherited" : conf->has_admin_listen ?
+		    "admin_listen" : "none");
+		if (srv->has_admin_listener && conf->has_admin_listen) {
+			log_warnx("event=listen_failed reason=\"admin_listen is set and "
+			    "systemd passed a socket named admin: give the admin address "
+			    "in one place\"");
+			return -1;
+		}
+		if (conf->has_admin_listen)
+			return listener_open(srv, conf, &conf->admin_listen, true);
 		return 0;
 	}
 #endif
 	srv->listeners = xcalloc(conf->n_listens + 1, sizeof(*srv->listeners));
-	for (size_t i = 0; i < conf->n_listens + conf->has_admin_listen; i++) {
-		bool				 admin = i == conf->n_listens;
-		const struct listen_addr	*la = admin ? &conf->admin_listen :
-						    &conf->listens[i];
-		struct server_listener		*l = &srv->listeners[i];
-		int				 fd;
-
-		fd = la->kind == LISTEN_UNIX ?
-		    listen_unix(la, conf->socket_mode, err, sizeof(err)) :
-		    listen_tcp(la, err, sizeof(err));
-		if (fd == -1) {
-			log_warnx("event=listen_failed %s", err);
+	for (size_t i = 0; i < conf->n_listens; i++)
+		if (listener_open(srv, conf, &conf->listens[i], false) == -1)
 			return -1;
-		}
-		listener_copy(&l->addr, la);
-		srv->has_admin_listener |= admin;
-		srv->n_listeners++;
-		if (listener_attach(srv, l, fd, admin) == -1) {
-			log_warnx("event=listen_failed address=%s", la->text);
-			return -1;
-		}
-	}
+	if (conf->has_admin_listen)
+		return listener_open(srv, conf, &conf->admin_listen, true);
 	(void)n;
 	return 0;
 }
 
 /* Stops accepting; unlinks our socket files. */
-static void
-listeners_close(struct server *srv)
+void
+server_listeners_close(struct server *srv)
 {
 	for (size_t i = 0; i < srv->n_listeners; i++) {
 		struct server_listener *l = &srv->listeners[i];
@@ -388,8 +455,8 @@ listeners_close(struct server *srv)
 	}
 }
 
-static void
-listeners_free(struct server *srv)
+void
+server_listeners_free(struct server *srv)
 {
 	for (size_t i = 0; i < srv->n_listeners; i++) {
 		struct listen_addr *a = &srv->listeners[i].addr;
@@ -439,7 +506,7 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 	log_info("event=shutdown signal=%s in_flight=%zu",
 	    sig == SIGTERM ? "TERM" : "INT", srv->in_flight);
 	notify("STOPPING=1");
-	listeners_close(srv);
+	server_listeners_close(srv);
 	srv->grace_timer = event_new(srv->base, -1, EV_PERSIST, grace_cb, srv);
 	event_add(srv->grace_timer, &tv);
 }
@@ -515,42 +582,17 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	log_set_level(conf->log_level);
 	fronts_configure(srv, conf);
+	server_listeners_update(srv);	/* max_connections may have changed */
 	srv->reload_ok = true;
 	srv->reload_error[0] = '\0';
 	log_info("event=reload_done tenants=%zu", conf->n_tenants);
 	notify("READY=1");
 }
 
-/* Tests move the broker's clock with a file holding an offset in seconds;
- * the file is read again whenever it changes.  Never set in production. */
-static const char	*test_clock_file;
-
-static double
-test_clock(void)
-{
-	static struct timespec	 seen;
-	static double		 offset;
-	struct timespec		 ts;
-	struct stat		 st;
-	FILE			*f;
-
-	if (stat(test_clock_file, &st) == 0 &&
-	    (st.st_mtim.tv_sec != seen.tv_sec || st.st_mtim.tv_nsec != seen.tv_nsec)) {
-		seen = st.st_mtim;
-		if ((f = fopen(test_clock_file, "r")) != NULL) {
-			if (fscanf(f, "%lf", &offset) != 1)
-				offset = 0;
-			fclose(f);
-		}
-	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + offset;
-}
-
 /* Each connection is a descriptor: take the hard limit, and say so when
  * max_connections cannot fit under it. */
-static void
-nofile_raise(const struct broker_config *conf)
+void
+server_nofile_raise(size_t max_connections)
 {
 	struct rlimit	 rl;
 
@@ -561,31 +603,85 @@ nofile_raise(const struct broker_config *conf)
 		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 			getrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (rl.rlim_cur != RLIM_INFINITY && conf->max_connections + 64 > rl.rlim_cur)
+	if (rl.rlim_cur != RLIM_INFINITY && max_connections +
+	    SERVER_ADMIN_MAX_CONNECTIONS + 64 > rl.rlim_cur)
 		log_warnx("event=nofile limit=%llu max_connections=%zu note=\"fewer "
 		    "descriptors than connections allowed; raise LimitNOFILE\"",
-		    (unsigned long long)rl.rlim_cur, conf->max_connections);
+		    (unsigned long long)rl.rlim_cur, max_connections);
 }
 
-static int
+void
+server_init(struct server *srv, struct event_base *base)
+{
+	srv->base = base;
+	evtimer_assign(&srv->accept_retry, base, accept_resume_cb, srv);
+}
+
+static struct event_base *
+base_new(void)
+{
+	struct event_config	*evcfg;
+	struct event_base	*base = NULL;
+
+	/* The epoll changelist folds event changes into at most one
+	 * epoll_ctl per descriptor and loop turn (safe: the broker never
+	 * dup()s a socket). */
+	if ((evcfg = event_config_new()) == NULL)
+		return NULL;
+	if (event_config_set_flag(evcfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST) == 0)
+		base = event_base_new_with_config(evcfg);
+	event_config_free(evcfg);
+	return base;
+}
+
+static void
+signals_add(struct server *srv)
+{
+	srv->sig_term = evsignal_new(srv->base, SIGTERM, stop_cb, srv);
+	srv->sig_int = evsignal_new(srv->base, SIGINT, stop_cb, srv);
+	srv->sig_hup = evsignal_new(srv->base, SIGHUP, reload_cb, srv);
+	evsignal_add(srv->sig_term, NULL);
+	evsignal_add(srv->sig_int, NULL);
+	evsignal_add(srv->sig_hup, NULL);
+}
+
+static void
+server_teardown(struct server *srv)
+{
+	server_listeners_close(srv);
+	if (srv->sig_term)
+		event_free(srv->sig_term);
+	if (srv->sig_int)
+		event_free(srv->sig_int);
+	if (srv->sig_hup)
+		event_free(srv->sig_hup);
+	if (srv->grace_timer)
+		event_free(srv->grace_timer);
+	if (srv->base != NULL)
+		evtimer_del(&srv->accept_retry);
+	conns_close_all(srv);	/* requests still waiting are orphaned... */
+	broker_free(srv->broker);	/* ...and answered into the void here */
+	server_listeners_free(srv);
+	if (srv->base)
+		event_base_free(srv->base);
+	free(srv->config_path);
+}
+
+int
 server_run(const char *config_path)
 {
 	struct server		 srv;
 	struct broker_config	*conf;
-	struct event_config	*evcfg = NULL;
 	char			 err[512];
 	int			 rc = 1;
 
 	memset(&srv, 0, sizeof(srv));
-	if ((test_clock_file = getenv("SAMLBROKER_TEST_CLOCK_FILE")) != NULL) {
-		clock_set(test_clock);
-		log_warnx("event=test_clock file=%s", test_clock_file);
-	}
 	if ((conf = config_load_verbose(config_path)) == NULL) {
 		log_warnx("event=startup_failed reason=configuration");
 		return 1;
 	}
 	log_set_level(conf->log_level);
+	server_nofile_raise(conf->max_connections);
 	if (saml_global_init() == -1) {
 		log_warnx("event=startup_failed reason=xmlsec");
 		config_free(conf);
@@ -597,36 +693,22 @@ server_run(const char *config_path)
 	srv.started = clock_now();
 	srv.reload_ok = true;
 	fronts_configure(&srv, conf);
-	/* The epoll changelist folds event changes into at most one
-	 * epoll_ctl per descriptor and loop turn (safe: the broker never
-	 * dup()s a socket). */
-	if ((evcfg = event_config_new()) == NULL ||
-	    event_config_set_flag(evcfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST) == -1 ||
-	    (srv.base = event_base_new_with_config(evcfg)) == NULL) {
-		if (evcfg != NULL)
-			event_config_free(evcfg);
-	srv.accept_retry = evtimer_new(srv.base, accept_resume_cb, &srv);
-	nofile_raise(conf);
+	if ((srv.base = base_new()) == NULL) {
 		log_warnx("event=startup_failed reason=libevent");
 		config_free(conf);
 		goto done;
 	}
-	event_config_free(evcfg);
+	server_init(&srv, srv.base);
 	if ((srv.broker = broker_new(srv.base, conf, err, sizeof(err))) == NULL) {
 		log_warnx("event=startup_failed error=\"%s\"", err);
 		config_free(conf);
 		goto done;
 	}
-	if (listeners_open(&srv, conf) == -1) {
+	if (server_listeners_open(&srv, conf) == -1) {
 		log_warnx("event=startup_failed reason=listen");
 		goto done;
 	}
-	srv.sig_term = evsignal_new(srv.base, SIGTERM, stop_cb, &srv);
-	srv.sig_int = evsignal_new(srv.base, SIGINT, stop_cb, &srv);
-	srv.sig_hup = evsignal_new(srv.base, SIGHUP, reload_cb, &srv);
-	evsignal_add(srv.sig_term, NULL);
-	evsignal_add(srv.sig_int, NULL);
-	evsignal_add(srv.sig_hup, NULL);
+	signals_add(&srv);
 	srv.ready = true;
 	log_info("event=ready version=%s tenants=%zu listeners=%zu", PACKAGE_VERSION,
 	    conf->n_tenants, srv.n_listeners);
@@ -635,56 +717,8 @@ server_run(const char *config_path)
 	rc = 0;
 	log_info("event=stopped");
 done:
-	listeners_close(&srv);
-	if (srv.sig_term)
-		event_free(srv.sig_term);
-	if (srv.sig_int)
-		event_free(srv.sig_int);
-	if (srv.sig_hup)
-		event_free(srv.sig_hup);
-	if (srv.grace_timer)
-		event_free(srv.grace_timer);
-	if (srv.accept_retry)
-		event_free(srv.accept_retry);
-	conns_close_all(&srv);	/* requests still waiting are orphaned... */
-	broker_free(srv.broker);	/* ...and answered into the void here */
-	listeners_free(&srv);
-	if (srv.base)
-		event_base_free(srv.base);
-	free(srv.config_path);
+	server_teardown(&srv);
 	curl_global_cleanup();
 	saml_global_shutdown();
 	return rc;
-}
-
-int
-cmd_serve(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "config",	required_argument,	NULL, 'c' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char	*path = SAMLBROKER_DEFAULT_CONF;
-	int		 ch;
-
-	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'h':
-			printf("usage: samlbroker serve [-c FILE]\n"
-			    "Runs the broker in the foreground; logs go to stderr.\n"
-			    "SIGHUP reloads the configuration, SIGTERM stops.\n");
-			return 0;
-		default:
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "samlbroker serve: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
-	return server_run(path);
 }

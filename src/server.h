@@ -1,7 +1,7 @@
 /*
  * server.h - state shared by server.c (listeners, signals, lifecycle),
- * server_conn.c (HTTP/1.1 connections) and server_http.c (the API).
- * Only those three files include it.
+ * server_conn.c (HTTP/1.1 connections), http_parser.c (the request head)
+ * and server_http.c (the API).  Only those files and their tests include it.
  */
 #ifndef SAMLBROKER_SERVER_H
 #define SAMLBROKER_SERVER_H
@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <event2/event.h>
+#include <event2/event_struct.h>
 
 #include "samlbroker.h"
 
@@ -40,6 +41,29 @@ struct peer {
 	size_t		 n_groups;
 };
 
+/* The request-head parser's limits and result (http_parser.c). */
+#define HTTP_MAX_HEADERS	100
+#define HTTP_METHOD_MAX		7
+struct http_limits {
+	size_t		 max_head;	/* bytes, leading empty lines included */
+	size_t		 max_headers;	/* header fields */
+	size_t		 max_body;	/* the largest Content-Length */
+};
+struct http_head {
+	const char	*method;	/* pointers into the parsed buffer */
+	size_t		 method_len;
+	const char	*target;
+	size_t		 target_len;
+	int		 minor_version;	/* HTTP/1.0 or HTTP/1.1 */
+	size_t		 content_length;
+	size_t		 n_headers;
+	bool		 keep_alive;	/* the connection may serve another */
+	bool		 guard;		/* X-Samlbroker-Request: true */
+	const char	*host;		/* NULL: no Host field */
+	size_t		 host_len;
+	bool		 has_origin;	/* an Origin field */
+};
+
 /* One request, from server_conn.c to server_http.c and back. */
 struct http_conn;
 struct http_req {
@@ -48,6 +72,8 @@ struct http_req {
 	char				 method[8];
 	char				*target;	/* as sent */
 	bool				 guard;	/* X-Samlbroker-Request: true */
+	bool				 host_ok;	/* TCP: Host names this listener */
+	bool				 has_origin;	/* from a web page */
 	bool				 is_head;
 	size_t				 body_len;
 	struct peer			 who;
@@ -61,7 +87,14 @@ struct server_listener {
 	ino_t				 sock_ino;	/* only it (0: nothing to remove) */
 	struct evconnlistener		*lev;
 	bool				 inherited;	/* socket activation */
+	bool				 enabled;	/* accepting now */
 };
+
+/* Connections at most on the admin address at once, beyond
+ * max_connections: health checks get through, but not without bound. */
+#define SERVER_ADMIN_MAX_CONNECTIONS	16
+/* How long every listener rests after accept() failed (EMFILE). */
+#define SERVER_ACCEPT_RETRY_MS		100
 
 struct server {
 	struct event_base		*base;
@@ -76,7 +109,9 @@ struct server {
 	int				 grace_ticks;	/* 100 ms each since SIGTERM */
 	size_t				 in_flight;	/* requests waiting for the broker */
 	struct event			*sig_term, *sig_int, *sig_hup, *grace_timer;
-	struct event			*accept_retry;	/* after accept() failed */
+	/* Embedded and assigned before any listener exists, so that an
+	 * accept() failure always finds it. */
+	struct event			 accept_retry;
 	/* last reload */
 	double				 reload_time;
 	uint64_t			 reload_count;
@@ -88,12 +123,40 @@ struct server {
 	size_t				 max_header_size;
 	int				 client_timeout;
 	struct http_conn		*conns;	/* open connections */
-	size_t				 n_conns;
-	bool				 accept_paused;	/* at max_connections */
+	size_t				 n_conns;	/* on token listeners */
+	size_t				 n_admin_conns;	/* on the admin address */
+	bool				 token_full;	/* at max_connections */
+	bool				 admin_full;	/* at the admin cap */
 	uint64_t			 protocol_errors;
 	bool				 has_admin_listener;
 };
 
+
+/* server.c */
+/* Prepares a server on a base: timers exist before any listener. */
+void	 server_init(struct server *, struct event_base *);
+/* Opens (or inherits) the listeners; -1 with the reason logged. */
+int	 server_listeners_open(struct server *, const struct broker_config *);
+/* Stops accepting; unlinks our socket files. */
+void	 server_listeners_close(struct server *);
+void	 server_listeners_free(struct server *);
+/* The one owner of listener on/off: after accept() failed, connections
+ * at their limits, shutdown.  Called whenever one of those changes. */
+void	 server_listeners_update(struct server *);
+/* Raises the soft descriptor limit to the hard one; warns when
+ * max_connections does not fit. */
+void	 server_nofile_raise(size_t max_connections);
+
+/* http_parser.c */
+/* Parses a request head at the start of buf: returns its length in bytes
+ * (> 0, leading empty lines included) and fills *ret; 0 when more bytes
+ * are needed; or minus an HTTP status (400, 413, 431, 501) with *ret_why
+ * set to a message.  Pure: no I/O, no allocation, buf is not changed. */
+int	 http_parse_request(const char *buf, size_t len, const struct http_limits *,
+	    struct http_head *ret, const char **ret_why);
+/* Is a Host value this listener's address (local) or localhost, with its
+ * port?  Pure. */
+bool	 http_host_allowed(const char *host, size_t len, const struct sockaddr *local);
 
 /* server_conn.c */
 void	 conn_accept(struct server_front *, int fd);
@@ -106,6 +169,11 @@ void	 http_reply(struct http_req *, int status, const char *content_type,
 
 /* server_http.c */
 void	 server_http_handle(struct http_req *);
+/* Which endpoint a request target names and, for the token paths, its
+ * tenant and subject (percent-decoded; the caller frees them); -1 when
+ * the path is malformed.  Pure. */
+int	 server_http_route(const char *target, enum endpoint *ret_ep,
+	    char **ret_tenant, char **ret_subject);
 int	 server_endpoint_status_index(int status);
 
 #endif

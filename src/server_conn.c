@@ -1,7 +1,9 @@
 /*
- * server_conn.c - HTTP/1.1 connections: accept, read, parse a request,
- * hand it to server_http.c, write the answer, keep-alive, pipelining, and
- * the limits (head and body sizes, client_timeout, max_connections).
+ * server_conn.c - HTTP/1.1 connections: accept, read, have a request head
+ * parsed (http_parser.c), hand the request to server_http.c, write the
+ * answer, keep-alive, pipelining, client_timeout.  It owns I/O and
+ * connection state only: it counts connections, and server.c alone
+ * switches listeners on and off (server_listeners_update).
  *
  * The API is small (no request bodies, no chunked encoding, no upgrades),
  * so the broker speaks just that part of HTTP/1.1 itself, on raw sockets
@@ -18,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -33,7 +34,6 @@
 #ifndef SO_PEERGROUPS
 #define SO_PEERGROUPS	59
 #endif
-#define HTTP_MAX_HEADERS	100
 /* After a last answer the broker reads and discards for this long before
  * closing, so that a caller still sending (a body we refused) reads the
  * answer instead of a reset. */
@@ -59,6 +59,7 @@ struct http_conn {
 	bool			 http10;	/* the current request's version */
 	struct peer		 who;
 	char			 peer[96];
+	struct sockaddr_storage	 local;		/* TCP: our end, for Host */
 	struct http_conn	*prev, *next;
 };
 
@@ -66,7 +67,6 @@ static void	conn_read_cb(evutil_socket_t, short, void *);
 static void	conn_write_cb(evutil_socket_t, short, void *);
 static void	conn_timeout_cb(evutil_socket_t, short, void *);
 static void	conn_parse(struct http_conn *);
-static void	conn_parse_head(struct http_conn *, char *, size_t, char *);
 
 static const char *
 reason_phrase(int status)
@@ -140,6 +140,10 @@ peer_identify(struct http_conn *c)
 		char			 host[INET6_ADDRSTRLEN] = "?";
 		unsigned		 port = 0;
 
+		len = sizeof(c->local);
+		if (getsockname(c->fd, (struct sockaddr *)&c->local, &len) == -1)
+			c->local.ss_family = AF_UNSPEC;	/* no Host matches */
+		len = sizeof(ss);
 		if (getpeername(c->fd, (struct sockaddr *)&ss, &len) == -1)
 			return;
 		if (ss.ss_family == AF_INET) {
@@ -155,29 +159,6 @@ peer_identify(struct http_conn *c)
 		}
 		snprintf(c->peer, sizeof(c->peer), "tcp:%s:%u", host, port);
 	}
-}
-
-static void
-listeners_pause(struct server *srv, bool pause)
-{
-	if (srv->accept_paused == pause || srv->stopping)
-		return;
-	srv->accept_paused = pause;
-	for (size_t i = 0; i < srv->n_listeners; i++) {
-		/* The admin address stays open: health checks must get through. */
-		if (srv->listeners[i].lev == NULL || srv->listeners[i].front->admin)
-			continue;
-		if (pause)
-			evconnlistener_disable(srv->listeners[i].lev);
-		else
-			evconnlistener_enable(srv->listeners[i].lev);
-	}
-	if (pause)
-		log_warnx("event=max_connections connections=%zu accepting=no",
-		    srv->n_conns);
-	else
-		log_info("event=max_connections connections=%zu accepting=yes",
-		    srv->n_conns);
 }
 
 static void
@@ -233,10 +214,12 @@ conn_close(struct http_conn *c)
 		srv->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
+	if (c->front->admin)
+		srv->n_admin_conns--;
+	else
+		srv->n_conns--;
 	free(c);
-	srv->n_conns--;
-	if (srv->n_conns < srv->max_connections)
-		listeners_pause(srv, false);
+	server_listeners_update(srv);
 }
 
 void
@@ -263,12 +246,14 @@ conn_accept(struct server_front *front, int fd)
 	if ((c->next = srv->conns) != NULL)
 		c->next->prev = c;
 	srv->conns = c;
-	srv->n_conns++;
+	if (front->admin)
+		srv->n_admin_conns++;
+	else
+		srv->n_conns++;
 	peer_identify(c);
 	reading_set(c, true);
 	timeout_arm(c);
-	if (srv->n_conns >= srv->max_connections)
-		listeners_pause(srv, true);
+	server_listeners_update(srv);
 }
 
 /* After an answer is out: close, or go on with the next request. */
@@ -416,194 +401,44 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	conn_parse(c);
 }
 
-static bool
-token_eq(const char *s, size_t len, const char *word)
-{
-	return strlen(word) == len && strncasecmp(s, word, len) == 0;
-}
-
-/* Does a Connection header value list this token? */
-static bool
-list_has(const char *v, size_t len, const char *word)
-{
-	size_t	 i = 0;
-
-	while (i < len) {
-		size_t start, end;
-
-		while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-			i++;
-		start = i;
-		while (i < len && v[i] != ',')
-			i++;
-		end = i;
-		while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
-			end--;
-		if (token_eq(v + start, end - start, word))
-			return true;
-	}
-	return false;
-}
-
-static bool
-is_tchar(unsigned char ch)
-{
-	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
-	    (ch >= 'A' && ch <= 'Z') || (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
-}
-
-/* Parses one request at the start of the buffer, if it is all there. */
+/* Parses one request at the start of the buffer, if its head is all
+ * there (http_parser.c), and hands it to the API once its body is in too. */
 static void
 conn_parse(struct http_conn *c)
 {
-	struct server	*srv = c->srv;
-	char		*head, *head_end;
-	size_t		 head_len;
+	struct server		*srv = c->srv;
+	struct http_limits	 lim = { srv->max_header_size, HTTP_MAX_HEADERS,
+				    srv->max_body };
+	struct http_head	 h;
+	struct http_req		*req;
+	const char		*why = NULL;
+	int			 n;
 
-	/* Empty lines before a request line are ignored (RFC 9112 2.2). */
-	while (c->in_len >= 2 && c->in[0] == '\r' && c->in[1] == '\n') {
-		memmove(c->in, c->in + 2, c->in_len - 2);
-		c->in_len -= 2;
-	}
-	head_end = c->in_len >= 4 ? memmem(c->in, c->in_len, "\r\n\r\n", 4) : NULL;
-	if (head_end == NULL) {
-		if (c->in_len > srv->max_header_size)
-			conn_fail(c, 431, "bad_request", "request head too large");
+	n = http_parse_request(c->in, c->in_len, &lim, &h, &why);
+	if (n < 0) {
+		conn_fail(c, -n, n == -413 ? "payload_too_large" : "bad_request", why);
 		return;
 	}
-	head_len = (size_t)(head_end - c->in) + 4;
-	if (head_len > srv->max_header_size) {
-		conn_fail(c, 431, "bad_request", "request head too large");
-		return;
-	}
-	if (memchr(c->in, '\0', head_len) != NULL) {
-		conn_fail(c, 400, "bad_request", "malformed request");
-		return;
-	}
-	/* Parsed in a copy: the buffer stays as it came until the whole
-	 * request (with its body) is there. */
-	head = xmalloc(head_len + 1);
-	memcpy(head, c->in, head_len);
-	head[head_len] = '\0';
-	head_end = head + head_len - 4;
-	conn_parse_head(c, head, head_len, head_end);
-	free(head);
-}
-
-static void
-conn_parse_head(struct http_conn *c, char *head, size_t head_len, char *head_end)
-{
-	struct server	*srv = c->srv;
-	struct http_req	*req;
-	char		*line, *eol, *sp1, *sp2;
-	size_t		 content_length = 0, n_headers = 0;
-	bool		 guard = false, conn_close_hdr = false, conn_keep = false;
-	bool		 http10, have_length = false;
-
-	/* Request line: METHOD SP target SP HTTP/1.x */
-	line = head;
-	eol = memmem(line, head_len, "\r\n", 2);
-	*eol = '\0';
-	if ((sp1 = strchr(line, ' ')) == NULL || (sp2 = strchr(sp1 + 1, ' ')) == NULL ||
-	    strchr(sp2 + 1, ' ') != NULL || sp1 == line || sp1 - line > 7 ||
-	    sp2[1] == '\0') {
-		conn_fail(c, 400, "bad_request", "malformed request line");
-		return;
-	}
-	for (char *p = line; p < sp1; p++)
-		if (!is_tchar((unsigned char)*p)) {
-			conn_fail(c, 400, "bad_request", "malformed request line");
-			return;
-		}
-	for (char *p = sp1 + 1; p < sp2; p++)
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p == 0x7f) {
-			conn_fail(c, 400, "bad_request", "malformed request line");
-			return;
-		}
-	if (strcmp(sp2 + 1, "HTTP/1.1") == 0)
-		http10 = false;
-	else if (strcmp(sp2 + 1, "HTTP/1.0") == 0)
-		http10 = true;
-	else {
-		conn_fail(c, 400, "bad_request", "only HTTP/1.0 and HTTP/1.1 are spoken");
-		return;
-	}
-	/* Header fields. */
-	for (line = eol + 2; line < head_end + 2; line = eol + 2) {
-		char	*colon, *v, *vend;
-
-		eol = memmem(line, (size_t)(head_end + 2 - line), "\r\n", 2);
-		if (eol == line)
-			break;
-		*eol = '\0';
-		if (++n_headers > HTTP_MAX_HEADERS || (colon = strchr(line, ':')) == NULL ||
-		    colon == line) {
-			conn_fail(c, 400, "bad_request", "malformed header field");
-			return;
-		}
-		for (char *p = line; p < colon; p++)
-			if (!is_tchar((unsigned char)*p)) {
-				conn_fail(c, 400, "bad_request", "malformed header field");
-				return;
-			}
-		for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
-			;
-		for (vend = eol; vend > v && (vend[-1] == ' ' || vend[-1] == '\t'); vend--)
-			;
-		for (char *p = v; p < vend; p++)
-			if ((unsigned char)*p < 0x20 && *p != '\t') {
-				conn_fail(c, 400, "bad_request", "malformed header field");
-				return;
-			}
-		if (token_eq(line, (size_t)(colon - line), "content-length")) {
-			size_t	 len = 0;
-
-			/* One length only (RFC 9112 6.3): no smuggling. */
-			if (v == vend || vend - v > 9 || have_length) {
-				conn_fail(c, 400, "bad_request", "bad Content-Length");
-				return;
-			}
-			have_length = true;
-			for (char *p = v; p < vend; p++) {
-				if (*p < '0' || *p > '9') {
-					conn_fail(c, 400, "bad_request", "bad Content-Length");
-					return;
-				}
-				len = len * 10 + (size_t)(*p - '0');
-			}
-			content_length = len;
-		} else if (token_eq(line, (size_t)(colon - line), "transfer-encoding")) {
-			conn_fail(c, 501, "bad_request", "chunked request bodies are not accepted");
-			return;
-		} else if (token_eq(line, (size_t)(colon - line), "connection")) {
-			conn_close_hdr |= list_has(v, (size_t)(vend - v), "close");
-			conn_keep |= list_has(v, (size_t)(vend - v), "keep-alive");
-		} else if (token_eq(line, (size_t)(colon - line), "x-samlbroker-request")) {
-			guard = token_eq(v, (size_t)(vend - v), "true") &&
-			    strncmp(v, "true", 4) == 0;
-		}
-	}
-	if (content_length > srv->max_body) {
-		conn_fail(c, 413, "payload_too_large", "request body too large");
-		return;
-	}
-	if (c->in_len < head_len + content_length)
-		return;	/* the body is still coming */
+	if (n == 0 || c->in_len < (size_t)n + h.content_length)
+		return;	/* the head or the body is still coming */
 
 	req = xcalloc(1, sizeof(*req));
 	req->conn = c;
 	req->front = c->front;
-	snprintf(req->method, sizeof(req->method), "%.*s", (int)(sp1 - head), head);
-	req->target = xstrndup(sp1 + 1, (size_t)(sp2 - sp1 - 1));
-	req->guard = guard;
-	req->body_len = content_length;
+	memcpy(req->method, h.method, h.method_len);
+	req->target = xstrndup(h.target, h.target_len);
+	req->guard = h.guard;
+	req->has_origin = h.has_origin;
+	req->host_ok = !c->front->tcp || (h.host != NULL &&
+	    http_host_allowed(h.host, h.host_len, (struct sockaddr *)&c->local));
+	req->body_len = h.content_length;
 	req->is_head = strcmp(req->method, "HEAD") == 0;
 	req->who = c->who;
 	snprintf(req->peer, sizeof(req->peer), "%s", c->peer);
-	c->keep_alive = http10 ? conn_keep && !conn_close_hdr : !conn_close_hdr;
-	c->http10 = http10;
+	c->keep_alive = h.keep_alive;
+	c->http10 = h.minor_version == 0;
 	c->req = req;
-	c->req_bytes = head_len + content_length;
+	c->req_bytes = (size_t)n + h.content_length;
 	event_del(c->ev_timeout);
 	server_http_handle(req);
 }

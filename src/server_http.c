@@ -387,6 +387,77 @@ handle_simple_get(struct request *r, const char *m)
 	}
 }
 
+int
+server_http_route(const char *target, enum endpoint *ret_ep, char **ret_tenant,
+    char **ret_subject)
+{
+	enum endpoint	 ep = EP_OTHER;
+	char		*path, *seg[MAX_SEGMENTS];
+	size_t		 n = 0;
+
+	/* origin-form only; the query, if any, is ignored. */
+	path = xstrndup(target, strcspn(target, "?#"));
+	if (path_split(path, seg, MAX_SEGMENTS, &n) == -1) {
+		free(path);
+		return -1;
+	}
+	free(path);
+	if (n == 1 && strcmp(seg[0], "healthz") == 0)
+		ep = EP_HEALTHZ;
+	else if (n == 1 && strcmp(seg[0], "readyz") == 0)
+		ep = EP_READYZ;
+	else if (n == 1 && strcmp(seg[0], "metrics") == 0)
+		ep = EP_METRICS;
+	else if (n == 2 && strcmp(seg[0], "v1") == 0 && strcmp(seg[1], "status") == 0)
+		ep = EP_STATUS;
+	else if (n == 6 && strcmp(seg[0], "v1") == 0 && strcmp(seg[1], "tenants") == 0 &&
+	    strcmp(seg[3], "users") == 0 && strcmp(seg[5], "token") == 0)
+		ep = EP_USER_TOKEN;
+	else if (n == 6 && strcmp(seg[0], "v1") == 0 && strcmp(seg[1], "tenants") == 0 &&
+	    strcmp(seg[3], "users") == 0 && strcmp(seg[5], "saml-response") == 0)
+		ep = EP_SAML_RESPONSE;
+	else if (n == 6 && strcmp(seg[0], "v1") == 0 && strcmp(seg[1], "tenants") == 0 &&
+	    strcmp(seg[3], "services") == 0 && strcmp(seg[5], "token") == 0)
+		ep = EP_SERVICE_TOKEN;
+	*ret_tenant = *ret_subject = NULL;
+	if (ep == EP_USER_TOKEN || ep == EP_SAML_RESPONSE || ep == EP_SERVICE_TOKEN) {
+		*ret_tenant = seg[2];
+		*ret_subject = seg[4];
+		seg[2] = seg[4] = NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(seg[i]);
+	*ret_ep = ep;
+	return 0;
+}
+
+/*
+ * Web pages stop here.  A request with Origin comes from a browser (or is
+ * relayed for one), on any listener.  Over TCP, a page cannot add the
+ * guard header without a CORS preflight, which is never granted; but a
+ * page served by a name the attacker rebinds to 127.0.0.1 (DNS rebinding)
+ * is same-origin and needs no preflight, so its Host must also be this
+ * listener's own address or localhost, with the port.  A missing Host is
+ * refused too.  On refusal the answer is sent here.
+ */
+static bool
+front_allows(struct request *r)
+{
+	const char	*why = NULL;
+
+	if (r->req->has_origin)
+		why = "requests from web pages (with an Origin header) are refused";
+	else if (r->req->front->tcp && !r->req->guard)
+		why = "requests over TCP must carry the header X-Samlbroker-Request: true";
+	else if (!r->req->host_ok)
+		why = "over TCP the Host header must be this listener's address or "
+		    "localhost, with its port";
+	if (why == NULL)
+		return true;
+	reply_error(r, 403, "forbidden", why, NULL);
+	return false;
+}
+
 void
 server_http_handle(struct http_req *req)
 {
@@ -394,8 +465,6 @@ server_http_handle(struct http_req *req)
 	struct server			*srv = front->srv;
 	struct request			*r = xcalloc(1, sizeof(*r));
 	const char			*m = req->method;
-	char				*path, *seg[MAX_SEGMENTS];
-	size_t				 n = 0;
 
 	r->srv = srv;
 	r->req = req;
@@ -404,48 +473,12 @@ server_http_handle(struct http_req *req)
 	r->who = &req->who;
 	r->peer = req->peer;
 
-	/* A browser cannot add this header without a CORS preflight, which we
-	 * never answer: requests forged from web pages stop here. */
-	if (front->tcp && !req->guard) {
-		reply_error(r, 403, "forbidden",
-		    "requests over TCP must carry the header X-Samlbroker-Request: true",
-		    NULL);
+	if (!front_allows(r))
 		return;
-	}
-	/* origin-form only; the query, if any, is ignored. */
-	path = xstrndup(req->target, strcspn(req->target, "?#"));
-	if (path_split(path, seg, MAX_SEGMENTS, &n) == -1) {
-		free(path);
+	if (server_http_route(req->target, &r->ep, &r->tenant, &r->subject) == -1) {
 		reply_error(r, 400, "bad_request", "malformed request path", NULL);
 		return;
 	}
-	free(path);
-
-	if (n == 1 && strcmp(seg[0], "healthz") == 0)
-		r->ep = EP_HEALTHZ;
-	else if (n == 1 && strcmp(seg[0], "readyz") == 0)
-		r->ep = EP_READYZ;
-	else if (n == 1 && strcmp(seg[0], "metrics") == 0)
-		r->ep = EP_METRICS;
-	else if (n == 2 && strcmp(seg[0], "v1") == 0 && strcmp(seg[1], "status") == 0)
-		r->ep = EP_STATUS;
-	else if (n == 6 && strcmp(seg[0], "v1") == 0 && strcmp(seg[1], "tenants") == 0 &&
-	    strcmp(seg[3], "users") == 0 && strcmp(seg[5], "token") == 0)
-		r->ep = EP_USER_TOKEN;
-	else if (n == 6 && strcmp(seg[0], "v1") == 0 && strcmp(seg[1], "tenants") == 0 &&
-	    strcmp(seg[3], "users") == 0 && strcmp(seg[5], "saml-response") == 0)
-		r->ep = EP_SAML_RESPONSE;
-	else if (n == 6 && strcmp(seg[0], "v1") == 0 && strcmp(seg[1], "tenants") == 0 &&
-	    strcmp(seg[3], "services") == 0 && strcmp(seg[5], "token") == 0)
-		r->ep = EP_SERVICE_TOKEN;
-	if (r->ep == EP_USER_TOKEN || r->ep == EP_SAML_RESPONSE ||
-	    r->ep == EP_SERVICE_TOKEN) {
-		r->tenant = seg[2];
-		r->subject = seg[4];
-		seg[2] = seg[4] = NULL;
-	}
-	for (size_t i = 0; i < n; i++)
-		free(seg[i]);
 
 	/* With admin_listen set, admin endpoints live there and only there. */
 	if (srv->has_admin_listener && r->ep != EP_OTHER &&

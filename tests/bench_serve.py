@@ -47,7 +47,7 @@ def wrk(url, extra=()):
     return rate, lat, int(errors.group(1)) if errors else 0, out
 
 
-s = Setup(log_level="error", test_clock=False, extra_broker="max_cached_tokens = %d\n" % (args.users + 1000))
+s = Setup(log_level="error", extra_broker="max_cached_tokens = %d\n" % (args.users + 1000))
 try:
     url = "http://127.0.0.1:%d/v1/tenants/acme/services/ewt/token" % s.tcp_port
     first = s.get("/v1/tenants/acme/services/ewt/token", tcp=True,

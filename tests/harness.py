@@ -26,6 +26,8 @@ import time
 TOP_SRCDIR = os.environ.get("top_srcdir", os.path.join(os.path.dirname(__file__), ".."))
 TOP_BUILDDIR = os.environ.get("top_builddir", TOP_SRCDIR)
 BROKER = os.path.join(TOP_BUILDDIR, "samlbroker")
+# The same broker with a clock tests can move (never installed).
+BROKER_TESTCLOCK = os.path.join(TOP_BUILDDIR, "tests", "samlbroker-testclock")
 EMULATOR = os.path.join(TOP_BUILDDIR, "samlbroker-emulator")
 WRAPPER = shlex.split(os.environ.get("SAMLBROKER_WRAPPER", ""))
 # Valgrind makes everything 20-50 times slower.
@@ -129,11 +131,12 @@ class Setup:
 
     def __init__(self, expires_in=3600, request_timeout=3, extra_broker="",
                  with_tcp=True, log_level="debug", admin_socket=None,
-                 test_clock=True):
+                 test_clock=False, nofile=None, activation=None):
         if not os.access(BROKER, os.X_OK) or not os.access(EMULATOR, os.X_OK):
             skip("binaries not built")
         self.admin_socket = admin_socket  # where /readyz is, with admin_listen
-        self.test_clock = test_clock  # benchmarks run on the real clock
+        self.test_clock = test_clock  # only tests that call set_clock
+        self.nofile = nofile  # (soft, hard) RLIMIT_NOFILE for the broker
         self.dir = tempfile.mkdtemp(prefix="samlbroker-test-")
         self.secrets = SECRETS
         self.procs = []
@@ -178,7 +181,7 @@ class Setup:
                           "connect_timeout = 2\nlog_level = %s\n%s"
                           % (self.ca_file, request_timeout, log_level, extra_broker))
         self.broker_log = os.path.join(self.dir, "broker.log")
-        self.broker = self.start_broker()
+        self.broker = self.start_broker(activation=activation)
         self.tokens_seen = SECRETS
 
     # --- configuration -------------------------------------------------
@@ -202,39 +205,67 @@ class Setup:
         return os.path.join(self.broker_dir, "tenants", name + ".cfg")
 
     # --- processes -----------------------------------------------------
-    def start(self, argv, log, env=None, wrap=True):
+    def start(self, argv, log, env=None, wrap=True, preexec_fn=None):
         logf = open(log, "ab")
         p = subprocess.Popen((WRAPPER if wrap else []) + argv, stdout=logf, stderr=logf,
-                             env=env)
+                             env=env, preexec_fn=preexec_fn)
         logf.close()
         self.procs.append(p)
         return p
 
-    def start_broker(self, activation_socket=None):
+    def start_broker(self, activation_socket=None, activation=None, expect_exit=False):
         """Starts the broker; with activation_socket, through
-        systemd-socket-activate listening there (socket activation)."""
+        systemd-socket-activate listening there (socket activation);
+        activation: [(path, fdname), ...], the first is the token socket.
+        expect_exit: return the process if it exits at start."""
         env = dict(os.environ)
         if self.test_clock:
             env["SAMLBROKER_TEST_CLOCK_FILE"] = self.clock_file
-        argv = [BROKER, "serve", "-c", os.path.join(self.broker_dir, "samlbroker.conf")]
+        binary = BROKER_TESTCLOCK if self.test_clock else BROKER
+        argv = [binary, "serve", "-c", os.path.join(self.broker_dir, "samlbroker.conf")]
+        nofile = self.nofile
+        preexec = (lambda: __import__("resource").setrlimit(
+            __import__("resource").RLIMIT_NOFILE, nofile)) if nofile else None
         if activation_socket:
-            self.socket = activation_socket
+            activation = [(activation_socket, None)]
+        if activation:
+            self.socket = activation[0][0]
+            act = ["systemd-socket-activate"]
+            for path, _ in activation:
+                act += ["-l", path]
+            if any(name for _, name in activation):
+                act.append("--fdname=" + ":".join(name or "main" for _, name in activation))
             # The activator execs the broker in its own pid, so LISTEN_PID holds.
-            p = self.start(["systemd-socket-activate", "-l", activation_socket,
-                            "-E", "SAMLBROKER_TEST_CLOCK_FILE"] + WRAPPER + argv,
-                           self.broker_log, env=env, wrap=False)
+            p = self.start(act + ["-E", "SAMLBROKER_TEST_CLOCK_FILE"] + WRAPPER + argv,
+                           self.broker_log, env=env, wrap=False, preexec_fn=preexec)
+            # The activator starts the broker on the first connection.
+            self.wait_for(lambda: p.poll() is not None or self._poke(), "activation socket")
         else:
-            p = self.start(argv, self.broker_log, env=env)
+            p = self.start(argv, self.broker_log, env=env, preexec_fn=preexec)
         self.wait_for(lambda: p.poll() is not None or self._ready(), "broker ready",
                       timeout=120 if SLOW else 20)
+        if p.poll() is not None and expect_exit:
+            self.procs.remove(p)
+            return p
         if p.poll() is not None:
             print(open(self.broker_log).read())
             raise SystemExit("broker exited at start")
         return p
 
+    def _poke(self):
+        try:
+            with socket.socket(socket.AF_UNIX) as poke:
+                poke.connect(self.socket)
+            return True
+        except OSError:
+            return False
+
     def _ready(self):
         main = self.socket
         try:
+            if isinstance(self.admin_socket, int):  # a TCP admin_listen port
+                return self.get("/readyz", tcp=self.admin_socket, headers={
+                    "X-Samlbroker-Request": "true"}).status == 200
             if self.admin_socket:
                 self.socket = self.admin_socket
             return self.get("/readyz").status == 200
@@ -298,6 +329,8 @@ class Setup:
     def set_clock(self, offset):
         """Moves the broker's clock (and the emulator's, for assertion
         time checks) offset seconds away from real time."""
+        if offset and not self.test_clock:
+            raise SystemExit("set_clock needs Setup(test_clock=True)")
         tmp = self.clock_file + ".tmp"
         with open(tmp, "w") as f:
             f.write("%f\n" % offset)
@@ -308,7 +341,9 @@ class Setup:
     # --- HTTP ----------------------------------------------------------
     def request(self, method, path, body=None, headers=None, tcp=False, timeout=60):
         if tcp:
-            c = http.client.HTTPConnection("127.0.0.1", self.tcp_port, timeout=timeout)
+            # tcp=True: the first TCP listener; a number: that port.
+            port = self.tcp_port if tcp is True else tcp
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
         else:
             c = UnixHTTPConnection(self.socket, timeout=timeout)
         try:

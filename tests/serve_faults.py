@@ -8,7 +8,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Setup, check, done, SLOW  # noqa: E402
 
-s = Setup(expires_in=300, request_timeout=2)
+s = Setup(expires_in=300, request_timeout=2, test_clock=True)
 
 # A cached service token keeps being served whatever upstream does.
 good = s.service_token("ewt").json()["access_token"]

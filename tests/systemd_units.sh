@@ -6,13 +6,14 @@ command -v systemd-analyze >/dev/null 2>&1 || { echo "SKIP: no systemd-analyze";
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
-for unit in samlbroker.service samlbroker.socket; do
+for unit in samlbroker.service samlbroker.socket samlbroker-admin.socket; do
 	# verify wants the executables to exist: point them at this build.
 	sed "s|/usr/bin/samlbroker|$top_builddir/samlbroker|g" \
 	    "$top_srcdir/packaging/systemd/$unit" > "$tmp/$unit"
 done
-if systemd-analyze verify --man=no "$tmp/samlbroker.service" "$tmp/samlbroker.socket" >"$tmp/verify.out" 2>&1; then
-	echo "ok   - systemd-analyze verify passes on both units"
+if systemd-analyze verify --man=no "$tmp/samlbroker.service" "$tmp/samlbroker.socket" \
+    "$tmp/samlbroker-admin.socket" >"$tmp/verify.out" 2>&1; then
+	echo "ok   - systemd-analyze verify passes on the units"
 else
 	echo "FAIL - systemd-analyze verify"; cat "$tmp/verify.out"; fail=1
 fi
@@ -31,4 +32,10 @@ for want in "Type=notify" "ExecReload=/bin/kill -HUP \$MAINPID" "NoNewPrivileges
 		echo "FAIL - service lacks $want"; fail=1
 	fi
 done
+# The broker knows the admin socket by its name.
+if grep -qxF "FileDescriptorName=admin" "$top_srcdir/packaging/systemd/samlbroker-admin.socket"; then
+	echo "ok   - the admin socket is named admin"
+else
+	echo "FAIL - samlbroker-admin.socket lacks FileDescriptorName=admin"; fail=1
+fi
 exit $fail
