@@ -360,7 +360,7 @@ agents_load(struct load *l, const char *sname, struct ini_section *s,
 	const char	*map = config_opt_optional(l, s, sname, "agent_map");
 
 	if (a->agents.n == 0) {
-		if (tpl != NULL || map != NULL)
+		if ((tpl != NULL || map != NULL) && ini_option_find(s, "agents") == NULL)
 			diag_error(l->d, l->file, sname, tpl != NULL ?
 			    "agent_address" : "agent_map", "needs agents = PRINCIPALS");
 		return;
