@@ -92,6 +92,19 @@ if selected valid; then
 	no_secrets valid
 fi
 
+# check --options: every [broker] option from the table, with its value.
+if selected options; then
+	run "$data/valid"
+	"$bin" check --options -c "$rundir/samlbroker.conf" >"$tmp/out" 2>"$tmp/err" ||
+	    { echo "FAIL options: exit status $?"; fail=1; }
+	for want in "option max_exchanges_per_tenant = 8 (default 32; a reload changes it)" \
+	    "option listen = unix:/run/samlbroker-test/samlbroker.sock tcp:127.0.0.1:18089 tcp:[::1]:18089 (default unix:/run/samlbroker/samlbroker.sock; takes effect on restart)" \
+	    "option proxy = (none) (default none; takes effect on restart)"; do
+		grep -qxF "$want" "$tmp/out" || { echo "FAIL options: no line '$want'"; fail=1; }
+	done
+	[ "$(grep -c '^option ' "$tmp/out")" -eq 18 ] || { echo "FAIL options: not 18 options"; fail=1; }
+fi
+
 for dir in "$data"/ok/*/; do
 	dir=${dir%/}; name=ok/${dir##*/}
 	selected "$name" || continue
