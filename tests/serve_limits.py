@@ -67,6 +67,8 @@ check(s.get("/healthz").status == 200 and "samlbroker_requests_total" in s.get("
       "admin endpoints answer on admin_listen")
 r = s.get("/v1/tenants/acme/services/ewt/token")
 check(r.status == 404, "tokens are not served on admin_listen", repr(r))
+check(sorted(t["name"] for t in s.get("/v1/status").json()["tenants"]) == ["acme", "badcreds"],
+      "/v1/status on the admin address lists every tenant, whatever the rules")
 s.socket = main_socket
 
 # Sizes.
