@@ -658,9 +658,8 @@ access_describe(const struct tenant *t, char ***ret_lines)
 	size_t				  n = 0;
 
 	if (a == NULL) {
-		line_add(&lines, &n, "%s: warning: open: no [access:%s] section, "
-		    "so any caller that can connect may obtain any address, any "
-		    "service and saml-response", t->name, t->name);
+		line_add(&lines, &n, "%s: open to any caller that can connect "
+		    "(no [access:%s] section)", t->name, t->name);
 		*ret_lines = lines;
 		return n;
 	}

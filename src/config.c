@@ -140,6 +140,13 @@ config_load_ext(const char *path, struct diag *d, int flags)
 	config_permissions_check(&l, NULL, NULL, path);
 	tenants_load(&l, c);
 	access_load(&l, c);
+	for (size_t i = 0; (flags & CONFIG_WARN_OPEN) && d->errors == errors &&
+	    i < c->n_tenants; i++)
+		if (c->tenants[i]->access == NULL)
+			diag_warn(d, path, NULL, NULL, "tenant %s is open: no "
+			    "[access:%s] section, so any caller that can connect "
+			    "may obtain any of its tokens and assertions",
+			    c->tenants[i]->name, c->tenants[i]->name);
 	ini_free(l.ini);
 	l.ini = NULL;
 	if (d->errors > errors)
@@ -151,7 +158,10 @@ fail:
 	return NULL;
 }
 
-/* For commands: config_load, with every problem printed on stderr. */
+/*
+ * For commands (check, mint, serve at start): config_load, with every
+ * problem printed on stderr, and a warning for every tenant left open.
+ */
 struct broker_config *
 config_load_verbose(const char *path)
 {
@@ -159,7 +169,7 @@ config_load_verbose(const char *path)
 	struct broker_config	*conf;
 
 	diag_init(&d);
-	conf = config_load(path, &d);
+	conf = config_load_ext(path, &d, CONFIG_WARN_OPEN);
 	for (size_t i = 0; i < d.n_lines; i++)
 		fprintf(stderr, "%s\n", d.lines[i]);
 	diag_clear(&d);

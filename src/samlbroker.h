@@ -222,6 +222,7 @@ struct broker_config *config_load(const char *path, struct diag *);
 #define CONFIG_NO_PRIVATE_KEYS	0x1	/* certificates only: pkey and password
 					   are never read nor resolved; t->keys
 					   holds no private key */
+#define CONFIG_WARN_OPEN	0x2	/* warn about tenants without rules */
 struct broker_config *config_load_ext(const char *path, struct diag *, int flags);
 /* The same for commands: every problem is printed on stderr. */
 struct broker_config *config_load_verbose(const char *path);

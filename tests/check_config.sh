@@ -150,7 +150,8 @@ if selected ok/expiring-soon && command -v openssl >/dev/null; then
 		    "$data/ok/service-unknown-option/tenants/acme.cfg" >"$dir/tenants/acme.cfg"
 		run "$dir"
 		printf '%s\n' "$rundir/tenants/acme.cfg: warning: [saml] certificate: expires on $end (in 10 days)" \
-		    "$rundir/tenants/acme.cfg: warning: [ewt] url: unknown option, ignored" >"$tmp/exp"
+		    "$rundir/tenants/acme.cfg: warning: [ewt] url: unknown option, ignored" \
+		    "$rundir/samlbroker.conf: warning: tenant acme is open: no [access:acme] section, so any caller that can connect may obtain any of its tokens and assertions" >"$tmp/exp"
 		[ "$rc" -eq 0 ] || { echo "FAIL ok/expiring-soon: exit status $rc, not 0"; fail=1; }
 		same ok/expiring-soon stderr "$tmp/exp" "$tmp/err"
 		no_secrets ok/expiring-soon

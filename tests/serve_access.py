@@ -181,6 +181,19 @@ for bad, want in (
     st, j = as_user(DAEMON, "GET", user_path("anyone@example.com"))
     check(st == 200, "the old rules keep serving (gateway)", repr((st, j)))
 
+# A tenant without rules is open, and serve says so at start (this serve
+# then stops: the live broker holds its addresses).
+with open(conf_path, "w") as f:
+    f.write(good_conf.replace("[access:badcreds]\ngateways = tcp\n", ""))
+p = subprocess.run([BROKER, "serve", "-c", conf_path], capture_output=True, text=True,
+                   timeout=30)
+check("warning: tenant badcreds is open: no [access:badcreds] section" in p.stderr,
+      "serve warns at start about a tenant without rules", p.stderr)
+p = subprocess.run([BROKER, "check", "-c", conf_path], capture_output=True, text=True)
+check(p.returncode == 0 and "warning: tenant badcreds is open" in p.stderr and
+      "badcreds: open to any caller that can connect (no [access:badcreds] section)"
+      in p.stdout, "check warns about it too", p.stdout + p.stderr)
+
 # A 0644 file: secret is refused.
 secret = os.path.join(s.broker_dir, "ewt.secret")
 with open(secret, "w") as f:

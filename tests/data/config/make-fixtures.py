@@ -116,6 +116,9 @@ def case(kind, name, expected, main=MAIN, tenants=None, files=None,
 
 T = "@DIR@/tenants/acme.cfg"
 M = "@DIR@/samlbroker.conf"
+# What check says of a tenant without an [access:NAME] section.
+OPEN = (M + ": warning: tenant acme is open: no [access:acme] section, so any "
+        "caller that can connect may obtain any of its tokens and assertions")
 
 
 def invalid_cases():
@@ -359,7 +362,7 @@ def fail_closed_cases():
           "(or set allow_insecure_permissions = yes in [broker], e.g. for "
           "read-only container mounts)"],
          world_readable=["samlbroker.conf"])
-    case("ok", "world-readable-allowed", [],
+    case("ok", "world-readable-allowed", [OPEN],
          main=MAIN + "allow_insecure_permissions = yes\n",
          tenants={"acme.cfg": tenant(set_={("ewt", "password"): "file:ewt.secret"})},
          files={"tenants/ewt.secret": "SECRET-ewt-world-readable\n"},
@@ -368,7 +371,7 @@ def fail_closed_cases():
 
 def ok_cases():
     case("ok", "service-unknown-option",
-         [T + ": warning: [ewt] url: unknown option, ignored"],
+         [T + ": warning: [ewt] url: unknown option, ignored", OPEN],
          tenants={"acme.cfg": tenant(set_={("ewt", "url"): "https://ewt.example/"})})
     t = tenant(keydir="vendor-traditional", wrap=True)
     t = ("\ufeff; Options export of the hybrid_integration transaction object\r\n"
@@ -377,7 +380,9 @@ def ok_cases():
          .replace("issuer = ", "issuer\t=  \t", 1)
          + "[other_component]\r\n; tolerated, never read\r\npassword = SECRET-other\r\n"
          "url = https://example.com/?a=b&c=d")
-    case("ok", "crlf-bom-comments", [], tenants={"acme.cfg": t})
+    case("ok", "crlf-bom-comments", [], tenants={"acme.cfg": t},
+         main=MAIN + "[access:acme]\nservice.ewt = user:root\n")
+    case("ok", "open-tenant", [OPEN])
 
 
 def valid():
@@ -412,6 +417,9 @@ saml_response = yes
 [access:globex]
 agents = user:root
 agent_map = globex.map
+
+[access:initech]
+gateways = tcp
 """)
     write(os.path.join(d, "globex.map"), "# login address\nroot root@globex.example\n")
     # acme: PKCS#8 key, base64 unwrapped, secrets written literally, two
@@ -464,7 +472,8 @@ agent_map = globex.map
         "globex: agents user:root -> own address from @DIR@/globex.map (1 logins)\n"
         "globex: service ewt <- nobody\n"
         "globex: saml-response off\n"
-        "initech: warning: open: no [access:initech] section, so any caller that can connect may obtain any address, any service and saml-response\n"
+        "initech: gateways tcp -> any address\n"
+        "initech: saml-response off\n"
         "configuration OK\n"
     )
 
