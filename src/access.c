@@ -388,9 +388,7 @@ section_load(struct load *l, struct tenant *t, struct ini_section *s)
 	struct ini_option	*o;
 	const char		*v;
 
-	if (t->access != NULL)
-		access_free(t->access);	/* not reached: sections are unique */
-	t->access = a;
+	t->access = a;	/* the INI reader refuses a section given twice */
 	for (size_t i = 0; i < s->n_options; i++) {
 		o = &s->options[i];
 		if (strncmp(o->name, "service.", 8) == 0)
