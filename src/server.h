@@ -39,6 +39,12 @@ struct peer {
 	int		 pid;
 	unsigned	 groups[PEER_MAX_GROUPS + 1];	/* primary first */
 	size_t		 n_groups;
+	/* The login name of uid, looked up only when a tenant's agents rule
+	 * needs it (an NSS lookup: getpwuid_r, which may ask a directory
+	 * server); server_http.c's peer_login fills these. */
+	bool		 login_looked_up;
+	bool		 has_login;
+	char		 login[64];
 };
 
 /* The request-head parser's limits and result (http_parser.c). */

@@ -44,9 +44,17 @@ expand() {
 run() {
 	rundir="$tmp/mirror/${1#"$top_srcdir"/}"
 	mkdir -p "$tmp/mirror/tests/data" "$(dirname "$rundir")"
-	[ -e "$tmp/mirror/tests/data/keys" ] || ln -s "$keys" "$tmp/mirror/tests/data/keys"
+	if [ ! -e "$tmp/mirror/tests/data/keys" ]; then
+		cp -R "$keys" "$tmp/mirror/tests/data/keys" || exit 1
+		find "$tmp/mirror/tests/data/keys" -type f -exec chmod 600 {} +
+	fi
 	rm -rf "$rundir" && cp -R "$1" "$rundir" || exit 1
-	find "$rundir" -name '*.cfg' -exec chmod 600 {} +
+	# Files of secrets must be the owner's only (the main file, tenant
+	# files, file: targets); a case lists the exceptions in world-readable.
+	find "$rundir" -type f -exec chmod 600 {} +
+	if [ -f "$rundir/world-readable" ]; then
+		while read -r f; do chmod 644 "$rundir/$f"; done <"$rundir/world-readable"
+	fi
 	${SAMLBROKER_WRAPPER:-} "$bin" check -c "$rundir/samlbroker.conf" \
 	    >"$tmp/out" 2>"$tmp/err.raw"
 	rc=$?
@@ -82,6 +90,19 @@ if selected valid; then
 	expand "$rundir" "$dir/expected-stdout" >"$tmp/exp"
 	same valid stdout "$tmp/exp" "$tmp/out"
 	no_secrets valid
+fi
+
+# check --options: every [broker] option from the table, with its value.
+if selected options; then
+	run "$data/valid"
+	"$bin" check --options -c "$rundir/samlbroker.conf" >"$tmp/out" 2>"$tmp/err" ||
+	    { echo "FAIL options: exit status $?"; fail=1; }
+	for want in "option max_exchanges_per_tenant = 8 (default 32; a reload changes it)" \
+	    "option listen = unix:/run/samlbroker-test/samlbroker.sock tcp:127.0.0.1:18089 tcp:[::1]:18089 (default unix:/run/samlbroker/samlbroker.sock; takes effect on restart)" \
+	    "option proxy = (none) (default none; takes effect on restart)"; do
+		grep -qxF "$want" "$tmp/out" || { echo "FAIL options: no line '$want'"; fail=1; }
+	done
+	[ "$(grep -c '^option ' "$tmp/out")" -eq 18 ] || { echo "FAIL options: not 18 options"; fail=1; }
 fi
 
 for dir in "$data"/ok/*/; do
@@ -121,15 +142,16 @@ if selected ok/expiring-soon && command -v openssl >/dev/null; then
 		pkey=$(openssl base64 -in "$dir/key.pem.enc" | tr -d '\n')
 		end=$(openssl x509 -in "$dir/cert.pem" -noout -enddate | sed 's/^notAfter=//')
 		end=$(date -u -d "$end" +%Y-%m-%dT%H:%M:%SZ)
-		cp "$data/ok/unknown-saml-option/samlbroker.conf" "$dir/"
+		cp "$data/ok/service-unknown-option/samlbroker.conf" "$dir/"
 		sed -e "s|^certificate = .*|certificate = $cert|" \
 		    -e "s|^pkey = .*|pkey = $pkey|" \
 		    -e "s|^password = fixture-password.*|password = file:../password|" \
 		    -e '/^expire_hours = /d' \
-		    "$data/ok/unknown-saml-option/tenants/acme.cfg" >"$dir/tenants/acme.cfg"
+		    "$data/ok/service-unknown-option/tenants/acme.cfg" >"$dir/tenants/acme.cfg"
 		run "$dir"
 		printf '%s\n' "$rundir/tenants/acme.cfg: warning: [saml] certificate: expires on $end (in 10 days)" \
-		    >"$tmp/exp"
+		    "$rundir/tenants/acme.cfg: warning: [ewt] url: unknown option, ignored" \
+		    "$rundir/samlbroker.conf: warning: tenant acme is open: no [access:acme] section, so any caller that can connect may obtain any of its tokens and assertions" >"$tmp/exp"
 		[ "$rc" -eq 0 ] || { echo "FAIL ok/expiring-soon: exit status $rc, not 0"; fail=1; }
 		same ok/expiring-soon stderr "$tmp/exp" "$tmp/err"
 		no_secrets ok/expiring-soon
@@ -150,7 +172,7 @@ if selected permissions; then
 	[ "$rc" -eq 1 ] || { echo "FAIL permissions: exit status $rc, not 1"; fail=1; }
 	same permissions stderr "$tmp/exp" "$tmp/err"
 	no_secrets permissions
-	printf 'allow_insecure_permissions = yes\n' >>"$rundir/samlbroker.conf"
+	sed -i 's/^\[broker\]$/[broker]\nallow_insecure_permissions = yes/' "$rundir/samlbroker.conf"
 	${SAMLBROKER_WRAPPER:-} "$bin" check -c "$rundir/samlbroker.conf" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	[ "$rc" -eq 0 ] || { echo "FAIL permissions: allow_insecure_permissions = yes did not help"; cat "$tmp/err"; fail=1; }

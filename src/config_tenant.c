@@ -1,0 +1,383 @@
+/*
+ * config_tenant.c - one tenant file, in the layout of a Genesys
+ * hybrid_integration options export: [general], [saml], [saml_auth] and
+ * one section per Client Credentials service.
+ *
+ * The tenant keeps the resolved client secrets (wiped by tenant_free) and
+ * hands the key password to keystore.c, which wipes it.  The INI syntax is
+ * ini.c's; the keys are keystore.c's.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_load.h"
+
+#define CERT_WARN_DAYS		30
+#define EXPIRE_TIME_MAX		48	/* hours: the longest token life */
+
+/*
+ * The options a tenant file may hold in [general], [saml] and [saml_auth]:
+ * the vendor's documented ones, the broker's, and those of the
+ * provisioning tool (region, name_id_format, [provisioning]).  Anything
+ * else there is an error; other sections belong to other components
+ * (a section with client_id is a service).
+ */
+static const char *const general_options[] = {
+	"organization_sname", "organization_id", "base_auth_url",
+	"base_service_url", "default_agent_role_name", "default_admin_role_name",
+	"region", NULL
+};
+static const char *const saml_options[] = {
+	"issuer", "certificate", "pkey", "password", "expire_time", "audience",
+	"recipient", "destination", "assertion_lifetime", "service_name",
+	"sign_response", "name_id_format", NULL
+};
+static const char *const client_options[] = {
+	"client_id", "password", "client_secret", NULL
+};
+
+
+static void
+tenant_general(struct load *l, struct tenant *t)
+{
+	struct ini_section	*s = ini_section_find(l->ini, "general");
+	const char		*v, *why;
+
+	if (s == NULL) {
+		diag_error(l->d, l->file, "general", NULL, "section is missing");
+		return;
+	}
+	if ((v = config_opt_required(l, s, "general", "organization_sname")) != NULL)
+		t->organization_sname = xstrdup(v);
+	if ((v = config_opt_required(l, s, "general", "organization_id")) != NULL) {
+		if (!config_uuid_shaped(v))
+			diag_error(l->d, l->file, "general", "organization_id",
+			    "must be a UUID (8-4-4-4-12 hexadecimal digits)");
+		else
+			t->organization_id = xstrdup(v);
+	}
+	if ((v = config_opt_required(l, s, "general", "base_auth_url")) != NULL) {
+		if ((why = url_check_token_endpoint(v)) != NULL)
+			diag_error(l->d, l->file, "general", "base_auth_url", "%s", why);
+		else
+			t->base_auth_url = xstrdup(v);
+	}
+	if ((v = config_opt_required(l, s, "general", "base_service_url")) != NULL) {
+		if ((why = url_check_token_endpoint(v)) != NULL)
+			diag_error(l->d, l->file, "general", "base_service_url", "%s", why);
+		else
+			t->base_service_url = xstrdup(v);
+	}
+	/* Known to the broker but not used by it. */
+	config_opt_get(s, "default_agent_role_name");
+	config_opt_get(s, "default_admin_role_name");
+	config_opt_get(s, "region");
+}
+
+/* Reports a keystore.c error "option: text" at [saml] option. */
+static void
+keystore_error(struct load *l, const char *err)
+{
+	static const char *const opts[] = { "certificate", "pkey", "password", NULL };
+	const char	*sep = strstr(err, ": ");
+
+	for (size_t i = 0; sep != NULL && opts[i] != NULL; i++) {
+		if ((size_t)(sep - err) == strlen(opts[i]) &&
+		    strncmp(err, opts[i], strlen(opts[i])) == 0) {
+			diag_error(l->d, l->file, "saml", opts[i], "%s", sep + 2);
+			return;
+		}
+	}
+	diag_error(l->d, l->file, "saml", NULL, "%s", err);
+}
+
+static void
+tenant_keys(struct load *l, struct tenant *t, const char *cert,
+    const char *pkey, char *password)
+{
+	char	 err[512] = "", date[32];
+	double	 now, na, nb;
+	long	 days;
+
+	/* keystore_load wipes the password it is given. */
+	t->keys = keystore_load(cert, pkey, password, err, sizeof(err));
+	if (t->keys == NULL) {
+		keystore_error(l, err[0] != '\0' ? err : "cannot load the keys");
+		return;
+	}
+	now = clock_now();
+	na = keystore_not_after(t->keys);
+	nb = keystore_not_before(t->keys);
+	if (na < now) {
+		format_rfc3339(na, date, sizeof(date));
+		diag_error(l->d, l->file, "saml", "certificate", "expired on %s", date);
+	} else if (na - now < CERT_WARN_DAYS * 86400.0) {
+		format_rfc3339(na, date, sizeof(date));
+		days = ((long)(na - now) + 86399) / 86400;
+		diag_warn(l->d, l->file, "saml", "certificate",
+		    "expires on %s (in %ld day%s)", date, days, days == 1 ? "" : "s");
+	}
+	if (nb > now) {
+		format_rfc3339(nb, date, sizeof(date));
+		diag_error(l->d, l->file, "saml", "certificate",
+		    "not valid before %s", date);
+	}
+}
+
+static void
+tenant_saml(struct load *l, struct tenant *t, int flags)
+{
+	struct ini_section	*s = ini_section_find(l->ini, "saml");
+	const char		*v, *cert, *pkey, *pw;
+	char			*password = NULL;
+	long			 n;
+
+	t->expire_time_hours = 24;
+	t->assertion_lifetime = 300;
+	if (s == NULL) {
+		diag_error(l->d, l->file, "saml", NULL, "section is missing");
+		return;
+	}
+	if ((v = config_opt_required(l, s, "saml", "issuer")) != NULL)
+		t->issuer = xstrdup(v);
+	cert = config_opt_required(l, s, "saml", "certificate");
+	if (flags & CONFIG_NO_PRIVATE_KEYS) {
+		/* Never read, never resolved: this process holds no key. */
+		config_opt_get(s, "pkey");
+		config_opt_get(s, "password");
+		pkey = pw = NULL;
+	} else {
+		pkey = config_opt_required(l, s, "saml", "pkey");
+		if ((pw = config_opt_required(l, s, "saml", "password")) != NULL)
+			password = config_secret_get(l, "saml", "password", pw);
+	}
+	if ((v = config_opt_optional(l, s, "saml", "expire_time")) != NULL) {
+		if (config_parse_number(v, 1, EXPIRE_TIME_MAX, &n) == -1)
+			diag_error(l->d, l->file, "saml", "expire_time",
+			    "must be a whole number of hours from 1 to 48");
+		else
+			t->expire_time_hours = (int)n;
+	}
+	if ((v = config_opt_optional(l, s, "saml", "audience")) != NULL)
+		t->audience = xstrdup(v);
+	if ((v = config_opt_optional(l, s, "saml", "recipient")) != NULL)
+		t->recipient = xstrdup(v);
+	if ((v = config_opt_optional(l, s, "saml", "destination")) != NULL)
+		t->destination = xstrdup(v);
+	if ((v = config_opt_optional(l, s, "saml", "assertion_lifetime")) != NULL) {
+		if (config_parse_number(v, 10, 3600, &n) == -1)
+			diag_error(l->d, l->file, "saml", "assertion_lifetime",
+			    "must be a whole number of seconds from 10 to 3600");
+		else
+			t->assertion_lifetime = (int)n;
+	}
+	if ((v = config_opt_optional(l, s, "saml", "service_name")) != NULL)
+		t->service_name = xstrdup(v);
+	if ((v = config_opt_optional(l, s, "saml", "sign_response")) != NULL &&
+	    config_parse_bool(v, &t->sign_response) == -1)
+		diag_error(l->d, l->file, "saml", "sign_response",
+		    "must be yes or no (or true/false, on/off, 1/0)");
+	if (t->base_auth_url != NULL) {
+		if (t->audience == NULL)
+			t->audience = xstrdup(t->base_auth_url);
+		if (t->recipient == NULL)
+			t->recipient = xstrdup(t->base_auth_url);
+		if (t->destination == NULL)
+			t->destination = xstrdup(t->base_auth_url);
+	}
+	config_opt_get(s, "name_id_format");	/* the provisioning tool's */
+	if (cert != NULL && (flags & CONFIG_NO_PRIVATE_KEYS))
+		tenant_keys(l, t, cert, NULL, NULL);
+	else if (cert != NULL && pkey != NULL && password != NULL)
+		tenant_keys(l, t, cert, pkey, password);
+	secret_free(password);
+}
+
+/*
+ * A Client Credentials section: client_id and exactly one of password and
+ * client_secret.  0, or -1 after reporting.
+ */
+static int
+client_load(struct load *l, struct ini_section *s, struct service_client *sc)
+{
+	struct ini_option	*id, *pw, *cs;
+	const char		*secret;
+
+	id = config_opt_get(s, "client_id");
+	pw = config_opt_get(s, "password");
+	cs = config_opt_get(s, "client_secret");
+	if (id == NULL) {
+		diag_error(l->d, l->file, s->name, "client_id",
+		    "required option is missing");
+		return -1;
+	}
+	if (pw != NULL && cs != NULL) {
+		diag_error(l->d, l->file, s->name, NULL,
+		    "both password and client_secret are set; keep one");
+		return -1;
+	}
+	if (pw == NULL && cs == NULL) {
+		diag_error(l->d, l->file, s->name, NULL,
+		    "has client_id but no password or client_secret");
+		return -1;
+	}
+	if (id->value[0] == '\0') {
+		diag_error(l->d, l->file, s->name, "client_id", "must not be empty");
+		return -1;
+	}
+	secret = pw != NULL ? pw->value : cs->value;
+	if (*secret == '\0') {
+		diag_error(l->d, l->file, s->name, pw != NULL ? "password" :
+		    "client_secret", "must not be empty");
+		return -1;
+	}
+	sc->secret = config_secret_get(l, s->name, pw != NULL ? "password" :
+	    "client_secret", secret);
+	if (sc->secret == NULL)
+		return -1;
+	sc->name = xstrdup(s->name);
+	sc->client_id = xstrdup(id->value);
+	return 0;
+}
+
+/* Sections that are not services even with a client_id. */
+static bool
+is_reserved_section(const char *name)
+{
+	return strcmp(name, "general") == 0 || strcmp(name, "saml") == 0 ||
+	    strcmp(name, "saml_auth") == 0 || strcmp(name, "provisioning") == 0;
+}
+
+static void
+tenant_clients(struct load *l, struct tenant *t)
+{
+	struct ini_section	*s;
+
+	if ((s = ini_section_find(l->ini, "saml_auth")) == NULL)
+		diag_error(l->d, l->file, "saml_auth", NULL, "section is missing");
+	else
+		client_load(l, s, &t->saml_auth);
+
+	t->services = xcalloc(l->ini->n_sections, sizeof(*t->services));
+	for (size_t i = 0; i < l->ini->n_sections; i++) {
+		s = &l->ini->sections[i];
+		if (is_reserved_section(s->name) ||
+		    ini_option_find(s, "client_id") == NULL)
+			continue;
+		if (name_validate(s->name) == -1) {
+			config_opt_get(s, "client_id");
+			diag_error(l->d, l->file, s->name, NULL,
+			    "a service section name " NAME_RULE);
+			continue;
+		}
+		if (client_load(l, s, &t->services[t->n_services]) == 0)
+			t->n_services++;
+	}
+}
+
+struct tenant *
+tenant_load(const char *path, const char *name, struct diag *d)
+{
+	return tenant_load_ext(path, name, d, 0);
+}
+
+struct tenant *
+tenant_load_ext(const char *path, const char *name, struct diag *d, int flags)
+{
+	struct tenant	*t;
+	struct load	 l = { .d = d, .path = path, .flags = flags };
+	char		 err[256], *buf, *shown;
+	size_t		 len;
+	int		 errors = d->errors;
+
+	shown = config_printable_dup(path);
+	l.file = shown;
+	if (config_read_file(d, shown, path, &buf, &len) == -1) {
+		free(shown);
+		return NULL;
+	}
+	l.digest = config_digest(CONFIG_DIGEST_INIT, buf, len);
+	l.ini = ini_parse(path, buf, len, err, sizeof(err));
+	config_wipe_free(buf, len);
+	if (l.ini == NULL) {
+		diag_error(d, shown, NULL, NULL, "%s", err);
+		free(shown);
+		return NULL;
+	}
+	t = xcalloc(1, sizeof(*t));
+	t->name = xstrdup(name);
+	t->file = xstrdup(path);
+
+	tenant_general(&l, t);
+	tenant_saml(&l, t, flags);
+	tenant_clients(&l, t);
+	for (size_t i = 0; i < l.ini->n_sections; i++) {
+		struct ini_section *s = &l.ini->sections[i];
+
+		if (strcmp(s->name, "general") == 0)
+			config_refuse_unknown(&l, s, general_options);
+		else if (strcmp(s->name, "saml") == 0)
+			config_refuse_unknown(&l, s, saml_options);
+		else if (strcmp(s->name, "saml_auth") == 0)
+			config_refuse_unknown(&l, s, client_options);
+		else if (strcmp(s->name, "provisioning") != 0 &&
+		    ini_option_find(s, "client_id") != NULL)
+			config_unknown_options(&l, s, client_options);
+	}
+	t->digest = l.digest;
+	ini_free(l.ini);
+	free(shown);
+	if (d->errors > errors) {
+		tenant_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+static void
+client_clear(struct service_client *sc)
+{
+	free(sc->name);
+	free(sc->client_id);
+	secret_free(sc->secret);
+}
+
+void
+tenant_free(struct tenant *t)
+{
+	if (t == NULL)
+		return;
+	access_free(t->access);
+	client_clear(&t->saml_auth);
+	for (size_t i = 0; i < t->n_services; i++)
+		client_clear(&t->services[i]);
+	free(t->services);
+	keystore_free(t->keys);
+	free(t->name);
+	free(t->file);
+	free(t->organization_sname);
+	free(t->organization_id);
+	free(t->base_auth_url);
+	free(t->base_service_url);
+	free(t->issuer);
+	free(t->audience);
+	free(t->recipient);
+	free(t->destination);
+	free(t->service_name);
+	free(t);
+}
+
+/* A Client Credentials service by section name; never saml_auth. */
+const struct service_client *
+tenant_service_find(const struct tenant *t, const char *name)
+{
+	if (t == NULL || name == NULL)
+		return NULL;
+	for (size_t i = 0; i < t->n_services; i++)
+		if (strcmp(t->services[i].name, name) == 0)
+			return &t->services[i];
+	return NULL;
+}
