@@ -135,9 +135,11 @@ config_secret_get(struct load *l, const char *sname, const char *oname,
 
 /*
  * A file of secrets (a tenant file, the main file, a file: secret) may be
- * read by its owner only, and its owner is root or the broker's own user:
- * anyone else could change it.  sname NULL: the problem is the file's own;
- * else it is reported at that option of the file being loaded.
+ * read by its owner, and by its group only when that group is root's or
+ * the broker's own (a package installs the main file 0640
+ * root:samlbroker); its owner is root or the broker's own user: anyone
+ * else could change it.  sname NULL: the problem is the file's own; else
+ * it is reported at that option of the file being loaded.
  */
 void
 config_permissions_check(struct load *l, const char *sname,
@@ -148,7 +150,8 @@ config_permissions_check(struct load *l, const char *sname,
 
 	if ((l->flags & CONFIG_ALLOW_INSECURE) || stat(path, &st) == -1)
 		return;
-	if ((st.st_mode & 0044) != 0)
+	if ((st.st_mode & 0004) != 0 || ((st.st_mode & 0040) != 0 &&
+	    st.st_gid != 0 && st.st_gid != getegid()))
 		snprintf(what, sizeof(what), "mode %04o lets other users read the "
 		    "secrets in it; chmod 600 it", (unsigned)(st.st_mode & 07777));
 	else if (st.st_uid != 0 && st.st_uid != geteuid())

@@ -580,6 +580,22 @@ test_secret_file_modes(void **state)
 	assert_non_null(c);
 	diag_clear(&d);
 	config_free(c);
+	/* Group-readable only for root's group or the broker's own group
+	 * (a package's 0640 root:samlbroker); any other group is refused. */
+	snprintf(path, sizeof(path), "%s/ewt.secret", dir);
+	write_file("ewt.secret", "SECRET-ewt-from-file\n", 0640);
+	assert_int_equal(chown(path, geteuid(), getegid()), 0);
+	c = load_main("", &d);
+	assert_non_null(c);
+	diag_clear(&d);
+	config_free(c);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(path, 0, 12345), 0);
+		main_refused("", "ewt.secret: mode 0640 lets other users read the "
+		    "secrets in it");
+		assert_int_equal(chown(path, 0, 0), 0);
+	}
+	write_file("ewt.secret", "SECRET-ewt-from-file\n", 0600);
 	/* Owner: root or the broker's own user. */
 	snprintf(path, sizeof(path), "%s/ewt.secret", dir);
 	if (geteuid() == 0 && chown(path, 12345, 12345) == 0)
