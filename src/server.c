@@ -511,32 +511,17 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 	event_add(srv->grace_timer, &tv);
 }
 
-static bool
-listens_equal(const struct broker_config *a, const struct broker_config *b)
+/* Options a reload cannot change (the option table says which) are logged,
+ * one line each, and keep their old values until a restart. */
+static void
+reload_log_fixed(const struct broker_config *old, const struct broker_config *new)
 {
-	if (a->n_listens != b->n_listens || a->has_admin_listen != b->has_admin_listen ||
-	    (a->has_admin_listen &&
-	    strcmp(a->admin_listen.text, b->admin_listen.text) != 0))
-		return false;
-	for (size_t i = 0; i < a->n_listens; i++)
-		if (strcmp(a->listens[i].text, b->listens[i].text) != 0)
-			return false;
-	return true;
-}
+	const char	*names[32];
+	size_t		 n = config_reload_changes(old, new, names, 32);
 
-static bool
-same_string(const char *a, const char *b)
-{
-	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
-static bool
-upstream_settings_equal(const struct broker_config *a, const struct broker_config *b)
-{
-	return same_string(a->ca_file, b->ca_file) && same_string(a->proxy, b->proxy) &&
-	    a->connect_timeout == b->connect_timeout &&
-	    a->request_timeout == b->request_timeout &&
-	    a->max_cached_tokens == b->max_cached_tokens;
+	for (size_t i = 0; i < n && i < 32; i++)
+		log_warnx("event=reload option=%s note=\"takes effect on restart\"",
+		    names[i]);
 }
 
 static void
@@ -565,13 +550,7 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	diag_clear(&d);
-	if (!listens_equal(broker_config(srv->broker), conf))
-		log_warnx("event=reload listen_changed=1 note=\"listen and "
-		    "admin_listen take effect on restart\"");
-	if (!upstream_settings_equal(broker_config(srv->broker), conf))
-		log_warnx("event=reload upstream_settings_changed=1 note=\"ca_file, "
-		    "proxy, connect_timeout, request_timeout and max_cached_tokens "
-		    "take effect on restart\"");
+	reload_log_fixed(broker_config(srv->broker), conf);
 	if (broker_reconfigure(srv->broker, conf, err, sizeof(err)) == -1) {
 		snprintf(srv->reload_error, sizeof(srv->reload_error), "%s", err);
 		srv->reload_ok = false;

@@ -71,6 +71,22 @@ lr = reload_and_wait()
 check(lr["ok"] is True and "samlbroker_config_last_reload_successful 1" in s.metrics(),
       "a repaired configuration reloads")
 
+# Options a reload cannot change are named in the log, one line each
+# (the option table says which); reloadable ones are not.
+main_conf = os.path.join(s.broker_dir, "samlbroker.conf")
+main_text = open(main_conf).read()
+with open(main_conf, "w") as f:
+    f.write(main_text.replace("connect_timeout = 2", "connect_timeout = 3")
+            + "client_timeout = 11\n")
+lr = reload_and_wait()
+log = open(s.broker_log).read()
+check(lr["ok"] is True and 'event=reload option=connect_timeout note="takes effect on restart"' in log
+      and "option=client_timeout" not in log,
+      "a reload names connect_timeout (restart only) and not client_timeout (reloadable)")
+with open(main_conf, "w") as f:
+    f.write(main_text)
+reload_and_wait()
+
 # A reload that changes a tenant while one of its exchanges is under way:
 # the waiting caller gets that token, the cache does not keep it.
 s.emu("POST", "/emulator/faults", {"delay_ms": 1500, "count": 1})
