@@ -58,7 +58,7 @@ static const char *const general_options[] = {
 static const char *const saml_options[] = {
 	"issuer", "certificate", "pkey", "password", "expire_time", "audience",
 	"recipient", "destination", "assertion_lifetime", "service_name",
-	"sign_response", NULL
+	"sign_response", "name_id_format", "authn_context_class", NULL
 };
 static const char *const client_options[] = {
 	"client_id", "password", "client_secret", NULL
@@ -1102,6 +1102,29 @@ tenant_keys(struct load *l, struct tenant *t, const char *cert,
 	}
 }
 
+/*
+ * [saml] name_id_format and authn_context_class: URIs written into every
+ * assertion (saml.c escapes them).  Defaults: emailAddress, unspecified.
+ */
+static void
+tenant_saml_names(struct load *l, struct ini_section *s, struct tenant *t)
+{
+	static const char *const names[] = { "name_id_format", "authn_context_class" };
+	char	**fields[] = { &t->name_id_format, &t->authn_context_class };
+	const char *v;
+
+	for (size_t i = 0; i < 2; i++) {
+		if ((v = opt_optional(l, s, "saml", names[i])) == NULL)
+			continue;
+		if (v[0] == '\0' || strlen(v) > 1024 || strchr(v, ':') == NULL ||
+		    strpbrk(v, " \t\r\n<>\"&'") != NULL)
+			diag_error(l->d, l->file, "saml", names[i],
+			    "must be a URI such as urn:oasis:names:tc:SAML:2.0:...");
+		else
+			*fields[i] = xstrdup(v);
+	}
+}
+
 static void
 tenant_saml(struct load *l, struct tenant *t)
 {
@@ -1148,6 +1171,7 @@ tenant_saml(struct load *l, struct tenant *t)
 	    parse_bool(v, &t->sign_response) == -1)
 		diag_error(l->d, l->file, "saml", "sign_response",
 		    "must be yes or no (or true/false, on/off, 1/0)");
+	tenant_saml_names(l, s, t);
 	if (t->base_auth_url != NULL) {
 		if (t->audience == NULL)
 			t->audience = xstrdup(t->base_auth_url);
@@ -1326,6 +1350,8 @@ tenant_free(struct tenant *t)
 	free(t->recipient);
 	free(t->destination);
 	free(t->service_name);
+	free(t->name_id_format);
+	free(t->authn_context_class);
 	free(t);
 }
 

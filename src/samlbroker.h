@@ -154,6 +154,10 @@ struct tenant {
 	char	*service_name;	/* NULL: no ServiceName attribute */
 	int	 assertion_lifetime;	/* seconds, default 300 */
 	bool	 sign_response;
+	/* [saml] NameID Format and AuthnContextClassRef; NULL: the defaults
+	 * (emailAddress, unspecified), see saml.c */
+	char	*name_id_format;
+	char	*authn_context_class;
 	struct service_client	 saml_auth;
 	struct service_client	*services;
 	size_t			 n_services;
