@@ -1,9 +1,9 @@
 /*
  * signer.c - the front's pool of signer processes.
  *
- * Owns starting the signers (fork and exec of the samlbroker binary as
- * `samlbroker signer`, one SOCK_SEQPACKET socketpair each: the front never
- * loads a private key), spreading mint requests over them with a bounded
+ * Owns the signers of the front (started by signer_proc.c as `samlbroker
+ * signer`, one SOCK_SEQPACKET socketpair each: the front never loads a
+ * private key), spreading mint requests over them with a bounded
  * queue per signer (least loaded first; "busy" when every queue is full),
  * their answers on the libevent loop, cancelation, restarting a signer
  * that dies (with backoff; its requests are retried once on another
@@ -15,17 +15,12 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -40,93 +35,13 @@
 #define BACKOFF_MIN		0.1	/* seconds before restarting a dead signer */
 #define BACKOFF_MAX		10.0
 #define STABLE_AFTER		10.0	/* a signer up this long resets the backoff */
-#define STOP_GRACE		2.0	/* seconds from EOF to SIGTERM, and to SIGKILL */
 #define TICK			0.1	/* seconds between timeout and reaper checks */
-#define MAX_SIGNERS		256
-#define READ_BUF		(sizeof(struct signer_wire_reply) + SIGNER_WIRE_MAX_TEXT)
-
-enum proc_state { PROC_STARTING, PROC_READY, PROC_DOWN, PROC_STOPPED };
-
-struct signer_request {
-	TAILQ_ENTRY(signer_request) entry;
-	struct proc		*proc;		/* whose queue holds it; NULL in limbo */
-	struct signer_wire_request wire;
-	signer_cb		 cb;		/* NULL: canceled */
-	void			*arg;
-	bool			 sent;
-	bool			 retried;
-	bool			 in_limbo;	/* being answered or moved by proc_down */
-	double			 queued_at;	/* monotonic */
-	double			 sent_at;
-};
-TAILQ_HEAD(request_list, signer_request);
-
-struct proc {
-	struct signer_pool	*pool;
-	struct generation	*gen;
-	int			 index;
-	enum proc_state		 state;
-	pid_t			 pid;
-	int			 fd;
-	struct event		*ev_read;
-	struct event		*ev_write;
-	struct event		*ev_restart;
-	struct request_list	 queue;		/* sent ones first, in order */
-	size_t			 depth;
-	double			 started_at;
-	double			 backoff;
-	uint64_t		 restarts;
-};
-
-struct generation {
-	uint64_t		 number;
-	char			*config_path;
-	struct proc		*procs;
-	size_t			 n_procs;
-	bool			 draining;
-};
-
-/* A child being stopped: waited for without blocking the loop. */
-struct reap {
-	pid_t	 pid;
-	double	 since;
-	int	 signals;	/* 0, then SIGTERM sent, then SIGKILL sent */
-	bool	 graceful;	/* told to stop by EOF: must exit with status 0 */
-};
-
-struct signer_pool {
-	struct event_base	*base;
-	char			*exe;
-	size_t			 queue_max;
-	double			 request_timeout;
-	double			 start_timeout;
-	struct generation	*cur;
-	struct generation	**old;		/* draining generations */
-	size_t			 n_old;
-	struct reap		*reaps;
-	size_t			 n_reaps;
-	struct event		*ev_tick;
-	struct request_list	 limbo;
-	uint32_t		 next_id;
-	size_t			 rr;
-	unsigned char		*rbuf;		/* one answer; wiped after each */
-	struct signer_pool_stats stats;
-};
 
 static const double	 latency_bounds[] = SIGNER_LATENCY_BOUNDS;
 
 static void	 proc_down(struct proc *, const char *why);
 static void	 proc_flush(struct proc *);
 static void	 limbo_drain(struct signer_pool *);
-
-static double
-mono(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 request_free(struct signer_request *r)
@@ -179,146 +94,7 @@ latency_add(struct signer_pool *p, double seconds)
 	p->stats.latency_count++;
 }
 
-/* ---- starting and stopping processes ---- */
-
-/* In the child between fork and exec: async-signal-safe calls only. */
-static void __attribute__((noreturn))
-child_exec(const char *exe, char *const argv[], int fd)
-{
-	if (fd == SIGNER_WIRE_FD) {
-		if (fcntl(fd, F_SETFD, 0) == -1)
-			_exit(127);
-	} else if (dup2(fd, SIGNER_WIRE_FD) == -1) {
-		_exit(127);
-	}
-	/* Nothing of the front's but stdio and the socketpair survives. */
-	if (close_range(SIGNER_WIRE_FD + 1, ~0U, 0) == -1) {
-		long max = sysconf(_SC_OPEN_MAX);
-
-		for (long i = SIGNER_WIRE_FD + 1; i < (max > 0 ? max : 65536); i++)
-			(void)close((int)i);
-	}
-	/* Signals as a fresh process has them; an interrupt or hangup of the
-	 * terminal is the front's business (signers exit when it closes
-	 * their socket). */
-	struct sigaction sa;
-	sigset_t none;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	(void)sigaction(SIGTERM, &sa, NULL);
-	(void)sigaction(SIGPIPE, &sa, NULL);
-	(void)sigaction(SIGCHLD, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	(void)sigaction(SIGINT, &sa, NULL);
-	(void)sigaction(SIGHUP, &sa, NULL);
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	/* A front that dies takes its signers with it. */
-	(void)prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
-	if (getppid() == 1)
-		_exit(127);
-	execv(exe, argv);
-	_exit(127);
-}
-
-/* Forks and execs one signer; 0, or -1 with errbuf. */
-static int
-proc_spawn(struct proc *pr, char *errbuf, size_t errlen)
-{
-	struct signer_pool	*p = pr->pool;
-	char			 index[16], fdarg[16];
-	char			*argv[] = { p->exe, (char *)"signer", (char *)"-c",
-	    pr->gen->config_path, (char *)"--fd", fdarg, (char *)"--index", index, NULL };
-	int			 sv[2];
-	pid_t			 pid;
-
-	snprintf(index, sizeof(index), "%d", pr->index);
-	snprintf(fdarg, sizeof(fdarg), "%d", SIGNER_WIRE_FD);
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
-		snprintf(errbuf, errlen, "socketpair: %s", strerror(errno));
-		return -1;
-	}
-	if ((pid = fork()) == -1) {
-		snprintf(errbuf, errlen, "fork: %s", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
-	if (pid == 0)
-		child_exec(p->exe, argv, sv[1]);
-	close(sv[1]);
-	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) == -1) {
-		snprintf(errbuf, errlen, "fcntl: %s", strerror(errno));
-		close(sv[0]);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return -1;
-	}
-	pr->pid = pid;
-	pr->fd = sv[0];
-	pr->state = PROC_STARTING;
-	pr->started_at = mono();
-	return 0;
-}
-
-/* Hands a child to the reaper: its socket is closed, it exits on EOF. */
-static void
-reap_add(struct signer_pool *p, pid_t pid, bool graceful)
-{
-	if (pid <= 0)
-		return;
-	p->reaps = reallocarray(p->reaps, p->n_reaps + 1, sizeof(*p->reaps));
-	if (p->reaps == NULL)
-		fatal("reallocarray");
-	p->reaps[p->n_reaps].pid = pid;
-	p->reaps[p->n_reaps].since = mono();
-	p->reaps[p->n_reaps].signals = 0;
-	p->reaps[p->n_reaps].graceful = graceful;
-	p->n_reaps++;
-}
-
-/* Waits for children that were told to go: EOF, then SIGTERM, then SIGKILL. */
-static void
-reap_run(struct signer_pool *p, bool block)
-{
-	size_t	 i = 0;
-
-	while (i < p->n_reaps) {
-		struct reap	*r = &p->reaps[i];
-		double		 age = mono() - r->since;
-		int		 status;
-
-		pid_t		 w = waitpid(r->pid, &status, WNOHANG);
-
-		if (w == r->pid && r->graceful &&
-		    !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-			log_warnx("signer pid=%ld did not stop cleanly (%s %d)", (long)r->pid,
-			    WIFEXITED(status) ? "status" : "signal",
-			    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-			p->stats.unclean_exits++;
-		}
-		if (w == r->pid || (w == -1 && errno == ECHILD)) {
-			p->reaps[i] = p->reaps[--p->n_reaps];
-			continue;
-		}
-		if (r->signals == 0 && age > STOP_GRACE) {
-			kill(r->pid, SIGTERM);
-			r->signals = 1;
-			r->since = mono();
-		} else if (r->signals == 1 && age > STOP_GRACE) {
-			kill(r->pid, SIGKILL);
-			r->signals = 2;
-		}
-		if (block) {
-			struct timespec ts = { 0, 5 * 1000 * 1000 };
-
-			nanosleep(&ts, NULL);
-			continue;
-		}
-		i++;
-	}
-}
+/* ---- stopping processes ---- */
 
 /* Closes a process's socket and events; the process is reaped later. */
 static void
@@ -332,7 +108,7 @@ proc_close(struct proc *pr, enum proc_state state, bool graceful)
 	if (pr->fd != -1)
 		close(pr->fd);
 	pr->fd = -1;
-	reap_add(pr->pool, pr->pid, graceful);
+	signer_reap_add(pr->pool, pr->pid, graceful);
 	pr->pid = 0;
 	pr->state = state;
 }
@@ -386,7 +162,7 @@ proc_packet(struct proc *pr, const unsigned char *buf, size_t n, const char **wh
 	TAILQ_REMOVE(&pr->queue, r, entry);
 	pr->depth--;
 	r->proc = NULL;
-	latency_add(p, mono() - r->queued_at);
+	latency_add(p, signer_mono() - r->queued_at);
 	/* The text, NUL-terminated in place: the buffer has room for it. */
 	text = (char *)(uintptr_t)(buf + sizeof(hdr));
 	text[hdr.len] = '\0';
@@ -486,7 +262,7 @@ proc_flush(struct proc *pr)
 			return;
 		}
 		r->sent = true;
-		r->sent_at = mono();
+		r->sent_at = signer_mono();
 	}
 }
 
@@ -500,7 +276,7 @@ proc_restart(evutil_socket_t fd, short what, void *arg)
 		return;
 	pr->restarts++;
 	pr->pool->stats.restarts++;
-	if (proc_spawn(pr, err, sizeof(err)) == -1) {
+	if (signer_proc_spawn(pr, err, sizeof(err)) == -1) {
 		log_warnx("signer %d: cannot restart: %s", pr->index, err);
 		pr->backoff = pr->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : pr->backoff * 2;
 		struct timeval tv = { (time_t)pr->backoff,
@@ -527,7 +303,7 @@ proc_down(struct proc *pr, const char *why)
 	struct signer_pool	*p = pr->pool;
 	struct signer_request	*r;
 	pid_t			 pid = pr->pid;
-	double			 lived = mono() - pr->started_at;
+	double			 lived = signer_mono() - pr->started_at;
 
 	if (pr->state == PROC_DOWN || pr->state == PROC_STOPPED)
 		return;
@@ -646,7 +422,7 @@ signer_pool_mint(struct signer_pool *p, const char *tenant, const char *email,
 	memcpy(r->wire.email, email, strlen(email));
 	r->cb = cb;
 	r->arg = arg;
-	r->queued_at = mono();
+	r->queued_at = signer_mono();
 	p->stats.requests++;
 	enqueue(pr, r);
 	return r;
@@ -707,65 +483,6 @@ generation_stop(struct signer_pool *p, struct generation *g, bool graceful)
 	}
 }
 
-/* Reads the first packet of every starting process, up to the deadline. */
-static int
-generation_wait_ready(struct signer_pool *p, struct generation *g, char *errbuf,
-    size_t errlen)
-{
-	double	 deadline = mono() + p->start_timeout;
-	size_t	 waiting = g->n_procs;
-
-	while (waiting > 0) {
-		struct pollfd	 pfd[MAX_SIGNERS];
-		struct proc	*who[MAX_SIGNERS];
-		size_t		 n = 0;
-		double		 left = deadline - mono();
-		int		 rc;
-
-		for (size_t i = 0; i < g->n_procs; i++) {
-			if (g->procs[i].state != PROC_STARTING)
-				continue;
-			pfd[n].fd = g->procs[i].fd;
-			pfd[n].events = POLLIN;
-			who[n++] = &g->procs[i];
-		}
-		if (left <= 0) {
-			snprintf(errbuf, errlen, "signer %d did not start within %.0f s",
-			    who[0]->index, p->start_timeout);
-			return -1;
-		}
-		rc = poll(pfd, n, (int)(left * 1000) + 1);
-		if (rc == -1 && errno != EINTR) {
-			snprintf(errbuf, errlen, "poll: %s", strerror(errno));
-			return -1;
-		}
-		for (size_t i = 0; rc > 0 && i < n; i++) {
-			struct signer_wire_reply hdr;
-			ssize_t m;
-
-			if (pfd[i].revents == 0)
-				continue;
-			m = recv(pfd[i].fd, p->rbuf, READ_BUF, MSG_DONTWAIT);
-			if (m == -1 && (errno == EAGAIN || errno == EINTR))
-				continue;
-			if (m < (ssize_t)sizeof(hdr)) {
-				snprintf(errbuf, errlen, "signer %d exited while starting",
-				    who[i]->index);
-				return -1;
-			}
-			memcpy(&hdr, p->rbuf, sizeof(hdr));
-			if (hdr.magic != SIGNER_WIRE_MAGIC || hdr.status != SIGNER_WIRE_READY) {
-				snprintf(errbuf, errlen, "signer %d: %.*s", who[i]->index,
-				    (int)((size_t)m - sizeof(hdr)), (const char *)p->rbuf + sizeof(hdr));
-				return -1;
-			}
-			who[i]->state = PROC_READY;
-			waiting--;
-		}
-	}
-	return 0;
-}
-
 /* Starts a generation of n signers and waits for them; NULL on failure. */
 static struct generation *
 generation_start(struct signer_pool *p, const char *config_path, size_t n,
@@ -790,9 +507,9 @@ generation_start(struct signer_pool *p, const char *config_path, size_t n,
 			fatalx("evtimer_new");
 	}
 	for (size_t i = 0; i < n; i++)
-		if (proc_spawn(&g->procs[i], errbuf, errlen) == -1)
+		if (signer_proc_spawn(&g->procs[i], errbuf, errlen) == -1)
 			goto fail;
-	if (generation_wait_ready(p, g, errbuf, errlen) == -1)
+	if (signer_generation_wait_ready(p, g, errbuf, errlen) == -1)
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
 		struct proc *pr = &g->procs[i];
@@ -807,7 +524,7 @@ generation_start(struct signer_pool *p, const char *config_path, size_t n,
 	return g;
 fail:
 	generation_stop(p, g, false);
-	reap_run(p, true);
+	signer_reap_run(p, true);
 	generation_free(g);
 	return NULL;
 }
@@ -844,7 +561,7 @@ static void
 tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct signer_pool	*p = arg;
-	double			 now = mono();
+	double			 now = signer_mono();
 	struct generation	*gens[1 + 64];
 	size_t			 n = 0;
 
@@ -865,7 +582,7 @@ tick(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	drain_check(p);
-	reap_run(p, false);
+	signer_reap_run(p, false);
 }
 
 static size_t
@@ -902,7 +619,7 @@ signer_pool_new(struct event_base *base, const struct signer_pool_options *o,
 	p->rbuf = xmalloc(READ_BUF + 1);
 	TAILQ_INIT(&p->limbo);
 	if ((p->cur = generation_start(p, o->config_path, n, 1, errbuf, errlen)) == NULL) {
-		reap_run(p, true);
+		signer_reap_run(p, true);
 		free(p->reaps);
 		free(p->rbuf);
 		free(p->exe);
@@ -961,7 +678,7 @@ signer_pool_free(struct signer_pool *p)
 		TAILQ_REMOVE(&p->limbo, r, entry);
 		request_free(r);
 	}
-	reap_run(p, true);
+	signer_reap_run(p, true);
 	generation_free(p->cur);
 	for (size_t i = 0; i < p->n_old; i++)
 		generation_free(p->old[i]);
