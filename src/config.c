@@ -48,7 +48,8 @@ static const char *const broker_options[] = {
 	"listen", "socket_mode", "tenants_dir", "ca_file", "proxy", "log_level",
 	"max_cached_tokens", "allow_remote_tcp", "connect_timeout",
 	"request_timeout", "admin_listen", "max_connections", "max_header_size",
-	"max_body_size", "client_timeout", "allow_insecure_permissions", NULL
+	"max_body_size", "client_timeout", "allow_insecure_permissions", "signers",
+	NULL
 };
 static const char *const general_options[] = {
 	"organization_sname", "organization_id", "base_auth_url",
@@ -701,6 +702,15 @@ broker_options_load(struct load *l, struct broker_config *c,
 	    parse_bool(v, &c->allow_insecure_permissions) == -1)
 		diag_error(l->d, l->file, "broker", "allow_insecure_permissions",
 		    "must be yes or no (or true/false, on/off, 1/0)");
+	/* signers: the signer processes serve starts (signer.c); unset means
+	 * one per online CPU. */
+	if ((v = opt_optional(l, s, "broker", "signers")) != NULL) {
+		if (parse_number(v, 1, 256, &n) == -1)
+			diag_error(l->d, l->file, "broker", "signers",
+			    "must be a whole number from 1 to 256");
+		else
+			c->signers = (size_t)n;
+	}
 	if ((v = opt_optional(l, s, "broker", "admin_listen")) != NULL) {
 		const char *why = listen_parse(v, &c->admin_listen);
 

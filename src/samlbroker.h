@@ -191,6 +191,7 @@ struct broker_config {
 	size_t			 max_body_size;
 	int			 client_timeout;	/* seconds to send a request */
 	bool			 allow_insecure_permissions;
+	size_t			 signers;	/* signer processes; 0: online CPUs */
 	struct tenant		**tenants;
 	size_t			 n_tenants;
 };

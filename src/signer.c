@@ -162,7 +162,8 @@ proc_packet(struct proc *pr, const unsigned char *buf, size_t n, const char **wh
 	TAILQ_REMOVE(&pr->queue, r, entry);
 	pr->depth--;
 	r->proc = NULL;
-	latency_add(p, signer_mono() - r->queued_at);
+	pr->answered_at = signer_mono();
+	latency_add(p, pr->answered_at - r->queued_at);
 	/* The text, NUL-terminated in place: the buffer has room for it. */
 	text = (char *)(uintptr_t)(buf + sizeof(hdr));
 	text[hdr.len] = '\0';
@@ -573,8 +574,11 @@ tick(evutil_socket_t fd, short what, void *arg)
 			struct proc		*pr = &gens[i]->procs[k];
 			struct signer_request	*r = TAILQ_FIRST(&pr->queue);
 
+			/* A signer answers in order: the head's time runs from
+			 * its sending or the previous answer, whichever is later. */
 			if (pr->state == PROC_READY && r != NULL && r->sent &&
-			    now - r->sent_at > p->request_timeout)
+			    now - (r->sent_at > pr->answered_at ? r->sent_at :
+			    pr->answered_at) > p->request_timeout)
 				proc_down(pr, "did not answer in time");
 			else if (pr->state == PROC_STARTING &&
 			    now - pr->started_at > p->start_timeout)

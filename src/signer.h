@@ -85,6 +85,7 @@ struct proc {
 	struct request_list	 queue;		/* sent ones first, in order */
 	size_t			 depth;
 	double			 started_at;
+	double			 answered_at;	/* last answer: the head's work began then */
 	double			 backoff;
 	uint64_t		 restarts;
 };

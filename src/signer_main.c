@@ -163,7 +163,7 @@ load_tenants(struct signer_state *st, const char *path, char **ret_error)
 	return 0;
 }
 
-#ifdef HAVE_SECCOMP
+#if defined(HAVE_SECCOMP) && !defined(UNDER_ASAN)
 /*
  * After start-up a signer reads requests, signs, writes answers and
  * manages memory; everything else kills it.  A new socket, a file open or

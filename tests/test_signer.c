@@ -237,7 +237,7 @@ outcome_clear(struct outcome *o)
 }
 
 static struct signer_pool *
-pool_new(size_t signers, size_t queue_max)
+pool_new_timeout(size_t signers, size_t queue_max, double request_timeout)
 {
 	struct signer_pool_options	 o;
 	struct signer_pool		*p;
@@ -248,9 +248,16 @@ pool_new(size_t signers, size_t queue_max)
 	o.config_path = conf_path;
 	o.signers = signers;
 	o.queue_max = queue_max;
+	o.request_timeout = request_timeout;
 	if ((p = signer_pool_new(base, &o, err, sizeof(err))) == NULL)
 		fail_msg("signer_pool_new: %s", err);
 	return p;
+}
+
+static struct signer_pool *
+pool_new(size_t signers, size_t queue_max)
+{
+	return pool_new_timeout(signers, queue_max, 0);
 }
 
 /* Remembers every signer pid, for the no-process-left check. */
@@ -592,6 +599,55 @@ test_kill_during_burst(void **state)
 	pool_free_check(p);
 }
 
+/*
+ * A hung signer (stopped) is killed after request_timeout and its requests
+ * go to the other one; a long queue whose answers keep coming is not a
+ * hang, although the last request waits longer than the timeout.
+ */
+static void
+test_request_timeout(void **state)
+{
+	struct signer_pool	*p = pool_new_timeout(2, 64, 0.5);
+	struct signer_pool_stats st;
+	struct outcome		*o = xcalloc(600, sizeof(*o));
+	struct burst		 b = { o, 20 };
+	enum signer_status	 refusal;
+	pid_t			 pids[MAX_PIDS];
+
+	pids_of(p, pids, MAX_PIDS);
+	assert_int_equal(kill(pids[0], SIGSTOP), 0);
+	for (size_t i = 0; i < b.n; i++)
+		assert_non_null(signer_pool_mint(p, "acme", EMAIL, clock_now(), on_result,
+		    &o[i], &refusal));
+	assert_true(run_until(all_answered, &b, 20));
+	for (size_t i = 0; i < b.n; i++) {
+		assert_int_equal(o[i].status, SIGNER_OK);
+		outcome_clear(&o[i]);
+	}
+	signer_pool_stats(p, &st);
+	assert_int_equal(st.restarts + (st.ready < 2), 1);
+	assert_true(st.retried > 0);
+	pids_of(p, pids, MAX_PIDS);
+	pool_free_check(p);
+
+	/* 600 mints on one signer take longer than 0.1 s, each far less. */
+	p = pool_new_timeout(1, 600, 0.1);
+	b.n = 600;
+	for (size_t i = 0; i < b.n; i++)
+		assert_non_null(signer_pool_mint(p, "acme", EMAIL, clock_now(), on_result,
+		    &o[i], &refusal));
+	assert_true(run_until(all_answered, &b, 60));
+	signer_pool_stats(p, &st);
+	assert_int_equal(st.ok, 600);
+	assert_int_equal(st.restarts, 0);
+	assert_true(st.latency_sum / (double)st.latency_count > 0.1 / 4);
+	for (size_t i = 0; i < b.n; i++)
+		outcome_clear(&o[i]);
+	free(o);
+	pids_of(p, pids, MAX_PIDS);
+	pool_free_check(p);
+}
+
 /* Full queues answer busy at once; a lone signer's death answers busy. */
 static void
 test_busy(void **state)
@@ -752,6 +808,33 @@ test_reload(void **state)
 	pool_free_check(p);
 }
 
+/* [broker] signers: 1 to 256; anything else names the option. */
+static void
+test_signers_option(void **state)
+{
+	static const struct {
+		const char	*value;
+		int		 ok;
+	} cases[] = { { "1", 1 }, { "256", 1 }, { "0", 0 }, { "257", 0 }, { "two", 0 },
+	    { "-1", 0 } };
+	char	 path[600], cmd[8192];
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "%s/signers.conf", tmpdir);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_non_null(f = fopen(path, "w"));
+		fprintf(f, "[broker]\ntenants_dir = tenants\nsigners = %s\n", cases[i].value);
+		fclose(f);
+		chmod(path, 0600);
+		snprintf(cmd, sizeof(cmd), "'%s' check -c '%s' 2>&1 | grep -q "
+		    "'signers.conf: \\[broker\\] signers: must be a whole number from 1 to 256'",
+		    exe, path);
+		if ((system(cmd) == 0) == cases[i].ok)
+			fail_msg("signers = %s: wrong verdict", cases[i].value);
+	}
+	unlink(path);
+}
+
 static bool
 under_valgrind(void)
 {
@@ -834,9 +917,11 @@ main(void)
 		cmocka_unit_test(test_process_model),
 		cmocka_unit_test(test_kill_during_burst),
 		cmocka_unit_test(test_busy),
+		cmocka_unit_test(test_request_timeout),
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_reload),
 		cmocka_unit_test(test_memory_scan),
+		cmocka_unit_test(test_signers_option),
 	};
 
 	log_init(LOG_LEVEL_ERROR, "test_signer");
