@@ -7,7 +7,9 @@
  *	[--exe SAMLBROKER]
  *	starts SIGNERS signer processes, keeps IN_FLIGHT mints pending until
  *	MINTS are answered, and prints one line:
- *	"signers=S mints=N wall=W mints_per_s=R busy=B failed=F p50_ms=.. p99_ms=.."
+ *	"signers=S mints=N wall=W mints_per_s=R busy=B failed=F p50_ms=.. p99_ms=..
+ *	 front_cpu_us=.. signer_cpu_us=.." (CPU per mint: this process, and
+ *	the signers, start-up included, reaped at the end)
  */
 #include "config.h"
 
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 
 #include <event2/event.h>
 
@@ -82,6 +85,16 @@ start_one(struct bench *b, struct slot *s)
 		fatalx("mint refused (%d): lower -j", (int)refusal);
 }
 
+static double
+cpu_seconds(int who)
+{
+	struct rusage	 ru;
+
+	getrusage(who, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -102,7 +115,7 @@ main(int argc, char **argv)
 	struct slot			*slots;
 	char				 err[1024];
 	long				 jobs = 16;
-	double				 t0, wall;
+	double				 t0, wall, cpu0, front_cpu;
 	int				 ch;
 
 	log_init(LOG_LEVEL_WARN, "bench_pool");
@@ -146,18 +159,22 @@ main(int argc, char **argv)
 	b.started_at = xcalloc((size_t)b.want, sizeof(double));
 	slots = xcalloc((size_t)jobs, sizeof(*slots));
 	t0 = mono();
+	cpu0 = cpu_seconds(RUSAGE_SELF);
 	for (long i = 0; i < jobs; i++) {
 		slots[i].b = &b;
 		start_one(&b, &slots[i]);
 	}
 	event_base_dispatch(b.base);
 	wall = mono() - t0;
+	front_cpu = cpu_seconds(RUSAGE_SELF) - cpu0;
+	signer_pool_free(b.pool);
 	qsort(b.latency, (size_t)b.answered, sizeof(double), cmp_double);
 	printf("signers=%zu mints=%ld wall=%.3f mints_per_s=%.1f busy=%ld failed=%ld "
-	    "p50_ms=%.3f p99_ms=%.3f\n", o.signers, b.answered, wall, b.answered / wall,
-	    b.busy, b.failed, b.latency[b.answered / 2] * 1e3,
-	    b.latency[(size_t)(b.answered * 0.99)] * 1e3);
-	signer_pool_free(b.pool);
+	    "p50_ms=%.3f p99_ms=%.3f front_cpu_us=%.1f signer_cpu_us=%.1f\n", o.signers,
+	    b.answered, wall, b.answered / wall, b.busy, b.failed,
+	    b.latency[b.answered / 2] * 1e3, b.latency[(size_t)(b.answered * 0.99)] * 1e3,
+	    front_cpu / (double)b.answered * 1e6,
+	    cpu_seconds(RUSAGE_CHILDREN) / (double)b.answered * 1e6);
 	event_base_free(b.base);
 	free(slots);
 	free(b.latency);

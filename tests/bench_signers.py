@@ -70,6 +70,9 @@ def main():
                 best[signers] = max(best.get(signers, 0), rate)
     print("pool mints/s: 1 signer %.1f, 2 signers %.1f, ratio %.2f (target >= 1.7)"
           % (best[1], best[2], best[2] / best[1]))
+    with open("/proc/loadavg") as f:
+        print("load average during the run: %s (figures are only meaningful on an "
+              "otherwise idle machine)" % " ".join(f.read().split()[:3]))
     env = dict(os.environ, top_srcdir=TOP)
     ratios = []
     for r in range(args.rounds):
