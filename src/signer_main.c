@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -220,8 +221,15 @@ harden(char *errbuf, size_t errlen)
 
 	process_harden();
 #ifndef UNDER_ASAN
-	/* ASan reserves terabytes of shadow memory: never lock it. */
-	if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) == -1)
+	/* ASan reserves terabytes of shadow memory: never lock it.  Under a
+	 * finite RLIMIT_MEMLOCK (an unprivileged user), MCL_FUTURE would make
+	 * later allocations fail at the limit: lock only when unbounded. */
+	struct rlimit rl;
+
+	if (geteuid() != 0 && (getrlimit(RLIMIT_MEMLOCK, &rl) == -1 ||
+	    rl.rlim_cur != RLIM_INFINITY))
+		log_debug("RLIMIT_MEMLOCK is finite; memory is not locked");
+	else if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) == -1)
 		log_debug("mlockall: %s; memory is not locked", strerror(errno));
 #endif
 #if defined(HAVE_SECCOMP) && !defined(UNDER_ASAN)

@@ -10,8 +10,8 @@ printed, only which kind of needle was found where.
 
   memscan.py --key-dir DIR --pid PID [--pid PID...]
       exit 0: nothing found in any pid; 1: something found; 2: error.
-      With --expect-found the meaning of 0 and 1 is swapped for the primes
-      (the positive control: a signer must hold them).
+      With --expect-found: exit 0 when both primes are found and the
+      password is not (a signer holds the key, but wiped its password).
   memscan.py --key-dir DIR --self-test
       starts a child that holds the primes and the password in memory and
       checks that the scan finds both (exit 0), so a clean scan means
@@ -159,9 +159,8 @@ def main():
             print("memscan: pid %d: skipped huge mapping %s" % (pid, s))
         print("memscan: pid %d: %s" % (pid, ("found " + ",".join(sorted(found)))
                                        if found else "no key material found"))
-        has_primes = "prime1" in found or "prime2" in found
         if args.expect_found:
-            rc |= 0 if has_primes else 1
+            rc |= 0 if found == {"prime1", "prime2"} else 1
         elif found:
             rc = 1
     return rc
