@@ -150,6 +150,12 @@ signer_reap_run(struct signer_pool *p, bool block)
 			    WIFEXITED(status) ? "status" : "signal",
 			    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 			p->stats.unclean_exits++;
+		} else if (w == r->pid && WIFSIGNALED(status) &&
+		    WTERMSIG(status) != SIGKILL && WTERMSIG(status) != SIGTERM) {
+			/* Died on its own: say how (SIGSYS is the seccomp filter). */
+			log_warnx("signer pid=%ld was killed by signal %d%s", (long)r->pid,
+			    WTERMSIG(status), WTERMSIG(status) == SIGSYS ?
+			    " (a system call its seccomp filter forbids)" : "");
 		}
 		if (w == r->pid || (w == -1 && errno == ECHILD)) {
 			p->reaps[i] = p->reaps[--p->n_reaps];
