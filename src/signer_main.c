@@ -199,7 +199,9 @@ seccomp_install(char *errbuf, size_t errlen)
 		}
 	}
 	if ((rc = seccomp_load(ctx)) < 0) {
-		snprintf(errbuf, errlen, "seccomp_load: %s", strerror(-rc));
+		snprintf(errbuf, errlen, "cannot install the seccomp filter: %s (a "
+		    "service manager's system call filter must allow seccomp)",
+		    strerror(-rc));
 		seccomp_release(ctx);
 		return -1;
 	}
