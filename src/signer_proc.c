@@ -37,7 +37,7 @@ signer_mono(void)
 
 /* In the child between fork and exec: async-signal-safe calls only. */
 static void __attribute__((noreturn))
-child_exec(const char *exe, char *const argv[], int fd)
+child_exec(const char *exe, char *const argv[], int fd, pid_t parent)
 {
 	if (fd == SIGNER_WIRE_FD) {
 		if (fcntl(fd, F_SETFD, 0) == -1)
@@ -70,7 +70,7 @@ child_exec(const char *exe, char *const argv[], int fd)
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	/* A front that dies takes its signers with it. */
 	(void)prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
-	if (getppid() == 1)
+	if (getppid() != parent)	/* it died before prctl */
 		_exit(127);
 	execv(exe, argv);
 	_exit(127);
@@ -85,7 +85,7 @@ signer_proc_spawn(struct proc *pr, char *errbuf, size_t errlen)
 	char			*argv[] = { p->exe, (char *)"signer", (char *)"-c",
 	    pr->gen->config_path, (char *)"--fd", fdarg, (char *)"--index", index, NULL };
 	int			 sv[2];
-	pid_t			 pid;
+	pid_t			 pid, parent;
 
 	snprintf(index, sizeof(index), "%d", pr->index);
 	snprintf(fdarg, sizeof(fdarg), "%d", SIGNER_WIRE_FD);
@@ -93,6 +93,7 @@ signer_proc_spawn(struct proc *pr, char *errbuf, size_t errlen)
 		snprintf(errbuf, errlen, "socketpair: %s", strerror(errno));
 		return -1;
 	}
+	parent = getpid();
 	if ((pid = fork()) == -1) {
 		snprintf(errbuf, errlen, "fork: %s", strerror(errno));
 		close(sv[0]);
@@ -100,7 +101,7 @@ signer_proc_spawn(struct proc *pr, char *errbuf, size_t errlen)
 		return -1;
 	}
 	if (pid == 0)
-		child_exec(p->exe, argv, sv[1]);
+		child_exec(p->exe, argv, sv[1], parent);
 	close(sv[1]);
 	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) == -1) {
 		snprintf(errbuf, errlen, "fcntl: %s", strerror(errno));
