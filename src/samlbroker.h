@@ -122,6 +122,11 @@ double	 keystore_not_after(const struct keystore *);
 double	 keystore_not_before(const struct keystore *);
 const char *keystore_cert_pem(const struct keystore *);	/* PEM text */
 const char *keystore_fingerprint(const struct keystore *);	/* SHA-256 hex */
+bool	 keystore_in_token(const struct keystore *);	/* a pkcs11: key */
+/* keystore_pkcs11.c - `pkey = pkcs11:URI` keys, signed inside the token */
+struct evp_pkey_st *keystore_pkcs11_load(const char *uri, const char *pin,
+	    char *errbuf, size_t errlen);
+void	 keystore_pkcs11_shutdown(void);	/* releases the engine, if loaded */
 
 /* config.c - main configuration and tenants */
 enum listen_kind { LISTEN_UNIX, LISTEN_TCP };

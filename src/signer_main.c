@@ -55,6 +55,7 @@ struct signer_state {
 	int		 index;
 	struct keyed	*tenants;	/* sorted by name */
 	size_t		 n_tenants;
+	bool		 in_token;	/* some tenant's key is in a PKCS#11 token */
 };
 
 static int
@@ -149,6 +150,8 @@ load_tenants(struct signer_state *st, const char *path, char **ret_error)
 		const struct tenant *t = conf->tenants[i];
 
 		snprintf(st->tenants[i].name, sizeof(st->tenants[i].name), "%s", t->name);
+		if (t->keys != NULL && keystore_in_token(t->keys))
+			st->in_token = true;
 		if ((st->tenants[i].signer = saml_signer_new(t, err, sizeof(err))) == NULL) {
 			*ret_error = xmalloc(512);
 			snprintf(*ret_error, 512, "tenant %s: %s", t->name, err);
@@ -217,7 +220,7 @@ seccomp_install(char *errbuf, size_t errlen)
  * system calls the filter would refuse).
  */
 static int
-harden(char *errbuf, size_t errlen)
+harden(const struct signer_state *st, char *errbuf, size_t errlen)
 {
 	const char	*no_seccomp = getenv("SAMLBROKER_SIGNER_NO_SECCOMP");
 
@@ -239,10 +242,19 @@ harden(char *errbuf, size_t errlen)
 		log_warnx("seccomp filter disabled by SAMLBROKER_SIGNER_NO_SECCOMP");
 		return 0;
 	}
+	/* A PKCS#11 module does its own I/O while signing (token files,
+	 * devices, a network HSM): no filter can know it. */
+	if (st->in_token) {
+		if (st->index == 1)
+			log_info("seccomp filter not installed: a tenant's key is in a "
+			    "PKCS#11 token");
+		return 0;
+	}
 	return seccomp_install(errbuf, errlen);
 #else
 	/* Without libseccomp, or under ASan (whose leak checker ptraces). */
 	(void)no_seccomp;
+	(void)st;
 	(void)errbuf;
 	(void)errlen;
 	return 0;
@@ -367,7 +379,7 @@ signer_main(int argc, char **argv)
 	xml_ready = true;
 	if (load_tenants(&st, path, &error) == -1)
 		goto fail;
-	if (harden(err, sizeof(err)) == -1) {
+	if (harden(&st, err, sizeof(err)) == -1) {
 		error = xstrdup(err);
 		goto fail;
 	}
@@ -387,6 +399,7 @@ done:
 	free(st.tenants);
 	if (xml_ready)
 		saml_global_shutdown();
+	keystore_pkcs11_shutdown();
 	close(st.fd);
 	return rc;
 }
