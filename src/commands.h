@@ -13,5 +13,8 @@ int	 server_run(const char *config_path);	/* server.c */
 int	 samlbroker_main(int argc, char **argv);	/* main.c */
 int	 cmd_token(int argc, char **argv);	/* client.c */
 int	 cmd_status(int argc, char **argv);	/* client.c */
+/* signer_main.c: the hidden `signer` command the signer pool starts; its
+ * argv must be main's argv + 1 (it rewrites the process title). */
+int	 signer_main(int argc, char **argv);
 
 #endif

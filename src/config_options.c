@@ -63,6 +63,8 @@ static const struct config_option options[] = {
 	{ "allow_insecure_permissions", COPT_BOOL, 0, 0, "no",
 	  F(allow_insecure_permissions), true, false,
 	  "accept secret files that other users may read" },
+	{ "signers", COPT_COUNT, 0, 256, "0", F(signers), false, false,
+	  "signer processes, which alone hold the keys; 0: one per online CPU" },
 };
 #define N_OPTIONS	(sizeof(options) / sizeof(options[0]))
 

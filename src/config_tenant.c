@@ -33,7 +33,7 @@ static const char *const general_options[] = {
 static const char *const saml_options[] = {
 	"issuer", "certificate", "pkey", "password", "expire_time", "audience",
 	"recipient", "destination", "assertion_lifetime", "service_name",
-	"sign_response", "name_id_format", NULL
+	"sign_response", "name_id_format", "authn_context_class", NULL
 };
 static const char *const client_options[] = {
 	"client_id", "password", "client_secret", NULL
@@ -127,6 +127,29 @@ tenant_keys(struct load *l, struct tenant *t, const char *cert,
 	}
 }
 
+/*
+ * [saml] name_id_format and authn_context_class: URIs written into every
+ * assertion (saml.c escapes them).  Defaults: emailAddress, unspecified.
+ */
+static void
+tenant_saml_names(struct load *l, struct ini_section *s, struct tenant *t)
+{
+	static const char *const names[] = { "name_id_format", "authn_context_class" };
+	char		**fields[] = { &t->name_id_format, &t->authn_context_class };
+	const char	 *v;
+
+	for (size_t i = 0; i < 2; i++) {
+		if ((v = config_opt_optional(l, s, "saml", names[i])) == NULL)
+			continue;
+		if (v[0] == '\0' || strlen(v) > 1024 || strchr(v, ':') == NULL ||
+		    strpbrk(v, " \t\r\n<>\"&'") != NULL)
+			diag_error(l->d, l->file, "saml", names[i],
+			    "must be a URI such as urn:oasis:names:tc:SAML:2.0:...");
+		else
+			*fields[i] = xstrdup(v);
+	}
+}
+
 static void
 tenant_saml(struct load *l, struct tenant *t, int flags)
 {
@@ -188,7 +211,7 @@ tenant_saml(struct load *l, struct tenant *t, int flags)
 		if (t->destination == NULL)
 			t->destination = xstrdup(t->base_auth_url);
 	}
-	config_opt_get(s, "name_id_format");	/* the provisioning tool's */
+	tenant_saml_names(l, s, t);
 	if (cert != NULL && (flags & CONFIG_NO_PRIVATE_KEYS))
 		tenant_keys(l, t, cert, NULL, NULL);
 	else if (cert != NULL && pkey != NULL && password != NULL)
@@ -367,6 +390,8 @@ tenant_free(struct tenant *t)
 	free(t->recipient);
 	free(t->destination);
 	free(t->service_name);
+	free(t->name_id_format);
+	free(t->authn_context_class);
 	free(t);
 }
 

@@ -49,6 +49,7 @@ struct keystore {
 	char		 fingerprint[32 * 3];
 	double		 not_before;
 	double		 not_after;
+	bool		 in_token;	/* pkey is a pkcs11: key */
 };
 
 /* What the password callback was given and whether OpenSSL asked. */
@@ -231,14 +232,59 @@ pem_hint(const char *value)
 	return "";
 }
 
+/* The password-encrypted PEM key in base64; NULL with errbuf on failure. */
+static EVP_PKEY *
+pem_key_load(const char *pkey_b64, struct pw_ctx *pw, char *errbuf, size_t errlen)
+{
+	unsigned char	*key_pem = NULL;
+	size_t		 key_len = 0;
+	BIO		*bio = NULL;
+	EVP_PKEY	*pkey = NULL;
+
+	if (base64_decode_lenient(pkey_b64, &key_pem, &key_len) == -1) {
+		snprintf(errbuf, errlen, "pkey: not valid base64%s", pem_hint(pkey_b64));
+		goto done;
+	}
+	if ((bio = BIO_new_mem_buf(key_pem, (int)key_len)) == NULL) {
+		snprintf(errbuf, errlen, "pkey: out of memory");
+		goto done;
+	}
+	pkey = PEM_read_bio_PrivateKey_ex(bio, NULL, pw_callback, pw, NULL, NULL);
+	if (pkey == NULL) {
+		if (!pw->asked)
+			snprintf(errbuf, errlen, "pkey: no PEM private key found (truncated?)");
+		else if (errors_say_bad_decrypt())
+			snprintf(errbuf, errlen, "password: wrong password for pkey");
+		else if (secure_heap_active && CRYPTO_secure_malloc_initialized() &&
+		    SECURE_HEAP_SIZE - CRYPTO_secure_used() < SECURE_HEAP_LOW)
+			snprintf(errbuf, errlen,
+			    "pkey: cannot load the key: secure memory is exhausted");
+		else
+			snprintf(errbuf, errlen, "pkey: cannot decode the decrypted key "
+			    "(corrupt key data, or a wrong password)");
+		goto done;
+	}
+	if (!pw->asked) {
+		snprintf(errbuf, errlen, "pkey: key is not encrypted; encrypt it "
+		    "(openssl rsa -aes256) or use samlbroker keygen");
+		EVP_PKEY_free(pkey);
+		pkey = NULL;
+		goto done;
+	}
+done:
+	BIO_free(bio);
+	buf_free(key_pem, key_len);
+	return pkey;
+}
+
 struct keystore *
 keystore_load(const char *cert_b64, const char *pkey_b64, char *password,
     char *errbuf, size_t errlen)
 {
 	struct keystore	*ks = NULL;
 	struct pw_ctx	 pw = { password != NULL ? password : "", 0 };
-	unsigned char	*cert_der = NULL, *key_pem = NULL;
-	size_t		 cert_len = 0, key_len = 0;
+	unsigned char	*cert_der = NULL;
+	size_t		 cert_len = 0;
 	BIO		*bio = NULL;
 	X509		*cert = NULL;
 	EVP_PKEY	*pkey = NULL;
@@ -262,34 +308,12 @@ keystore_load(const char *cert_b64, const char *pkey_b64, char *password,
 	if (pkey_b64 == NULL)
 		goto cert_only;
 
-	if (base64_decode_lenient(pkey_b64, &key_pem, &key_len) == -1) {
-		snprintf(errbuf, errlen, "pkey: not valid base64%s", pem_hint(pkey_b64));
+	if (strncmp(pkey_b64, "pkcs11:", 7) == 0)
+		pkey = keystore_pkcs11_load(pkey_b64, pw.password, errbuf, errlen);
+	else
+		pkey = pem_key_load(pkey_b64, &pw, errbuf, errlen);
+	if (pkey == NULL)
 		goto fail;
-	}
-	if ((bio = BIO_new_mem_buf(key_pem, (int)key_len)) == NULL) {
-		snprintf(errbuf, errlen, "pkey: out of memory");
-		goto fail;
-	}
-	pkey = PEM_read_bio_PrivateKey_ex(bio, NULL, pw_callback, &pw, NULL, NULL);
-	if (pkey == NULL) {
-		if (!pw.asked)
-			snprintf(errbuf, errlen, "pkey: no PEM private key found (truncated?)");
-		else if (errors_say_bad_decrypt())
-			snprintf(errbuf, errlen, "password: wrong password for pkey");
-		else if (secure_heap_active && CRYPTO_secure_malloc_initialized() &&
-		    SECURE_HEAP_SIZE - CRYPTO_secure_used() < SECURE_HEAP_LOW)
-			snprintf(errbuf, errlen,
-			    "pkey: cannot load the key: secure memory is exhausted");
-		else
-			snprintf(errbuf, errlen, "pkey: cannot decode the decrypted key "
-			    "(corrupt key data, or a wrong password)");
-		goto fail;
-	}
-	if (!pw.asked) {
-		snprintf(errbuf, errlen, "pkey: key is not encrypted; encrypt it "
-		    "(openssl rsa -aes256) or use samlbroker keygen");
-		goto fail;
-	}
 	if (!EVP_PKEY_is_a(pkey, "RSA")) {
 		const char *type = EVP_PKEY_get0_type_name(pkey);
 
@@ -329,9 +353,8 @@ cert_only:
 	}
 	ks->cert = cert;
 	ks->pkey = pkey;
-	BIO_free(bio);
+	ks->in_token = pkey_b64 != NULL && strncmp(pkey_b64, "pkcs11:", 7) == 0;
 	buf_free(cert_der, cert_len);
-	buf_free(key_pem, key_len);
 	if (password != NULL)
 		OPENSSL_cleanse(password, strlen(password));
 	return ks;
@@ -346,7 +369,6 @@ fail:
 	X509_free(cert);
 	BIO_free(bio);
 	buf_free(cert_der, cert_len);
-	buf_free(key_pem, key_len);
 	if (password != NULL)
 		OPENSSL_cleanse(password, strlen(password));
 	ERR_clear_error();
@@ -399,6 +421,12 @@ const char *
 keystore_cert_pem(const struct keystore *ks)
 {
 	return ks->cert_pem;
+}
+
+bool
+keystore_in_token(const struct keystore *ks)
+{
+	return ks->in_token;
 }
 
 const char *

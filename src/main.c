@@ -261,6 +261,7 @@ static const struct command {
 	{ "serve",	cmd_serve },
 	{ "token",	cmd_token },
 	{ "status",	cmd_status },
+	{ "signer",	signer_main },	/* hidden: started by serve's signer pool */
 };
 
 int

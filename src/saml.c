@@ -8,8 +8,8 @@
  * to PureCloud (upstream.c) and does not log: every error goes to the
  * caller's errbuf.  It never reads the clock: callers pass `now`.
  *
- * The document, built node by node (libxml2 escapes every text and
- * attribute value, so an address cannot add markup):
+ * The document (attributes in this order; every value escaped, so an
+ * address cannot add markup):
  *
  *   samlp:Response ID Version=2.0 IssueInstant Destination
  *     saml:Issuer
@@ -19,17 +19,31 @@
  *       saml:Issuer
  *       ds:Signature over the Assertion
  *       saml:Subject
- *         saml:NameID Format=...:nameid-format:emailAddress  (the e-mail)
+ *         saml:NameID Format=name_id_format (default ...:emailAddress)
  *         saml:SubjectConfirmation Method=...:cm:bearer
  *           saml:SubjectConfirmationData NotOnOrAfter Recipient
  *       saml:Conditions NotBefore NotOnOrAfter
  *         saml:AudienceRestriction/saml:Audience
  *       saml:AuthnStatement AuthnInstant SessionIndex
- *         saml:AuthnContext/saml:AuthnContextClassRef ...:PasswordProtectedTransport
+ *         saml:AuthnContext/saml:AuthnContextClassRef authn_context_class
+ *             (default ...:ac:classes:unspecified: nothing was authenticated here)
  *       saml:AttributeStatement
  *         saml:Attribute Name=email|OrganizationName|ServiceName
  *             NameFormat=...:attrname-format:unspecified
  *           saml:AttributeValue xsi:type=xs:string
+ *
+ * The document is written as text, and so are the exclusive canonical
+ * forms that the signatures cover (put_assertion, put_response and
+ * put_signed_info write each form from one description): no tree is built,
+ * canonicalized or serialized, so a mint costs little more than its RSA
+ * signature (tests/bench_mint).  The canonical forms differ from the
+ * document only where Exclusive XML Canonicalization 1.0 says so: a
+ * canonical apex declares the namespaces it and its children use (saml on
+ * the Assertion, saml on the Response's Issuer, xsi on each AttributeValue,
+ * ds on SignedInfo), attributes are sorted, empty elements get end tags,
+ * and escaping follows c14n's rules.  xmlsec (test_saml) and the xmlsec1
+ * command (saml_verify.sh) verify the result; the document's bytes are
+ * those libxml2's serializer wrote when this module built a tree.
  *
  * Choices:
  * - Times are whole seconds, UTC, "YYYY-MM-DDTHH:MM:SSZ" (no fraction):
@@ -46,13 +60,6 @@
  *   SHA-256 digest, Reference URI="#ID", KeyInfo/X509Data/X509Certificate.
  *   The Assertion is always signed; with sign_response the Response is
  *   signed after it, so its digest covers the Assertion's Signature.
- *   The signature is computed here, with libxml2's canonicalizer and
- *   OpenSSL, not by xmlSecDSigCtxSign: xmlsec re-derives the key's type
- *   from OpenSSL 3 twice per signature (about 12 us each) and builds an
- *   XPointer context and transform chain per reference, so a mint cost
- *   about 1.4 bare RSA-2048 signatures instead of about 1.15 now
- *   (tests/bench_mint).  xmlsec and the xmlsec1 command verify the result
- *   in the tests.
  * - Base64 values (DigestValue, SignatureValue, X509Certificate) are
  *   unwrapped; the Signature holds no whitespace.
  * - Output: UTF-8 with an XML declaration, not indented; the base64 form
@@ -74,10 +81,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
-#include <libxml/c14n.h>
 #include <libxml/parser.h>
-#include <libxml/tree.h>
-#include <libxml/xmlIO.h>
 
 #include <xmlsec/xmlsec.h>
 #include <xmlsec/crypto.h>
@@ -94,7 +98,7 @@
 #define STATUS_SUCCESS	"urn:oasis:names:tc:SAML:2.0:status:Success"
 #define NAMEID_EMAIL	"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 #define CM_BEARER	"urn:oasis:names:tc:SAML:2.0:cm:bearer"
-#define AC_PPT		"urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+#define AC_UNSPECIFIED	"urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified"
 #define ATTRNAME_UNSPEC	"urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified"
 #define ALG_EXC_C14N	"http://www.w3.org/2001/10/xml-exc-c14n#"
 #define ALG_RSA_SHA256	"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
@@ -107,11 +111,25 @@
 #define ID_LEN				(1 + 2 * ID_BYTES)
 #define MAX_SIGNATURE			1024	/* bytes: RSA up to 8192 bits */
 
+/* A growing text buffer. */
+struct text {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+
+/*
+ * The three forms the writer produces: the document as sent, the
+ * exclusive canonical form of a signed element (the Assertion, or the
+ * Response), and the canonical SignedInfo that the RSA signature covers.
+ */
+enum form { FORM_DOC, FORM_C14N, FORM_SIGNED_INFO };
+
 struct saml_signer {
 	EVP_PKEY	*pkey;		/* a reference to the keystore's key */
 	EVP_MD		*sha256;
-	EVP_MD_CTX	*digest_ctx;	/* reused by every signature */
-	EVP_MD_CTX	*sign_ctx;
+	EVP_MD_CTX	*sign_ctx;	/* reused by every signature */
+	struct text	 c14n;		/* a canonical form, wiped after use */
 	char		*cert_b64;	/* base64 of the certificate's DER */
 	char		*issuer;
 	char		*organization_sname;
@@ -119,31 +137,31 @@ struct saml_signer {
 	char		*recipient;
 	char		*destination;
 	char		*service_name;	/* NULL: no ServiceName attribute */
+	char		*name_id_format;
+	char		*authn_context_class;
 	int		 lifetime;	/* seconds */
 	bool		 sign_response;
 };
 
-/* The pieces of one ds:Signature that signing fills in. */
-struct signature {
-	xmlNodePtr	 target;	/* the signed element */
-	xmlNodePtr	 sig;		/* ds:Signature, left out of target's digest */
-	xmlNodePtr	 signed_info;
-	xmlNodePtr	 reference;	/* gets ds:DigestValue */
-	xmlNodePtr	 value;		/* ds:SignatureValue */
-	xmlNsPtr	 ds;
+/* What one mint writes in every form. */
+struct mint {
+	const char	*email;
+	char		 ids[3][ID_LEN + 1];	/* Response, Assertion, SessionIndex */
+	char		 t_now[32];
+	char		 t_before[32];
+	char		 t_after[32];
 };
 
-/* The part of a document a canonicalization sees: root's subtree but skip's. */
-struct subtree {
-	xmlNodePtr	 root;
-	xmlNodePtr	 skip;
+/* One signature's variable parts. */
+struct sigparts {
+	const char	*id;		/* of the signed element */
+	char		 digest[45];	/* base64 of the SHA-256 digest */
+	char		*value;		/* base64 of the RSA signature */
 };
 
 static int	 init_count;
-static xmlChar	 prefix_xs[] = "xs";
-static xmlChar	*inclusive_xs[] = { prefix_xs, NULL };
 
-#define X(s)	((const xmlChar *)(s))
+static void	 text_free(struct text *);
 
 int
 saml_global_init(void)
@@ -191,7 +209,6 @@ saml_signer_free(struct saml_signer *s)
 {
 	if (s == NULL)
 		return;
-	EVP_MD_CTX_free(s->digest_ctx);
 	EVP_MD_CTX_free(s->sign_ctx);
 	EVP_MD_free(s->sha256);
 	EVP_PKEY_free(s->pkey);
@@ -202,6 +219,9 @@ saml_signer_free(struct saml_signer *s)
 	free(s->recipient);
 	free(s->destination);
 	free(s->service_name);
+	free(s->name_id_format);
+	free(s->authn_context_class);
+	text_free(&s->c14n);
 	free(s);
 }
 
@@ -281,6 +301,10 @@ saml_signer_new(const struct tenant *t, char *errbuf, size_t errlen)
 	s->destination = xstrdup(or_base(t, t->destination));
 	if (t->service_name != NULL && t->service_name[0] != '\0')
 		s->service_name = xstrdup(t->service_name);
+	s->name_id_format = xstrdup(t->name_id_format != NULL &&
+	    t->name_id_format[0] != '\0' ? t->name_id_format : NAMEID_EMAIL);
+	s->authn_context_class = xstrdup(t->authn_context_class != NULL &&
+	    t->authn_context_class[0] != '\0' ? t->authn_context_class : AC_UNSPECIFIED);
 	s->lifetime = t->assertion_lifetime > 0 ? t->assertion_lifetime :
 	    ASSERTION_LIFETIME_DEFAULT;
 	s->sign_response = t->sign_response;
@@ -291,7 +315,6 @@ saml_signer_new(const struct tenant *t, char *errbuf, size_t errlen)
 		goto fail;
 	s->pkey = pkey;
 	if ((s->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL ||
-	    (s->digest_ctx = EVP_MD_CTX_new()) == NULL ||
 	    (s->sign_ctx = EVP_MD_CTX_new()) == NULL)
 		goto fail;
 	errstr = "cannot encode the certificate";
@@ -306,52 +329,160 @@ fail:
 	return NULL;
 }
 
-/* libxml2 fails only when memory runs out; so does xmalloc. */
-static xmlNodePtr
-must(xmlNodePtr node)
+/* A growing text buffer; a secret once it holds a minted document. */
+static void
+text_reserve(struct text *t, size_t more)
 {
-	if (node == NULL)
-		fatalx("out of memory building a SAML document");
-	return node;
-}
+	size_t	 cap;
+	char	*p;
 
-static xmlNsPtr
-must_ns(xmlNodePtr node, const char *href, const char *prefix)
-{
-	xmlNsPtr	 ns;
-
-	if ((ns = xmlNewNs(node, X(href), X(prefix))) == NULL)
-		fatalx("out of memory building a SAML document");
-	return ns;
-}
-
-static xmlNodePtr
-child(xmlNodePtr parent, xmlNsPtr ns, const char *name, const char *text)
-{
-	/* xmlNewTextChild stores text as is; the writer escapes it. */
-	return must(xmlNewTextChild(parent, ns, X(name), X(text)));
+	if (t->len + more + 1 <= t->cap)
+		return;
+	cap = t->cap > 0 ? t->cap : 4096;
+	while (cap < t->len + more + 1)
+		cap *= 2;
+	/* Copy rather than realloc, so no old copy of a secret is left behind. */
+	p = xmalloc(cap);
+	if (t->len > 0)
+		memcpy(p, t->p, t->len);
+	if (t->p != NULL) {
+		OPENSSL_cleanse(t->p, t->cap);
+		free(t->p);
+	}
+	t->p = p;
+	t->cap = cap;
 }
 
 static void
-prop(xmlNodePtr node, const char *name, const char *value)
+text_add(struct text *t, const char *s, size_t n)
 {
-	/* xmlSetProp, too, stores the value as is. */
-	if (xmlSetProp(node, X(name), X(value)) == NULL)
-		fatalx("out of memory building a SAML document");
+	text_reserve(t, n);
+	memcpy(t->p + t->len, s, n);
+	t->len += n;
+	t->p[t->len] = '\0';
 }
 
 static void
-attribute(xmlNodePtr stmt, xmlNsPtr saml, xmlNsPtr xsi, const char *name,
+put(struct text *t, const char *s)
+{
+	text_add(t, s, strlen(s));
+}
+
+/* Wipes what the buffer held and empties it; keeps the memory. */
+static void
+text_wipe(struct text *t)
+{
+	if (t->p != NULL)
+		OPENSSL_cleanse(t->p, t->cap);
+	t->len = 0;
+}
+
+static void
+text_free(struct text *t)
+{
+	text_wipe(t);
+	free(t->p);
+	memset(t, 0, sizeof(*t));
+}
+
+/*
+ * Escapes a value.  The serializer's rules (libxml2's, which this module
+ * used to call) and the canonical ones (Canonical XML 1.0, section 2.3)
+ * differ: c14n leaves '>' in attributes alone and writes character
+ * references in hex.
+ */
+static void
+put_escaped(struct text *t, const char *s, enum form form, bool in_attr)
+{
+	const char	*run = s, *rep;
+
+	for (; *s != '\0'; s++) {
+		switch (*s) {
+		case '&':
+			rep = "&amp;";
+			break;
+		case '<':
+			rep = "&lt;";
+			break;
+		case '>':
+			if (in_attr && form != FORM_DOC)
+				continue;
+			rep = "&gt;";
+			break;
+		case '"':
+			if (!in_attr)
+				continue;
+			rep = "&quot;";
+			break;
+		case '\r':
+			rep = form == FORM_DOC ? "&#13;" : "&#xD;";
+			break;
+		case '\n':
+			if (!in_attr)
+				continue;
+			rep = form == FORM_DOC ? "&#10;" : "&#xA;";
+			break;
+		case '\t':
+			if (!in_attr)
+				continue;
+			rep = form == FORM_DOC ? "&#9;" : "&#x9;";
+			break;
+		default:
+			continue;
+		}
+		text_add(t, run, (size_t)(s - run));
+		put(t, rep);
+		run = s + 1;
+	}
+	text_add(t, run, (size_t)(s - run));
+}
+
+/* ` name="value"` */
+static void
+put_attr(struct text *t, enum form form, const char *name, const char *value)
+{
+	put(t, " ");
+	put(t, name);
+	put(t, "=\"");
+	put_escaped(t, value, form, true);
+	put(t, "\"");
+}
+
+/* An element with text only: <tag>text</tag>. */
+static void
+put_text_el(struct text *t, enum form form, const char *tag, const char *value)
+{
+	put(t, "<");
+	put(t, tag);
+	put(t, ">");
+	put_escaped(t, value, form, false);
+	put(t, "</");
+	put(t, tag);
+	put(t, ">");
+}
+
+/* Closes a start tag that has no content: "/>" or "></tag>" (c14n). */
+static void
+put_empty_end(struct text *t, enum form form, const char *tag)
+{
+	if (form == FORM_DOC) {
+		put(t, "/>");
+		return;
+	}
+	put(t, "></");
+	put(t, tag);
+	put(t, ">");
+}
+
+/* An element with one attribute and no content. */
+static void
+put_empty_el(struct text *t, enum form form, const char *tag, const char *name,
     const char *value)
 {
-	xmlNodePtr	 a, v;
-
-	a = child(stmt, saml, "Attribute", NULL);
-	prop(a, "Name", name);
-	prop(a, "NameFormat", ATTRNAME_UNSPEC);
-	v = child(a, saml, "AttributeValue", value);
-	if (xmlNewNsProp(v, xsi, X("type"), X("xs:string")) == NULL)
-		fatalx("out of memory building a SAML document");
+	put(t, "<");
+	put(t, tag);
+	put_attr(t, form, name, value);
+	put_empty_end(t, form, tag);
 }
 
 /* Three fresh IDs from one draw of 3 * 128 random bits. */
@@ -378,258 +509,254 @@ fresh_ids(char ids[3][ID_LEN + 1])
 }
 
 /*
- * The ds:Signature for target (whose ID is id), right after issuer, with
- * everything but DigestValue and the SignatureValue text.
+ * ds:SignedInfo for the reference to id.  As the signature's input
+ * (FORM_SIGNED_INFO) it is its own apex and declares ds.
  */
 static void
-signature_new(struct saml_signer *s, xmlNodePtr target, xmlNodePtr issuer,
-    const char *id, struct signature *out)
+put_signed_info(struct text *t, enum form form, const char *id, const char *digest)
 {
-	xmlNodePtr	 sig, si, transforms, c14n, incl, keyinfo, x509;
-	xmlNsPtr	 ds;
-	char		 uri[ID_LEN + 2];
+	put(t, form == FORM_SIGNED_INFO ? "<ds:SignedInfo xmlns:ds=\"" NS_DS "\">" :
+	    "<ds:SignedInfo>");
+	put_empty_el(t, form, "ds:CanonicalizationMethod", "Algorithm", ALG_EXC_C14N);
+	put_empty_el(t, form, "ds:SignatureMethod", "Algorithm", ALG_RSA_SHA256);
+	put(t, "<ds:Reference URI=\"#");
+	put(t, id);
+	put(t, "\"><ds:Transforms>");
+	put_empty_el(t, form, "ds:Transform", "Algorithm", ALG_ENVELOPED);
+	put(t, "<ds:Transform Algorithm=\"" ALG_EXC_C14N "\">"
+	    "<ec:InclusiveNamespaces xmlns:ec=\"" NS_EC "\" PrefixList=\"xs\"");
+	put_empty_end(t, form, "ec:InclusiveNamespaces");
+	put(t, "</ds:Transform></ds:Transforms>");
+	put_empty_el(t, form, "ds:DigestMethod", "Algorithm", ALG_SHA256);
+	put(t, "<ds:DigestValue>");
+	put(t, digest);
+	put(t, "</ds:DigestValue></ds:Reference></ds:SignedInfo>");
+}
 
-	sig = must(xmlNewDocNode(target->doc, NULL, X("Signature"), NULL));
-	ds = must_ns(sig, NS_DS, "ds");
-	xmlSetNs(sig, ds);
-	if (xmlAddNextSibling(issuer, sig) == NULL)
-		fatalx("cannot place the Signature");
-	si = child(sig, ds, "SignedInfo", NULL);
-	prop(child(si, ds, "CanonicalizationMethod", NULL), "Algorithm", ALG_EXC_C14N);
-	prop(child(si, ds, "SignatureMethod", NULL), "Algorithm", ALG_RSA_SHA256);
-	out->reference = child(si, ds, "Reference", NULL);
-	snprintf(uri, sizeof(uri), "#%s", id);
-	prop(out->reference, "URI", uri);
-	transforms = child(out->reference, ds, "Transforms", NULL);
-	prop(child(transforms, ds, "Transform", NULL), "Algorithm", ALG_ENVELOPED);
-	c14n = child(transforms, ds, "Transform", NULL);
-	prop(c14n, "Algorithm", ALG_EXC_C14N);
-	incl = child(c14n, NULL, "InclusiveNamespaces", NULL);
-	xmlSetNs(incl, must_ns(incl, NS_EC, "ec"));
-	prop(incl, "PrefixList", "xs");
-	prop(child(out->reference, ds, "DigestMethod", NULL), "Algorithm", ALG_SHA256);
-	out->value = child(sig, ds, "SignatureValue", NULL);
-	keyinfo = child(sig, ds, "KeyInfo", NULL);
-	x509 = child(keyinfo, ds, "X509Data", NULL);
-	child(x509, ds, "X509Certificate", s->cert_b64);
-	out->target = target;
-	out->sig = sig;
-	out->signed_info = si;
-	out->ds = ds;
+/* A whole ds:Signature, in the document or inside a canonical form. */
+static void
+put_signature(struct text *t, const struct saml_signer *s, enum form form,
+    const struct sigparts *sp)
+{
+	put(t, "<ds:Signature xmlns:ds=\"" NS_DS "\">");
+	put_signed_info(t, form, sp->id, sp->digest);
+	put(t, "<ds:SignatureValue>");
+	put(t, sp->value);
+	put(t, "</ds:SignatureValue><ds:KeyInfo><ds:X509Data><ds:X509Certificate>");
+	put(t, s->cert_b64);
+	put(t, "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></ds:Signature>");
+}
+
+static void
+put_attribute(struct text *t, enum form form, const char *name, const char *value)
+{
+	put(t, "<saml:Attribute");
+	put_attr(t, form, "Name", name);
+	put(t, " NameFormat=\"" ATTRNAME_UNSPEC "\">");
+	/* Exclusive c14n declares xsi where it is used, not on the Assertion. */
+	put(t, form == FORM_DOC ? "<saml:AttributeValue" :
+	    "<saml:AttributeValue xmlns:xsi=\"" NS_XSI "\"");
+	put(t, " xsi:type=\"xs:string\">");
+	put_escaped(t, value, form, false);
+	put(t, "</saml:AttributeValue></saml:Attribute>");
 }
 
 /*
- * c14n visibility: a node is in the node-set when it lies in root's
- * subtree and not in skip's.  Namespace nodes carry no parent pointer;
- * libxml2 passes their element as parent.
+ * The saml:Assertion, with its signature (asig) or without it (NULL, the
+ * form that is digested).  In a canonical form the Assertion is, or is
+ * inside, an apex that has not declared saml, so it declares saml and xs
+ * (the inclusive prefix) itself, and attributes are in c14n's order.
  */
-static int
-subtree_visible(void *arg, xmlNodePtr node, xmlNodePtr parent)
+static void
+put_assertion(struct text *t, const struct saml_signer *s, enum form form,
+    const struct mint *m, const struct sigparts *asig)
 {
-	const struct subtree	*v = arg;
-	xmlNodePtr		 n;
-
-	n = node == NULL || node->type == XML_NAMESPACE_DECL ? parent : node;
-	for (; n != NULL; n = n->parent) {
-		if (n == v->skip)
-			return 0;
-		if (n == v->root)
-			return 1;
+	if (form == FORM_DOC) {
+		put(t, "<saml:Assertion xmlns:xs=\"" NS_XS "\" xmlns:xsi=\"" NS_XSI
+		    "\" ID=\"");
+		put(t, m->ids[1]);
+		put(t, "\" Version=\"2.0\" IssueInstant=\"");
+		put(t, m->t_now);
+		put(t, "\">");
+	} else {
+		put(t, "<saml:Assertion xmlns:saml=\"" NS_SAML "\" xmlns:xs=\"" NS_XS
+		    "\" ID=\"");
+		put(t, m->ids[1]);
+		put(t, "\" IssueInstant=\"");
+		put(t, m->t_now);
+		put(t, "\" Version=\"2.0\">");
 	}
-	return 0;
-}
+	put_text_el(t, form, "saml:Issuer", s->issuer);
+	if (asig != NULL)
+		put_signature(t, s, form, asig);
 
-static int
-feed_digest(void *arg, const char *buf, int len)
-{
-	return EVP_DigestUpdate(arg, buf, (size_t)len) == 1 ? len : -1;
-}
+	put(t, "<saml:Subject><saml:NameID");
+	put_attr(t, form, "Format", s->name_id_format);
+	put(t, ">");
+	put_escaped(t, m->email, form, false);
+	put(t, "</saml:NameID><saml:SubjectConfirmation Method=\"" CM_BEARER "\">"
+	    "<saml:SubjectConfirmationData NotOnOrAfter=\"");
+	put(t, m->t_after);
+	put(t, "\"");
+	put_attr(t, form, "Recipient", s->recipient);
+	put_empty_end(t, form, "saml:SubjectConfirmationData");
+	put(t, "</saml:SubjectConfirmation></saml:Subject>");
 
-static int
-feed_signature(void *arg, const char *buf, int len)
-{
-	return EVP_DigestSignUpdate(arg, buf, (size_t)len) == 1 ? len : -1;
-}
+	put(t, "<saml:Conditions NotBefore=\"");
+	put(t, m->t_before);
+	put(t, "\" NotOnOrAfter=\"");
+	put(t, m->t_after);
+	put(t, "\"><saml:AudienceRestriction>");
+	put_text_el(t, form, "saml:Audience", s->audience);
+	put(t, "</saml:AudienceRestriction></saml:Conditions>");
 
-/* Streams the exclusive canonical form of root's subtree (minus skip's). */
-static int
-canonicalize(xmlNodePtr root, xmlNodePtr skip, xmlChar **inclusive,
-    xmlOutputWriteCallback feed, void *arg)
-{
-	struct subtree		 view = { root, skip };
-	xmlOutputBufferPtr	 out;
-	int			 rc;
+	put(t, "<saml:AuthnStatement AuthnInstant=\"");
+	put(t, m->t_now);
+	put(t, "\" SessionIndex=\"");
+	put(t, m->ids[2]);
+	put(t, "\"><saml:AuthnContext>");
+	put_text_el(t, form, "saml:AuthnContextClassRef", s->authn_context_class);
+	put(t, "</saml:AuthnContext></saml:AuthnStatement>");
 
-	if ((out = xmlOutputBufferCreateIO(feed, NULL, arg, NULL)) == NULL)
-		return -1;
-	rc = xmlC14NExecute(root->doc, subtree_visible, &view,
-	    XML_C14N_EXCLUSIVE_1_0, inclusive, 0, out);
-	if (xmlOutputBufferClose(out) < 0)
-		rc = -1;
-	return rc < 0 ? -1 : 0;
+	put(t, "<saml:AttributeStatement>");
+	put_attribute(t, form, "email", m->email);
+	put_attribute(t, form, "OrganizationName", s->organization_sname);
+	if (s->service_name != NULL)
+		put_attribute(t, form, "ServiceName", s->service_name);
+	put(t, "</saml:AttributeStatement></saml:Assertion>");
 }
 
 /*
- * Enveloped signature: the digest of the target without its Signature,
- * then RSA-SHA256 over the canonical SignedInfo that holds that digest.
+ * The samlp:Response: the document (FORM_DOC, with both signatures) or
+ * its canonical form without its own signature (FORM_C14N), in which
+ * Issuer declares saml because the Response does not use it.
+ */
+static void
+put_response(struct text *t, const struct saml_signer *s, enum form form,
+    const struct mint *m, const struct sigparts *rsig, const struct sigparts *asig)
+{
+	if (form == FORM_DOC) {
+		put(t, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		    "<samlp:Response xmlns:samlp=\"" NS_SAMLP "\" xmlns:saml=\""
+		    NS_SAML "\" ID=\"");
+		put(t, m->ids[0]);
+		put(t, "\" Version=\"2.0\" IssueInstant=\"");
+		put(t, m->t_now);
+		put(t, "\"");
+		put_attr(t, form, "Destination", s->destination);
+		put(t, "><saml:Issuer>");
+	} else {
+		put(t, "<samlp:Response xmlns:samlp=\"" NS_SAMLP "\"");
+		put_attr(t, form, "Destination", s->destination);
+		put(t, " ID=\"");
+		put(t, m->ids[0]);
+		put(t, "\" IssueInstant=\"");
+		put(t, m->t_now);
+		put(t, "\" Version=\"2.0\"><saml:Issuer xmlns:saml=\"" NS_SAML "\">");
+	}
+	put_escaped(t, s->issuer, form, false);
+	put(t, "</saml:Issuer>");
+	if (rsig != NULL)
+		put_signature(t, s, form, rsig);
+	put(t, "<samlp:Status>");
+	put_empty_el(t, form, "samlp:StatusCode", "Value", STATUS_SUCCESS);
+	put(t, "</samlp:Status>");
+	put_assertion(t, s, form, m, asig);
+	put(t, form == FORM_DOC ? "</samlp:Response>\n" : "</samlp:Response>");
+}
+
+/*
+ * Enveloped signature of the element whose canonical form without its
+ * Signature is in s->c14n: the SHA-256 digest of that form, then
+ * RSA-SHA256 over the canonical SignedInfo that holds the digest.
  */
 static int
-sign(struct saml_signer *s, const struct signature *sig)
+sign(struct saml_signer *s, struct sigparts *sp)
 {
 	unsigned char	 md[EVP_MAX_MD_SIZE], value[MAX_SIGNATURE];
 	unsigned int	 mdlen;
 	size_t		 valuelen = sizeof(value);
-	char		*b64;
 	int		 rc = -1;
 
-	if (EVP_DigestInit_ex(s->digest_ctx, s->sha256, NULL) != 1)
+	if (EVP_Digest(s->c14n.p, s->c14n.len, md, &mdlen, s->sha256, NULL) != 1 ||
+	    mdlen != 32)
 		goto done;
-	if (canonicalize(sig->target, sig->sig, inclusive_xs, feed_digest,
-	    s->digest_ctx) == -1)
+	EVP_EncodeBlock((unsigned char *)sp->digest, md, (int)mdlen);
+	text_wipe(&s->c14n);
+	put_signed_info(&s->c14n, FORM_SIGNED_INFO, sp->id, sp->digest);
+	if (EVP_DigestSignInit(s->sign_ctx, NULL, s->sha256, NULL, s->pkey) != 1 ||
+	    EVP_DigestSign(s->sign_ctx, value, &valuelen,
+	    (const unsigned char *)s->c14n.p, s->c14n.len) != 1)
 		goto done;
-	if (EVP_DigestFinal_ex(s->digest_ctx, md, &mdlen) != 1)
-		goto done;
-	b64 = base64_encode(md, mdlen, 0);
-	child(sig->reference, sig->ds, "DigestValue", b64);
-	free(b64);
-
-	if (EVP_DigestSignInit(s->sign_ctx, NULL, s->sha256, NULL, s->pkey) != 1)
-		goto done;
-	if (canonicalize(sig->signed_info, NULL, NULL, feed_signature,
-	    s->sign_ctx) == -1)
-		goto done;
-	if (EVP_DigestSignFinal(s->sign_ctx, value, &valuelen) != 1)
-		goto done;
-	b64 = base64_encode(value, valuelen, 0);
-	xmlNodeAddContent(sig->value, X(b64));
-	free(b64);
+	sp->value = base64_encode(value, valuelen, 0);
 	rc = 0;
 done:
-	EVP_MD_CTX_reset(s->digest_ctx);
+	text_wipe(&s->c14n);
 	EVP_MD_CTX_reset(s->sign_ctx);
 	return rc;
 }
 
 /*
- * Builds and signs the Response; *ret_xml is xmalloc'ed and NUL-terminated.
+ * Writes and signs the Response; *ret_xml is xmalloc'ed and NUL-terminated.
  * The e-mail has been validated.
  */
 static int
 mint(struct saml_signer *s, const char *email, double now, char **ret_xml,
     size_t *ret_len, double *ret_nooa, char *errbuf, size_t errlen)
 {
-	struct signature asig, rsig;
-	xmlDocPtr	 doc = NULL;
-	xmlNodePtr	 resp, issuer, status, assertion, aissuer, subject, conf;
-	xmlNodePtr	 scd, cond, ar, authn, ac, stmt;
-	xmlNsPtr	 samlp, saml, xsi;
-	xmlChar		*mem = NULL;
-	int		 memlen = 0;
-	char		 ids[3][ID_LEN + 1];
-	char		 t_now[32], t_before[32], t_after[32];
+	struct mint	 m;
+	struct sigparts	 asig, rsig;
+	struct text	 doc = { NULL, 0, 0 };
 	const char	*errstr;
 	double		 t0;
 
 	ERR_clear_error();
+	memset(&asig, 0, sizeof(asig));
+	memset(&rsig, 0, sizeof(rsig));
 	/* Whole seconds; the range keeps every time a four-digit year. */
 	if (!(now >= NOT_BEFORE_SKEW && now < 253402300800.0 - s->lifetime)) {
 		errstr = "time is out of range";
 		goto fail;
 	}
 	t0 = (double)(int64_t)now;
-	if (format_rfc3339(t0, t_now, sizeof(t_now)) == -1 ||
-	    format_rfc3339(t0 - NOT_BEFORE_SKEW, t_before, sizeof(t_before)) == -1 ||
-	    format_rfc3339(t0 + s->lifetime, t_after, sizeof(t_after)) == -1) {
+	m.email = email;
+	if (format_rfc3339(t0, m.t_now, sizeof(m.t_now)) == -1 ||
+	    format_rfc3339(t0 - NOT_BEFORE_SKEW, m.t_before, sizeof(m.t_before)) == -1 ||
+	    format_rfc3339(t0 + s->lifetime, m.t_after, sizeof(m.t_after)) == -1) {
 		errstr = "cannot format a time";
 		goto fail;
 	}
-	if (fresh_ids(ids) == -1) {
+	if (fresh_ids(m.ids) == -1) {
 		errstr = "cannot draw random IDs";
 		goto fail;
 	}
 
-	if ((doc = xmlNewDoc(X("1.0"))) == NULL)
-		fatalx("out of memory building a SAML document");
-	resp = must(xmlNewDocNode(doc, NULL, X("Response"), NULL));
-	xmlDocSetRootElement(doc, resp);
-	samlp = must_ns(resp, NS_SAMLP, "samlp");
-	saml = must_ns(resp, NS_SAML, "saml");
-	xmlSetNs(resp, samlp);
-	prop(resp, "ID", ids[0]);
-	prop(resp, "Version", "2.0");
-	prop(resp, "IssueInstant", t_now);
-	prop(resp, "Destination", s->destination);
-	issuer = child(resp, saml, "Issuer", s->issuer);
-	status = child(resp, samlp, "Status", NULL);
-	prop(child(status, samlp, "StatusCode", NULL), "Value", STATUS_SUCCESS);
-
-	assertion = child(resp, saml, "Assertion", NULL);
-	must_ns(assertion, NS_XS, "xs");
-	xsi = must_ns(assertion, NS_XSI, "xsi");
-	prop(assertion, "ID", ids[1]);
-	prop(assertion, "Version", "2.0");
-	prop(assertion, "IssueInstant", t_now);
-	aissuer = child(assertion, saml, "Issuer", s->issuer);
-
-	subject = child(assertion, saml, "Subject", NULL);
-	prop(child(subject, saml, "NameID", email), "Format", NAMEID_EMAIL);
-	conf = child(subject, saml, "SubjectConfirmation", NULL);
-	prop(conf, "Method", CM_BEARER);
-	scd = child(conf, saml, "SubjectConfirmationData", NULL);
-	prop(scd, "NotOnOrAfter", t_after);
-	prop(scd, "Recipient", s->recipient);
-
-	cond = child(assertion, saml, "Conditions", NULL);
-	prop(cond, "NotBefore", t_before);
-	prop(cond, "NotOnOrAfter", t_after);
-	ar = child(cond, saml, "AudienceRestriction", NULL);
-	child(ar, saml, "Audience", s->audience);
-
-	authn = child(assertion, saml, "AuthnStatement", NULL);
-	prop(authn, "AuthnInstant", t_now);
-	prop(authn, "SessionIndex", ids[2]);
-	ac = child(authn, saml, "AuthnContext", NULL);
-	child(ac, saml, "AuthnContextClassRef", AC_PPT);
-
-	stmt = child(assertion, saml, "AttributeStatement", NULL);
-	attribute(stmt, saml, xsi, "email", email);
-	attribute(stmt, saml, xsi, "OrganizationName", s->organization_sname);
-	if (s->service_name != NULL)
-		attribute(stmt, saml, xsi, "ServiceName", s->service_name);
-
-	/* Both Signatures in place first; the Response's digest then covers
-	 * the Assertion's finished Signature. */
-	signature_new(s, assertion, aissuer, ids[1], &asig);
-	if (s->sign_response)
-		signature_new(s, resp, issuer, ids[0], &rsig);
+	/* The Assertion first; the Response's digest then covers the
+	 * Assertion's finished Signature. */
 	errstr = "cannot sign the assertion";
+	asig.id = m.ids[1];
+	put_assertion(&s->c14n, s, FORM_C14N, &m, NULL);
 	if (sign(s, &asig) == -1)
 		goto fail;
-	errstr = "cannot sign the response";
-	if (s->sign_response && sign(s, &rsig) == -1)
-		goto fail;
-
-	xmlDocDumpMemoryEnc(doc, &mem, &memlen, "UTF-8");
-	if (mem == NULL || memlen <= 0) {
-		errstr = "cannot serialize the response";
-		goto fail;
+	if (s->sign_response) {
+		errstr = "cannot sign the response";
+		rsig.id = m.ids[0];
+		put_response(&s->c14n, s, FORM_C14N, &m, NULL, &asig);
+		if (sign(s, &rsig) == -1)
+			goto fail;
 	}
-	*ret_xml = xmalloc((size_t)memlen + 1);
-	memcpy(*ret_xml, mem, (size_t)memlen);
-	(*ret_xml)[memlen] = '\0';
-	*ret_len = (size_t)memlen;
+	put_response(&doc, s, FORM_DOC, &m, s->sign_response ? &rsig : NULL, &asig);
+	*ret_xml = doc.p;
+	*ret_len = doc.len;
 	*ret_nooa = t0 + s->lifetime;
-	OPENSSL_cleanse(mem, (size_t)memlen);
-	xmlFree(mem);
-	xmlFreeDoc(doc);
+	free(asig.value);
+	free(rsig.value);
 	return 0;
 fail:
 	set_error(errbuf, errlen, errstr);
-	if (mem != NULL) {
-		OPENSSL_cleanse(mem, (size_t)memlen);
-		xmlFree(mem);
-	}
-	xmlFreeDoc(doc);
+	text_wipe(&s->c14n);
+	free(asig.value);
+	free(rsig.value);
 	return -1;
 }
 

@@ -123,6 +123,11 @@ double	 keystore_not_after(const struct keystore *);
 double	 keystore_not_before(const struct keystore *);
 const char *keystore_cert_pem(const struct keystore *);	/* PEM text */
 const char *keystore_fingerprint(const struct keystore *);	/* SHA-256 hex */
+bool	 keystore_in_token(const struct keystore *);	/* a pkcs11: key */
+/* keystore_pkcs11.c - `pkey = pkcs11:URI` keys, signed inside the token */
+struct evp_pkey_st *keystore_pkcs11_load(const char *uri, const char *pin,
+	    char *errbuf, size_t errlen);
+void	 keystore_pkcs11_shutdown(void);	/* releases the engine, if loaded */
 
 /* config.c - main configuration and tenants */
 enum listen_kind { LISTEN_UNIX, LISTEN_TCP };
@@ -155,6 +160,10 @@ struct tenant {
 	char	*service_name;	/* NULL: no ServiceName attribute */
 	int	 assertion_lifetime;	/* seconds, default 300 */
 	bool	 sign_response;
+	/* [saml] NameID Format and AuthnContextClassRef; NULL: the defaults
+	 * (emailAddress, unspecified), see saml.c */
+	char	*name_id_format;
+	char	*authn_context_class;
 	struct service_client	 saml_auth;
 	struct service_client	*services;
 	size_t			 n_services;
@@ -186,6 +195,7 @@ struct broker_config {
 	bool			 allow_insecure_permissions;
 	size_t			 max_cached_tokens_per_tenant;	/* 0: automatic share */
 	size_t			 max_exchanges_per_tenant;
+	size_t			 signers;	/* signer processes; 0: online CPUs */
 	struct tenant		**tenants;
 	size_t			 n_tenants;
 };
@@ -285,8 +295,87 @@ int	 saml_mint_response(struct saml_signer *, const char *email, double now,
 int	 saml_mint_response_b64(struct saml_signer *, const char *email, double now,
 	    char **ret_b64, double *ret_not_on_or_after, char *errbuf, size_t errlen);
 
-/* upstream.c - token requests to PureCloud: libcurl multi on the libevent loop */
+/* signer.c - the front's pool of signer processes (signer_main.c), which
+ * alone hold private keys: whole mints on the libevent loop */
 struct event_base;
+struct signer_pool;
+struct signer_request;		/* a pending mint; the pool owns it */
+enum signer_status {
+	SIGNER_OK,		/* saml_response_b64 and not_on_or_after are set */
+	SIGNER_FAILED,		/* the mint failed (500); error says why, no secret */
+	SIGNER_BUSY,		/* every queue full or no signer up (503 + Retry-After) */
+	SIGNER_UNKNOWN_TENANT	/* the signers' configuration has no such tenant */
+};
+/* Seconds a caller told SIGNER_BUSY should wait (Retry-After). */
+#define SIGNER_RETRY_AFTER	1
+struct signer_result {
+	enum signer_status	 status;
+	const char		*saml_response_b64;	/* OK: a secret, valid during the callback */
+	double			 not_on_or_after;	/* OK */
+	const char		*error;			/* not OK: short text */
+};
+typedef void (*signer_cb)(const struct signer_result *, void *arg);
+struct signer_pool_options {
+	const char	*exe;		/* the samlbroker binary; NULL: /proc/self/exe */
+	const char	*config_path;	/* what each signer loads, with keys */
+	size_t		 signers;	/* 0: the number of online CPUs */
+	size_t		 queue_max;	/* per signer, sent and waiting; 0: 64 */
+	double		 request_timeout;	/* seconds; a signer slower is killed; 0: 10 */
+	double		 start_timeout;	/* seconds for a generation to start; 0: 30 */
+};
+#define SIGNER_LATENCY_BOUNDS { 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1 }
+#define SIGNER_LATENCY_BUCKETS	11	/* the bounds above and +Inf */
+struct signer_pool_stats {
+	size_t		 signers;	/* processes of the current generation */
+	size_t		 ready;		/* of which up and answering */
+	size_t		 draining;	/* processes of older generations finishing */
+	size_t		 queue_depth;	/* requests sent or waiting, every signer */
+	size_t		 queue_max;	/* per signer */
+	uint64_t	 generation;	/* 1 at start, +1 per reload */
+	uint64_t	 restarts;	/* signers started again after dying */
+	uint64_t	 requests;	/* accepted by signer_pool_mint */
+	uint64_t	 ok, failed, busy, retried, canceled;
+	uint64_t	 unclean_exits;	/* stopped signers that did not exit with 0 */
+	uint64_t	 latency_buckets[SIGNER_LATENCY_BUCKETS];	/* request to answer */
+	double		 latency_sum;
+	uint64_t	 latency_count;
+};
+struct signer_process_info {
+	int		 index;		/* 1.. within its generation */
+	pid_t		 pid;		/* 0 while down */
+	uint64_t	 generation;
+	bool		 ready;
+	bool		 draining;
+	size_t		 queue_depth;
+	uint64_t	 restarts;
+};
+/* Starts the signers and waits until every one has loaded its keys (or
+ * fails with the first signer's reason in errbuf). */
+struct signer_pool *signer_pool_new(struct event_base *, const struct signer_pool_options *,
+	    char *errbuf, size_t errlen);
+/* Stops every signer (their pending callbacks are not called); waits for
+ * them, so no process is left.  Accepts NULL.  Not from a callback. */
+void	 signer_pool_free(struct signer_pool *);
+/* Queues a mint and returns its handle; the callback runs once, later, on
+ * the loop.  NULL (and *ret_refusal) when refused at once: SIGNER_BUSY,
+ * or SIGNER_FAILED for a tenant or e-mail too long for the wire. */
+struct signer_request *signer_pool_mint(struct signer_pool *, const char *tenant,
+	    const char *email, double now, signer_cb, void *arg,
+	    enum signer_status *ret_refusal);
+/* The callback of a pending request will not be called; the handle dies. */
+void	 signer_pool_cancel(struct signer_pool *, struct signer_request *);
+/* A new generation of signers loads config_path (NULL: the same file);
+ * once all are ready, new requests go to them and the old generation
+ * finishes its queue and stops.  On failure the old generation stays.
+ * Not from a callback. */
+int	 signer_pool_reload(struct signer_pool *, const char *config_path,
+	    char *errbuf, size_t errlen);
+void	 signer_pool_stats(const struct signer_pool *, struct signer_pool_stats *);
+/* Up to max processes, current generation first; returns how many. */
+size_t	 signer_pool_processes(const struct signer_pool *, struct signer_process_info *,
+	    size_t max);
+
+/* upstream.c - token requests to PureCloud: libcurl multi on the libevent loop */
 struct upstream;
 enum upstream_outcome {
 	UPSTREAM_OK,		/* a usable token */

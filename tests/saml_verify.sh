@@ -57,7 +57,9 @@ tenant acme no
 tenant globex yes 'audience = urn:gc:globex' \
     'recipient = https://login.mypurecloud.ie/saml' \
     'destination = https://login.mypurecloud.ie/oauth/token?d=1' \
-    'service_name = globex-desktop' 'assertion_lifetime = 120'
+    'service_name = globex-desktop' 'assertion_lifetime = 120' \
+    'name_id_format = urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified' \
+    'authn_context_class = urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport'
 
 chmod 600 "$tmp/samlbroker.conf" "$tmp/tenants/"*.cfg
 if ! "$bin" check -c "$tmp/samlbroker.conf" >"$tmp/check.out" 2>&1; then
@@ -174,11 +176,32 @@ check_tenant globex yes globex-org
 for want in 'Destination="https://login.mypurecloud.ie/oauth/token?d=1"' \
     '<saml:Audience>urn:gc:globex</saml:Audience>' \
     'Recipient="https://login.mypurecloud.ie/saml"' \
+    '<saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified">' \
+    '<saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef>' \
     '<saml:Attribute Name="ServiceName" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified"><saml:AttributeValue xsi:type="xs:string">globex-desktop</saml:AttributeValue>'; do
 	if ! grep -qF "$want" "$tmp/globex.xml"; then
 		echo "FAIL globex: no $want"
 		fail=1
 	fi
+done
+for want in '<saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">' \
+    '<saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified</saml:AuthnContextClassRef>'; do
+	if ! grep -qF "$want" "$tmp/acme.xml"; then
+		echo "FAIL acme: no default $want"
+		fail=1
+	fi
+done
+# A value that is not a URI is an error that names the option.
+for opt in name_id_format authn_context_class; do
+	tenant initech no "$opt = email address"
+	chmod 600 "$tmp/tenants/initech.cfg"
+	if "$bin" check -c "$tmp/samlbroker.conf" >"$tmp/check.out" 2>&1 ||
+	    ! grep -q "initech.cfg: \[saml\] $opt: must be a URI" "$tmp/check.out"; then
+		echo "FAIL: $opt = 'email address' is not refused:"
+		sed 's/^/    /' "$tmp/check.out"
+		fail=1
+	fi
+	rm -f "$tmp/tenants/initech.cfg"
 done
 if grep -q 'Name="ServiceName"' "$tmp/acme.xml"; then
 	echo "FAIL acme: a ServiceName attribute although none is configured"

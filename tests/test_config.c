@@ -1115,7 +1115,7 @@ test_tenant_unknown_options(void **state)
 	/* The provisioning tool's options and section are known. */
 	static const char *const prov[] = {
 		"[general]\n", "[general]\nregion = eu\n",
-		"[saml]\n", "[saml]\nname_id_format = email\n",
+		"[saml]\n", "[saml]\nname_id_format = urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified\n",
 		"+", "[provisioning]\nclient_id = prov\nclient_secret = SECRET-p\n",
 		NULL
 	};

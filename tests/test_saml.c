@@ -569,7 +569,7 @@ check_document(const char *xml, const struct expect *e)
 	ac = the(authn, NS_SAML, "AuthnContext");
 	assert_string_equal(children_of(ac), "saml:AuthnContextClassRef");
 	assert_text(the(ac, NS_SAML, "AuthnContextClassRef"),
-	    "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport");
+	    "urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified");
 
 	stmt = the(a, NS_SAML, "AttributeStatement");
 	assert_string_equal(children_of(stmt), e->service_name != NULL ?
@@ -766,7 +766,7 @@ test_tampering(void **state)
 		{ ">" ORG "</saml:AttributeValue>", ">other-org</saml:AttributeValue>" },
 		{ ">" EMAIL "</saml:AttributeValue>", ">boss@example.com</saml:AttributeValue>" },
 		{ "<saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:"
-		  "PasswordProtectedTransport<", "<saml:AuthnContextClassRef>urn:x<" },
+		  "unspecified<", "<saml:AuthnContextClassRef>urn:x<" },
 		{ "xsi:type=\"xs:string\">" ORG, "xsi:type=\"xs:anyType\">" ORG },
 	};
 	struct tenant		 t;
@@ -906,6 +906,45 @@ test_hostile_addresses(void **state)
 	assert_non_null(strstr(xml, ">jos\xc3\xa9.m\xc3\xbc" "ller@b\xc3\xbc" "cher.example<"));
 	secret_free(xml);
 	saml_signer_free(s);
+	tenant_clear(&t);
+}
+
+/*
+ * Settings with characters the serializer and the canonicalizer escape
+ * differently ('>' and '"' in attributes, '&' in text) still verify, and
+ * name_id_format and authn_context_class reach the document.
+ */
+static void
+test_hostile_settings(void **state)
+{
+	struct tenant		 t;
+	struct saml_signer	*s;
+	char			*xml;
+
+	tenant_fill(&t);
+	tenant_set(&t.issuer, "https://idp.example/?a=1&b=>2");
+	tenant_set(&t.recipient, "https://x.example/?q=\">\"&r='1'");
+	tenant_set(&t.destination, "https://x.example/?d=<>&");
+	tenant_set(&t.audience, "urn:a&b>c<d");
+	tenant_set(&t.service_name, "svc \"quoted\" & <angled>");
+	tenant_set(&t.name_id_format, "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified");
+	tenant_set(&t.authn_context_class,
+	    "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport");
+	t.sign_response = true;
+	s = signer_for(&t);
+	xml = mint_xml(s, "o'hara&co\"<x>@example.com", NOW, NULL);
+	assert_int_equal(verify(xml, "Assertion", cert_key), 0);
+	assert_int_equal(verify(xml, "Response", cert_key), 0);
+	assert_non_null(strstr(xml, "Recipient=\"https://x.example/?q=&quot;&gt;&quot;&amp;r='1'\""));
+	assert_non_null(strstr(xml, "<saml:Audience>urn:a&amp;b&gt;c&lt;d</saml:Audience>"));
+	assert_non_null(strstr(xml, "<saml:NameID Format=\"urn:oasis:names:tc:SAML:1.1:"
+	    "nameid-format:unspecified\">"));
+	assert_non_null(strstr(xml, "<saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:"
+	    "ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef>"));
+	secret_free(xml);
+	saml_signer_free(s);
+	free(t.name_id_format);
+	free(t.authn_context_class);
 	tenant_clear(&t);
 }
 
@@ -1083,6 +1122,7 @@ main(void)
 		cmocka_unit_test(test_b64),
 		cmocka_unit_test(test_tampering),
 		cmocka_unit_test(test_hostile_addresses),
+		cmocka_unit_test(test_hostile_settings),
 		cmocka_unit_test(test_invalid_addresses),
 		cmocka_unit_test(test_time_out_of_range),
 		cmocka_unit_test(test_signer_refusals),

@@ -1,0 +1,138 @@
+/*
+ * signer.h - the wire format between the front (signer.c) and its signer
+ * processes (signer_main.c), private to those two files.
+ *
+ * One socketpair of type SOCK_SEQPACKET per signer: every message is one
+ * packet, so there is no framing to get wrong.  The front sends fixed-size
+ * requests; the signer answers each, in order, with a header and a text
+ * (the base64 SAMLResponse, or a short error that never holds a secret).
+ * The first packet a signer sends is READY (or FAILED with the reason,
+ * after which it exits).  Both sides check every field they receive.
+ */
+#ifndef SIGNER_H
+#define SIGNER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include "samlbroker.h"
+
+#define SIGNER_WIRE_MAGIC	0x53424d31u	/* "SBM1" */
+#define SIGNER_WIRE_FD		3		/* the signer's end, after exec */
+#define SIGNER_WIRE_MAX_TEXT	(64 * 1024)	/* a SAMLResponse is ~8 KiB */
+
+struct signer_wire_request {
+	uint32_t	 magic;
+	uint32_t	 id;		/* echoed in the reply */
+	double		 now;		/* the front's clock: minting time */
+	char		 tenant[NAME_MAX_LEN + 1];	/* NUL-terminated */
+	char		 email[EMAIL_MAX_LEN + 1];	/* NUL-terminated */
+};
+
+enum signer_wire_status {
+	SIGNER_WIRE_READY = 1,		/* start-up done; id 0 */
+	SIGNER_WIRE_OK,			/* text: the base64 SAMLResponse */
+	SIGNER_WIRE_FAILED,		/* text: why (never a secret) */
+	SIGNER_WIRE_UNKNOWN_TENANT	/* no such tenant in this signer's configuration */
+};
+
+struct signer_wire_reply {
+	uint32_t	 magic;
+	uint32_t	 id;
+	uint32_t	 status;	/* enum signer_wire_status */
+	uint32_t	 len;		/* bytes of text after the header, no NUL */
+	double		 not_on_or_after;	/* OK only */
+};
+
+/*
+ * The pool's own state, shared by signer.c (dispatch, answers,
+ * generations) and signer_proc.c (starting, waiting for and reaping
+ * processes).
+ */
+#define STOP_GRACE		2.0	/* seconds from EOF to SIGTERM, and to SIGKILL */
+#define MAX_SIGNERS		256
+#define READ_BUF		(sizeof(struct signer_wire_reply) + SIGNER_WIRE_MAX_TEXT)
+
+struct event;
+enum proc_state { PROC_STARTING, PROC_READY, PROC_DOWN, PROC_STOPPED };
+
+struct signer_request {
+	TAILQ_ENTRY(signer_request) entry;
+	struct proc		*proc;		/* whose queue holds it; NULL in limbo */
+	struct signer_wire_request wire;
+	signer_cb		 cb;		/* NULL: canceled */
+	void			*arg;
+	bool			 sent;
+	bool			 retried;
+	bool			 in_limbo;	/* being answered or moved by proc_down */
+	double			 queued_at;	/* monotonic */
+	double			 sent_at;
+};
+TAILQ_HEAD(request_list, signer_request);
+
+struct proc {
+	struct signer_pool	*pool;
+	struct generation	*gen;
+	int			 index;
+	enum proc_state		 state;
+	pid_t			 pid;
+	int			 fd;
+	struct event		*ev_read;
+	struct event		*ev_write;
+	struct event		*ev_restart;
+	struct request_list	 queue;		/* sent ones first, in order */
+	size_t			 depth;
+	double			 started_at;
+	double			 answered_at;	/* last answer: the head's work began then */
+	double			 backoff;
+	uint64_t		 restarts;
+};
+
+struct generation {
+	uint64_t		 number;
+	char			*config_path;
+	struct proc		*procs;
+	size_t			 n_procs;
+	bool			 draining;
+};
+
+/* A child being stopped: waited for without blocking the loop. */
+struct reap {
+	pid_t	 pid;
+	double	 since;
+	int	 signals;	/* 0, then SIGTERM sent, then SIGKILL sent */
+	bool	 graceful;	/* told to stop by EOF: must exit with status 0 */
+};
+
+struct signer_pool {
+	struct event_base	*base;
+	char			*exe;
+	size_t			 queue_max;
+	double			 request_timeout;
+	double			 start_timeout;
+	struct generation	*cur;
+	struct generation	**old;		/* draining generations */
+	size_t			 n_old;
+	struct reap		*reaps;
+	size_t			 n_reaps;
+	struct event		*ev_tick;
+	struct request_list	 limbo;
+	uint32_t		 next_id;
+	size_t			 rr;
+	unsigned char		*rbuf;		/* one answer; wiped after each */
+	struct signer_pool_stats stats;
+};
+
+/* signer_proc.c */
+double	 signer_mono(void);
+int	 signer_proc_spawn(struct proc *, char *errbuf, size_t errlen);
+void	 signer_reap_add(struct signer_pool *, pid_t, bool graceful);
+/* Waits for stopped children: EOF, then SIGTERM, then SIGKILL; block
+ * waits until none is left. */
+void	 signer_reap_run(struct signer_pool *, bool block);
+int	 signer_generation_wait_ready(struct signer_pool *, struct generation *,
+	    char *errbuf, size_t errlen);
+
+#endif /* SIGNER_H */
