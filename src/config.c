@@ -48,7 +48,9 @@ static const char *const broker_options[] = {
 	"listen", "socket_mode", "tenants_dir", "ca_file", "proxy", "log_level",
 	"max_cached_tokens", "allow_remote_tcp", "connect_timeout",
 	"request_timeout", "admin_listen", "max_connections", "max_header_size",
-	"max_body_size", "client_timeout", "allow_insecure_permissions", NULL
+	"max_body_size", "client_timeout", "allow_insecure_permissions",
+	/* per-tenant fairness (broker.c) */
+	"max_cached_tokens_per_tenant", "max_exchanges_per_tenant", NULL
 };
 static const char *const general_options[] = {
 	"organization_sname", "organization_id", "base_auth_url",
@@ -690,6 +692,11 @@ broker_options_load(struct load *l, struct broker_config *c,
 	limit_option(l, s, "max_connections", 1, 65536, &c->max_connections);
 	limit_option(l, s, "max_header_size", 1024, 1048576, &c->max_header_size);
 	limit_option(l, s, "max_body_size", 0, 1048576, &c->max_body_size);
+	/* Per-tenant fairness (broker.c). */
+	limit_option(l, s, "max_cached_tokens_per_tenant", 0, 10000000,
+	    &c->max_cached_tokens_per_tenant);
+	limit_option(l, s, "max_exchanges_per_tenant", 1, 65536,
+	    &c->max_exchanges_per_tenant);
 	if ((v = opt_optional(l, s, "broker", "client_timeout")) != NULL) {
 		if (parse_number(v, 1, 3600, &n) == -1)
 			diag_error(l->d, l->file, "broker", "client_timeout",
@@ -929,6 +936,7 @@ config_load(const char *path, struct diag *d)
 	c->connect_timeout = 5;
 	c->request_timeout = 15;
 	c->max_connections = 1024;
+	c->max_exchanges_per_tenant = 32;
 	c->max_header_size = 8192;
 	c->max_body_size = 4096;
 	c->client_timeout = 10;
