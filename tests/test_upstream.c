@@ -4,8 +4,8 @@
  * event_base as the client, scripted per test.  Covers the exact requests,
  * the classification of answers and failures, timeouts, parallel and
  * re-entrant requests, connection reuse and cancellation (all, and one
- * through upstream_curl_ops), and, without a server, the pure reader of
- * answers (upstream_answer.c) from a table.
+ * through upstream_curl_ops).  The reader of answers has its own table
+ * test, tests/test_upstream_answer.c.
  *
  * Not covered: https (no TLS server here); the code sets
  * CURLOPT_SSL_VERIFYPEER/VERIFYHOST unconditionally.
@@ -882,119 +882,6 @@ test_ops_cancel_one(void **state)
 	assert_null(upstream_curl_ops.start(f->up, &req, never_cb, f));
 }
 
-/* upstream_answer_read from a table: status, body, Retry-After in. */
-static void
-test_answer_read(void **state)
-{
-	static const struct {
-		long		 status;
-		const char	*body;
-		size_t		 len;		/* 0: strlen(body) */
-		const char	*retry_after;
-		enum upstream_outcome outcome;
-		const char	*error;		/* "" for OK */
-		const char	*message;	/* a prefix */
-		long		 expires_in;
-		double		 retry;
-	} rows[] = {
-		{ 200, "{\"access_token\":\"abc\",\"token_type\":\"bearer\","
-		    "\"expires_in\":60}", 0, NULL, UPSTREAM_OK, "",
-		    "token issued, expires in 60 s", 60, 0 },
-		{ 200, "{\"access_token\":\"abc\",\"token_type\":\"Bearer\","
-		    "\"expires_in\":99999999999999}", 0, NULL, UPSTREAM_OK, "",
-		    "token issued", 99999999999999L, 0 },
-		{ 200, "{\"access_token\":\"abc\",\"expires_in\":60}", 0, "30",
-		    UPSTREAM_OK, "", "token issued", 60, 0 },
-		{ 200, "{\"access_token\":\"a\\u0000c\",\"expires_in\":60}", 0,
-		    NULL, UPSTREAM_REJECTED, "invalid_response",
-		    "token endpoint answered 200 with invalid JSON", 0, 0 },
-		{ 200, "{\"access_token\":\"a b\",\"expires_in\":60}", 0, NULL,
-		    UPSTREAM_REJECTED, "invalid_response",
-		    "token endpoint answered 200 without a usable", 0, 0 },
-		{ 200, "{\"access_token\":\"\",\"expires_in\":60}", 0, NULL,
-		    UPSTREAM_REJECTED, "invalid_response",
-		    "token endpoint answered 200 without a usable", 0, 0 },
-		{ 200, "{\"access_token\":\"a\",\"access_token\":\"b\","
-		    "\"expires_in\":60}", 0, NULL, UPSTREAM_REJECTED,
-		    "invalid_response", "token endpoint answered 200 with invalid "
-		    "JSON", 0, 0 },
-		{ 200, "{\"access_token\":\"abc\",\"expires_in\":60.5}", 0, NULL,
-		    UPSTREAM_REJECTED, "invalid_response",
-		    "token endpoint answered 200 without a positive integer", 0, 0 },
-		{ 200, "{\"access_token\":\"abc\",\"expires_in\":0}", 0, NULL,
-		    UPSTREAM_REJECTED, "invalid_response",
-		    "token endpoint answered 200 without a positive integer", 0, 0 },
-		{ 200, "{\"access_token\":\"abc\",\"expires_in\":60,"
-		    "\"token_type\":\"mac\"}", 0, NULL, UPSTREAM_REJECTED,
-		    "invalid_response", "token endpoint answered token_type "
-		    "\"mac\", not bearer", 0, 0 },
-		{ 200, "{\"access_token\":\"abc\",\"expires_in\":60,"
-		    "\"token_type\":7}", 0, NULL, UPSTREAM_REJECTED,
-		    "invalid_response", "token endpoint answered token_type "
-		    "\"(not a string)\"", 0, 0 },
-		{ 200, "[1]", 0, NULL, UPSTREAM_REJECTED, "invalid_response",
-		    "token endpoint answered 200 without a JSON object", 0, 0 },
-		{ 200, "", 0, NULL, UPSTREAM_REJECTED, "invalid_response",
-		    "token endpoint answered 200 with invalid JSON", 0, 0 },
-		{ 400, "{\"error\":\"invalid_grant\",\"error_description\":"
-		    "\"bad\\nthing\"}", 0, "5", UPSTREAM_REJECTED, "invalid_grant",
-		    "token endpoint answered 400 (invalid_grant): bad?thing", 0, 0 },
-		{ 401, "{\"error\":\"invalid_client\",\"description\":\"x\"}", 0,
-		    NULL, UPSTREAM_REJECTED, "invalid_client",
-		    "token endpoint answered 401 (invalid_client): x", 0, 0 },
-		{ 400, "{\"error\":\"in\\u0000valid\"}", 0, NULL,
-		    UPSTREAM_REJECTED, "http_400", "token endpoint answered 400 "
-		    "(http_400)", 0, 0 },
-		{ 400, "{\"error\":\"has space\"}", 0, NULL, UPSTREAM_REJECTED,
-		    "http_400", "token endpoint answered 400 (http_400)", 0, 0 },
-		{ 400, "{\"error\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		    "aaaaaaaaaaaaaaaaaaaa\"}", 0, NULL, UPSTREAM_REJECTED,
-		    "http_400", "token endpoint answered 400 (http_400)", 0, 0 },
-		{ 403, "<html>no</html>", 0, NULL, UPSTREAM_REJECTED, "http_403",
-		    "token endpoint answered 403 (http_403)", 0, 0 },
-		{ 429, "{\"error\":\"too_many\"}", 0, "  7 \r\n",
-		    UPSTREAM_UNAVAILABLE, "http_429",
-		    "token endpoint answered 429 (http_429)", 0, 7 },
-		{ 503, "", 0, "99999999", UPSTREAM_UNAVAILABLE, "http_503",
-		    "token endpoint answered 503", 0, 86400 },
-		{ 503, "", 0, "7x", UPSTREAM_UNAVAILABLE, "http_503",
-		    "token endpoint answered 503", 0, 0 },
-		{ 503, "", 0, "Thu, 01 Jan 1970 00:00:00 GMT",
-		    UPSTREAM_UNAVAILABLE, "http_503", "token endpoint answered 503",
-		    0, 0 },
-		{ 503, "", 0, "Sun, 06 Nov 1994 08:49:37 GMT",
-		    UPSTREAM_UNAVAILABLE, "http_503", "token endpoint answered 503",
-		    0, 60 },
-		{ 408, "{}", 0, NULL, UPSTREAM_UNAVAILABLE, "http_408",
-		    "token endpoint answered 408", 0, 0 },
-	};
-
-	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		struct upstream_result	 r;
-		size_t			 len = rows[i].len ? rows[i].len :
-					    strlen(rows[i].body);
-
-		memset(&r, 0, sizeof(r));
-		/* 784111717 is 60 s after the HTTP-date of row 24. */
-		upstream_answer_read(rows[i].status, rows[i].body, len,
-		    rows[i].retry_after, 784111717.0, &r);
-		if (r.outcome != rows[i].outcome ||
-		    strcmp(r.error, rows[i].error) != 0 ||
-		    strncmp(r.message, rows[i].message,
-		    strlen(rows[i].message)) != 0 ||
-		    r.expires_in != rows[i].expires_in ||
-		    r.retry_after != rows[i].retry ||
-		    r.http_status != rows[i].status ||
-		    (r.outcome == UPSTREAM_OK) != (r.access_token != NULL))
-			fail_msg("row %zu: outcome %d error \"%s\" message \"%s\" "
-			    "expires_in %ld retry %.0f", i, r.outcome, r.error,
-			    r.message, r.expires_in, r.retry_after);
-		if (r.access_token != NULL)
-			assert_string_equal(r.access_token, "abc");
-		secret_free(r.access_token);
-	}
-}
-
 #define T(name)	cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -1023,7 +910,6 @@ main(void)
 		T(test_proxy_used),
 		T(test_refused_urls),
 		T(test_ops_cancel_one),
-		cmocka_unit_test(test_answer_read),
 	};
 	int	 rc;
 
