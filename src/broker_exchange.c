@@ -239,6 +239,9 @@ exchange_minted(struct mint_result *res, void *arg)
 		    x->tenant, res->message);
 		if (busy.retry_after <= 0)
 			busy.retry_after = 1;
+		/* A refresh waits as long, so that hits do not keep asking. */
+		policy_on_busy(&entry_state(x->entry)->pol, busy.retry_after,
+		    clock_now());
 		exchange_abort(x, &busy);
 		return;
 	default:

@@ -125,6 +125,13 @@ policy_on_failure(struct policy *p, enum upstream_outcome outcome,
 	return backoff;
 }
 
+void
+policy_on_busy(struct policy *p, double retry_after, double now)
+{
+	if (now + retry_after > p->retry_at)
+		p->retry_at = now + retry_after;
+}
+
 bool
 policy_keeps_entry(const struct policy *p, double now)
 {

@@ -419,6 +419,9 @@ void	 policy_on_success(struct policy *, long expires_in, double life_max,
 /* An exchange failed: backoff and failure memory; returns the backoff. */
 double	 policy_on_failure(struct policy *, enum upstream_outcome, const char *error,
 	    double retry_after, double now, double jitter);
+/* The signers were busy: no refresh before retry_after has passed (not a
+ * failure: a caller without a token may try again at once). */
+void	 policy_on_busy(struct policy *, double retry_after, double now);
 /* DELETE: must the entry stay (only its token goes)? */
 bool	 policy_keeps_entry(const struct policy *, double now);
 /* The sweep's verdict on an entry: POLICY_SWEEP_* flags. */

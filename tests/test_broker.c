@@ -1404,6 +1404,46 @@ test_mint_busy_or_failed(void **state)
 	assert_int_equal(f->n_mint_cancels, 0);
 }
 
+/* A refresh whose mint finds the signers busy: callers keep the cached
+ * token, and hits do not ask again before the Retry-After has passed. */
+static void
+test_refresh_mint_busy(void **state)
+{
+	struct fixture	*f = *state;
+	struct got	*g;
+
+	f->fake_minter = true;
+	f->mint_outcome = MINT_OK;
+	broker_start(f, config_make(f, 1, 100));
+	f->dflt = token(300);
+	g = get_async(f, "acme", TOKEN_USER, USER);
+	assert_token(g, "tok-1", T0 + 300, false);
+	assert_int_equal(f->n_mints, 1);
+
+	f->mint_outcome = MINT_BUSY;
+	fake = T0 + 215;
+	g = get_sync(f, "acme", TOKEN_USER, USER);
+	assert_token(g, "tok-1", T0 + 300, true);
+	drain(f);
+	assert_int_equal(f->n_mints, 2);
+	for (int i = 0; i < 5; i++) {
+		fake = T0 + 215 + i * 0.3;
+		g = get_sync(f, "acme", TOKEN_USER, USER);
+		assert_token(g, "tok-1", T0 + 300, true);
+		drain(f);
+	}
+	assert_int_equal(f->n_mints, 2);	/* held back for 2 s */
+	f->mint_outcome = MINT_OK;
+	fake = T0 + 217;
+	g = get_sync(f, "acme", TOKEN_USER, USER);
+	assert_token(g, "tok-1", T0 + 300, true);
+	run_until(f, &f->n_requests, 2, 5);
+	drain(f);
+	assert_int_equal(f->n_mints, 3);
+	g = get_sync(f, "acme", TOKEN_USER, USER);
+	assert_token(g, "tok-2", T0 + 217 + 300, true);
+}
+
 /* Shutdown while mints are pending: they are cancelled (no callback from
  * the minter afterwards) and their callers answered once. */
 static void
@@ -1933,6 +1973,7 @@ main(void)
 		T(test_mint),
 		TB(test_mint_busy_or_failed),
 		TB(test_mint_cancelled_on_free),
+		TB(test_refresh_mint_busy),
 		TB(test_counters),
 		T(test_free_with_waiters),
 		T(test_reconfigure_in_flight),

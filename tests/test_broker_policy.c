@@ -272,6 +272,24 @@ test_sweep(void **state)
 	}
 }
 
+/* Busy signers hold refreshes back without counting as a failure. */
+static void
+test_on_busy(void **state)
+{
+	struct policy	 p = fresh, none = { .failures = 0 };
+
+	policy_on_busy(&p, 2, 1200);
+	assert_true(p.retry_at == 1202);
+	assert_int_equal(p.failures, 0);
+	assert_int_equal(policy_decide(&p, true, 1201, true), POLICY_SERVE);
+	assert_int_equal(policy_decide(&p, true, 1202, true),
+	    POLICY_SERVE_AND_REFRESH);
+	policy_on_busy(&p, 1, 1200);	/* never shortens */
+	assert_true(p.retry_at == 1202);
+	policy_on_busy(&none, 2, 1000);
+	assert_int_equal(policy_decide(&none, false, 1001, true), POLICY_START);
+}
+
 static void
 test_keeps_entry(void **state)
 {
@@ -320,6 +338,7 @@ main(void)
 		cmocka_unit_test(test_on_failure),
 		cmocka_unit_test(test_on_success),
 		cmocka_unit_test(test_sweep),
+		cmocka_unit_test(test_on_busy),
 		cmocka_unit_test(test_keeps_entry),
 		cmocka_unit_test(test_cache_share),
 	};
