@@ -11,10 +11,12 @@
  *
  * Each transfer owns a context (callback, POST body, response buffer)
  * attached with CURLOPT_PRIVATE and freed only where CURLMSG_DONE is handled
- * (or by upstream_free).  The body holds an assertion and the response a
- * token: both are wiped before they are freed.  This file classifies every
- * ending into an upstream_result; it does not log and keeps no state about
- * tenants or tokens.
+ * (or by upstream_free or upstream_cancel).  The body holds an assertion
+ * and the response a token: both are wiped before they are freed.  This
+ * file turns every ending into an upstream_result (a transfer failure
+ * here, an HTTP answer through upstream_answer.c's pure reader); it does
+ * not log and keeps no state about tenants or tokens.  The broker reaches
+ * it through upstream_curl_ops (struct upstream_ops), a seam tests fake.
  *
  * Choices: TLS is always verified.  With no proxy configured, CURLOPT_PROXY
  * is "" so that https_proxy and friends in the environment cannot silently
