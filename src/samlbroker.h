@@ -359,9 +359,11 @@ void	 cache_free(struct cache *);	/* wipes every token */
 struct cache_entry *cache_lookup(struct cache *, const char *tenant,
 	    enum token_kind, const char *subject);
 /* Adds an empty entry (or returns the one with that key).  When the tenant
- * holds tenant_max entries, or the cache max_entries, the least recently
- * used unpinned entry of that tenant (or, for the total, of the tenant
- * holding the most) goes; a user entry never makes a service entry go. */
+ * holds tenant_max entries, its least recently used unpinned entry goes;
+ * when the cache holds max_entries, one of the tenant holding the most user
+ * entries goes (another tenant's: a user entry only).  User entries go
+ * before service entries, and a user entry never makes a service entry go;
+ * with nothing that may go, the bound is exceeded until entries unpin. */
 struct cache_entry *cache_insert(struct cache *, const char *tenant,
 	    enum token_kind, const char *subject, size_t tenant_max);
 void	 cache_remove(struct cache *, struct cache_entry *);	/* wipes the token */
