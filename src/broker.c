@@ -218,8 +218,7 @@ entry_get(struct broker *b, ssize_t ti, enum token_kind kind, const char *subjec
 
 	e = cache_insert(b->cache, t->name, kind, subject,
 	    policy_cache_share(b->conf->max_cached_tokens,
-	    b->conf->max_cached_tokens_per_tenant, b->conf->n_tenants,
-	    t->n_services));
+	    b->conf->max_cached_tokens_per_tenant));
 	if (e->data == NULL)
 		e->data = xcalloc(1, sizeof(struct entry_state));
 	return e;

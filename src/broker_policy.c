@@ -164,15 +164,14 @@ policy_sweep(const struct policy *p, bool has_token, enum token_kind kind,
 	return what;
 }
 
+/*
+ * Automatic (0): no fixed share.  A tenant may use whatever room there is;
+ * at the total the tenant holding the most user entries gives one up
+ * (cache.c), so a tenant holding no more than its fair part (the total /
+ * tenants) never loses an entry to another tenant's callers.
+ */
 size_t
-policy_cache_share(size_t max_cached, size_t per_tenant, size_t n_tenants,
-    size_t n_services)
+policy_cache_share(size_t max_cached, size_t per_tenant)
 {
-	size_t	 share, least;
-
-	if (per_tenant > 0)
-		return per_tenant;
-	share = n_tenants > 0 ? max_cached / n_tenants : max_cached;
-	least = n_services + POLICY_SHARE_USERS_MIN;
-	return share > least ? share : least;
+	return per_tenant > 0 ? per_tenant : max_cached;
 }

@@ -383,7 +383,6 @@ void	 cache_foreach(struct cache *, void (*fn)(struct cache_entry *, void *), vo
 #define POLICY_BACKOFF_MAX		300.0	/* longest backoff, jitter included */
 #define POLICY_RETRY_AFTER_MAX		3600.0	/* longest Retry-After honoured */
 #define POLICY_HARD_FAILURE_MEMORY	5.0	/* invalid_client etc. remembered, s */
-#define POLICY_SHARE_USERS_MIN		8	/* automatic share: services + this */
 /* What the broker knows about one cache key besides the token itself. */
 struct policy {
 	double	 obtained_at;
@@ -428,9 +427,8 @@ void	 policy_on_busy(struct policy *, double retry_after, double now);
 bool	 policy_keeps_entry(const struct policy *, double now);
 /* The sweep's verdict on an entry: POLICY_SWEEP_* flags. */
 unsigned policy_sweep(const struct policy *, bool has_token, enum token_kind, double now);
-/* A tenant's share of the cache (see max_cached_tokens_per_tenant). */
-size_t	 policy_cache_share(size_t max_cached, size_t per_tenant, size_t n_tenants,
-	    size_t n_services);
+/* A tenant's bound in the cache (see max_cached_tokens_per_tenant). */
+size_t	 policy_cache_share(size_t max_cached, size_t per_tenant);
 
 /* broker.c - tokens for callers: cache, minting, exchange, refresh ahead */
 struct broker;

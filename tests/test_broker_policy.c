@@ -308,19 +308,15 @@ static void
 test_cache_share(void **state)
 {
 	static const struct {
-		size_t	 max, per_tenant, n_tenants, n_services, want;
+		size_t	 max, per_tenant, want;
 	} rows[] = {
-		{ 10000, 0, 2, 1, 5000 },
-		{ 10000, 0, 3, 4, 3333 },
-		{ 10000, 500, 2, 1, 500 },	/* explicit */
-		{ 3, 0, 2, 1, 1 + POLICY_SHARE_USERS_MIN },	/* the least */
-		{ 10, 0, 0, 0, 10 },
-		{ 100, 0, 1, 2, 100 },
+		{ 10000, 0, 10000 },	/* automatic: fairness at the total */
+		{ 10000, 500, 500 },	/* explicit */
+		{ 100, 1000, 1000 },	/* explicit, over the total: the total bounds */
 	};
 
 	for (size_t i = 0; i < N(rows); i++) {
-		size_t got = policy_cache_share(rows[i].max, rows[i].per_tenant,
-		    rows[i].n_tenants, rows[i].n_services);
+		size_t got = policy_cache_share(rows[i].max, rows[i].per_tenant);
 
 		if (got != rows[i].want)
 			fail_msg("row %zu: got %zu, want %zu", i, got,

@@ -170,6 +170,40 @@ test_fair_cache(void **state)
 	assert_int_equal(f->n_requests, 11);
 }
 
+/* No fixed share: a tenant alone uses the whole cache; another tenant then
+ * takes room back from it, down to the fair part (10 / 2), not below. */
+static void
+test_fair_cache_idle_room(void **state)
+{
+	struct fixture	*f = *state;
+	struct got	*g;
+	char		 who[64];
+
+	broker_start(f, config_make(f, 2, 10));
+	for (int i = 0; i < 10; i++) {
+		snprintf(who, sizeof(who), "b%d@example.com", i);
+		assert_int_equal(get_async(f, "beta", TOKEN_USER, who)->status, 200);
+	}
+	assert_int_equal(broker_cached_count_tenant(f->broker, "beta"), 10);
+	for (int i = 0; i < 8; i++) {
+		snprintf(who, sizeof(who), "a%d@example.com", i);
+		assert_int_equal(get_async(f, "acme", TOKEN_USER, who)->status, 200);
+	}
+	assert_int_equal(broker_cached_count(f->broker), 10);
+	assert_int_equal(broker_cached_count_tenant(f->broker, "beta"), 5);
+	assert_int_equal(broker_cached_count_tenant(f->broker, "acme"), 5);
+	/* beta's five most recent stay; acme gave up its own oldest. */
+	g = get_sync(f, "beta", TOKEN_USER, "b9@example.com");
+	assert_token(g, "tok-10", T0 + 3600, true);
+	g = get_sync(f, "beta", TOKEN_USER, "b5@example.com");
+	assert_token(g, "tok-6", T0 + 3600, true);
+	g = get_sync(f, "acme", TOKEN_USER, "a7@example.com");
+	assert_token(g, "tok-18", T0 + 3600, true);
+	g = get_sync(f, "acme", TOKEN_USER, "a3@example.com");
+	assert_token(g, "tok-14", T0 + 3600, true);
+	assert_int_equal(f->n_requests, 18);
+}
+
 /* An explicit share: beta keeps at most 2 entries, acme's users stay. */
 static void
 test_fair_cache_share(void **state)
@@ -274,6 +308,7 @@ main(void)
 		TB(test_refresh_mint_busy),
 		TB(test_fair_cache),
 		TB(test_fair_cache_share),
+		TB(test_fair_cache_idle_room),
 		TB(test_fair_exchanges),
 		TB(test_fair_exchanges_total),
 	};
