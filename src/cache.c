@@ -1,14 +1,17 @@
 /*
- * cache.c - tokens by (tenant, kind, subject), bounded, least recently
- * used out.
+ * cache.c - tokens by (tenant, kind, subject), bounded per tenant and in
+ * total, least recently used out.
  *
  * A chained hash table (power-of-two buckets, grown as needed) keyed with
  * SipHash-2-4 under a per-process random key, so that a caller choosing
- * subjects cannot force every entry into one chain, plus a doubly linked
- * list in recency order.  The cache owns the entries, their key strings and
- * their tokens; it wipes a token whenever it lets go of it.  It knows
- * nothing of HTTP, of time beyond the numbers stored for the caller, or of
- * what the caller hangs on `waiters`.
+ * subjects cannot force every entry into one chain, plus one doubly linked
+ * recency list per tenant (a "part"), so that one tenant's callers can only
+ * push out that tenant's entries.  The cache owns the entries, their key
+ * strings and their tokens; it wipes a token whenever it lets go of it.  It
+ * is a store: it knows nothing of HTTP, of time, of exchanges or of
+ * failures.  The caller hangs its own state on `data` (released with the
+ * data_free given to cache_new) and sets `pinned` on entries that must not
+ * be evicted.
  */
 #include "config.h"
 
@@ -22,14 +25,23 @@
 
 #define CACHE_MIN_BUCKETS	16
 
+/* One tenant's entries, in recency order. */
+struct cache_part {
+	char			*tenant;
+	size_t			 count;
+	size_t			 users;		/* TOKEN_USER entries */
+	struct cache_entry	*mru, *lru;
+	struct cache_part	*next;
+};
+
 struct cache {
 	struct cache_entry	**buckets;
 	size_t			  n_buckets;	/* a power of two */
 	size_t			  count;
 	size_t			  max_entries;
 	size_t			  evictions;
-	struct cache_entry	 *mru;		/* head of the recency list */
-	struct cache_entry	 *lru;		/* tail */
+	struct cache_part	 *parts;
+	void			(*data_free)(void *);
 	uint64_t		  key[2];	/* SipHash key */
 };
 
@@ -116,13 +128,14 @@ key_hash(const struct cache *c, const char *tenant, enum token_kind kind,
 }
 
 struct cache *
-cache_new(size_t max_entries)
+cache_new(size_t max_entries, void (*data_free)(void *))
 {
 	struct cache	*c;
 
 	c = xcalloc(1, sizeof(*c));
 	/* A bound of 0 would make every insert evict; one entry is the least. */
 	c->max_entries = max_entries > 0 ? max_entries : 1;
+	c->data_free = data_free;
 	c->n_buckets = CACHE_MIN_BUCKETS;
 	c->buckets = xcalloc(c->n_buckets, sizeof(*c->buckets));
 	if (RAND_bytes((unsigned char *)c->key, sizeof(c->key)) != 1)
@@ -131,8 +144,10 @@ cache_new(size_t max_entries)
 }
 
 static void
-entry_free(struct cache_entry *e)
+entry_free(struct cache *c, struct cache_entry *e)
 {
+	if (c->data_free != NULL && e->data != NULL)
+		c->data_free(e->data);
 	secret_free(e->token);
 	free(e->tenant);
 	free(e->subject);
@@ -140,7 +155,46 @@ entry_free(struct cache_entry *e)
 	free(e);
 }
 
-/* The caller must have released whatever it hung on each entry's waiters. */
+static struct cache_part *
+part_find(const struct cache *c, const char *tenant)
+{
+	struct cache_part	*p;
+
+	for (p = c->parts; p != NULL; p = p->next)
+		if (strcmp(p->tenant, tenant) == 0)
+			return p;
+	return NULL;
+}
+
+static struct cache_part *
+part_get(struct cache *c, const char *tenant)
+{
+	struct cache_part	*p;
+
+	if ((p = part_find(c, tenant)) != NULL)
+		return p;
+	p = xcalloc(1, sizeof(*p));
+	p->tenant = xstrdup(tenant);
+	p->next = c->parts;
+	c->parts = p;
+	return p;
+}
+
+static void
+part_drop(struct cache *c, struct cache_part *p)
+{
+	struct cache_part	**pp;
+
+	for (pp = &c->parts; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	free(p->tenant);
+	free(p);
+}
+
 void
 cache_free(struct cache *c)
 {
@@ -148,9 +202,12 @@ cache_free(struct cache *c)
 
 	if (c == NULL)
 		return;
-	for (e = c->mru; e != NULL; e = next) {
-		next = e->lru_next;
-		entry_free(e);
+	while (c->parts != NULL) {
+		for (e = c->parts->mru; e != NULL; e = next) {
+			next = e->lru_next;
+			entry_free(c, e);
+		}
+		part_drop(c, c->parts);
 	}
 	free(c->buckets);
 	OPENSSL_cleanse(c->key, sizeof(c->key));
@@ -158,31 +215,39 @@ cache_free(struct cache *c)
 }
 
 static void
-lru_unlink(struct cache *c, struct cache_entry *e)
+lru_unlink(struct cache_part *p, struct cache_entry *e)
 {
 	if (e->lru_prev != NULL)
 		e->lru_prev->lru_next = e->lru_next;
 	else
-		c->mru = e->lru_next;
+		p->mru = e->lru_next;
 	if (e->lru_next != NULL)
 		e->lru_next->lru_prev = e->lru_prev;
 	else
-		c->lru = e->lru_prev;
+		p->lru = e->lru_prev;
 	e->lru_prev = e->lru_next = NULL;
 }
 
 static void
-lru_push_front(struct cache *c, struct cache_entry *e)
+lru_push_front(struct cache_part *p, struct cache_entry *e)
 {
 	e->lru_prev = NULL;
-	e->lru_next = c->mru;
-	if (c->mru != NULL)
-		c->mru->lru_prev = e;
+	e->lru_next = p->mru;
+	if (p->mru != NULL)
+		p->mru->lru_prev = e;
 	else
-		c->lru = e;
-	c->mru = e;
+		p->lru = e;
+	p->mru = e;
 }
 
+static void
+touch(struct cache_entry *e)
+{
+	if (e != e->part->mru) {
+		lru_unlink(e->part, e);
+		lru_push_front(e->part, e);
+	}
+}
 static void
 hash_unlink(struct cache *c, struct cache_entry *e)
 {
@@ -240,64 +305,106 @@ cache_lookup(struct cache *c, const char *tenant, enum token_kind kind,
 	struct cache_entry	*e;
 
 	e = find(c, key_hash(c, tenant, kind, subject), tenant, kind, subject);
-	if (e != NULL && e != c->mru) {
-		lru_unlink(c, e);
-		lru_push_front(c, e);
-	}
+	if (e != NULL)
+		touch(e);
 	return e;
 }
 
+/* Takes an entry out of the table, its part and the count, and frees it;
+ * the part goes once empty unless the caller is about to fill it. */
 static void
-unlink_entry(struct cache *c, struct cache_entry *e)
+unlink_free(struct cache *c, struct cache_entry *e, bool keep_part)
 {
+	struct cache_part	*p = e->part;
+
 	hash_unlink(c, e);
-	lru_unlink(c, e);
+	lru_unlink(p, e);
 	c->count--;
+	p->count--;
+	if (e->kind == TOKEN_USER)
+		p->users--;
+	entry_free(c, e);
+	if (p->count == 0 && !keep_part)
+		part_drop(c, p);
+}
+
+/* The least recently used unpinned entry of a part that may go for an
+ * entry of this kind: a user entry if there is one; a service entry only
+ * for a service entry. */
+static struct cache_entry *
+victim(const struct cache_part *p, enum token_kind kind)
+{
+	struct cache_entry	*e, *service = NULL;
+
+	for (e = p->lru; e != NULL; e = e->lru_prev) {
+		if (e->pinned)
+			continue;
+		if (e->kind == TOKEN_USER)
+			return e;
+		if (service == NULL)
+			service = e;
+	}
+	return kind == TOKEN_SERVICE ? service : NULL;
+}
+
+/* The part holding the most user entries (the inserting one on a tie). */
+static struct cache_part *
+largest(const struct cache *c, struct cache_part *mine)
+{
+	struct cache_part	*p, *best = mine;
+
+	for (p = c->parts; p != NULL; p = p->next)
+		if (p->users > best->users)
+			best = p;
+	return best;
 }
 
 /*
- * Makes room for one more entry by evicting idle entries (not in flight,
- * nobody waiting) from the least recently used end.  When every entry is
- * busy nothing is evicted and the cache exceeds its bound until requests
- * complete; in-flight entries are bounded by the callers' own limits.
+ * Makes room for one more entry in part p: first within the tenant's
+ * share, then within the total, where the tenant holding the most user
+ * entries gives up a user entry (its own entry of either kind, when the
+ * inserting tenant is that one).  When every candidate is pinned nothing goes and
+ * the bound is exceeded until the caller unpins: pinned entries are
+ * bounded by the caller's own limits, service entries by configuration.
  */
 static void
-evict(struct cache *c)
+evict(struct cache *c, struct cache_part *p, enum token_kind kind,
+    size_t tenant_max)
 {
-	struct cache_entry	*e, *prev;
+	struct cache_entry	*e;
+	struct cache_part	*q;
 
-	for (e = c->lru; e != NULL && c->count >= c->max_entries; e = prev) {
-		prev = e->lru_prev;
-		if (e->in_flight || e->waiters != NULL)
-			continue;
-		unlink_entry(c, e);
-		entry_free(e);
+	while (p->count >= tenant_max && (e = victim(p, kind)) != NULL) {
+		unlink_free(c, e, true);
+		c->evictions++;
+	}
+	while (c->count >= c->max_entries) {
+		/* Another tenant gives up user entries only. */
+		q = largest(c, p);
+		if ((e = victim(q, q == p ? kind : TOKEN_USER)) == NULL &&
+		    (q == p || (e = victim(p, kind)) == NULL))
+			break;
+		unlink_free(c, e, e->part == p);
 		c->evictions++;
 	}
 }
 
-/*
- * Adds an empty entry as the most recently used.  An entry that already
- * exists under the same key is returned as it is (made most recently
- * used), so that a key never appears twice.
- */
 struct cache_entry *
 cache_insert(struct cache *c, const char *tenant, enum token_kind kind,
-    const char *subject)
+    const char *subject, size_t tenant_max)
 {
 	struct cache_entry	*e;
+	struct cache_part	*p;
 	uint64_t		 h;
 
 	h = key_hash(c, tenant, kind, subject);
 	if ((e = find(c, h, tenant, kind, subject)) != NULL) {
-		if (e != c->mru) {
-			lru_unlink(c, e);
-			lru_push_front(c, e);
-		}
+		touch(e);
 		return e;
 	}
-	if (c->count >= c->max_entries)
-		evict(c);
+	p = part_get(c, tenant);
+	if (p->count >= tenant_max || c->count >= c->max_entries)
+		evict(c, p, kind, tenant_max > 0 ? tenant_max : 1);
 	if (c->count >= c->n_buckets)
 		hash_grow(c);
 
@@ -306,44 +413,37 @@ cache_insert(struct cache *c, const char *tenant, enum token_kind kind,
 	e->kind = kind;
 	e->subject = xstrdup(subject);
 	e->hash = h;
+	e->part = p;
 	e->hash_next = c->buckets[h & (c->n_buckets - 1)];
 	c->buckets[h & (c->n_buckets - 1)] = e;
-	lru_push_front(c, e);
+	lru_push_front(p, e);
 	c->count++;
+	p->count++;
+	if (kind == TOKEN_USER)
+		p->users++;
 	return e;
 }
 
-/* The caller must have released whatever it hung on e->waiters. */
 void
 cache_remove(struct cache *c, struct cache_entry *e)
 {
-	if (e == NULL)
-		return;
-	unlink_entry(c, e);
-	entry_free(e);
+	if (e != NULL)
+		unlink_free(c, e, false);
 }
 
 void
-cache_set_token(struct cache_entry *e, char *token, double obtained_at,
-    double expires_at, double refresh_at)
+cache_set_token(struct cache_entry *e, char *token)
 {
 	if (e->token != token)
 		secret_free(e->token);
 	e->token = token;
-	e->obtained_at = obtained_at;
-	e->expires_at = expires_at;
-	e->refresh_at = refresh_at;
 }
 
-/* Wipes the token and forgets its times; failure bookkeeping stays. */
 void
 cache_clear_token(struct cache_entry *e)
 {
 	secret_free(e->token);
 	e->token = NULL;
-	e->obtained_at = 0;
-	e->expires_at = 0;
-	e->refresh_at = 0;
 }
 
 size_t
@@ -353,24 +453,36 @@ cache_count(const struct cache *c)
 }
 
 size_t
+cache_count_tenant(const struct cache *c, const char *tenant)
+{
+	const struct cache_part	*p = part_find(c, tenant);
+
+	return p != NULL ? p->count : 0;
+}
+
+size_t
 cache_evictions(const struct cache *c)
 {
 	return c->evictions;
 }
 
 /*
- * Visits every entry from the most to the least recently used without
- * changing the order.  fn may remove the entry it is given, but no other
- * entry, and must not insert.
+ * Visits every entry, tenant by tenant, from the most to the least recently
+ * used, without changing the order.  fn may remove the entry it is given,
+ * but no other entry, and must not insert.
  */
 void
 cache_foreach(struct cache *c, void (*fn)(struct cache_entry *, void *),
     void *arg)
 {
+	struct cache_part	*p, *pnext;
 	struct cache_entry	*e, *next;
 
-	for (e = c->mru; e != NULL; e = next) {
-		next = e->lru_next;
-		fn(e, arg);
+	for (p = c->parts; p != NULL; p = pnext) {
+		pnext = p->next;
+		for (e = p->mru; e != NULL; e = next) {
+			next = e->lru_next;
+			fn(e, arg);
+		}
 	}
 }

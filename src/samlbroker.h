@@ -183,6 +183,8 @@ struct broker_config {
 	char			*proxy;
 	enum log_level		 log_level;
 	size_t			 max_cached_tokens;
+	size_t			 max_cached_tokens_per_tenant;	/* 0: no fixed bound */
+	size_t			 max_exchanges_per_tenant;
 	bool			 allow_remote_tcp;
 	int			 connect_timeout;	/* seconds */
 	int			 request_timeout;	/* seconds */
@@ -193,8 +195,6 @@ struct broker_config {
 	size_t			 max_body_size;
 	int			 client_timeout;	/* seconds to send a request */
 	bool			 allow_insecure_permissions;
-	size_t			 max_cached_tokens_per_tenant;	/* 0: automatic share */
-	size_t			 max_exchanges_per_tenant;
 	size_t			 signers;	/* signer processes; 0: online CPUs */
 	struct tenant		**tenants;
 	size_t			 n_tenants;
@@ -409,47 +409,176 @@ int	 upstream_exchange_saml2(struct upstream *, const struct tenant *,
 int	 upstream_exchange_client_credentials(struct upstream *, const struct tenant *,
 	    const struct service_client *, upstream_cb, void *arg);
 size_t	 upstream_pending(const struct upstream *);
+/* Stops one exchange (a handle from upstream_curl_ops.start); no callback. */
+void	 upstream_cancel(struct upstream *, void *handle);
 
-/* cache.c - tokens by (tenant, kind, subject), bounded, least recently used out */
+/*
+ * The broker's seam to the token endpoint.  start copies what it needs from
+ * the request, answers through cb exactly once from the event loop (never
+ * before it returns) and returns a handle, or NULL when the exchange cannot
+ * start (then cb is never called).  cancel stops an exchange whose answer
+ * has not come: its callback is never called.  upstream_curl_ops is the
+ * real one (impl: a struct upstream); tests use a fake.
+ */
+struct upstream_request {
+	enum grant_kind			 grant;
+	const struct tenant		*tenant;
+	const struct service_client	*client;	/* the client to authenticate */
+	const char			*assertion_b64;	/* GRANT_SAML2_BEARER only */
+};
+struct upstream_ops {
+	void	*(*start)(void *impl, const struct upstream_request *,
+		    upstream_cb, void *arg);
+	void	 (*cancel)(void *impl, void *handle);
+};
+extern const struct upstream_ops upstream_curl_ops;
+
+/* upstream_answer.c - the token endpoint's answer read: pure, bytes in */
+/* Fills r (outcome, error, message, token, expires_in, retry_after,
+ * http_status) from a completed HTTP answer; retry_after is the raw
+ * Retry-After value or NULL. */
+void	 upstream_answer_read(long http_status, const char *body, size_t body_len,
+	    const char *retry_after, double now, struct upstream_result *r);
+/* Seconds from a Retry-After value (delta-seconds or HTTP-date), capped at
+ * one day; 0 when absent, malformed or past. */
+double	 upstream_retry_after_parse(const char *value, double now);
+void	 upstream_result_fail(struct upstream_result *, enum upstream_outcome,
+	    const char *error, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Copies printable ASCII (others become '?'), at most max bytes. */
+void	 upstream_text_sanitize(char *dst, size_t dstlen, const char *src, size_t max);
+
+/* minter.c - signed SAMLResponses on request: the seam and the in-process minter */
+enum mint_outcome {
+	MINT_OK,	/* saml_response_b64 and not_on_or_after are set */
+	MINT_FAILED,	/* could not sign: 500 internal_error */
+	MINT_BUSY	/* every signer busy: 503 signers_busy with Retry-After */
+};
+struct mint_result {
+	enum mint_outcome outcome;
+	char		*saml_response_b64;	/* OK: a secret; take it by setting NULL */
+	double		 not_on_or_after;	/* OK */
+	double		 retry_after;		/* BUSY: seconds, > 0 */
+	char		 message[256];		/* FAILED, BUSY: for the log, never a secret */
+};
+/* The result and its fields live until the callback returns. */
+typedef void (*mint_cb)(struct mint_result *, void *arg);
+/*
+ * The broker's seam to whoever signs.  start asks for a SAMLResponse for
+ * email at time now, signed with tenant's key; it answers through cb
+ * exactly once from the event loop (never before it returns) and returns a
+ * handle, or NULL when it cannot even start (cb never called).  cancel
+ * stops a mint whose answer has not come (no callback).  reconfigure
+ * (may be NULL) hands over a new configuration's keys on reload; a mint
+ * started before keeps the keys it started with.
+ */
+struct minter_ops {
+	void	*(*start)(void *impl, const char *tenant, const char *email,
+		    double now, mint_cb, void *arg);
+	void	 (*cancel)(void *impl, void *handle);
+	int	 (*reconfigure)(void *impl, const struct broker_config *,
+		    char *errbuf, size_t errlen);
+};
+/* Signs in this process with saml.c (tools, tests, and the broker by default). */
+struct minter_local;
+struct minter_local *minter_local_new(struct event_base *, const struct broker_config *,
+	    char *errbuf, size_t errlen);
+void	 minter_local_free(struct minter_local *);	/* pending mints: no callback */
+extern const struct minter_ops minter_local_ops;
+
+/* cache.c - tokens by (tenant, kind, subject), bounded per tenant and in
+ * total, least recently used out; a store that knows no policy */
 enum token_kind { TOKEN_USER, TOKEN_SERVICE };
+struct cache_part;
 struct cache_entry {
 	char		*tenant;
 	enum token_kind	 kind;
 	char		*subject;	/* e-mail or service name */
 	char		*token;		/* secret; NULL while none is held */
-	double		 obtained_at;
-	double		 expires_at;
-	double		 refresh_at;	/* refresh ahead of expiry from here on */
-	bool		 in_flight;	/* one upstream request at a time */
-	void		*waiters;	/* owned by the caller of the cache */
-	int		 failures;	/* consecutive */
-	double		 retry_at;	/* no new attempt before (backoff) */
-	double		 hard_fail_until;	/* invalid_client/invalid_grant remembered */
-	char		 last_error[64];
-	int		 last_http_status;	/* API status of the last failure (502/503/504) */
+	void		*data;		/* the caller's; freed with the cache's data_free */
+	bool		 pinned;	/* the caller's: never evicted while set */
 	/* private to cache.c */
+	struct cache_part *part;
 	struct cache_entry *lru_prev, *lru_next, *hash_next;
 	uint64_t	 hash;
 };
 struct cache;
-struct cache *cache_new(size_t max_entries);
+/* data_free (may be NULL) releases an entry's data when it goes. */
+struct cache *cache_new(size_t max_entries, void (*data_free)(void *));
 void	 cache_free(struct cache *);	/* wipes every token */
 /* Finds an entry and marks it most recently used; NULL if absent. */
 struct cache_entry *cache_lookup(struct cache *, const char *tenant,
 	    enum token_kind, const char *subject);
-/* Adds an empty entry, evicting the least recently used idle entries
- * (never one in flight) when full. */
+/* Adds an empty entry (or returns the one with that key).  When the tenant
+ * holds tenant_max entries, its least recently used unpinned entry goes;
+ * when the cache holds max_entries, one of the tenant holding the most user
+ * entries goes (another tenant's: a user entry only).  User entries go
+ * before service entries, and a user entry never makes a service entry go;
+ * with nothing that may go, the bound is exceeded until entries unpin. */
 struct cache_entry *cache_insert(struct cache *, const char *tenant,
-	    enum token_kind, const char *subject);
+	    enum token_kind, const char *subject, size_t tenant_max);
 void	 cache_remove(struct cache *, struct cache_entry *);	/* wipes the token */
 /* Stores a token (taking ownership), wiping the previous one. */
-void	 cache_set_token(struct cache_entry *, char *token, double obtained_at,
-	    double expires_at, double refresh_at);
+void	 cache_set_token(struct cache_entry *, char *token);
 void	 cache_clear_token(struct cache_entry *);
 size_t	 cache_count(const struct cache *);
+size_t	 cache_count_tenant(const struct cache *, const char *tenant);
 size_t	 cache_evictions(const struct cache *);
 /* Calls fn for every entry; fn may remove the entry it is given. */
 void	 cache_foreach(struct cache *, void (*fn)(struct cache_entry *, void *), void *);
+
+/* broker_policy.c - the broker's decisions, pure functions of (state, now, event) */
+#define POLICY_MARGIN_MAX		60.0	/* longest safety margin, s */
+#define POLICY_REFRESH_FROM		0.6	/* refresh from 0.6 of the life... */
+#define POLICY_REFRESH_SPREAD		0.1	/* ...plus up to 0.1, at random */
+#define POLICY_BACKOFF_MAX		300.0	/* longest backoff, jitter included */
+#define POLICY_RETRY_AFTER_MAX		3600.0	/* longest Retry-After honoured */
+#define POLICY_HARD_FAILURE_MEMORY	5.0	/* invalid_client etc. remembered, s */
+/* What the broker knows about one cache key besides the token itself. */
+struct policy {
+	double	 obtained_at;
+	double	 expires_at;
+	double	 refresh_at;	/* refresh ahead of expiry from here on */
+	bool	 in_flight;	/* one exchange at a time */
+	int	 failures;	/* consecutive */
+	double	 retry_at;	/* no new attempt before (backoff) */
+	double	 hard_fail_until;	/* invalid_client/invalid_grant remembered */
+	char	 last_error[64];
+	int	 last_status;	/* API status of the last failure: 502/503/504 */
+};
+enum policy_action {
+	POLICY_SERVE,			/* answer from the cache */
+	POLICY_SERVE_AND_REFRESH,	/* answer, and start a refresh first */
+	POLICY_WAIT,			/* join the exchange in progress */
+	POLICY_START,			/* start an exchange and wait for it */
+	POLICY_REFUSE_FAILING,		/* the last failure, with Retry-After */
+	POLICY_REFUSE_BUSY		/* 503: the tenant's exchanges are all in use */
+};
+#define POLICY_SWEEP_WIPE	0x1	/* the token is too old to hand out */
+#define POLICY_SWEEP_DROP	0x2	/* the entry holds nothing worth keeping */
+#define POLICY_SWEEP_REFRESH	0x4	/* a service token past its refresh point */
+double	 policy_safety_margin(const struct policy *);	/* min(60, life / 5) */
+bool	 policy_token_usable(const struct policy *, bool has_token, double now);
+/* A caller asks for a key: what happens; may_start from policy_may_start. */
+enum policy_action policy_decide(const struct policy *, bool has_token, double now,
+	    bool may_start);
+/* May a tenant with tenant_running exchanges start one more? */
+bool	 policy_may_start(size_t tenant_running, size_t tenant_max,
+	    size_t total_running, size_t total_max, size_t n_tenants);
+/* A token came: times set (life capped at life_max), failures forgotten. */
+void	 policy_on_success(struct policy *, long expires_in, double life_max,
+	    double now, double jitter);
+/* An exchange failed: backoff and failure memory; returns the backoff. */
+double	 policy_on_failure(struct policy *, enum upstream_outcome, const char *error,
+	    double retry_after, double now, double jitter);
+/* The signers were busy: no refresh before retry_after has passed (not a
+ * failure: a caller without a token may try again at once). */
+void	 policy_on_busy(struct policy *, double retry_after, double now);
+/* DELETE: must the entry stay (only its token goes)? */
+bool	 policy_keeps_entry(const struct policy *, double now);
+/* The sweep's verdict on an entry: POLICY_SWEEP_* flags. */
+unsigned policy_sweep(const struct policy *, bool has_token, enum token_kind, double now);
+/* A tenant's bound in the cache (see max_cached_tokens_per_tenant). */
+size_t	 policy_cache_share(size_t max_cached, size_t per_tenant);
 
 /* broker.c - tokens for callers: cache, minting, exchange, refresh ahead */
 struct broker;
@@ -460,6 +589,8 @@ struct broker_reply {
 	const char	*upstream_error;	/* upstream_rejected only */
 	const char	*token;		/* success only; valid during the callback */
 	double		 expires_at;
+	const char	*saml_response;	/* broker_mint success only; valid during the callback */
+	double		 not_on_or_after;	/* broker_mint success only */
 	double		 retry_after;	/* > 0: seconds, for a Retry-After header */
 	bool		 from_cache;
 };
@@ -482,6 +613,18 @@ struct tenant_stats {
 	double		 current_backoff;
 };
 struct broker *broker_new(struct event_base *, struct broker_config *, char *errbuf, size_t errlen);
+/* Where the broker sends exchanges and mints; a NULL ops means the real one
+ * (upstream_curl_ops over a struct upstream, minter_local_ops). */
+struct broker_seams {
+	const struct upstream_ops	*upstream;
+	void				*upstream_impl;
+	const struct minter_ops		*minter;
+	void				*minter_impl;
+};
+struct broker *broker_new_with(struct event_base *, struct broker_config *,
+	    const struct broker_seams *, char *errbuf, size_t errlen);
+/* What the once-a-second timer does: refresh, expire, drop (tests call it). */
+void	 broker_sweep(struct broker *);
 void	 broker_free(struct broker *);
 /* Answers every caller still waiting for an exchange with 503 (shutdown). */
 void	 broker_cancel_waiters(struct broker *);
@@ -495,9 +638,11 @@ void	 broker_get_token(struct broker *, const char *tenant, enum token_kind,
 /* 0: evicted or nothing cached; -1 with reply filled: unknown tenant/service. */
 int	 broker_evict_token(struct broker *, const char *tenant, enum token_kind,
 	    const char *subject, struct broker_reply *);
-/* Mints a SAMLResponse for a caller that exchanges it itself. */
-int	 broker_mint(struct broker *, const char *tenant, const char *email,
-	    char **ret_b64, double *ret_not_on_or_after, struct broker_reply *);
+/* Mints a SAMLResponse for a caller that exchanges it itself; answers
+ * exactly once through cb (saml_response, not_on_or_after), possibly
+ * before returning (refusals). */
+void	 broker_mint(struct broker *, const char *tenant, const char *email,
+	    broker_cb, void *arg);
 const struct tenant_stats *broker_tenant_stats(const struct broker *, size_t tenant_index);
 const struct upstream_stats *broker_upstream_stats(const struct broker *);
 size_t	 broker_cached_count(const struct broker *);

@@ -393,12 +393,27 @@ handle_token(struct request *r, const char *m, enum token_kind kind)
 }
 
 static void
+on_saml_response(const struct broker_reply *br, void *arg)
+{
+	struct request	*r = arg;
+	char		 retry[32];
+
+	r->srv->in_flight--;
+	if (br->error != NULL) {
+		if (br->retry_after > 0) {
+			snprintf(retry, sizeof(retry), "%.0f", br->retry_after);
+			header_add(r, "Retry-After", retry);
+		}
+		reply_error(r, br->status, br->error, br->message, NULL);
+		return;
+	}
+	reply_secret_json(r, 200, "saml_response", br->saml_response,
+	    br->not_on_or_after, "not_on_or_after", false, NULL);
+}
+
+static void
 handle_saml_response(struct request *r, const char *m)
 {
-	struct broker_reply	 br;
-	char			*b64;
-	double			 nooa;
-
 	if (strcmp(m, "POST") != 0) {
 		header_add(r, "Allow", "POST");
 		reply_error(r, 405, "method_not_allowed", "use POST", NULL);
@@ -406,13 +421,8 @@ handle_saml_response(struct request *r, const char *m)
 	}
 	if (!tenant_allows(r))
 		return;
-	if (broker_mint(r->srv->broker, r->tenant, r->subject, &b64, &nooa, &br) == -1) {
-		reply_error(r, br.status, br.error, br.message, NULL);
-		return;
-	}
-	reply_secret_json(r, 200, "saml_response", b64, nooa, "not_on_or_after",
-	    false, NULL);
-	secret_free(b64);
+	r->srv->in_flight++;
+	broker_mint(r->srv->broker, r->tenant, r->subject, on_saml_response, r);
 }
 
 static void

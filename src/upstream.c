@@ -11,10 +11,12 @@
  *
  * Each transfer owns a context (callback, POST body, response buffer)
  * attached with CURLOPT_PRIVATE and freed only where CURLMSG_DONE is handled
- * (or by upstream_free).  The body holds an assertion and the response a
- * token: both are wiped before they are freed.  This file classifies every
- * ending into an upstream_result; it does not log and keeps no state about
- * tenants or tokens.
+ * (or by upstream_free or upstream_cancel).  The body holds an assertion
+ * and the response a token: both are wiped before they are freed.  This
+ * file turns every ending into an upstream_result (a transfer failure
+ * here, an HTTP answer through upstream_answer.c's pure reader); it does
+ * not log and keeps no state about tenants or tokens.  The broker reaches
+ * it through upstream_curl_ops (struct upstream_ops), a seam tests fake.
  *
  * Choices: TLS is always verified.  With no proxy configured, CURLOPT_PROXY
  * is "" so that https_proxy and friends in the environment cannot silently
@@ -30,7 +32,6 @@
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,6 @@
 
 #include <curl/curl.h>
 #include <event2/event.h>
-#include <jansson.h>
 #include <openssl/crypto.h>
 
 #include "samlbroker.h"
@@ -49,8 +49,6 @@
 #define MAX_HOST_CONNECTIONS	8
 /* Idle connections kept in the multi handle's cache. */
 #define MAX_CACHED_CONNECTIONS	16
-/* Upper bound on a Retry-After honoured, in seconds. */
-#define RETRY_AFTER_MAX		86400.0
 /* Bytes of an upstream error_description copied into a message. */
 #define DESCRIPTION_MAX		200
 
@@ -93,7 +91,7 @@ struct xfer {
 	size_t			 resp_len;
 	size_t			 resp_size;
 	bool			 resp_too_large;
-	double			 retry_after;
+	char			 retry_after[128];	/* raw header value */
 	char			 errbuf[CURL_ERROR_SIZE];
 	struct xfer		*prev, *next;
 };
@@ -250,229 +248,34 @@ write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* Picks Retry-After, in seconds or as an HTTP-date, from the last response. */
+/* Keeps the raw Retry-After of the last response (read by upstream_answer.c). */
 static size_t
 header_cb(char *data, size_t size, size_t nitems, void *arg)
 {
 	struct xfer	*x = arg;
 	size_t		 n = size * nitems;
-	char		 value[128];
 	const char	*name = "retry-after:";
 	size_t		 nlen = strlen(name), vlen;
-	char		*end;
 
 	/* A new status line (after a proxy's CONNECT answer) starts afresh. */
 	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
-		x->retry_after = 0;
+		x->retry_after[0] = '\0';
 		return n;
 	}
 	if (n <= nlen || strncasecmp(data, name, nlen) != 0)
 		return n;
-	data += nlen;
 	vlen = n - nlen;
-	while (vlen > 0 && (*data == ' ' || *data == '\t')) {
-		data++;
-		vlen--;
-	}
-	while (vlen > 0 && isspace((unsigned char)data[vlen - 1]))
-		vlen--;
-	if (vlen == 0 || vlen >= sizeof(value))
-		return n;
-	memcpy(value, data, vlen);
-	value[vlen] = '\0';
-	if (isdigit((unsigned char)value[0])) {
-		unsigned long long secs = strtoull(value, &end, 10);
-
-		if (*end == '\0')
-			x->retry_after = secs > RETRY_AFTER_MAX ?
-			    RETRY_AFTER_MAX : (double)secs;
-	} else {
-		time_t	 t = curl_getdate(value, NULL);
-		double	 d = (double)t - clock_now();
-
-		if (t != -1)
-			x->retry_after = d <= 0 ? 0 :
-			    d > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : d;
-	}
+	if (vlen >= sizeof(x->retry_after))
+		vlen = 0;	/* too long to be one: ignored */
+	memcpy(x->retry_after, data + nlen, vlen);
+	x->retry_after[vlen] = '\0';
 	return n;
 }
 
 /*
- * Classification of a finished transfer.
+ * Classification of a finished transfer (the answer itself is read by
+ * upstream_answer.c).
  */
-
-/* isalnum() without the locale. */
-static bool
-ascii_alnum(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9');
-}
-
-/* Copies printable ASCII only, truncated; others become '?'. */
-static void
-sanitize(char *dst, size_t dstlen, const char *src, size_t max)
-{
-	size_t	 i;
-
-	for (i = 0; i + 1 < dstlen && i < max && src[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)src[i];
-
-		dst[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-	}
-	dst[i] = '\0';
-}
-
-/* An OAuth error code as a short token: [A-Za-z0-9._-] only. */
-static int
-oauth_error_copy(char *dst, size_t dstlen, const char *src)
-{
-	size_t	 i;
-
-	for (i = 0; src[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)src[i];
-
-		if (i + 1 >= dstlen || !(ascii_alnum(c) || c == '.' || c == '_' ||
-		    c == '-'))
-			return -1;
-		dst[i] = (char)c;
-	}
-	dst[i] = '\0';
-	return i > 0 ? 0 : -1;
-}
-
-static void
-set_error(struct upstream_result *r, enum upstream_outcome outcome,
-    const char *error, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void
-set_error(struct upstream_result *r, enum upstream_outcome outcome,
-    const char *error, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	r->outcome = outcome;
-	snprintf(r->error, sizeof(r->error), "%s", error);
-	va_start(ap, fmt);
-	vsnprintf(r->message, sizeof(r->message), fmt, ap);
-	va_end(ap);
-}
-
-/* A token is sent on in HTTP headers and JSON: visible ASCII only. */
-static bool
-token_shape_ok(const char *s, size_t len)
-{
-	if (len == 0 || strlen(s) != len)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
-			return false;
-	}
-	return true;
-}
-
-/* A 200 answer: a usable token or REJECTED invalid_response. */
-static void
-classify_success(struct xfer *x, struct upstream_result *r)
-{
-	json_t		*root, *tok = NULL, *exp, *type;
-	json_error_t	 jerr;
-	json_int_t	 expires;
-	char		 what[64];
-
-	root = json_loadb(x->resp != NULL ? x->resp : "", x->resp_len,
-	    JSON_REJECT_DUPLICATES, &jerr);
-	/* Not jerr.text: it quotes the input, which may hold a token. */
-	if (root == NULL) {
-		set_error(r, UPSTREAM_REJECTED, "invalid_response",
-		    "token endpoint answered 200 with invalid JSON");
-		goto done;
-	}
-	if (!json_is_object(root)) {
-		set_error(r, UPSTREAM_REJECTED, "invalid_response",
-		    "token endpoint answered 200 without a JSON object");
-		goto done;
-	}
-	tok = json_object_get(root, "access_token");
-	exp = json_object_get(root, "expires_in");
-	type = json_object_get(root, "token_type");
-	if (!json_is_string(tok) ||
-	    !token_shape_ok(json_string_value(tok), json_string_length(tok))) {
-		set_error(r, UPSTREAM_REJECTED, "invalid_response",
-		    "token endpoint answered 200 without a usable access_token");
-		goto done;
-	}
-	if (!json_is_integer(exp) || (expires = json_integer_value(exp)) <= 0) {
-		set_error(r, UPSTREAM_REJECTED, "invalid_response",
-		    "token endpoint answered 200 without a positive integer "
-		    "expires_in");
-		goto done;
-	}
-	if (type != NULL && (!json_is_string(type) ||
-	    strcasecmp(json_string_value(type), "bearer") != 0)) {
-		sanitize(what, sizeof(what), json_is_string(type) ?
-		    json_string_value(type) : "(not a string)", 32);
-		set_error(r, UPSTREAM_REJECTED, "invalid_response",
-		    "token endpoint answered token_type \"%s\", not bearer", what);
-		goto done;
-	}
-	r->outcome = UPSTREAM_OK;
-	r->access_token = xstrndup(json_string_value(tok), json_string_length(tok));
-	r->expires_in = expires > LONG_MAX ? LONG_MAX : (long)expires;
-	snprintf(r->message, sizeof(r->message), "token issued, expires in %ld s",
-	    r->expires_in);
-done:
-	if (json_is_string(tok)) {
-		/* The parsed copy of the token: jansson does not wipe it. */
-		OPENSSL_cleanse((char *)json_string_value(tok),
-		    json_string_length(tok));
-	}
-	json_decref(root);
-}
-
-/* Any other HTTP status. */
-static void
-classify_status(struct xfer *x, long status, struct upstream_result *r)
-{
-	json_t		*root = NULL, *err, *desc;
-	json_error_t	 jerr;
-	char		 code[sizeof(r->error)], oauth[sizeof(r->error)];
-	char		 text[DESCRIPTION_MAX + 1] = "";
-	enum upstream_outcome outcome;
-
-	snprintf(code, sizeof(code), "http_%ld", status);
-	/* 429, 408 and 5xx are passing conditions; the rest is a refusal. */
-	if (status == 429 || status == 408 || status >= 500)
-		outcome = UPSTREAM_UNAVAILABLE;
-	else
-		outcome = UPSTREAM_REJECTED;
-
-	if (x->resp_len > 0)
-		root = json_loadb(x->resp, x->resp_len, 0, &jerr);
-	if (json_is_object(root)) {
-		err = json_object_get(root, "error");
-		desc = json_object_get(root, "error_description");
-		if (!json_is_string(desc))
-			desc = json_object_get(root, "description");
-		if (outcome == UPSTREAM_REJECTED && json_is_string(err) &&
-		    oauth_error_copy(oauth, sizeof(oauth),
-		    json_string_value(err)) == 0)
-			memcpy(code, oauth, sizeof(code));
-		if (json_is_string(desc))
-			sanitize(text, sizeof(text), json_string_value(desc),
-			    DESCRIPTION_MAX);
-	}
-	json_decref(root);
-	if (outcome == UPSTREAM_UNAVAILABLE)
-		r->retry_after = x->retry_after;
-	if (text[0] != '\0')
-		set_error(r, outcome, code, "token endpoint answered %ld (%s): %s",
-		    status, code, text);
-	else
-		set_error(r, outcome, code, "token endpoint answered %ld (%s)",
-		    status, code);
-}
 
 /* A transfer that did not complete: a short code per kind of failure. */
 static void
@@ -538,13 +341,13 @@ classify_curl(struct xfer *x, CURLcode rc, struct upstream_result *r)
 		break;
 	}
 	if (strcmp(code, "response_too_large") == 0) {
-		set_error(r, outcome, code,
+		upstream_result_fail(r, outcome, code,
 		    "token endpoint answer exceeds %d bytes", RESPONSE_MAX);
 		return;
 	}
-	sanitize(detail, sizeof(detail), x->errbuf[0] != '\0' ? x->errbuf :
-	    curl_easy_strerror(rc), DESCRIPTION_MAX);
-	set_error(r, outcome, code, "token request failed: %s", detail);
+	upstream_text_sanitize(detail, sizeof(detail), x->errbuf[0] != '\0' ?
+	    x->errbuf : curl_easy_strerror(rc), DESCRIPTION_MAX);
+	upstream_result_fail(r, outcome, code, "token request failed: %s", detail);
 }
 
 static void
@@ -560,10 +363,10 @@ classify(struct xfer *x, CURLcode rc, struct upstream_result *r)
 	r->latency = total;
 	if (rc != CURLE_OK)
 		classify_curl(x, rc, r);
-	else if (status == 200)
-		classify_success(x, r);
 	else
-		classify_status(x, status, r);
+		upstream_answer_read(status, x->resp, x->resp_len,
+		    x->retry_after[0] != '\0' ? x->retry_after : NULL,
+		    clock_now(), r);
 }
 
 /*
@@ -671,11 +474,13 @@ static char *
 form_encode(char *dst, const char *src)
 {
 	static const char hex[] = "0123456789ABCDEF";
+	static const char unreserved[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-._~";
 
 	for (; *src != '\0'; src++) {
 		unsigned char c = (unsigned char)*src;
 
-		if (ascii_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+		if (c != '\0' && strchr(unreserved, c) != NULL) {
 			*dst++ = (char)c;
 		} else {
 			*dst++ = '%';
@@ -687,7 +492,7 @@ form_encode(char *dst, const char *src)
 	return dst;
 }
 
-static int
+static struct xfer *
 xfer_start(struct upstream *up, const char *url,
     const struct service_client *client, enum grant_kind grant, char *body,
     size_t body_len, upstream_cb cb, void *arg)
@@ -700,7 +505,7 @@ xfer_start(struct upstream *up, const char *url,
 	    url_check_token_endpoint(url) != NULL || url_check(url, &loopback) == -1) {
 		OPENSSL_cleanse(body, body_len);
 		free(body);
-		return -1;
+		return NULL;
 	}
 	x = xcalloc(1, sizeof(*x));
 	x->up = up;
@@ -762,11 +567,11 @@ xfer_start(struct upstream *up, const char *url,
 #undef SET
 	if (!ok || curl_multi_add_handle(up->multi, x->easy) != CURLM_OK)
 		goto fail;
-	return 0;
+	return x;
 fail:
 	xfer_unlink(x);
 	xfer_free(x);
-	return -1;
+	return NULL;
 }
 
 /*
@@ -828,19 +633,19 @@ upstream_free(struct upstream *up)
 	free(up);
 }
 
-int
-upstream_exchange_saml2(struct upstream *up, const struct tenant *t,
+static struct xfer *
+start_saml2(struct upstream *up, const struct tenant *t,
     const char *saml_response_b64, upstream_cb cb, void *arg)
 {
 	char	*body, *p;
 	size_t	 olen, alen, size;
 
 	if (t->organization_sname == NULL || saml_response_b64 == NULL)
-		return -1;
+		return NULL;
 	olen = strlen(t->organization_sname);
 	alen = strlen(saml_response_b64);
 	if (olen > (SIZE_MAX - 256) / 3 - alen)
-		return -1;
+		return NULL;
 	size = sizeof("grant_type=" GRANT_SAML2 "&orgName=&assertion=") +
 	    3 * (olen + alen);
 	body = xmalloc(size);
@@ -852,8 +657,8 @@ upstream_exchange_saml2(struct upstream *up, const struct tenant *t,
 	    GRANT_SAML2_BEARER, body, (size_t)(p - body), cb, arg);
 }
 
-int
-upstream_exchange_client_credentials(struct upstream *up, const struct tenant *t,
+static struct xfer *
+start_client_credentials(struct upstream *up, const struct tenant *t,
     const struct service_client *client, upstream_cb cb, void *arg)
 {
 	char	*body = xstrdup("grant_type=client_credentials");
@@ -862,8 +667,56 @@ upstream_exchange_client_credentials(struct upstream *up, const struct tenant *t
 	    body, strlen(body), cb, arg);
 }
 
+int
+upstream_exchange_saml2(struct upstream *up, const struct tenant *t,
+    const char *saml_response_b64, upstream_cb cb, void *arg)
+{
+	return start_saml2(up, t, saml_response_b64, cb, arg) != NULL ? 0 : -1;
+}
+
+int
+upstream_exchange_client_credentials(struct upstream *up, const struct tenant *t,
+    const struct service_client *client, upstream_cb cb, void *arg)
+{
+	return start_client_credentials(up, t, client, cb, arg) != NULL ? 0 : -1;
+}
+
+/* Stops one transfer; its callback is not called. */
+void
+upstream_cancel(struct upstream *up, void *handle)
+{
+	struct xfer	*x = handle;
+
+	if (x == NULL)
+		return;
+	curl_multi_remove_handle(up->multi, x->easy);
+	xfer_unlink(x);
+	xfer_free(x);
+}
+
 size_t
 upstream_pending(const struct upstream *up)
 {
 	return up->pending;
 }
+
+/*
+ * The broker's seam (struct upstream_ops): the same, through one table.
+ */
+
+static void *
+ops_start(void *impl, const struct upstream_request *req, upstream_cb cb,
+    void *arg)
+{
+	if (req->grant == GRANT_SAML2_BEARER)
+		return start_saml2(impl, req->tenant, req->assertion_b64, cb, arg);
+	return start_client_credentials(impl, req->tenant, req->client, cb, arg);
+}
+
+static void
+ops_cancel(void *impl, void *handle)
+{
+	upstream_cancel(impl, handle);
+}
+
+const struct upstream_ops upstream_curl_ops = { ops_start, ops_cancel };

@@ -3,7 +3,9 @@
  * server: an evhttp server on 127.0.0.1 in this process, on the same
  * event_base as the client, scripted per test.  Covers the exact requests,
  * the classification of answers and failures, timeouts, parallel and
- * re-entrant requests, connection reuse and cancellation.
+ * re-entrant requests, connection reuse and cancellation (all, and one
+ * through upstream_curl_ops).  The reader of answers has its own table
+ * test, tests/test_upstream_answer.c.
  *
  * Not covered: https (no TLS server here); the code sets
  * CURLOPT_SSL_VERIFYPEER/VERIFYHOST unconditionally.
@@ -843,6 +845,43 @@ test_refused_urls(void **state)
 	assert_int_equal(upstream_pending(f->up), 0);
 }
 
+/* The broker's seam: start through upstream_curl_ops, cancel one of two
+ * held exchanges; the other is answered, the cancelled one never. */
+static void
+test_ops_cancel_one(void **state)
+{
+	struct fixture		*f = *state;
+	struct upstream_request	 req = { .grant = GRANT_CLIENT_CREDENTIALS,
+	    .tenant = &f->tenant, .client = &f->service };
+	void			*h1, *h2;
+
+	f->mode = MODE_HOLD;
+	h1 = upstream_curl_ops.start(f->up, &req, never_cb, f);
+	assert_non_null(h1);
+	req.grant = GRANT_SAML2_BEARER;
+	req.assertion_b64 = "QUJD";
+	h2 = upstream_curl_ops.start(f->up, &req, done_cb, f);
+	assert_non_null(h2);
+	assert_int_equal(f->done, 0);	/* never inside start */
+	run(f, &f->n_held, 2, 10);
+	upstream_curl_ops.cancel(f->up, h1);
+	assert_int_equal(upstream_pending(f->up), 1);
+	/* Answer both held requests; only the second has a caller. */
+	for (int i = 0; i < f->n_held; i++)
+		reply(f->held[i], 200, "{\"access_token\":\"tok-1\","
+		    "\"expires_in\":60}", NULL, NULL);
+	f->n_held = 0;
+	run(f, &f->done, 1, 10);
+	settle(f, 0.1);
+	assert_int_equal(f->done, 1);
+	assert_int_equal(f->res[0].outcome, UPSTREAM_OK);
+	assert_int_equal(f->res[0].grant, GRANT_SAML2_BEARER);
+	assert_int_equal(upstream_pending(f->up), 0);
+	/* A request the seam cannot start: NULL, no callback. */
+	req.assertion_b64 = NULL;
+	assert_null(upstream_curl_ops.start(f->up, &req, never_cb, f));
+}
+
 #define T(name)	cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -870,6 +909,7 @@ main(void)
 		T(test_free_with_pending),
 		T(test_proxy_used),
 		T(test_refused_urls),
+		T(test_ops_cancel_one),
 	};
 	int	 rc;
 

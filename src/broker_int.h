@@ -1,0 +1,73 @@
+/*
+ * broker_int.h - what broker.c and broker_exchange.c share: the broker's
+ * state and the per-entry policy state it hangs on cache entries.  Private
+ * to those two files.
+ */
+#ifndef BROKER_INT_H
+#define BROKER_INT_H
+
+#include "samlbroker.h"
+
+struct waiter {
+	broker_cb	 cb;
+	void		*arg;
+	struct waiter	*next;
+};
+
+/* The broker's state for one cache entry, hung on its data. */
+struct entry_state {
+	struct policy	 pol;
+	struct waiter	*waiters;	/* only while pol.in_flight */
+};
+
+struct tenant_state {
+	struct tenant_stats	 stats;
+	size_t			 running;	/* exchanges in progress */
+};
+
+struct exchange;
+struct mint_req;
+
+struct broker {
+	struct event_base	*base;
+	struct broker_config	*conf;
+	struct tenant_state	*tstate;	/* parallel to conf->tenants */
+	struct cache		*cache;
+	const struct upstream_ops *uops;
+	void			*uimpl;
+	const struct minter_ops	*mops;
+	void			*mimpl;
+	struct upstream		*own_upstream;	/* when uops is the real one */
+	struct minter_local	*own_minter;	/* when mops is the local one */
+	struct event		*sweep;
+	struct upstream_stats	 ustats;
+	struct exchange		*exchanges;	/* in progress */
+	size_t			 running;	/* their number */
+	struct mint_req		*mints;		/* broker_mint calls pending */
+};
+
+static inline struct entry_state *
+entry_state(const struct cache_entry *e)
+{
+	return e->data;
+}
+
+/* broker.c */
+ssize_t	 broker_tenant_index(const struct broker *, const char *name);
+void	 broker_answer_entry(const struct cache_entry *, double now, bool from_cache,
+	    broker_cb, void *arg);
+/* Answers every waiter of e from the entry, read once before any callback
+ * (which may evict it); clear_token: the cache then keeps no token. */
+void	 broker_answer_waiters(struct cache_entry *, double now, bool clear_token);
+
+/* broker_exchange.c */
+/* Starts an exchange for e (minting first for a user); -1 with why. */
+int	 exchange_start(struct broker *, struct cache_entry *, const char **why);
+/* Cancels every exchange (no callbacks; waiters stay for the caller). */
+void	 exchange_cancel_all(struct broker *);
+/* A tenant changed on reload: exchanges for e keep no token. */
+void	 exchange_discard(struct broker *, const struct cache_entry *);
+/* Recounts each tenant's exchanges in progress (after a reload). */
+void	 exchange_recount(struct broker *);
+
+#endif /* BROKER_INT_H */

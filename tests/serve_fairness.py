@@ -1,0 +1,70 @@
+"""Per-tenant fairness (issue 8): one tenant's callers can neither evict
+another tenant's cached tokens nor use up its exchange slots.
+
+Tenants acme and badcreds share the broker; with max_cached_tokens = 3,
+many addresses on badcreds once evicted acme's service token.  With
+max_exchanges_per_tenant = 2, badcreds' slow exchanges (the emulator holds
+SAML2 Bearer answers) once took every slot; now badcreds' third caller gets
+503 with Retry-After while acme still starts its own."""
+import os
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Setup, check, done  # noqa: E402
+
+s = Setup(request_timeout=10,
+          extra_broker="max_cached_tokens = 3\nmax_exchanges_per_tenant = 2\n")
+
+# The cache: acme's service token survives badcreds' callers.
+r = s.service_token("ewt")
+check(r.status == 200, "acme service token", repr(r))
+ewt = r.json()["access_token"]
+for i in range(6):
+    r = s.user_token("agent%d@example.com" % i, tenant="badcreds")
+    check(r.status == 200, "badcreds user %d gets a token" % i, repr(r))
+r = s.service_token("ewt")
+check(r.status == 200 and r.json().get("access_token") == ewt,
+      "acme's service token is still cached after 6 badcreds addresses", repr(r))
+c = s.counters()
+check(c["client_credentials"]["ok"] == 1, "no second client-credentials exchange", repr(c))
+st = s.get("/v1/status").json() or {}
+total = st.get("cache", {}).get("cached_tokens", st.get("cached_tokens"))
+check(total is None or total <= 3, "the cache holds at most max_cached_tokens", repr(st))
+
+# The exchange slots: badcreds holds its two, its third caller is refused,
+# acme is not.
+s.emu("DELETE", "/emulator/faults")
+s.emu("POST", "/emulator/faults", {"grant": "saml2_bearer", "delay_ms": 2500, "count": 3})
+results = {}
+
+
+def fetch(key, email, tenant):
+    results[key] = s.user_token(email, tenant=tenant)
+
+
+slow = [threading.Thread(target=fetch, args=("b%d" % i, "slow%d@example.com" % i, "badcreds"))
+        for i in range(2)]
+for t in slow:
+    t.start()
+time.sleep(0.8)  # both exchanges under way at the emulator
+t0 = time.time()
+r = s.user_token("slow9@example.com", tenant="badcreds")
+check(r.status == 503 and (r.json() or {}).get("error") == "upstream_unavailable",
+      "badcreds' third exchange is refused with 503", repr(r))
+check(r.headers.get("Retry-After") == "1", "the refusal says Retry-After: 1", repr(r.headers))
+check(time.time() - t0 < 1.0, "the refusal comes at once")
+r = s.service_token("reports")
+check(r.status == 200, "acme starts an exchange while badcreds' slots are full", repr(r))
+a = threading.Thread(target=fetch, args=("a", "agent.acme@example.com", "acme"))
+a.start()
+for t in slow + [a]:
+    t.join(30)
+for k in ("b0", "b1", "a"):
+    check(k in results and results[k].status == 200, "held exchange %s ends with a token" % k,
+          repr(results.get(k)))
+r = s.user_token("slow9@example.com", tenant="badcreds")
+check(r.status == 200, "badcreds' slots are free again", repr(r))
+
+done(s)
