@@ -150,22 +150,6 @@ name_oneline(const X509_NAME *name)
 	return s;
 }
 
-static char *
-cert_to_pem(X509 *cert)
-{
-	BIO	*bio;
-	char	*data, *s = NULL;
-	long	 len;
-
-	if ((bio = BIO_new(BIO_s_mem())) == NULL)
-		return NULL;
-	if (PEM_write_bio_X509(bio, cert) == 1 &&
-	    (len = BIO_get_mem_data(bio, &data)) > 0)
-		s = xstrndup(data, (size_t)len);
-	BIO_free(bio);
-	return s;
-}
-
 /* SHA-256 of the DER certificate as "AB:CD:...", like openssl x509 -fingerprint. */
 static int
 cert_fingerprint(X509 *cert, char *out, size_t outlen)
@@ -319,7 +303,7 @@ keystore_load(const char *cert_b64, const char *pkey_b64, char *password,
 		goto fail;
 	}
 	if ((ks->subject = name_oneline(X509_get_subject_name(cert))) == NULL ||
-	    (ks->cert_pem = cert_to_pem(cert)) == NULL ||
+	    (ks->cert_pem = x509_cert_pem(cert)) == NULL ||
 	    cert_fingerprint(cert, ks->fingerprint, sizeof(ks->fingerprint)) == -1) {
 		snprintf(errbuf, errlen, "certificate: cannot encode the certificate");
 		goto fail;

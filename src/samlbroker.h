@@ -16,6 +16,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "common.h"
+
 struct evp_pkey_st;	/* OpenSSL EVP_PKEY */
 struct x509_st;		/* OpenSSL X509 */
 
@@ -25,42 +27,6 @@ struct x509_st;		/* OpenSSL X509 */
 
 /* Longest line the INI reader accepts (secrets and base64 keys are long). */
 #define INI_MAX_LINE			65536
-/* Longest e-mail address accepted (RFC 5321 path limit). */
-#define EMAIL_MAX_LEN			254
-/* Longest tenant or service name. */
-#define NAME_MAX_LEN			64
-
-/* log.c */
-enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
-void	 log_init(enum log_level, const char *progname);
-void	 log_set_level(enum log_level);
-enum log_level log_get_level(void);
-int	 log_level_parse(const char *, enum log_level *);
-void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	 log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	 log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	 fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
-void	 fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-/* util.c */
-/* The one clock of the program: wall-clock seconds (tests replace it). */
-typedef double (*clock_fn)(void);
-double	 clock_now(void);
-void	 clock_set(clock_fn);	/* NULL restores the real clock */
-void	*xmalloc(size_t);
-void	*xcalloc(size_t, size_t);
-char	*xstrdup(const char *);
-char	*xstrndup(const char *, size_t);
-void	 secret_free(char *);	/* cleanse then free; accepts NULL */
-int	 format_rfc3339(double t, char *buf, size_t len);	/* 2026-11-25T01:02:03Z */
-int	 base64_decode_lenient(const char *in, unsigned char **out, size_t *outlen);
-char	*base64_encode(const unsigned char *in, size_t len, int wrap64);
-int	 email_validate(const char *email, const char **why);
-int	 name_validate(const char *name);	/* [A-Za-z0-9._-], 1..NAME_MAX_LEN, no leading dot */
-int	 read_file_limited(const char *path, size_t max, char **ret_buf, size_t *ret_len);
-void	 process_harden(void);	/* non-dumpable, no core files */
-
 /* diag.c - problems found while loading configuration, for `check` and the daemon */
 struct diag {
 	char	**lines;
@@ -350,14 +316,5 @@ const struct tenant_stats *broker_tenant_stats(const struct broker *, size_t ten
 const struct upstream_stats *broker_upstream_stats(const struct broker *);
 size_t	 broker_cached_count(const struct broker *);
 size_t	 broker_cached_count_tenant(const struct broker *, const char *tenant);
-
-/* emulator_saml.c - assertion checks of samlbroker-emulator (not in the library) */
-int	 emulator_saml_init(void);	/* saml_global_init, quiet library errors */
-void	 emulator_saml_shutdown(void);
-/* Checks a base64 SAMLResponse as the token endpoint would for tenant t at
- * time now; on success *ret_subject is the NameID (caller frees), else
- * errbuf says which check failed. */
-int	 emulator_saml_verify(const char *assertion_b64, const struct tenant *t,
-	    double now, char **ret_subject, char *errbuf, size_t errlen);
 
 #endif /* SAMLBROKER_H */

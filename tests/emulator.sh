@@ -81,8 +81,8 @@ conf() {
 	    > "$1/samlbroker.conf"
 }
 
-# The emulator's configuration: two tenants with their own keys; the
-# second signs the Response too.
+# The broker's side, for `samlbroker mint`: two tenants with their own
+# keys; the second signs the Response too.
 conf "$tmp/emu"
 write_tenant "$tmp/emu/tenants/acme.cfg" acme-org acme-saml acme-saml-SECRET \
     acme-ewt acme-ewt-SECRET
@@ -91,6 +91,29 @@ write_tenant "$tmp/emu/tenants/globex.cfg" globex-org globex-saml globex-saml-SE
     globex-ewt globex-ewt-SECRET "sign_response = yes"
 t_keys=
 cfg="$tmp/emu/samlbroker.conf"
+
+# The emulator's own configuration: the same two organizations, each with
+# a PureEngage identity provider that trusts its tenant's certificate.
+body() {	# the PEM body of a certificate, flat
+	sed -e '/^-----/d' "$1" | tr -d '\n'
+}
+org() {	# NAME SAML_ID SAML_SECRET EWT_ID EWT_SECRET CERT
+	printf '{"name":"%s","id":"3f2c9a7e-5b1d-4e8f-9a6c-2d7e8f9a0b1c","clients":[' "$1"
+	printf '{"client_id":"%s","secret":"%s","grant":"saml2_bearer"},' "$2" "$3"
+	printf '{"client_id":"%s","secret":"%s","grant":"client_credentials"}],' "$4" "$5"
+	printf '"identity_providers":{"pureengage":{"name":"PureEngage",'
+	printf '"issuerURI":"%s","certificate":"%s","autoProvisionUsers":true}}}' \
+	    "$issuer" "$(body "$6")"
+}
+{
+	printf '{"audience":"%s","organizations":[' "$auth_url"
+	org acme-org acme-saml acme-saml-SECRET acme-ewt acme-ewt-SECRET "$keys/cert.pem"
+	printf ','
+	org globex-org globex-saml globex-saml-SECRET globex-ewt globex-ewt-SECRET \
+	    "$top_srcdir/tests/data/keys/vendor-traditional/cert.pem"
+	printf ']}\n'
+} > "$tmp/emulator.json"
+emucfg="$tmp/emulator.json"
 
 "$sb" check -c "$cfg" > "$tmp/check.out" 2>&1
 if grep -q "not implemented" "$tmp/check.out"; then
@@ -118,7 +141,7 @@ done
 t_issuer=
 
 # Start on ephemeral ports; the port file says which.
-${SAMLBROKER_WRAPPER:-} "$emu" -c "$cfg" --listen 127.0.0.1:0 \
+${SAMLBROKER_WRAPPER:-} "$emu" -c "$emucfg" --listen 127.0.0.1:0 \
     --https-listen 127.0.0.1:0 --tls-dir "$tmp/tls" --port-file "$tmp/ports" \
     --expires-in 3600 2> "$tmp/emu.log" &
 pid=$!
@@ -205,7 +228,7 @@ expect_counters() {	# WHAT JSON
 	fi
 }
 counters() {	# CC_OK CC_REJ SAML_OK SAML_REJ FAULTED TOTAL LAST_SUBJECT_JSON
-	printf '{"client_credentials":{"ok":%s,"rejected":%s},"saml2_bearer":{"ok":%s,"rejected":%s},"faulted":%s,"total":%s,"last_subject":%s}' "$@"
+	printf '{"client_credentials":{"ok":%s,"rejected":%s},"saml2_bearer":{"ok":%s,"rejected":%s},"api":{"ok":0,"rejected":0},"faulted":%s,"total":%s,"last_subject":%s}' "$@"
 }
 
 expect_counters "counters start at zero" "$(counters 0 0 0 0 0 0 null)"
@@ -450,7 +473,7 @@ grep -q 'request method=POST path=/oauth/token status=dropped grant=client_crede
 
 # A second start reuses the certificate.
 sum=$(cksum < "$tmp/tls/emulator-cert.pem")
-"$emu" -c "$cfg" --https-listen 127.0.0.1:0 --tls-dir "$tmp/tls" \
+"$emu" -c "$emucfg" --https-listen 127.0.0.1:0 --tls-dir "$tmp/tls" \
     --port-file "$tmp/ports2" 2>>"$tmp/emu.log" &
 pid=$!
 i=0

@@ -151,11 +151,14 @@ class Setup:
         self.set_clock(0)
         # The emulator first: its ports go into the broker's tenant files.
         self.emu_dir = os.path.join(self.dir, "emulator")
-        self.write_config(self.emu_dir, "http://127.0.0.1:1/oauth/token",
-                          badcreds_secret=self.ewt_secret)
+        os.makedirs(self.emu_dir)
+        self.emu_conf = os.path.join(self.emu_dir, "emulator.json")
+        write_emulator_config(self.emu_conf, self.keys, [
+            ("acme", self.client_secret, self.ewt_secret),
+            ("badcreds", self.client_secret, self.ewt_secret)])
         port_file = os.path.join(self.dir, "emulator.ports")
         self.emu_log = os.path.join(self.dir, "emulator.log")
-        self.start([EMULATOR, "-c", os.path.join(self.emu_dir, "samlbroker.conf"),
+        self.start([EMULATOR, "-c", self.emu_conf,
                     "--listen", "127.0.0.1:0", "--https-listen", "127.0.0.1:0",
                     "--tls-dir", os.path.join(self.dir, "tls"),
                     "--port-file", port_file, "--expires-in", str(expires_in)],
@@ -368,6 +371,43 @@ class Setup:
                     found.append("%s holds a secret starting %s..." % (
                         os.path.basename(name), s[:6]))
         return found
+
+
+def pem_body(path):
+    """The base64 between a PEM file's BEGIN and END lines, flat."""
+    with open(path) as f:
+        lines = f.read().strip().splitlines()
+    return "".join(lines[1:-1])
+
+
+def write_emulator_config(path, keys, orgs, audience=AUDIENCE, provider=True):
+    """The emulator's own configuration: for each (name, saml secret, service
+    secret), an organization with the clients saml-client-NAME,
+    ewt-client-NAME, reports-client-NAME and admin-client-NAME (admin, secret
+    "adm-" + service secret), and, with provider, a PureEngage identity
+    provider that trusts the key fixture in keys for the issuer
+    https://www.genesys.com/pureengage/NAME."""
+    conf = {"audience": audience, "organizations": []}
+    for name, saml_secret, cc_secret in orgs:
+        org = {"name": name, "id": ORG_ID, "clients": [
+            {"client_id": "saml-client-" + name, "secret": saml_secret,
+             "grant": "saml2_bearer"},
+            {"client_id": "ewt-client-" + name, "secret": cc_secret,
+             "grant": "client_credentials"},
+            {"client_id": "reports-client-" + name, "secret": cc_secret,
+             "grant": "client_credentials"},
+            {"client_id": "admin-client-" + name, "secret": "adm-" + cc_secret,
+             "grant": "client_credentials", "admin": True}]}
+        if provider:
+            org["identity_providers"] = {"pureengage": {
+                "name": "PureEngage", "issuerURI": "https://www.genesys.com/pureengage/" + name,
+                "certificate": pem_body(os.path.join(keys, "cert.pem")),
+                "ssoTargetURI": "https://apps.mypurecloud.com",
+                "autoProvisionUsers": True, "disabled": False}}
+        conf["organizations"].append(org)
+    with open(path, "w") as f:
+        json.dump(conf, f, indent=1)
+    os.chmod(path, 0o600)
 
 
 TENANT_TEMPLATE = """\ufeff; options export of the hybrid_integration object
