@@ -229,7 +229,7 @@ static bool
 is_reserved_section(const char *name)
 {
 	return strcmp(name, "general") == 0 || strcmp(name, "saml") == 0 ||
-	    strcmp(name, "saml_auth") == 0;
+	    strcmp(name, "saml_auth") == 0 || strcmp(name, "provisioning") == 0;
 }
 
 static void
@@ -241,6 +241,9 @@ tenant_clients(struct load *l, struct tenant *t)
 		diag_error(l->d, l->file, "saml_auth", NULL, "section is missing");
 	else
 		client_load(l, s, &t->saml_auth);
+	/* The admin client of `provision` and `check --online`: not a service. */
+	if ((s = ini_section_find(l->ini, "provisioning")) != NULL)
+		client_load(l, s, &t->provisioning);
 
 	t->services = xcalloc(l->ini->n_sections, sizeof(*t->services));
 	for (size_t i = 0; i < l->ini->n_sections; i++) {
@@ -297,6 +300,7 @@ tenant_load(const char *path, const char *name, struct diag *d)
 		else if (strcmp(s->name, "saml") == 0)
 			config_unknown_options(&l, s, saml_options);
 		else if (strcmp(s->name, "saml_auth") == 0 ||
+		    strcmp(s->name, "provisioning") == 0 ||
 		    ini_option_find(s, "client_id") != NULL)
 			config_unknown_options(&l, s, client_options);
 	}
@@ -328,6 +332,7 @@ tenant_free(struct tenant *t)
 	if (t == NULL)
 		return;
 	client_clear(&t->saml_auth);
+	client_clear(&t->provisioning);
 	for (size_t i = 0; i < t->n_services; i++)
 		client_clear(&t->services[i]);
 	free(t->services);

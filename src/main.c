@@ -25,6 +25,7 @@ usage_main(FILE *out)
 	    "  token    fetch a token from a running broker\n"
 	    "  status   show a running broker's status\n"
 	    "  keygen   make a tenant's SAML certificate and encrypted key\n"
+	    "  provision create or update the tenant's identity provider in PureCloud\n"
 	    "\n"
 	    "Run 'samlbroker COMMAND --help' for a command's options.\n"
 	    "  -h, --help      this text\n"
@@ -36,22 +37,38 @@ cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "config",	required_argument,	NULL, 'c' },
+		{ "online",	no_argument,		NULL, 'o' },
+		{ "tenant",	required_argument,	NULL, 't' },
+		{ "user",	required_argument,	NULL, 'u' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char		*path = SAMLBROKER_DEFAULT_CONF;
+	const char		*path = SAMLBROKER_DEFAULT_CONF, *tname = NULL, *user = NULL;
 	struct broker_config	*conf;
-	int			 ch;
+	int			 ch, online = 0, rc = 0;
 
-	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:ot:u:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
 			break;
+		case 'o':
+			online = 1;
+			break;
+		case 't':
+			tname = optarg;
+			break;
+		case 'u':
+			user = optarg;
+			break;
 		case 'h':
-			printf("usage: samlbroker check [-c FILE]\n"
+			printf("usage: samlbroker check [-c FILE] [--online [-t TENANT] "
+			    "[--user EMAIL]]\n"
 			    "Loads the configuration, every tenant and its keys; prints one\n"
-			    "line per tenant and 'configuration OK', or every problem found.\n");
+			    "line per tenant and 'configuration OK', or every problem found.\n"
+			    "--online then asks PureCloud, per tenant, what its troubleshooting\n"
+			    "list names (one ok/warn/FAIL line per check; exit 1 on a FAIL);\n"
+			    "--user also exchanges one assertion for EMAIL.\n");
 			return 0;
 		default:
 			return 2;
@@ -59,6 +76,10 @@ cmd_check(int argc, char **argv)
 	}
 	if (optind != argc) {
 		fprintf(stderr, "samlbroker check: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (!online && (tname != NULL || user != NULL)) {
+		fprintf(stderr, "samlbroker check: -t and --user go with --online\n");
 		return 2;
 	}
 	if ((conf = config_load_verbose(path)) == NULL)
@@ -76,8 +97,10 @@ cmd_check(int argc, char **argv)
 		printf("%s\n", t->n_services == 0 ? "-" : "");
 	}
 	printf("configuration OK\n");
+	if (online)
+		rc = check_online(conf, tname, user);
 	config_free(conf);
-	return 0;
+	return rc;
 }
 
 static int
@@ -183,6 +206,7 @@ static const struct command {
 	{ "serve",	cmd_serve },
 	{ "token",	cmd_token },
 	{ "status",	cmd_status },
+	{ "provision",	cmd_provision },
 };
 
 int

@@ -121,6 +121,9 @@ struct tenant {
 	int	 assertion_lifetime;	/* seconds, default 300 */
 	bool	 sign_response;
 	struct service_client	 saml_auth;
+	/* [provisioning]: the admin client of `provision` and `check --online`,
+	 * not a service; client_id is NULL when the section is absent. */
+	struct service_client	 provisioning;
 	struct service_client	*services;
 	size_t			 n_services;
 	struct keystore		*keys;
@@ -316,5 +319,77 @@ const struct tenant_stats *broker_tenant_stats(const struct broker *, size_t ten
 const struct upstream_stats *broker_upstream_stats(const struct broker *);
 size_t	 broker_cached_count(const struct broker *);
 size_t	 broker_cached_count_tenant(const struct broker *, const char *tenant);
+
+/* region.c - the PureCloud regions (one table of their domains) */
+enum region_url { REGION_AUTH_URL, REGION_SERVICE_URL, REGION_APPS_URL };
+const char *region_find(const char *domain);	/* the table's spelling, or NULL */
+size_t	 region_count(void);
+const char *region_domain(size_t);
+/* https://login.DOMAIN/oauth/token, https://api.DOMAIN/api/ or
+ * https://apps.DOMAIN (allocated). */
+char	*region_url(const char *domain, enum region_url);
+/* The domain whose URL of that kind url is, or NULL. */
+const char *region_of_url(const char *url, enum region_url);
+
+/* platform.c - token endpoint and platform API for one-shot commands (blocking) */
+struct platform;
+struct platform_req {
+	const char	*url;
+	const char	*method;	/* NULL: GET, or POST with a body */
+	const char	*user;		/* HTTP Basic client id ... */
+	const char	*secret;	/* ... and secret */
+	const char	*bearer;	/* an access token */
+	const char	*form;		/* form-urlencoded body */
+	const char	*json;		/* JSON body */
+	bool		 connect_only;	/* connect and verify TLS only */
+};
+struct platform_reply {
+	long		 status;	/* 0: no HTTP answer */
+	char		*body;		/* may hold a token: cleared by platform_reply_clear */
+	size_t		 body_len;
+	double		 retry_after;	/* seconds, 0 if none */
+	bool		 timeout;
+	bool		 tls;		/* the TLS handshake or verification failed */
+	char		 error[256];	/* no answer: why, never a secret */
+};
+struct platform *platform_new(const struct broker_config *);
+void	 platform_free(struct platform *);
+void	 platform_reply_clear(struct platform_reply *);
+/* One request, retried after a 429's Retry-After (waiting is told first);
+ * -1 when no HTTP answer came (reply.error says why). */
+int	 platform_call(struct platform *, const struct platform_req *,
+	    struct platform_reply *, void (*waiting)(double, void *), void *);
+/* A string member of the answer's JSON object (a static buffer), or NULL. */
+const char *platform_json_str(const struct platform_reply *, const char *key);
+/* A token request for client sc of t: Client Credentials; for saml_auth,
+ * SAML2 Bearer with the assertion, or without one (a probe of the secret).
+ * With ret_token, a 200's access_token is returned (a secret). */
+int	 platform_token(struct platform *, const struct tenant *,
+	    const struct service_client *sc, const char *assertion_b64, char **ret_token,
+	    struct platform_reply *, void (*waiting)(double, void *), void *);
+/* base_service_url + "v2/...", or a "/api/v2/..." path on its host. */
+char	*platform_api_url(const struct tenant *, const char *path);
+
+/* provision.c - the identity provider record: `provision` and what check --online reads */
+struct json_t;
+/* Exit statuses of `provision` (samlbroker(8)). */
+enum { PROVISION_OK, PROVISION_ERROR, PROVISION_USAGE, PROVISION_REFUSED,
+    PROVISION_UNAVAILABLE, PROVISION_CONFLICT };
+/* What an unwanted answer means, in err; returns the exit status for it. */
+int	 provision_explain(int rc, const struct platform_reply *, const char *what,
+	    char *err, size_t errlen);
+/* A token of the tenant's [provisioning] client (a secret). */
+int	 provision_admin_token(struct platform *, const struct tenant *, const char *prog,
+	    char **ret_token, char *err, size_t errlen);
+/* GET base_service_url + path (or a "/api/..." path); the JSON object, or
+ * NULL for a 404 when allow_404. */
+int	 provision_get(struct platform *, const struct tenant *, const char *prog,
+	    const char *token, const char *path, bool allow_404, struct json_t **ret,
+	    char *err, size_t errlen);
+/* The name of another identity provider with the tenant's issuer, or NULL. */
+int	 provision_find_duplicate(struct platform *, const struct tenant *,
+	    const char *prog, const char *token, char **ret_name, char *err, size_t errlen);
+void	 provision_cert_fingerprint(const char *body_b64, char *out, size_t len);
+bool	 provision_cert_equal(const char *body_a, const char *body_b);
 
 #endif /* SAMLBROKER_H */

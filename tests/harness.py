@@ -129,10 +129,13 @@ class Setup:
 
     def __init__(self, expires_in=3600, request_timeout=3, extra_broker="",
                  with_tcp=True, log_level="debug", admin_socket=None,
-                 test_clock=True):
+                 test_clock=True, emu_provider=True, provisioning=False):
         if not os.access(BROKER, os.X_OK) or not os.access(EMULATOR, os.X_OK):
             skip("binaries not built")
         self.admin_socket = admin_socket  # where /readyz is, with admin_listen
+        # provisioning: the tenants get a [provisioning] section (the
+        # emulator's admin client) and base_service_url is the emulator's.
+        self.provisioning = provisioning
         self.test_clock = test_clock  # benchmarks run on the real clock
         self.dir = tempfile.mkdtemp(prefix="samlbroker-test-")
         self.secrets = SECRETS
@@ -155,7 +158,7 @@ class Setup:
         self.emu_conf = os.path.join(self.emu_dir, "emulator.json")
         write_emulator_config(self.emu_conf, self.keys, [
             ("acme", self.client_secret, self.ewt_secret),
-            ("badcreds", self.client_secret, self.ewt_secret)])
+            ("badcreds", self.client_secret, self.ewt_secret)], provider=emu_provider)
         port_file = os.path.join(self.dir, "emulator.ports")
         self.emu_log = os.path.join(self.dir, "emulator.log")
         self.start([EMULATOR, "-c", self.emu_conf,
@@ -194,11 +197,17 @@ class Setup:
         for name, ewt_secret in (("acme", self.ewt_secret), ("badcreds", badcreds_secret)):
             path = os.path.join(d, "tenants", name + ".cfg")
             with open(path, "w") as f:
+                service_url = "https://api.emulator.test/api/"
+                if self.provisioning:
+                    service_url = "https://127.0.0.1:%d/api/" % self.emu_https
                 f.write(TENANT_TEMPLATE % dict(
-                    org=name, org_id=ORG_ID, auth_url=auth_url,
+                    org=name, org_id=ORG_ID, auth_url=auth_url, service_url=service_url,
                     audience=AUDIENCE, cert=cert, pkey=pkey,
                     password=self.key_password, saml_secret=self.client_secret,
                     ewt_secret=ewt_secret, name=name))
+                if self.provisioning:
+                    f.write("\n[provisioning]\nclient_id = admin-client-%s\n"
+                            "password = adm-%s\n" % (name, ewt_secret))
             os.chmod(path, 0o600)
 
     def tenant_path(self, name):
@@ -416,7 +425,7 @@ organization_sname = %(org)s
 organization_id = %(org_id)s
 default_agent_role_name = employee
 base_auth_url = %(auth_url)s
-base_service_url = https://api.emulator.test/api/
+base_service_url = %(service_url)s
 
 [saml]
 issuer = https://www.genesys.com/pureengage/%(name)s
