@@ -1,7 +1,7 @@
 /*
  * config_load.h - what the configuration loaders share (config.c,
- * config_tenant.c, config_secret.c, config_util.c, access.c); not used
- * outside them.
+ * config_options.c, config_tenant.c, config_secret.c, config_util.c,
+ * access.c); not used outside them.
  *
  * A struct load is one file being checked: every problem goes to its
  * diag as "FILE: [section] option: what is wrong".
@@ -24,7 +24,9 @@ struct load {
 	const char	*path;		/* to resolve relative paths against */
 	struct ini_file	*ini;
 	uint64_t	 digest;
+	int		 flags;		/* CONFIG_* of config_load_ext, and: */
 };
+#define CONFIG_ALLOW_INSECURE	0x100	/* allow_insecure_permissions = yes */
 
 /* config_util.c */
 /* A copy of s fit for a message: control characters become '?'. */
@@ -53,21 +55,32 @@ void	 config_unknown_options(struct load *l, struct ini_section *s,
 int	 config_parse_number(const char *s, long min, long max, long *ret);
 int	 config_parse_bool(const char *s, bool *ret);
 bool	 config_host_is_loopback(const char *host);
-/* NULL when url is an acceptable https:// URL, else what is wrong. */
-const char *config_url_check(const char *url);
 bool	 config_uuid_shaped(const char *s);
+/* The name of known closest to name (a typo), or NULL. */
+const char *config_near_miss(const char *name, const char *const *known);
+/* Reports every option of s neither used nor in known as an error, with a
+ * "did you mean" for a near miss. */
+void	 config_refuse_unknown(struct load *l, struct ini_section *s,
+	    const char *const *known);
+
+/* config_options.c */
+/* Reads [broker] (defaults first) and refuses unknown options. */
+void	 config_broker_load(struct load *l, struct broker_config *c,
+	    struct ini_section *s);
+void	 config_listen_clear(struct listen_addr *la);
 
 /* config_secret.c */
 /* Resolves a secret option (relative file: paths from the loaded file's
  * directory) and adds it to the digest; NULL after reporting. */
 char	*config_secret_get(struct load *l, const char *sname, const char *oname,
 	    const char *value);
-/* Reports a file that other users may read. */
-void	 config_permissions_check(struct load *l, const char *path);
+/* Reports a file of secrets that other users may read or that belongs to
+ * someone else than root and the broker's user. */
+void	 config_permissions_check(struct load *l, const char *sname,
+	    const char *oname, const char *path);
 
 /* access.c */
-/* Reads the [access] section of the main file into the tenants. */
-void	 access_load(struct load *l, struct broker_config *c,
-	    struct ini_section *s);
+/* Reads the [access:TENANT] sections of the main file into the tenants. */
+void	 access_load(struct load *l, struct broker_config *c);
 
 #endif /* CONFIG_LOAD_H */

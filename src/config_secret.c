@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config_load.h"
 
@@ -123,6 +124,8 @@ config_secret_get(struct load *l, const char *sname, const char *oname,
 		free(ref);
 		return NULL;
 	}
+	if (ref != NULL)
+		config_permissions_check(l, sname, oname, ref + 5);
 	free(ref);
 	l->digest = config_digest(l->digest, sname, strlen(sname) + 1);
 	l->digest = config_digest(l->digest, oname, strlen(oname) + 1);
@@ -130,19 +133,37 @@ config_secret_get(struct load *l, const char *sname, const char *oname,
 	return secret;
 }
 
-/* A tenant file holds keys and secrets: only its owner may read it. */
+/*
+ * A file of secrets (a tenant file, the main file, a file: secret) may be
+ * read by its owner only, and its owner is root or the broker's own user:
+ * anyone else could change it.  sname NULL: the problem is the file's own;
+ * else it is reported at that option of the file being loaded.
+ */
 void
-config_permissions_check(struct load *l, const char *path)
+config_permissions_check(struct load *l, const char *sname,
+    const char *oname, const char *path)
 {
 	struct stat	 st;
-	char		*shown;
+	char		*shown, what[160];
 
-	if (stat(path, &st) == -1 || (st.st_mode & 0044) == 0)
+	if ((l->flags & CONFIG_ALLOW_INSECURE) || stat(path, &st) == -1)
+		return;
+	if ((st.st_mode & 0044) != 0)
+		snprintf(what, sizeof(what), "mode %04o lets other users read the "
+		    "secrets in it; chmod 600 it", (unsigned)(st.st_mode & 07777));
+	else if (st.st_uid != 0 && st.st_uid != geteuid())
+		snprintf(what, sizeof(what), "it belongs to uid %u, neither root "
+		    "nor the broker's user (uid %u); chown it",
+		    (unsigned)st.st_uid, (unsigned)geteuid());
+	else
 		return;
 	shown = config_printable_dup(path);
-	diag_error(l->d, shown, NULL, NULL, "mode %04o lets other users read the "
-	    "secrets in it; chmod 600 it (or set allow_insecure_permissions = yes "
-	    "in [broker], e.g. for read-only container mounts)",
-	    (unsigned)(st.st_mode & 07777));
+	if (sname == NULL)
+		diag_error(l->d, shown, NULL, NULL, "%s (or set "
+		    "allow_insecure_permissions = yes in [broker], e.g. for "
+		    "read-only container mounts)", what);
+	else
+		diag_error(l->d, l->file, sname, oname, "file:%s: %s (or set "
+		    "allow_insecure_permissions = yes in [broker])", shown, what);
 	free(shown);
 }

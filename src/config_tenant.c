@@ -18,15 +18,22 @@
 #define CERT_WARN_DAYS		30
 #define EXPIRE_TIME_MAX		48	/* hours: the longest token life */
 
+/*
+ * The options a tenant file may hold in [general], [saml] and [saml_auth]:
+ * the vendor's documented ones, the broker's, and those of the
+ * provisioning tool (region, name_id_format, [provisioning]).  Anything
+ * else there is an error; other sections belong to other components
+ * (a section with client_id is a service).
+ */
 static const char *const general_options[] = {
 	"organization_sname", "organization_id", "base_auth_url",
 	"base_service_url", "default_agent_role_name", "default_admin_role_name",
-	NULL
+	"region", NULL
 };
 static const char *const saml_options[] = {
 	"issuer", "certificate", "pkey", "password", "expire_time", "audience",
 	"recipient", "destination", "assertion_lifetime", "service_name",
-	"sign_response", NULL
+	"sign_response", "name_id_format", NULL
 };
 static const char *const client_options[] = {
 	"client_id", "password", "client_secret", NULL
@@ -53,13 +60,13 @@ tenant_general(struct load *l, struct tenant *t)
 			t->organization_id = xstrdup(v);
 	}
 	if ((v = config_opt_required(l, s, "general", "base_auth_url")) != NULL) {
-		if ((why = config_url_check(v)) != NULL)
+		if ((why = url_check_token_endpoint(v)) != NULL)
 			diag_error(l->d, l->file, "general", "base_auth_url", "%s", why);
 		else
 			t->base_auth_url = xstrdup(v);
 	}
 	if ((v = config_opt_required(l, s, "general", "base_service_url")) != NULL) {
-		if ((why = config_url_check(v)) != NULL)
+		if ((why = url_check_token_endpoint(v)) != NULL)
 			diag_error(l->d, l->file, "general", "base_service_url", "%s", why);
 		else
 			t->base_service_url = xstrdup(v);
@@ -67,6 +74,7 @@ tenant_general(struct load *l, struct tenant *t)
 	/* Known to the broker but not used by it. */
 	config_opt_get(s, "default_agent_role_name");
 	config_opt_get(s, "default_admin_role_name");
+	config_opt_get(s, "region");
 }
 
 /* Reports a keystore.c error "option: text" at [saml] option. */
@@ -120,7 +128,7 @@ tenant_keys(struct load *l, struct tenant *t, const char *cert,
 }
 
 static void
-tenant_saml(struct load *l, struct tenant *t)
+tenant_saml(struct load *l, struct tenant *t, int flags)
 {
 	struct ini_section	*s = ini_section_find(l->ini, "saml");
 	const char		*v, *cert, *pkey, *pw;
@@ -136,9 +144,16 @@ tenant_saml(struct load *l, struct tenant *t)
 	if ((v = config_opt_required(l, s, "saml", "issuer")) != NULL)
 		t->issuer = xstrdup(v);
 	cert = config_opt_required(l, s, "saml", "certificate");
-	pkey = config_opt_required(l, s, "saml", "pkey");
-	if ((pw = config_opt_required(l, s, "saml", "password")) != NULL)
-		password = config_secret_get(l, "saml", "password", pw);
+	if (flags & CONFIG_NO_PRIVATE_KEYS) {
+		/* Never read, never resolved: this process holds no key. */
+		config_opt_get(s, "pkey");
+		config_opt_get(s, "password");
+		pkey = pw = NULL;
+	} else {
+		pkey = config_opt_required(l, s, "saml", "pkey");
+		if ((pw = config_opt_required(l, s, "saml", "password")) != NULL)
+			password = config_secret_get(l, "saml", "password", pw);
+	}
 	if ((v = config_opt_optional(l, s, "saml", "expire_time")) != NULL) {
 		if (config_parse_number(v, 1, EXPIRE_TIME_MAX, &n) == -1)
 			diag_error(l->d, l->file, "saml", "expire_time",
@@ -173,7 +188,10 @@ tenant_saml(struct load *l, struct tenant *t)
 		if (t->destination == NULL)
 			t->destination = xstrdup(t->base_auth_url);
 	}
-	if (cert != NULL && pkey != NULL && password != NULL)
+	config_opt_get(s, "name_id_format");	/* the provisioning tool's */
+	if (cert != NULL && (flags & CONFIG_NO_PRIVATE_KEYS))
+		tenant_keys(l, t, cert, NULL, NULL);
+	else if (cert != NULL && pkey != NULL && password != NULL)
 		tenant_keys(l, t, cert, pkey, password);
 	secret_free(password);
 }
@@ -225,6 +243,7 @@ client_load(struct load *l, struct ini_section *s, struct service_client *sc)
 	return 0;
 }
 
+/* Sections that are not services even with a client_id. */
 static bool
 is_reserved_section(const char *name)
 {
@@ -265,8 +284,14 @@ tenant_clients(struct load *l, struct tenant *t)
 struct tenant *
 tenant_load(const char *path, const char *name, struct diag *d)
 {
+	return tenant_load_ext(path, name, d, 0);
+}
+
+struct tenant *
+tenant_load_ext(const char *path, const char *name, struct diag *d, int flags)
+{
 	struct tenant	*t;
-	struct load	 l = { .d = d, .path = path };
+	struct load	 l = { .d = d, .path = path, .flags = flags };
 	char		 err[256], *buf, *shown;
 	size_t		 len;
 	int		 errors = d->errors;
@@ -290,18 +315,19 @@ tenant_load(const char *path, const char *name, struct diag *d)
 	t->file = xstrdup(path);
 
 	tenant_general(&l, t);
-	tenant_saml(&l, t);
+	tenant_saml(&l, t, flags);
 	tenant_clients(&l, t);
 	for (size_t i = 0; i < l.ini->n_sections; i++) {
 		struct ini_section *s = &l.ini->sections[i];
 
 		if (strcmp(s->name, "general") == 0)
-			config_unknown_options(&l, s, general_options);
+			config_refuse_unknown(&l, s, general_options);
 		else if (strcmp(s->name, "saml") == 0)
-			config_unknown_options(&l, s, saml_options);
+			config_refuse_unknown(&l, s, saml_options);
 		else if (strcmp(s->name, "saml_auth") == 0 ||
-		    strcmp(s->name, "provisioning") == 0 ||
-		    ini_option_find(s, "client_id") != NULL)
+		    strcmp(s->name, "provisioning") == 0)
+			config_refuse_unknown(&l, s, client_options);
+		else if (ini_option_find(s, "client_id") != NULL)
 			config_unknown_options(&l, s, client_options);
 	}
 	t->digest = l.digest;
@@ -325,12 +351,9 @@ client_clear(struct service_client *sc)
 void
 tenant_free(struct tenant *t)
 {
-	if (t != NULL) {
-		free(t->allow_uids);
-		free(t->allow_gids);
-	}
 	if (t == NULL)
 		return;
+	access_free(t->access);
 	client_clear(&t->saml_auth);
 	client_clear(&t->provisioning);
 	for (size_t i = 0; i < t->n_services; i++)

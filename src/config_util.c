@@ -213,12 +213,12 @@ config_host_is_loopback(const char *host)
 }
 
 /*
- * An https:// URL with a host (http:// for a loopback host only).  NULL
- * when fine, else what is wrong.  The URL itself is never quoted: it may
- * carry credentials.
+ * An https:// URL with a host (http:// for a literal loopback address
+ * only), the one rule of config and upstream.  NULL when fine, else what
+ * is wrong.  The URL itself is never quoted: it may carry credentials.
  */
 const char *
-config_url_check(const char *url)
+url_check_token_endpoint(const char *url)
 {
 	const char	*rest, *host, *port = NULL, *rb;
 	size_t		 alen, hlen;
@@ -270,15 +270,23 @@ config_url_check(const char *url)
 			return "has an invalid port";
 	}
 	if (http) {
-		if (hlen >= sizeof(hostbuf))
-			return "http:// is allowed only for 127.0.0.1, ::1 or "
-			    "localhost; use https://";
-		memcpy(hostbuf, host, hlen);
-		hostbuf[hlen] = '\0';
-		if (strcmp(hostbuf, "127.0.0.1") != 0 && strcmp(hostbuf, "::1") != 0 &&
-		    strcasecmp(hostbuf, "localhost") != 0)
-			return "http:// is allowed only for 127.0.0.1, ::1 or "
-			    "localhost; use https://";
+		struct in_addr	 a4;
+		struct in6_addr	 a6;
+		bool		 loopback = false;
+
+		if (hlen < sizeof(hostbuf)) {
+			memcpy(hostbuf, host, hlen);
+			hostbuf[hlen] = '\0';
+			/* Literal addresses only: a name such as localhost goes
+			 * through the resolver, which may send it elsewhere. */
+			if (inet_pton(AF_INET, hostbuf, &a4) == 1)
+				loopback = (ntohl(a4.s_addr) >> 24) == 127;
+			else if (inet_pton(AF_INET6, hostbuf, &a6) == 1)
+				loopback = IN6_IS_ADDR_LOOPBACK(&a6);
+		}
+		if (!loopback)
+			return "http:// is allowed only for a literal loopback "
+			    "address (127.0.0.0/8 or [::1]); use https://";
 	}
 	return NULL;
 }
@@ -299,4 +307,67 @@ config_uuid_shaped(const char *s)
 			return false;
 	}
 	return true;
+}
+
+/* Levenshtein distance of two short names, capped at 9. */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t	 la = strlen(a), lb = strlen(b), row[65];
+
+	if (la > 64 || lb > 64)
+		return 9;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb] > 9 ? 9 : row[lb];
+}
+
+const char *
+config_near_miss(const char *name, const char *const *known)
+{
+	const char	*best = NULL;
+	size_t		 bestd = 3;	/* at most two edits */
+
+	for (; *known != NULL; known++) {
+		size_t d = edit_distance(name, *known);
+
+		if (d < bestd || (d == bestd && best == NULL && d < 3)) {
+			best = *known;
+			bestd = d;
+		}
+	}
+	return best;
+}
+
+void
+config_refuse_unknown(struct load *l, struct ini_section *s,
+    const char *const *known)
+{
+	for (size_t i = 0; i < s->n_options; i++) {
+		struct ini_option	*o = &s->options[i];
+		const char		*near;
+
+		if (o->used || config_in_list(known, o->name))
+			continue;
+		if ((near = config_near_miss(o->name, known)) != NULL)
+			diag_error(l->d, l->file, s->name, o->name,
+			    "unknown option; did you mean %s?", near);
+		else
+			diag_error(l->d, l->file, s->name, o->name, "unknown option");
+	}
 }

@@ -243,6 +243,8 @@ keystore_load(const char *cert_b64, const char *pkey_b64, char *password,
 	}
 	BIO_free(bio);
 	bio = NULL;
+	if (pkey_b64 == NULL)
+		goto cert_only;
 
 	if (base64_decode_lenient(pkey_b64, &key_pem, &key_len) == -1) {
 		snprintf(errbuf, errlen, "pkey: not valid base64%s", pem_hint(pkey_b64));
@@ -296,6 +298,7 @@ keystore_load(const char *cert_b64, const char *pkey_b64, char *password,
 		goto fail;
 	}
 
+cert_only:
 	ks = xcalloc(1, sizeof(*ks));
 	if (asn1_time_to_epoch(X509_get0_notBefore(cert), &ks->not_before) == -1 ||
 	    asn1_time_to_epoch(X509_get0_notAfter(cert), &ks->not_after) == -1) {

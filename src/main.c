@@ -32,12 +32,47 @@ usage_main(FILE *out)
 	    "  -V, --version   print the version\n");
 }
 
+/* Who may get what, one line per rule of each tenant. */
+static void
+check_print_access(const struct broker_config *conf)
+{
+	for (size_t i = 0; i < conf->n_tenants; i++) {
+		char	**lines;
+		size_t	  n = access_describe(conf->tenants[i], &lines);
+
+		for (size_t k = 0; k < n; k++) {
+			printf("%s\n", lines[k]);
+			free(lines[k]);
+		}
+		free(lines);
+	}
+}
+
+/* Every [broker] option from the table: value, default, reload. */
+static void
+check_print_options(const struct broker_config *conf)
+{
+	const struct config_option	*opts;
+	size_t				 n;
+	char				 buf[2048];
+
+	opts = config_options(&n);
+	for (size_t i = 0; i < n; i++) {
+		if (config_option_format(conf, &opts[i], buf, sizeof(buf)) == -1)
+			snprintf(buf, sizeof(buf), "(too long)");
+		printf("option %s = %s (default %s; %s)\n", opts[i].name, buf,
+		    opts[i].def != NULL ? opts[i].def : "none",
+		    opts[i].reload ? "a reload changes it" : "takes effect on restart");
+	}
+}
+
 static int
 cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "config",	required_argument,	NULL, 'c' },
-		{ "online",	no_argument,		NULL, 'o' },
+		{ "options",	no_argument,		NULL, 'o' },
+		{ "online",	no_argument,		NULL, 'O' },
 		{ "tenant",	required_argument,	NULL, 't' },
 		{ "user",	required_argument,	NULL, 'u' },
 		{ "help",	no_argument,		NULL, 'h' },
@@ -45,7 +80,7 @@ cmd_check(int argc, char **argv)
 	};
 	const char		*path = SAMLBROKER_DEFAULT_CONF, *tname = NULL, *user = NULL;
 	struct broker_config	*conf;
-	int			 ch, online = 0, rc = 0;
+	int			 ch, show_options = 0, online = 0, rc = 0;
 
 	while ((ch = getopt_long(argc, argv, "c:ot:u:h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -53,6 +88,9 @@ cmd_check(int argc, char **argv)
 			path = optarg;
 			break;
 		case 'o':
+			show_options = 1;
+			break;
+		case 'O':
 			online = 1;
 			break;
 		case 't':
@@ -62,10 +100,12 @@ cmd_check(int argc, char **argv)
 			user = optarg;
 			break;
 		case 'h':
-			printf("usage: samlbroker check [-c FILE] [--online [-t TENANT] "
-			    "[--user EMAIL]]\n"
+			printf("usage: samlbroker check [-c FILE] [--options] [--online "
+			    "[-t TENANT] [--user EMAIL]]\n"
 			    "Loads the configuration, every tenant and its keys; prints one\n"
-			    "line per tenant and 'configuration OK', or every problem found.\n"
+			    "line per tenant, one per access rule and 'configuration OK', or\n"
+			    "every problem found.  --options also prints every [broker] option\n"
+			    "with its value, default and whether a reload can change it.\n"
 			    "--online then asks PureCloud, per tenant, what its troubleshooting\n"
 			    "list names (one ok/warn/FAIL line per check; exit 1 on a FAIL);\n"
 			    "--user also exchanges one assertion for EMAIL.\n");
@@ -96,6 +136,9 @@ cmd_check(int argc, char **argv)
 			printf("%s%s", s > 0 ? "," : "", t->services[s].name);
 		printf("%s\n", t->n_services == 0 ? "-" : "");
 	}
+	check_print_access(conf);
+	if (show_options)
+		check_print_options(conf);
 	printf("configuration OK\n");
 	if (online)
 		rc = check_online(conf, tname, user);

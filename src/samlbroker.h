@@ -77,7 +77,8 @@ struct keystore;
  * OpenSSL's own exit handler (OPENSSL_cleanup) releases it. */
 int	 keystore_global_init(void);
 int	 keystore_secure_heap_active(void);
-/* Loads base64(PEM) certificate and base64(encrypted PEM) key; wipes password. */
+/* Loads base64(PEM) certificate and base64(encrypted PEM) key; wipes password.
+ * pkey_b64 NULL: the certificate only (keystore_pkey is then NULL). */
 struct keystore *keystore_load(const char *cert_b64, const char *pkey_b64,
 	    char *password, char *errbuf, size_t errlen);
 void	 keystore_free(struct keystore *);
@@ -128,12 +129,8 @@ struct tenant {
 	size_t			 n_services;
 	struct keystore		*keys;
 	uint64_t		 digest;	/* of the file, to tell a changed tenant on reload */
-	/* [access] rules of the main file; unrestricted when false */
-	bool			 access_restricted;
-	unsigned		*allow_uids;
-	size_t			 n_allow_uids;
-	unsigned		*allow_gids;
-	size_t			 n_allow_gids;
+	/* [access:NAME] of the main file (access.c); NULL: open to any caller */
+	struct tenant_access	*access;
 };
 
 struct broker_config {
@@ -156,13 +153,45 @@ struct broker_config {
 	size_t			 max_body_size;
 	int			 client_timeout;	/* seconds to send a request */
 	bool			 allow_insecure_permissions;
+	size_t			 max_cached_tokens_per_tenant;	/* 0: automatic share */
+	size_t			 max_exchanges_per_tenant;
 	struct tenant		**tenants;
 	size_t			 n_tenants;
 };
 
+/* config_options.c - the table of the main file's [broker] options */
+enum config_option_type {
+	COPT_LISTEN, COPT_ADMIN_LISTEN, COPT_MODE, COPT_PATH, COPT_FILE, COPT_STRING,
+	COPT_LOG_LEVEL, COPT_BOOL, COPT_COUNT, COPT_SECONDS
+};
+struct config_option {
+	const char		*name;
+	enum config_option_type	 type;
+	long			 min, max;	/* COPT_COUNT, COPT_SECONDS, COPT_MODE */
+	const char		*def;		/* as written; NULL: unset */
+	size_t			 offset;	/* of the field in struct broker_config */
+	bool			 reload;	/* a reload (SIGHUP) can change it */
+	bool			 secret;	/* never shown */
+	const char		*help;
+};
+const struct config_option *config_options(size_t *ret_n);
+const struct config_option *config_option_find(const char *name);
+/* Names (at most max, into ret_names) of the options that differ between
+ * old and new although a reload cannot change them; returns how many. */
+size_t	 config_reload_changes(const struct broker_config *old,
+	    const struct broker_config *new, const char **ret_names, size_t max);
+/* The value of an option as text (a secret one as "(set, not shown)"). */
+int	 config_option_format(const struct broker_config *,
+	    const struct config_option *, char *buf, size_t len);
+
 /* Loads the main file and every tenant; problems go to diag.  Returns NULL
  * when there was any error. */
 struct broker_config *config_load(const char *path, struct diag *);
+/* Flags of config_load_ext. */
+#define CONFIG_NO_PRIVATE_KEYS	0x1	/* certificates only: pkey and password
+					   are never read nor resolved; t->keys
+					   holds no private key */
+struct broker_config *config_load_ext(const char *path, struct diag *, int flags);
 /* The same for commands: every problem is printed on stderr. */
 struct broker_config *config_load_verbose(const char *path);
 void	 config_free(struct broker_config *);
@@ -170,13 +199,46 @@ struct tenant *config_tenant_find(const struct broker_config *, const char *name
 const struct service_client *tenant_service_find(const struct tenant *, const char *name);
 /* Loads one tenant file (used by config_load and by tests). */
 struct tenant *tenant_load(const char *path, const char *name, struct diag *);
+struct tenant *tenant_load_ext(const char *path, const char *name, struct diag *,
+	    int flags);
 void	 tenant_free(struct tenant *);
-/* May this caller (Unix socket credentials; TCP callers have none) ask
- * for the tenant's tokens? */
-bool	 tenant_access_allowed(const struct tenant *, bool is_unix, unsigned uid,
-	    const unsigned *gids, size_t n_gids);
 /* Resolves "file:PATH", "env:NAME" or a literal secret. */
 int	 secret_resolve(const char *value, char **ret, const char **why);
+/* The one rule for token endpoint and service URLs, for config and
+ * upstream: https://HOST[:PORT]/..., or http:// to a loopback host
+ * (127.0.0.0/8, ::1, localhost).  NULL when fine, else what is wrong (the
+ * URL itself is never quoted: it may carry credentials). */
+const char *url_check_token_endpoint(const char *url);
+
+/* access.c - who may obtain what: [access:TENANT] rules and the decision */
+/* One caller, as the front knows it. */
+struct caller {
+	bool		 is_unix;	/* false: TCP, no identity */
+	bool		 is_admin;	/* came in on the admin address */
+	unsigned	 uid;
+	const unsigned	*gids;		/* primary and supplementary */
+	size_t		 n_gids;
+	const char	*login;		/* NULL if unknown */
+};
+enum access_action { ACCESS_USER_TOKEN, ACCESS_SAML_RESPONSE, ACCESS_SERVICE_TOKEN };
+enum access_result {
+	ACCESS_ALLOW,
+	ACCESS_DENY,	/* 403 forbidden: the caller is known, the rule says no */
+	ACCESS_HIDDEN	/* answered exactly like an unknown tenant */
+};
+/* May the caller do action for subject (an address, or a service name)?
+ * *ret_rule (may be NULL) is set to the rule that decided, a static text
+ * that names no principal. */
+enum access_result access_decide(const struct tenant *, const struct caller *,
+	    enum access_action, const char *subject, const char **ret_rule);
+/* Does the tenant exist for this caller (/v1/status)? */
+bool	 access_tenant_visible(const struct tenant *, const struct caller *);
+/* Does a decision on this tenant need the caller's login name? */
+bool	 access_needs_login(const struct tenant *);
+/* One line per rule of the tenant, for `check`; the caller frees each line
+ * and the array. */
+size_t	 access_describe(const struct tenant *, char ***ret_lines);
+void	 access_free(struct tenant_access *);
 
 /* saml.c - signed SAMLResponses */
 struct saml_signer;

@@ -38,6 +38,12 @@ struct peer {
 	int		 pid;
 	unsigned	 groups[PEER_MAX_GROUPS + 1];	/* primary first */
 	size_t		 n_groups;
+	/* The login name of uid, looked up only when a tenant's agents rule
+	 * needs it (an NSS lookup: getpwuid_r, which may ask a directory
+	 * server); server_http.c's peer_login fills these. */
+	bool		 login_looked_up;
+	bool		 has_login;
+	char		 login[64];
 };
 
 /* One request, from server_conn.c to server_http.c and back. */

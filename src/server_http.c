@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,21 +294,72 @@ fail:
 	return -1;
 }
 
-/* Per-tenant access rules; on refusal the answer is sent here. */
+/*
+ * The caller's login name, looked up once (an NSS lookup: getpwuid_r may
+ * ask a directory server, so it is done only for a tenant whose agents
+ * rule needs it).  NULL when unknown.
+ */
+static const char *
+peer_login(struct peer *who)
+{
+	struct passwd	 pw, *res = NULL;
+	char		 buf[4096];
+
+	if (!who->login_looked_up && who->is_unix) {
+		who->login_looked_up = true;
+		if (getpwuid_r((uid_t)who->uid, &pw, buf, sizeof(buf), &res) == 0 &&
+		    res != NULL && strlen(res->pw_name) < sizeof(who->login)) {
+			memcpy(who->login, res->pw_name, strlen(res->pw_name) + 1);
+			who->has_login = true;
+		}
+	}
+	return who->has_login ? who->login : NULL;
+}
+
+static void
+caller_of(struct request *r, const struct tenant *t, struct caller *c)
+{
+	struct peer	*who = &r->req->who;
+
+	memset(c, 0, sizeof(*c));
+	c->is_unix = who->is_unix;
+	c->is_admin = who->is_admin;
+	c->uid = who->uid;
+	c->gids = who->groups;
+	c->n_gids = who->n_groups;
+	if (t != NULL && who->is_unix && access_needs_login(t))
+		c->login = peer_login(who);
+}
+
+/*
+ * The tenant's access rules; on refusal the answer is sent here.  A caller
+ * the tenant does not name gets exactly the answer of an unknown tenant.
+ */
 static bool
 tenant_allows(struct request *r)
 {
 	const struct tenant	*t = config_tenant_find(broker_config(r->srv->broker),
 				    r->tenant);
+	struct caller		 c;
+	enum access_action	 action;
+	enum access_result	 res;
+	const char		*rule = NULL;
 
-	if (t == NULL || tenant_access_allowed(t, r->who->is_unix, r->who->uid,
-	    r->who->groups, r->who->n_groups))
+	if (t == NULL)
+		return true;	/* the broker answers unknown_tenant */
+	action = r->ep == EP_SERVICE_TOKEN ? ACCESS_SERVICE_TOKEN :
+	    r->ep == EP_SAML_RESPONSE ? ACCESS_SAML_RESPONSE : ACCESS_USER_TOKEN;
+	caller_of(r, t, &c);
+	res = access_decide(t, &c, action, r->subject, &rule);
+	if (res == ACCESS_ALLOW)
 		return true;
-	log_warnx("event=forbidden tenant=%s peer=%s", t->name, r->peer);
-	reply_error(r, 403, "forbidden", r->who->is_unix ?
-	    "this caller may not use this tenant" :
-	    "this tenant is only served on a Unix socket, to callers it names",
-	    NULL);
+	log_warnx("event=forbidden tenant=%s peer=%s rule=\"%s\"%s", t->name,
+	    r->peer, rule, res == ACCESS_HIDDEN ? " answered=unknown_tenant" : "");
+	if (res == ACCESS_HIDDEN) {
+		reply_error(r, 404, "unknown_tenant", "no such tenant", NULL);
+		return false;
+	}
+	reply_error(r, 403, "forbidden", rule, NULL);
 	return false;
 }
 
@@ -319,6 +371,14 @@ handle_token(struct request *r, const char *m, enum token_kind kind)
 {
 	struct broker_reply	 br;
 
+	/* The method first: an unknown tenant is answered the same way. */
+	if (strcmp(m, "DELETE") != 0 && strcmp(m, "GET") != 0) {
+		header_add(r, "Allow", "GET, DELETE");
+		reply_error(r, 405, "method_not_allowed", "use GET or DELETE", NULL);
+		return;
+	}
+	if (!tenant_allows(r))
+		return;
 	if (strcmp(m, "DELETE") == 0) {
 		if (broker_evict_token(r->srv->broker, r->tenant, kind, r->subject,
 		    &br) == -1) {
@@ -326,11 +386,6 @@ handle_token(struct request *r, const char *m, enum token_kind kind)
 			return;
 		}
 		request_finish(r, 204, NULL, NULL, 0, false, "evicted=1");
-		return;
-	}
-	if (strcmp(m, "GET") != 0) {
-		header_add(r, "Allow", "GET, DELETE");
-		reply_error(r, 405, "method_not_allowed", "use GET or DELETE", NULL);
 		return;
 	}
 	r->srv->in_flight++;
@@ -349,6 +404,8 @@ handle_saml_response(struct request *r, const char *m)
 		reply_error(r, 405, "method_not_allowed", "use POST", NULL);
 		return;
 	}
+	if (!tenant_allows(r))
+		return;
 	if (broker_mint(r->srv->broker, r->tenant, r->subject, &b64, &nooa, &br) == -1) {
 		reply_error(r, br.status, br.error, br.message, NULL);
 		return;
@@ -455,9 +512,6 @@ server_http_handle(struct http_req *req)
 		    "and /metrics" : "no such endpoint", NULL);
 		return;
 	}
-	if (r->tenant != NULL && !tenant_allows(r))
-		return;
-
 	switch (r->ep) {
 	case EP_USER_TOKEN:
 		handle_token(r, m, TOKEN_USER);
@@ -497,7 +551,14 @@ handle_status(struct request *r)
 	for (size_t i = 0; i < conf->n_tenants; i++) {
 		const struct tenant		*t = conf->tenants[i];
 		const struct tenant_stats	*ts = broker_tenant_stats(r->srv->broker, i);
-		json_t				*svcs = json_array();
+		json_t				*svcs;
+		struct caller			 c;
+
+		/* A caller sees the tenants it may use; the admin address all. */
+		caller_of(r, NULL, &c);
+		if (!access_tenant_visible(t, &c))
+			continue;
+		svcs = json_array();
 
 		for (size_t s = 0; s < t->n_services; s++)
 			json_array_append_new(svcs, json_string(t->services[s].name));

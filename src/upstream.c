@@ -697,7 +697,7 @@ xfer_start(struct upstream *up, const char *url,
 	int		 ok = 1;
 
 	if (url == NULL || client->client_id == NULL || client->secret == NULL ||
-	    url_check(url, &loopback) == -1) {
+	    url_check_token_endpoint(url) != NULL || url_check(url, &loopback) == -1) {
 		OPENSSL_cleanse(body, body_len);
 		free(body);
 		return -1;

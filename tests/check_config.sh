@@ -44,9 +44,17 @@ expand() {
 run() {
 	rundir="$tmp/mirror/${1#"$top_srcdir"/}"
 	mkdir -p "$tmp/mirror/tests/data" "$(dirname "$rundir")"
-	[ -e "$tmp/mirror/tests/data/keys" ] || ln -s "$keys" "$tmp/mirror/tests/data/keys"
+	if [ ! -e "$tmp/mirror/tests/data/keys" ]; then
+		cp -R "$keys" "$tmp/mirror/tests/data/keys" || exit 1
+		find "$tmp/mirror/tests/data/keys" -type f -exec chmod 600 {} +
+	fi
 	rm -rf "$rundir" && cp -R "$1" "$rundir" || exit 1
-	find "$rundir" -name '*.cfg' -exec chmod 600 {} +
+	# Files of secrets must be the owner's only (the main file, tenant
+	# files, file: targets); a case lists the exceptions in world-readable.
+	find "$rundir" -type f -exec chmod 600 {} +
+	if [ -f "$rundir/world-readable" ]; then
+		while read -r f; do chmod 644 "$rundir/$f"; done <"$rundir/world-readable"
+	fi
 	${SAMLBROKER_WRAPPER:-} "$bin" check -c "$rundir/samlbroker.conf" \
 	    >"$tmp/out" 2>"$tmp/err.raw"
 	rc=$?
@@ -121,15 +129,15 @@ if selected ok/expiring-soon && command -v openssl >/dev/null; then
 		pkey=$(openssl base64 -in "$dir/key.pem.enc" | tr -d '\n')
 		end=$(openssl x509 -in "$dir/cert.pem" -noout -enddate | sed 's/^notAfter=//')
 		end=$(date -u -d "$end" +%Y-%m-%dT%H:%M:%SZ)
-		cp "$data/ok/unknown-saml-option/samlbroker.conf" "$dir/"
+		cp "$data/ok/service-unknown-option/samlbroker.conf" "$dir/"
 		sed -e "s|^certificate = .*|certificate = $cert|" \
 		    -e "s|^pkey = .*|pkey = $pkey|" \
 		    -e "s|^password = fixture-password.*|password = file:../password|" \
 		    -e '/^expire_hours = /d' \
-		    "$data/ok/unknown-saml-option/tenants/acme.cfg" >"$dir/tenants/acme.cfg"
+		    "$data/ok/service-unknown-option/tenants/acme.cfg" >"$dir/tenants/acme.cfg"
 		run "$dir"
 		printf '%s\n' "$rundir/tenants/acme.cfg: warning: [saml] certificate: expires on $end (in 10 days)" \
-		    >"$tmp/exp"
+		    "$rundir/tenants/acme.cfg: warning: [ewt] url: unknown option, ignored" >"$tmp/exp"
 		[ "$rc" -eq 0 ] || { echo "FAIL ok/expiring-soon: exit status $rc, not 0"; fail=1; }
 		same ok/expiring-soon stderr "$tmp/exp" "$tmp/err"
 		no_secrets ok/expiring-soon
@@ -150,7 +158,7 @@ if selected permissions; then
 	[ "$rc" -eq 1 ] || { echo "FAIL permissions: exit status $rc, not 1"; fail=1; }
 	same permissions stderr "$tmp/exp" "$tmp/err"
 	no_secrets permissions
-	printf 'allow_insecure_permissions = yes\n' >>"$rundir/samlbroker.conf"
+	sed -i 's/^\[broker\]$/[broker]\nallow_insecure_permissions = yes/' "$rundir/samlbroker.conf"
 	${SAMLBROKER_WRAPPER:-} "$bin" check -c "$rundir/samlbroker.conf" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	[ "$rc" -eq 0 ] || { echo "FAIL permissions: allow_insecure_permissions = yes did not help"; cat "$tmp/err"; fail=1; }

@@ -59,7 +59,7 @@ write_tenant() {
 		echo "issuer = ${t_issuer:-$issuer}"
 		echo "certificate = $(tr -d '\n' < "${t_keys:-$keys}/cert.pem.b64")"
 		echo "pkey = $(tr -d '\n' < "${t_keys:-$keys}/key.pem.enc.b64")"
-		echo "password = file:${t_keys:-$keys}/password"
+		echo "password = file:${file%.cfg}.password"
 		for opt in "$@"; do
 			echo "$opt"
 		done
@@ -73,12 +73,16 @@ write_tenant() {
 		echo "password = $esec"
 	} > "$file"
 	chmod 600 "$file"
+	# file: secrets must be the owner's only, like the tenant file.
+	cp "${t_keys:-$keys}/password" "${file%.cfg}.password"
+	chmod 600 "${file%.cfg}.password"
 }
 # conf DIR: a main file whose tenants are in DIR/tenants.
 conf() {
 	mkdir -p "$1/tenants"
 	printf '[broker]\nlisten = unix:%s/broker.sock\ntenants_dir = tenants\n' "$1" \
 	    > "$1/samlbroker.conf"
+	chmod 600 "$1/samlbroker.conf"
 }
 
 # The broker's side, for `samlbroker mint`: two tenants with their own

@@ -192,6 +192,7 @@ class Setup:
         os.makedirs(os.path.join(d, "tenants"), exist_ok=True)
         with open(os.path.join(d, "samlbroker.conf"), "w") as f:
             f.write("[broker]\ntenants_dir = tenants\n" + broker_extra)
+        os.chmod(os.path.join(d, "samlbroker.conf"), 0o600)  # holds no secret, checked anyway
         cert = b64(os.path.join(self.keys, "cert.pem.b64")).replace("\n", "")
         pkey = b64(os.path.join(self.keys, "key.pem.enc.b64")).replace("\n", "")
         for name, ewt_secret in (("acme", self.ewt_secret), ("badcreds", badcreds_secret)):

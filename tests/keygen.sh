@@ -241,6 +241,7 @@ else
 listen = unix:$tmp/conf/broker.sock
 tenants_dir = $tmp/conf/tenants
 EOF
+	chmod 600 "$tmp/conf/samlbroker.conf"
 	{
 		cat <<EOF
 [general]
@@ -257,6 +258,7 @@ password=y
 EOF
 	} > "$tmp/conf/tenants/example.cfg"
 	chmod 600 "$tmp/conf/tenants/example.cfg"
+	chmod 600 "$pwfile"	# a file: secret must be the owner's only
 	if "$bin" check -c "$tmp/conf/samlbroker.conf" >"$tmp/out" 2>"$tmp/err"; then
 		pass "samlbroker check accepts the pasted section"
 	else

@@ -21,7 +21,9 @@ admin = os.path.join(admin_dir, "admin.sock")
 s = Setup(extra_broker="socket_mode = 0666\nadmin_listen = unix:%s\n"
           "max_connections = 4\nmax_header_size = 2048\nmax_body_size = 100\n"
           "client_timeout = 6\n"
-          "[access]\nacme = user:root\nbadcreds = group:nogroup, user:12345\n" % admin,
+          "[access:acme]\ngateways = user:root\nservice.ewt = user:root\n"
+          "saml_response = yes\n"
+          "[access:badcreds]\ngateways = group:nogroup, user:12345\n" % admin,
           admin_socket=admin)
 os.chmod(s.dir, 0o755)  # let uid 65534 reach the socket
 
@@ -38,22 +40,23 @@ def as_nobody(path):
 # Access rules.
 r = s.user_token("agent@example.com")
 check(r.status == 200, "acme (user:root): root is served", repr(r))
-check(as_nobody("/v1/tenants/acme/users/agent%40example.com/token") == "403",
-      "acme (user:root): uid 65534 gets 403")
+check(as_nobody("/v1/tenants/acme/users/agent%40example.com/token") == "404",
+      "acme (user:root): uid 65534, named by no rule, is told no such tenant")
 log = open(s.broker_log).read()
 check("event=forbidden tenant=acme peer=uid:65534,gid:65534" in log,
       "the refusal is logged with the caller's uid, gid and pid")
 check(as_nobody("/v1/tenants/badcreds/users/agent%40example.com/token") == "200",
       "badcreds (group:nogroup): a member is served")
 r = s.user_token("agent@example.com", tenant="badcreds")
-check(r.status == 403 and r.json()["error"] == "forbidden",
-      "badcreds (group:nogroup): root is refused", repr(r))
+check(r.status == 404 and r.json()["error"] == "unknown_tenant",
+      "badcreds (group:nogroup): root is refused as if the tenant did not exist",
+      repr(r))
 r = s.get("/v1/tenants/acme/services/ewt/token", tcp=True,
           headers={"X-Samlbroker-Request": "true"})
-check(r.status == 403 and "Unix socket" in r.json()["message"],
+check(r.status == 404 and r.json()["error"] == "unknown_tenant",
       "a tenant with rules is not served over TCP", repr(r))
 r = s.request("DELETE", "/v1/tenants/badcreds/services/ewt/token")
-check(r.status == 403, "DELETE obeys the rules too")
+check(r.status == 404, "DELETE obeys the rules too (root is named by no rule of badcreds)")
 
 # The admin address.
 main_socket = s.socket

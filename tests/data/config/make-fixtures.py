@@ -95,7 +95,8 @@ def write(path, data, mode="w"):
         f.write(data)
 
 
-def case(kind, name, expected, main=MAIN, tenants=None, files=None):
+def case(kind, name, expected, main=MAIN, tenants=None, files=None,
+         world_readable=()):
     d = os.path.join(HERE, kind, name)
     if os.path.isdir(d):
         shutil.rmtree(d)
@@ -109,6 +110,8 @@ def case(kind, name, expected, main=MAIN, tenants=None, files=None):
     for fname, text in (files or {}).items():
         write(os.path.join(d, fname), text)
     write(os.path.join(d, "expected"), "".join(l + "\n" for l in expected))
+    if world_readable:
+        write(os.path.join(d, "world-readable"), "".join(f + "\n" for f in world_readable))
 
 
 T = "@DIR@/tenants/acme.cfg"
@@ -154,8 +157,8 @@ def invalid_cases():
          [T + ": [general] organization_sname: must not be empty"],
          tenants={"acme.cfg": tenant(set_={("general", "organization_sname"): ""})})
     case("invalid", "http-url-not-loopback",
-         [T + ": [general] base_auth_url: http:// is allowed only for 127.0.0.1, "
-          "::1 or localhost; use https://"],
+         [T + ": [general] base_auth_url: http:// is allowed only for a literal "
+          "loopback address (127.0.0.0/8 or [::1]); use https://"],
          tenants={"acme.cfg": tenant(set_={
              ("general", "base_auth_url"): "http://login.mypurecloud.ie/oauth/token"})})
     case("invalid", "url-without-host",
@@ -248,7 +251,8 @@ def invalid_cases():
          [M + ": [broker] max_cached_tokens: must be a whole number from 1 to 10000000"],
          main=MAIN + "max_cached_tokens = 0\n")
     case("invalid", "missing-broker-section",
-         [M + ": warning: [samlbroker]: unknown section, ignored",
+         [M + ": [samlbroker]: unknown section; the main file holds [broker] "
+          "and [access:TENANT] sections",
           M + ": [broker]: section is missing"],
          main=MAIN.replace("[broker]", "[samlbroker]"))
     case("invalid", "main-duplicate-option",
@@ -290,7 +294,7 @@ def invalid_cases():
           T + ": [general] base_service_url: required option is missing",
           T + ": [saml] expire_time: must be a whole number of hours from 1 to 48",
           T + ": [ewt]: has client_id but no password or client_secret",
-          T + ": warning: [saml] expire: unknown option, ignored",
+          T + ": [saml] expire: unknown option",
           "@DIR@/tenants/globex.cfg: [saml_auth] client_secret: env:SAMLBROKER_TEST_UNSET_SECRET: "
           "the environment variable is not set"],
          tenants={
@@ -304,14 +308,68 @@ def invalid_cases():
          })
 
 
-def ok_cases():
-    case("ok", "unknown-saml-option",
-         [T + ": warning: [saml] expire_hours: unknown option, ignored"],
+def fail_closed_cases():
+    """Mistakes in security settings are errors (issue 8 item 2)."""
+    case("invalid", "unknown-saml-option",
+         [T + ": [saml] expire_hours: unknown option"],
          tenants={"acme.cfg": tenant(set_={("saml", "expire_hours"): "24"})})
-    case("ok", "unknown-main-section-and-option",
-         [M + ": warning: [logging]: unknown section, ignored",
-          M + ": warning: [broker] workers: unknown option, ignored"],
+    case("invalid", "unknown-general-option-near-miss",
+         [T + ": [general] organisation_id: unknown option; did you mean organization_id?"],
+         tenants={"acme.cfg": tenant(set_={("general", "organisation_id"): "x"})})
+    case("invalid", "unknown-main-section-and-option",
+         [M + ": [logging]: unknown section; the main file holds [broker] and "
+          "[access:TENANT] sections",
+          M + ": [broker] workers: unknown option"],
          main=MAIN + "workers = 4\n[logging]\nlevel = debug\n")
+    case("invalid", "main-option-near-miss",
+         [M + ": [broker] tenants2_dir: unknown option; did you mean tenants_dir?"],
+         main=MAIN + "tenants2_dir = /etc\n")
+    case("invalid", "access-old-section",
+         [M + ": [access] acme: [access] is no longer read; write [access:acme] "
+          "with agents = ... and agent_address = %u@DOMAIN (callers that may "
+          "obtain their own address), gateways = ... (any address) or "
+          "service.NAME = ... (see samlbroker.conf(5))"],
+         main=MAIN + "[access]\nacme = user:root\n")
+    case("invalid", "access-no-such-tenant",
+         [M + ": [access:Demo]: no tenant is named 'Demo' (tenants are the "
+          "*.cfg files of tenants_dir, without .cfg)"],
+         main=MAIN + "[access:Demo]\ngateways = user:root\n")
+    case("invalid", "access-mistyped-option",
+         [M + ": [access:acme] gateway: unknown option; did you mean gateways?"],
+         main=MAIN + "[access:acme]\ngateway = user:root\n")
+    case("invalid", "access-no-such-user",
+         [M + ": [access:acme] agents: user:no-such-user-samlbroker: no such user"],
+         main=MAIN + "[access:acme]\nagents = user:no-such-user-samlbroker\n"
+         "agent_address = %u@acme.example\n")
+    case("invalid", "access-no-such-service",
+         [M + ": [access:acme] service.ewtt: tenant acme has no service 'ewtt' "
+          "(its services are its Client Credentials sections)"],
+         main=MAIN + "[access:acme]\nservice.ewtt = user:root\n")
+    # Files that other users may read: check_config.sh makes every file of
+    # a case 0600 but those listed in its file world-readable (0644).
+    case("invalid", "file-secret-world-readable",
+         [T + ": [ewt] password: file:@DIR@/tenants/ewt.secret: mode 0644 "
+          "lets other users read the secrets in it; chmod 600 it (or set "
+          "allow_insecure_permissions = yes in [broker])"],
+         tenants={"acme.cfg": tenant(set_={("ewt", "password"): "file:ewt.secret"})},
+         files={"tenants/ewt.secret": "SECRET-ewt-world-readable\n"},
+         world_readable=["tenants/ewt.secret"])
+    case("invalid", "main-file-world-readable",
+         [M + ": mode 0644 lets other users read the secrets in it; chmod 600 it "
+          "(or set allow_insecure_permissions = yes in [broker], e.g. for "
+          "read-only container mounts)"],
+         world_readable=["samlbroker.conf"])
+    case("ok", "world-readable-allowed", [],
+         main=MAIN + "allow_insecure_permissions = yes\n",
+         tenants={"acme.cfg": tenant(set_={("ewt", "password"): "file:ewt.secret"})},
+         files={"tenants/ewt.secret": "SECRET-ewt-world-readable\n"},
+         world_readable=["samlbroker.conf", "tenants/acme.cfg", "tenants/ewt.secret"])
+
+
+def ok_cases():
+    case("ok", "service-unknown-option",
+         [T + ": warning: [ewt] url: unknown option, ignored"],
+         tenants={"acme.cfg": tenant(set_={("ewt", "url"): "https://ewt.example/"})})
     t = tenant(keydir="vendor-traditional", wrap=True)
     t = ("\ufeff; Options export of the hybrid_integration transaction object\r\n"
          "# exported by Genesys Administrator\r\n\r\n"
@@ -339,7 +397,23 @@ max_cached_tokens = 500
 allow_remote_tcp = no
 connect_timeout = 3
 request_timeout = 10
+max_cached_tokens_per_tenant = 100
+max_exchanges_per_tenant = 8
+
+[access:acme]
+agents = group:root
+agent_address = %u@acme.example
+gateways = user:0, tcp
+gateway_domains = acme.example
+service.ewt = user:root
+service.pacing = user:root, group:0
+saml_response = yes
+
+[access:globex]
+agents = user:root
+agent_map = globex.map
 """)
+    write(os.path.join(d, "globex.map"), "# login address\nroot root@globex.example\n")
     # acme: PKCS#8 key, base64 unwrapped, secrets written literally, two
     # services (password and client_secret), a foreign section.
     write(os.path.join(d, "tenants", "acme.cfg"), tenant(
@@ -382,6 +456,15 @@ request_timeout = 10
         "tenant acme: organization=acme-contact-centre (3f2c9a7e-5b1d-4e8f-9a6c-2d7e8f9a0b1c) issuer=https://www.genesys.com/pureengage certificate=\"CN = samlbroker test fixture vendor-pkcs8, O = Example Contact Centre\" expires=2036-11-25T01:34:03Z services=ewt,pacing\n"
         "tenant globex: organization=globex (0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D) issuer=https://www.genesys.com/pureengage certificate=\"CN = samlbroker test fixture vendor-traditional, O = Example Contact Centre\" expires=2036-11-25T01:34:03Z services=ewt\n"
         "tenant initech: organization=initech (3f2c9a7e-5b1d-4e8f-9a6c-2d7e8f9a0b1c) issuer=https://www.genesys.com/pureengage certificate=\"CN = samlbroker test fixture vendor-pkcs8, O = Example Contact Centre\" expires=2036-11-25T01:34:03Z services=-\n"
+        "acme: agents group:root -> own address %u@acme.example\n"
+        "acme: gateways user:0, tcp -> any address in acme.example\n"
+        "acme: service ewt <- user:root\n"
+        "acme: service pacing <- user:root, group:0\n"
+        "acme: saml-response on (same address rules)\n"
+        "globex: agents user:root -> own address from @DIR@/globex.map (1 logins)\n"
+        "globex: service ewt <- nobody\n"
+        "globex: saml-response off\n"
+        "initech: warning: open: no [access:initech] section, so any caller that can connect may obtain any address, any service and saml-response\n"
         "configuration OK\n"
     )
 
@@ -389,4 +472,5 @@ request_timeout = 10
 if __name__ == "__main__":
     valid()
     invalid_cases()
+    fail_closed_cases()
     ok_cases()

@@ -1,0 +1,223 @@
+"""Who may obtain what ([access:TENANT], issue 8 items 1, 2 and 8) with the
+real daemon: callers run as other uids with setpriv.
+
+acme:     agents = group:nogroup (nobody, own address nobody@example.com),
+          gateways = user:daemon in example.com, service.ewt = user:bin,
+          saml_response = yes.
+badcreds: gateways = tcp (TCP callers only), saml_response off.
+Then the fail-closed checks: a mistyped rule and an unknown option make
+check exit 1, serve refuse to start, and a reload refused while the old
+configuration keeps serving.
+"""
+import json
+import os
+import signal
+import subprocess
+import time
+
+from harness import BROKER, Setup, check, done
+
+NOBODY, DAEMON, BIN, STRANGER = 65534, 1, 2, 12345
+
+RULES = ("[access:acme]\n"
+         "agents = group:nogroup\n"
+         "agent_address = %u@example.com\n"
+         "gateways = user:daemon\n"
+         "gateway_domains = example.com\n"
+         "service.ewt = user:bin\n"
+         "saml_response = yes\n"
+         "[access:badcreds]\n"
+         "gateways = tcp\n")
+
+s = Setup(extra_broker="socket_mode = 0666\n" + RULES)
+os.chmod(s.dir, 0o755)  # let other uids reach the socket
+conf_path = os.path.join(s.broker_dir, "samlbroker.conf")
+good_conf = open(conf_path).read()
+
+
+def as_user(uid, method, path, tcp=False, gid=None):
+    """curl as uid (its primary group only); (status, parsed body)."""
+    gid = uid if gid is None else gid
+    where = (["http://127.0.0.1:%d" % s.tcp_port + path, "-H", "X-Samlbroker-Request: true"]
+             if tcp else ["--unix-socket", s.socket, "http://localhost" + path])
+    p = subprocess.run(["setpriv", "--reuid=%d" % uid, "--regid=%d" % gid, "--clear-groups",
+                        "curl", "-s", "-X", method, "-w", "\n%{http_code}"] + where,
+                       capture_output=True, text=True, timeout=60)
+    body, _, status = p.stdout.rpartition("\n")
+    try:
+        j = json.loads(body) if body else None
+    except ValueError:
+        j = body
+    if isinstance(j, dict):
+        for k in ("access_token", "saml_response"):
+            if k in j:
+                s.tokens_seen.add(j[k])
+    return int(status or 0), j
+
+
+def user_path(email, tenant="acme", what="token"):
+    return "/v1/tenants/%s/users/%s/%s" % (tenant, email.replace("@", "%40"), what)
+
+
+def log():
+    return open(s.broker_log).read()
+
+
+# An agent: its own address, and 403 for another.
+st, j = as_user(NOBODY, "GET", user_path("nobody@example.com"))
+check(st == 200 and "access_token" in j, "agent gets its own address", repr((st, j)))
+st, j = as_user(NOBODY, "GET", user_path("NOBODY@Example.com"))
+check(st == 200, "the own address compares case-insensitively", repr((st, j)))
+st, j = as_user(NOBODY, "GET", user_path("boss@example.com"))
+check(st == 403 and j["error"] == "forbidden" and
+      j["message"] == "agents may obtain only their own address",
+      "agent gets 403 for another address, naming the rule", repr((st, j)))
+check("nogroup" not in json.dumps(j) and "daemon" not in json.dumps(j),
+      "the refusal lists no principal")
+check('event=forbidden tenant=acme peer=uid:65534,gid:65534' in log() and
+      'rule="agents may obtain only their own address"' in log(),
+      "the refusal is logged with the peer and the rule")
+# DELETE and saml-response go through the same decision.
+st, _ = as_user(NOBODY, "DELETE", user_path("boss@example.com"))
+check(st == 403, "agent cannot DELETE another address's token")
+st, _ = as_user(NOBODY, "DELETE", user_path("nobody@example.com"))
+check(st == 204, "agent may DELETE its own token")
+st, j = as_user(NOBODY, "POST", user_path("nobody@example.com", what="saml-response"))
+check(st == 200 and "saml_response" in j, "agent gets a saml-response for itself",
+      repr((st, j)))
+st, j = as_user(NOBODY, "POST", user_path("boss@example.com", what="saml-response"))
+check(st == 403 and "own address" in j["message"],
+      "agent gets no saml-response for another address", repr((st, j)))
+st, j = as_user(NOBODY, "GET", "/v1/tenants/acme/services/ewt/token")
+check(st == 403 and j["message"] == "no rule grants this service to this caller",
+      "agent gets no service token", repr((st, j)))
+
+# A gateway: any address in its domains, 403 outside.
+st, j = as_user(DAEMON, "GET", user_path("anyone@example.com"))
+check(st == 200, "gateway gets any address in its domain", repr((st, j)))
+st, j = as_user(DAEMON, "GET", user_path("anyone@other.example"))
+check(st == 403 and j["message"] == "not a gateway domain",
+      "gateway gets 403 outside its domains", repr((st, j)))
+st, j = as_user(DAEMON, "DELETE", user_path("anyone@other.example"))
+check(st == 403, "gateway cannot DELETE outside its domains")
+
+# Services: only their principals.
+st, j = as_user(BIN, "GET", "/v1/tenants/acme/services/ewt/token")
+check(st == 200 and "access_token" in j, "the service's principal gets its token",
+      repr((st, j)))
+st, j = as_user(DAEMON, "GET", "/v1/tenants/acme/services/ewt/token")
+check(st == 403, "a gateway does not get the service token", repr((st, j)))
+st, j = as_user(BIN, "GET", user_path("bin@example.com"))
+check(st == 403 and j["message"] == "only agents and gateways may obtain tokens for addresses",
+      "the service's principal gets no user token", repr((st, j)))
+
+# Existence leak: a caller no rule names gets exactly the answer of a
+# tenant that does not exist, whatever it asks.
+for method, what in (("GET", "token"), ("DELETE", "token"), ("POST", "saml-response"),
+                     ("PUT", "token")):
+    hidden = as_user(STRANGER, method, user_path("a@example.com", what=what))
+    missing = as_user(STRANGER, method, user_path("a@example.com", tenant="nosuch", what=what))
+    check(hidden == missing, "%s %s: a hidden tenant answers like a missing one" % (method, what),
+          repr((hidden, missing)))
+hidden = as_user(STRANGER, "GET", "/v1/tenants/acme/services/ewt/token")
+missing = as_user(STRANGER, "GET", "/v1/tenants/nosuch/services/ewt/token")
+check(hidden == missing and hidden[0] == 404, "services too", repr((hidden, missing)))
+
+# TCP: nothing from a tenant with rules unless a rule grants tcp.
+st, j = as_user(NOBODY, "GET", user_path("nobody@example.com"), tcp=True)
+check(st == 404 and j["error"] == "unknown_tenant",
+      "TCP gets nothing from acme (no rule grants tcp)", repr((st, j)))
+st, j = as_user(NOBODY, "GET", user_path("x@example.com", tenant="badcreds"), tcp=True)
+check(st == 200, "TCP gets what gateways = tcp grants", repr((st, j)))
+st, j = as_user(NOBODY, "POST", user_path("x@example.com", tenant="badcreds",
+                                          what="saml-response"), tcp=True)
+check(st == 403 and j["message"] == "saml-response is off for this tenant",
+      "saml-response is off unless the tenant turns it on", repr((st, j)))
+st, j = as_user(NOBODY, "GET", user_path("x@example.com", tenant="badcreds"))
+check(st == 404, "a unix caller is not a tcp principal", repr((st, j)))
+
+# /v1/status shows a caller only the tenants it may use.
+st, j = as_user(NOBODY, "GET", "/v1/status")
+check(st == 200 and [t["name"] for t in j["tenants"]] == ["acme"],
+      "status: an agent sees acme only", repr((st, j)))
+st, j = as_user(STRANGER, "GET", "/v1/status")
+check(st == 200 and j["tenants"] == [], "status: a stranger sees no tenant", repr((st, j)))
+st, j = as_user(NOBODY, "GET", "/v1/status", tcp=True)
+check(st == 200 and [t["name"] for t in j["tenants"]] == ["badcreds"],
+      "status over TCP: only the tenant that grants tcp", repr((st, j)))
+
+# Fail closed: check exits 1, serve refuses, a reload is refused and the
+# old configuration keeps serving.
+def reload_and_wait():
+    before = s.get("/v1/status").json()["last_reload"]["count"]
+    s.broker.send_signal(signal.SIGHUP)
+    return s.wait_for(lambda: (lambda st: st if st["last_reload"]["count"] > before
+                               else None)(s.get("/v1/status").json()), "reload")["last_reload"]
+
+
+for bad, want in (
+        (good_conf.replace("saml_response = yes", "saml_reponse = yes"),
+         "[access:acme] saml_reponse: unknown option; did you mean saml_response?"),
+        (good_conf.replace("socket_mode", "sockets_mode"),
+         "[broker] sockets_mode: unknown option; did you mean socket_mode?"),
+        (good_conf.replace("[access:badcreds]", "[access:Badcreds]"),
+         "[access:Badcreds]: no tenant is named 'Badcreds'"),
+        (good_conf.replace("user:bin", "user:no-such-user-samlbroker"),
+         "no such user")):
+    with open(conf_path, "w") as f:
+        f.write(bad)
+    p = subprocess.run([BROKER, "check", "-c", conf_path], capture_output=True, text=True)
+    check(p.returncode == 1 and want in p.stderr, "check exits 1: %s" % want,
+          p.stdout + p.stderr)
+    p = subprocess.run([BROKER, "serve", "-c", conf_path], capture_output=True, text=True,
+                       timeout=30)
+    check(p.returncode != 0 and want in p.stderr, "serve refuses to start: %s" % want,
+          p.stderr)
+    lr = reload_and_wait()
+    check(lr["ok"] is False and want in (lr["error"] or ""), "the reload is refused: %s" % want,
+          repr(lr))
+    st, j = as_user(NOBODY, "GET", user_path("boss@example.com"))
+    check(st == 403, "the old rules keep serving", repr((st, j)))
+    st, j = as_user(DAEMON, "GET", user_path("anyone@example.com"))
+    check(st == 200, "the old rules keep serving (gateway)", repr((st, j)))
+
+# A 0644 file: secret is refused.
+secret = os.path.join(s.broker_dir, "ewt.secret")
+with open(secret, "w") as f:
+    f.write(s.ewt_secret + "\n")
+os.chmod(secret, 0o644)
+tenant = s.tenant_path("acme")
+good_tenant = open(tenant).read()
+with open(tenant, "w") as f:
+    f.write(good_tenant.replace("password = %s" % s.ewt_secret, "password = file:%s" % secret))
+with open(conf_path, "w") as f:
+    f.write(good_conf)
+lr = reload_and_wait()
+check(lr["ok"] is False and "mode 0644 lets other users read" in (lr["error"] or ""),
+      "a world-readable file: secret refuses the reload", repr(lr))
+p = subprocess.run([BROKER, "check", "-c", conf_path], capture_output=True, text=True)
+check(p.returncode == 1 and "ewt.secret: mode 0644" in p.stderr, "check refuses it too",
+      p.stderr)
+os.chmod(secret, 0o600)
+lr = reload_and_wait()
+check(lr["ok"] is True, "the same secret at 0600 is accepted", repr(lr))
+st, j = as_user(BIN, "GET", "/v1/tenants/acme/services/ewt/token")
+check(st == 200, "and serves", repr((st, j)))
+
+# The agent map is read again on reload.
+with open(os.path.join(s.broker_dir, "acme.map"), "w") as f:
+    f.write("nobody agent.one@example.com\n")
+with open(conf_path, "w") as f:
+    f.write(good_conf.replace("agent_address = %u@example.com", "agent_map = acme.map"))
+lr = reload_and_wait()
+check(lr["ok"] is True, "reload with an agent map", repr(lr))
+st, _ = as_user(NOBODY, "GET", user_path("agent.one@example.com"))
+check(st == 200, "the map gives the agent its address")
+with open(os.path.join(s.broker_dir, "acme.map"), "w") as f:
+    f.write("nobody agent.two@example.com\n")
+lr = reload_and_wait()
+st, _ = as_user(NOBODY, "GET", user_path("agent.one@example.com"))
+st2, _ = as_user(NOBODY, "GET", user_path("agent.two@example.com"))
+check(st == 403 and st2 == 200, "SIGHUP reads the map again", repr((st, st2)))
+
+done(s)
