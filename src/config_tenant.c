@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 #define CERT_WARN_DAYS		30
 #define EXPIRE_TIME_MAX		48	/* hours: the longest token life */
+#define B64_FILE_MAX		(64 * 1024)	/* a file: certificate or pkey */
 
 /*
  * The options a tenant file may hold in [general], [saml] and [saml_auth]:
@@ -127,12 +129,53 @@ tenant_keys(struct load *l, struct tenant *t, const char *cert,
 	}
 }
 
+/*
+ * certificate and pkey: the base64 text itself (wrapped or not), or
+ * "file:PATH" to a file holding it, as `openssl base64 -out` writes it
+ * (PATH relative to the tenant file; line breaks and spaces are ignored
+ * when it is decoded).  The pkey file must be private like a secret file.
+ * NULL after reporting.
+ */
+static char *
+b64_option(struct load *l, const char *oname, const char *v)
+{
+	char	*path, *buf, *shown;
+	size_t	 len;
+
+	if (strncmp(v, "file:", 5) != 0)
+		return xstrdup(v);
+	if (v[5] == '\0') {
+		diag_error(l->d, l->file, "saml", oname, "file: needs a path");
+		return NULL;
+	}
+	path = config_path_relative(l->path, v + 5);
+	buf = NULL;
+	if (read_file_limited(path, B64_FILE_MAX, &buf, &len) == -1 ||
+	    memchr(buf, '\0', len) != NULL) {
+		shown = config_printable_dup(v);
+		diag_error(l->d, l->file, "saml", oname, "%s: %s", shown,
+		    buf != NULL ? "holds a NUL byte" : errno == EFBIG ?
+		    "larger than 64 KiB" : errno == EINVAL ? "not a regular file" :
+		    strerror(errno));
+		if (buf != NULL)
+			config_wipe_free(buf, len);
+		free(shown);
+		free(path);
+		return NULL;
+	}
+	if (strcmp(oname, "pkey") == 0)
+		config_permissions_check(l, "saml", oname, path);
+	free(path);
+	l->digest = config_digest(l->digest, buf, len);
+	return buf;
+}
+
 static void
 tenant_saml(struct load *l, struct tenant *t, int flags)
 {
 	struct ini_section	*s = ini_section_find(l->ini, "saml");
-	const char		*v, *cert, *pkey, *pw;
-	char			*password = NULL;
+	const char		*v, *pw;
+	char			*password = NULL, *cert = NULL, *pkey = NULL;
 	long			 n;
 
 	t->expire_time_hours = 24;
@@ -143,14 +186,16 @@ tenant_saml(struct load *l, struct tenant *t, int flags)
 	}
 	if ((v = config_opt_required(l, s, "saml", "issuer")) != NULL)
 		t->issuer = xstrdup(v);
-	cert = config_opt_required(l, s, "saml", "certificate");
+	if ((v = config_opt_required(l, s, "saml", "certificate")) != NULL)
+		cert = b64_option(l, "certificate", v);
 	if (flags & CONFIG_NO_PRIVATE_KEYS) {
 		/* Never read, never resolved: this process holds no key. */
 		config_opt_get(s, "pkey");
 		config_opt_get(s, "password");
-		pkey = pw = NULL;
+		pw = NULL;
 	} else {
-		pkey = config_opt_required(l, s, "saml", "pkey");
+		if ((v = config_opt_required(l, s, "saml", "pkey")) != NULL)
+			pkey = b64_option(l, "pkey", v);
 		if ((pw = config_opt_required(l, s, "saml", "password")) != NULL)
 			password = config_secret_get(l, "saml", "password", pw);
 	}
@@ -194,6 +239,8 @@ tenant_saml(struct load *l, struct tenant *t, int flags)
 	else if (cert != NULL && pkey != NULL && password != NULL)
 		tenant_keys(l, t, cert, pkey, password);
 	secret_free(password);
+	free(cert);
+	secret_free(pkey);
 }
 
 /*
