@@ -42,11 +42,86 @@ static const char *const client_options[] = {
 };
 
 
+/* The host of an http(s) URL is a loopback address or localhost. */
+static bool
+url_loopback(const char *url)
+{
+	const char	*h = strstr(url, "://");
+	char		 host[256];
+	size_t		 n;
+
+	if (h == NULL)
+		return false;
+	h += 3;
+	if (*h == '[') {
+		h++;
+		n = strcspn(h, "]");
+	} else
+		n = strcspn(h, ":/?#");
+	if (n == 0 || n >= sizeof(host))
+		return false;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	return config_host_is_loopback(host);
+}
+
+/*
+ * base_auth_url and base_service_url: as written, or made from region (a
+ * PureCloud domain of region.c's table) when absent.  An explicit URL that
+ * is no known region's (and not a loopback stand-in such as the emulator)
+ * is worth a warning: a typo there fails only at the first exchange.
+ */
+static void
+tenant_urls(struct load *l, struct ini_section *s, struct tenant *t)
+{
+	static const struct {
+		const char	*name;
+		enum region_url	 kind;
+	} opts[] = {
+		{ "base_auth_url",	REGION_AUTH_URL },
+		{ "base_service_url",	REGION_SERVICE_URL },
+	};
+	const char	*region = NULL, *named, *v, *why, *of;
+	char		*url;
+
+	if ((named = config_opt_optional(l, s, "general", "region")) != NULL &&
+	    (region = region_find(named)) == NULL)
+		diag_error(l->d, l->file, "general", "region", "unknown region '%.64s' "
+		    "(a PureCloud domain such as mypurecloud.ie; see samlbroker.conf(5))",
+		    named);
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		if (named != NULL && region == NULL)
+			continue;	/* reported */
+		if (region != NULL && config_opt_get(s, opts[i].name) == NULL)
+			url = region_url(region, opts[i].kind);
+		else if ((v = config_opt_required(l, s, "general", opts[i].name)) != NULL)
+			url = xstrdup(v);
+		else
+			continue;
+		if ((why = url_check_token_endpoint(url)) != NULL) {
+			diag_error(l->d, l->file, "general", opts[i].name, "%s", why);
+			free(url);
+			continue;
+		}
+		of = region_of_url(url, opts[i].kind);
+		if (region != NULL && (of == NULL || strcmp(of, region) != 0))
+			diag_warn(l->d, l->file, "general", opts[i].name, "is not the URL "
+			    "of region %s", region);
+		else if (region == NULL && of == NULL && !url_loopback(url))
+			diag_warn(l->d, l->file, "general", opts[i].name, "matches no known "
+			    "PureCloud region (see region in samlbroker.conf(5))");
+		if (i == 0)
+			t->base_auth_url = url;
+		else
+			t->base_service_url = url;
+	}
+}
+
 static void
 tenant_general(struct load *l, struct tenant *t)
 {
 	struct ini_section	*s = ini_section_find(l->ini, "general");
-	const char		*v, *why;
+	const char		*v;
 
 	if (s == NULL) {
 		diag_error(l->d, l->file, "general", NULL, "section is missing");
@@ -61,22 +136,10 @@ tenant_general(struct load *l, struct tenant *t)
 		else
 			t->organization_id = xstrdup(v);
 	}
-	if ((v = config_opt_required(l, s, "general", "base_auth_url")) != NULL) {
-		if ((why = url_check_token_endpoint(v)) != NULL)
-			diag_error(l->d, l->file, "general", "base_auth_url", "%s", why);
-		else
-			t->base_auth_url = xstrdup(v);
-	}
-	if ((v = config_opt_required(l, s, "general", "base_service_url")) != NULL) {
-		if ((why = url_check_token_endpoint(v)) != NULL)
-			diag_error(l->d, l->file, "general", "base_service_url", "%s", why);
-		else
-			t->base_service_url = xstrdup(v);
-	}
+	tenant_urls(l, s, t);
 	/* Known to the broker but not used by it. */
 	config_opt_get(s, "default_agent_role_name");
 	config_opt_get(s, "default_admin_role_name");
-	config_opt_get(s, "region");
 }
 
 /* Reports a keystore.c error "option: text" at [saml] option. */

@@ -134,7 +134,7 @@ class Setup:
             skip("binaries not built")
         self.admin_socket = admin_socket  # where /readyz is, with admin_listen
         # provisioning: the tenants get a [provisioning] section (the
-        # emulator's admin client) and base_service_url is the emulator's.
+        # emulator's admin client).
         self.provisioning = provisioning
         self.test_clock = test_clock  # benchmarks run on the real clock
         self.dir = tempfile.mkdtemp(prefix="samlbroker-test-")
@@ -198,9 +198,7 @@ class Setup:
         for name, ewt_secret in (("acme", self.ewt_secret), ("badcreds", badcreds_secret)):
             path = os.path.join(d, "tenants", name + ".cfg")
             with open(path, "w") as f:
-                service_url = "https://api.emulator.test/api/"
-                if self.provisioning:
-                    service_url = "https://127.0.0.1:%d/api/" % self.emu_https
+                service_url = "https://127.0.0.1:%d/api/" % self.emu_https
                 f.write(TENANT_TEMPLATE % dict(
                     org=name, org_id=ORG_ID, auth_url=auth_url, service_url=service_url,
                     audience=AUDIENCE, cert=cert, pkey=pkey,
