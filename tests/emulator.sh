@@ -450,6 +450,28 @@ else
 	expect_counters "counters with faults" "$(counters 5 0 0 0 6 10 null)"
 fi
 
+# The platform API wants a bearer token from the emulator's own token
+# endpoint; a Client Credentials client without the admin flag may read
+# the organization but not its identity providers.
+code=$(curl -sS --max-time 60 -o "$tmp/body" -w '%{http_code}' "$base/api/v2/organizations/me")
+[ "$code" = 401 ] && grep -q '"code":"bad.credentials"' "$tmp/body" &&
+    pass "API without a token: 401" || fail "API without a token: $code"
+cc acme-ewt:acme-ewt-SECRET
+api_token=$(sed 's/.*"access_token":"\([^"]*\)".*/\1/' "$tmp/body")
+api() {	# PATH: GET with the token; status in $code, body in $tmp/body
+	code=$(curl -sS --max-time 60 -o "$tmp/body" -w '%{http_code}' \
+	    -H "Authorization: Bearer $api_token" "$base$1")
+}
+api /api/v2/organizations/me
+[ "$code" = 200 ] && grep -q '"thirdPartyOrgName":"acme-org"' "$tmp/body" &&
+    pass "organizations/me" || fail "organizations/me: $code"
+api /api/v2/identityproviders/pureengage
+[ "$code" = 403 ] && grep -q 'sso:provider:add' "$tmp/body" &&
+    pass "identity providers need an admin client" || fail "non-admin: $code"
+api_token=not-a-token
+api /api/v2/organizations/me
+[ "$code" = 401 ] && pass "API with an unknown token: 401" || fail "unknown token: $code"
+
 # A request waiting in a delay when the emulator stops is freed, not leaked.
 control POST /emulator/faults '{"delay_ms":60000}' > /dev/null
 curl -s --max-time 60 -o /dev/null -u acme-ewt:acme-ewt-SECRET \
@@ -474,6 +496,25 @@ grep -q 'request method=POST path=/oauth/token status=401 grant=client_credentia
     "$tmp/emu.log" && pass "log line" || fail "log line missing: $(tail -3 "$tmp/emu.log")"
 grep -q 'request method=POST path=/oauth/token status=dropped grant=client_credentials client_id=acme-ewt fault=yes reason="injected fault"' \
     "$tmp/emu.log" && pass "log line of a drop" || fail "log line of a drop missing"
+
+# Its own configuration fails closed: each mistake exits 1 with the reason.
+bad_config() {	# WHAT JSON EXPECTED-TEXT
+	printf '%s\n' "$2" > "$tmp/bad.json"
+	if "$emu" -c "$tmp/bad.json" --listen 127.0.0.1:0 2> "$tmp/bad.err"; then
+		fail "bad config ($1) accepted"
+	elif grep -qF "$3" "$tmp/bad.err"; then
+		pass "bad config refused: $1"
+	else
+		fail "bad config ($1): $(cat "$tmp/bad.err")"
+	fi
+}
+org_ok='"name":"o","id":"i","clients":[{"client_id":"c","secret":"s","grant":"client_credentials"}]'
+bad_config "not JSON" '{"organizations": [' "line 2"
+bad_config "unknown key" '{"audience":"a","organisations":[]}' 'the file: unknown key "organisations"'
+bad_config "no audience" "{\"organizations\":[{$org_ok}]}" "audience is required"
+bad_config "bad grant" '{"audience":"a","organizations":[{"name":"o","id":"i","clients":[{"client_id":"c","secret":"s","grant":"password"}]}]}' 'needs client_id, secret and grant'
+bad_config "bad provider" "{\"audience\":\"a\",\"organizations\":[{$org_ok,\"identity_providers\":{\"pureengage\":{\"name\":\"P\",\"issuerURI\":\"x:y\",\"certificate\":\"QUJD\"}}}]}" "identity provider pureengage: certificate is not an X.509 certificate"
+bad_config "unknown provider type" "{\"audience\":\"a\",\"organizations\":[{$org_ok,\"identity_providers\":{\"okay\":{}}}]}" 'unknown identity provider type "okay"'
 
 # A second start reuses the certificate.
 sum=$(cksum < "$tmp/tls/emulator-cert.pem")
