@@ -72,6 +72,9 @@ char	*x509_cert_pem(struct x509_st *);	/* PEM text, or NULL */
 /* PKCS#8 PEM text of a key, AES-256-CBC encrypted with password (a
  * secret: free with secret_free), or unencrypted when password is NULL. */
 char	*x509_key_pem(struct evp_pkey_st *, const char *password);
+/* SHA-256 of DER bytes as "AB:CD:...", like openssl x509 -fingerprint
+ * (out needs 96 bytes); -1 when it does not fit. */
+int	 x509_fingerprint(const unsigned char *der, size_t len, char *out, size_t outlen);
 /* The base64 between a PEM text's BEGIN and END lines; flat: without line
  * breaks (the identity provider's 'certificate' field), else as in the PEM. */
 char	*x509_pem_body(const char *pem, bool flat);

@@ -154,19 +154,14 @@ name_oneline(const X509_NAME *name)
 static int
 cert_fingerprint(X509 *cert, char *out, size_t outlen)
 {
-	static const char	 hex[] = "0123456789ABCDEF";
-	unsigned char		 md[EVP_MAX_MD_SIZE];
-	unsigned int		 mdlen = 0;
+	unsigned char	*der = NULL;
+	int		 len, rc;
 
-	if (X509_digest(cert, EVP_sha256(), md, &mdlen) != 1 || mdlen == 0 ||
-	    (size_t)mdlen * 3 > outlen)
+	if ((len = i2d_X509(cert, &der)) <= 0)
 		return -1;
-	for (unsigned int i = 0; i < mdlen; i++) {
-		out[i * 3] = hex[md[i] >> 4];
-		out[i * 3 + 1] = hex[md[i] & 0x0f];
-		out[i * 3 + 2] = i + 1 < mdlen ? ':' : '\0';
-	}
-	return 0;
+	rc = x509_fingerprint(der, (size_t)len, out, outlen);
+	OPENSSL_free(der);
+	return rc;
 }
 
 /*

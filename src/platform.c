@@ -134,36 +134,44 @@ perform(struct platform *p, const struct platform_req *q, struct platform_reply 
 	char			*auth = NULL;
 	CURLcode		 rc;
 	char			 errbuf[CURL_ERROR_SIZE] = "";
+	/* The configuration allows http only to a loopback host. */
+	bool			 http = strncasecmp(q->url, "http://", 7) == 0;
+	int			 ok = 1;
 
 	memset(r, 0, sizeof(*r));
 	if ((c = curl_easy_init()) == NULL) {
 		snprintf(r->error, sizeof(r->error), "cannot start libcurl");
 		return -1;
 	}
-	curl_easy_setopt(c, CURLOPT_URL, q->url);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR,
-	    strncasecmp(q->url, "http://", 7) == 0 ? "http" : "https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	/* Every setting holds, or nothing is sent: TLS checks must not be lost. */
+#define SET(opt, val)	ok &= curl_easy_setopt(c, opt, val) == CURLE_OK
+	SET(CURLOPT_URL, q->url);
+	SET(CURLOPT_ERRORBUFFER, errbuf);
+	SET(CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	SET(CURLOPT_PROTOCOLS_STR, http ? "http" : "https");
+#else
+	SET(CURLOPT_PROTOCOLS, http ? (long)CURLPROTO_HTTP : (long)CURLPROTO_HTTPS);
+#endif
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	if (p->conf->ca_file != NULL)
-		curl_easy_setopt(c, CURLOPT_CAINFO, p->conf->ca_file);
-	curl_easy_setopt(c, CURLOPT_PROXY, p->conf->proxy != NULL ? p->conf->proxy : "");
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)p->conf->connect_timeout);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)p->conf->request_timeout);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "samlbroker/" PACKAGE_VERSION);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+		SET(CURLOPT_CAINFO, p->conf->ca_file);
+	SET(CURLOPT_PROXY, p->conf->proxy != NULL ? p->conf->proxy : "");
+	SET(CURLOPT_CONNECTTIMEOUT, (long)p->conf->connect_timeout);
+	SET(CURLOPT_TIMEOUT, (long)p->conf->request_timeout);
+	SET(CURLOPT_USERAGENT, "samlbroker/" PACKAGE_VERSION);
+	SET(CURLOPT_WRITEFUNCTION, write_cb);
+	SET(CURLOPT_WRITEDATA, &b);
+	SET(CURLOPT_HEADERFUNCTION, header_cb);
+	SET(CURLOPT_HEADERDATA, r);
 	if (q->connect_only)
-		curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+		SET(CURLOPT_CONNECT_ONLY, 1L);
 	if (q->user != NULL) {
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(c, CURLOPT_USERNAME, q->user);
-		curl_easy_setopt(c, CURLOPT_PASSWORD, q->secret);
+		SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		SET(CURLOPT_USERNAME, q->user);
+		SET(CURLOPT_PASSWORD, q->secret);
 	}
 	if (q->bearer != NULL) {
 		size_t n = strlen(q->bearer) + 32;
@@ -176,14 +184,22 @@ perform(struct platform *p, const struct platform_req *q, struct platform_reply 
 	if (q->form != NULL) {
 		hdrs = curl_slist_append(hdrs,
 		    "Content-Type: application/x-www-form-urlencoded");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->form);
+		SET(CURLOPT_POSTFIELDS, q->form);
 	} else if (q->json != NULL) {
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->json);
+		SET(CURLOPT_POSTFIELDS, q->json);
 	}
 	if (q->method != NULL)
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+		SET(CURLOPT_CUSTOMREQUEST, q->method);
+	SET(CURLOPT_HTTPHEADER, hdrs);
+#undef SET
+	if (!ok) {
+		snprintf(r->error, sizeof(r->error), "cannot set up the request (libcurl)");
+		curl_slist_free_all(hdrs);
+		secret_free(auth);
+		curl_easy_cleanup(c);
+		return -1;
+	}
 	rc = curl_easy_perform(c);
 	if (rc == CURLE_OK) {
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);

@@ -20,7 +20,6 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
 
 #include "samlbroker.h"
 #include "commands.h"
@@ -180,22 +179,12 @@ provision_find_duplicate(struct platform *p, const struct tenant *t, const char 
 void
 provision_cert_fingerprint(const char *body, char *out, size_t len)
 {
-	static const char	 hex[] = "0123456789ABCDEF";
-	unsigned char		*der = NULL, md[EVP_MAX_MD_SIZE];
-	unsigned int		 mdlen = 0;
-	size_t			 derlen = 0;
+	unsigned char	*der = NULL;
+	size_t		 derlen = 0;
 
-	snprintf(out, len, "?");
-	if (body == NULL || base64_decode_lenient(body, &der, &derlen) == -1)
-		return;
-	if (EVP_Digest(der, derlen, md, &mdlen, EVP_sha256(), NULL) == 1 &&
-	    (size_t)mdlen * 3 <= len) {
-		for (unsigned int i = 0; i < mdlen; i++) {
-			out[i * 3] = hex[md[i] >> 4];
-			out[i * 3 + 1] = hex[md[i] & 0x0f];
-			out[i * 3 + 2] = i + 1 < mdlen ? ':' : '\0';
-		}
-	}
+	if (body == NULL || base64_decode_lenient(body, &der, &derlen) == -1 ||
+	    x509_fingerprint(der, derlen, out, len) == -1)
+		snprintf(out, len, "?");
 	free(der);
 }
 

@@ -133,6 +133,24 @@ x509_key_pem(EVP_PKEY *pkey, const char *password)
 	return bio_text(bio);
 }
 
+int
+x509_fingerprint(const unsigned char *der, size_t len, char *out, size_t outlen)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	unsigned char		 md[EVP_MAX_MD_SIZE];
+	unsigned int		 mdlen = 0;
+
+	if (EVP_Digest(der, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen == 0 ||
+	    (size_t)mdlen * 3 > outlen)
+		return -1;
+	for (unsigned int i = 0; i < mdlen; i++) {
+		out[i * 3] = hex[md[i] >> 4];
+		out[i * 3 + 1] = hex[md[i] & 0x0f];
+		out[i * 3 + 2] = i + 1 < mdlen ? ':' : '\0';
+	}
+	return 0;
+}
+
 char *
 x509_pem_body(const char *pem, bool flat)
 {
