@@ -120,33 +120,27 @@ header_cb(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/*
- * One request.  user/secret: HTTP Basic; bearer: a token; form or json: the
- * body (POST form, or the method's JSON).  connect_only: connect and
- * handshake, no request.
- */
-static int
-perform(struct platform *p, const struct platform_req *q, struct platform_reply *r)
-{
+/* One request being made. */
+struct call {
 	CURL			*c;
-	struct curl_slist	*hdrs = NULL;
-	struct buf		 b = { NULL, 0, false };
-	char			*auth = NULL;
-	CURLcode		 rc;
-	char			 errbuf[CURL_ERROR_SIZE] = "";
-	/* The configuration allows http only to a loopback host. */
-	bool			 http = strncasecmp(q->url, "http://", 7) == 0;
-	int			 ok = 1;
+	struct curl_slist	*hdrs;
+	char			*auth;		/* the bearer header: a secret */
+	struct buf		 b;
+	char			 errbuf[CURL_ERROR_SIZE];
+};
 
-	memset(r, 0, sizeof(*r));
-	if ((c = curl_easy_init()) == NULL) {
-		snprintf(r->error, sizeof(r->error), "cannot start libcurl");
-		return -1;
-	}
-	/* Every setting holds, or nothing is sent: TLS checks must not be lost. */
-#define SET(opt, val)	ok &= curl_easy_setopt(c, opt, val) == CURLE_OK
+/* The transport rules: 1 when every setting held. */
+static int
+setup_transport(struct platform *p, struct call *k, const struct platform_req *q,
+    struct platform_reply *r)
+{
+	/* The configuration allows http only to a loopback host. */
+	bool	 http = strncasecmp(q->url, "http://", 7) == 0;
+	int	 ok = 1;
+
+#define SET(opt, val)	ok &= curl_easy_setopt(k->c, opt, val) == CURLE_OK
 	SET(CURLOPT_URL, q->url);
-	SET(CURLOPT_ERRORBUFFER, errbuf);
+	SET(CURLOPT_ERRORBUFFER, k->errbuf);
 	SET(CURLOPT_NOSIGNAL, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	SET(CURLOPT_PROTOCOLS_STR, http ? "http" : "https");
@@ -163,11 +157,20 @@ perform(struct platform *p, const struct platform_req *q, struct platform_reply 
 	SET(CURLOPT_TIMEOUT, (long)p->conf->request_timeout);
 	SET(CURLOPT_USERAGENT, "samlbroker/" PACKAGE_VERSION);
 	SET(CURLOPT_WRITEFUNCTION, write_cb);
-	SET(CURLOPT_WRITEDATA, &b);
+	SET(CURLOPT_WRITEDATA, &k->b);
 	SET(CURLOPT_HEADERFUNCTION, header_cb);
 	SET(CURLOPT_HEADERDATA, r);
 	if (q->connect_only)
 		SET(CURLOPT_CONNECT_ONLY, 1L);
+	return ok;
+}
+
+/* Credentials, method and body: 1 when every setting held. */
+static int
+setup_request(struct call *k, const struct platform_req *q)
+{
+	int	 ok = 1;
+
 	if (q->user != NULL) {
 		SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		SET(CURLOPT_USERNAME, q->user);
@@ -176,46 +179,70 @@ perform(struct platform *p, const struct platform_req *q, struct platform_reply 
 	if (q->bearer != NULL) {
 		size_t n = strlen(q->bearer) + 32;
 
-		auth = xmalloc(n);
-		snprintf(auth, n, "Authorization: Bearer %s", q->bearer);
-		hdrs = curl_slist_append(hdrs, auth);
+		k->auth = xmalloc(n);
+		snprintf(k->auth, n, "Authorization: Bearer %s", q->bearer);
+		k->hdrs = curl_slist_append(k->hdrs, k->auth);
 	}
-	hdrs = curl_slist_append(hdrs, "Accept: application/json");
+	k->hdrs = curl_slist_append(k->hdrs, "Accept: application/json");
 	if (q->form != NULL) {
-		hdrs = curl_slist_append(hdrs,
+		k->hdrs = curl_slist_append(k->hdrs,
 		    "Content-Type: application/x-www-form-urlencoded");
 		SET(CURLOPT_POSTFIELDS, q->form);
 	} else if (q->json != NULL) {
-		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+		k->hdrs = curl_slist_append(k->hdrs, "Content-Type: application/json");
 		SET(CURLOPT_POSTFIELDS, q->json);
 	}
 	if (q->method != NULL)
 		SET(CURLOPT_CUSTOMREQUEST, q->method);
-	SET(CURLOPT_HTTPHEADER, hdrs);
+	SET(CURLOPT_HTTPHEADER, k->hdrs);
 #undef SET
-	if (!ok) {
-		snprintf(r->error, sizeof(r->error), "cannot set up the request (libcurl)");
-		curl_slist_free_all(hdrs);
-		secret_free(auth);
-		curl_easy_cleanup(c);
+	return ok && k->hdrs != NULL;
+}
+
+/*
+ * One request.  user/secret: HTTP Basic; bearer: a token; form or json: the
+ * body (POST form, or the method's JSON).  connect_only: connect and
+ * handshake, no request.  Every setting holds, or nothing is sent: the TLS
+ * checks must not be lost.
+ */
+static int
+perform(struct platform *p, const struct platform_req *q, struct platform_reply *r)
+{
+	struct call	 k;
+	CURLcode	 rc = CURLE_FAILED_INIT;
+
+	memset(r, 0, sizeof(*r));
+	memset(&k, 0, sizeof(k));
+	if ((k.c = curl_easy_init()) == NULL) {
+		snprintf(r->error, sizeof(r->error), "cannot start libcurl");
 		return -1;
 	}
-	rc = curl_easy_perform(c);
+	if (!setup_transport(p, &k, q, r) || !setup_request(&k, q)) {
+		snprintf(r->error, sizeof(r->error), "cannot set up the request (libcurl)");
+		goto done;
+	}
+	rc = curl_easy_perform(k.c);
 	if (rc == CURLE_OK) {
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+		curl_easy_getinfo(k.c, CURLINFO_RESPONSE_CODE, &r->status);
 	} else {
 		r->timeout = rc == CURLE_OPERATION_TIMEDOUT;
 		r->tls = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CONNECT_ERROR ||
 		    rc == CURLE_SSL_CACERT_BADFILE;
-		snprintf(r->error, sizeof(r->error), "%s", b.too_large ?
-		    "the answer is too large" : errbuf[0] != '\0' ? errbuf :
+		snprintf(r->error, sizeof(r->error), "%s", k.b.too_large ?
+		    "the answer is too large" : k.errbuf[0] != '\0' ? k.errbuf :
 		    curl_easy_strerror(rc));
 	}
-	r->body = b.data;
-	r->body_len = b.len;
-	curl_slist_free_all(hdrs);
-	secret_free(auth);
-	curl_easy_cleanup(c);
+	r->body = k.b.data;
+	r->body_len = k.b.len;
+	k.b.data = NULL;
+done:
+	if (k.b.data != NULL) {
+		OPENSSL_cleanse(k.b.data, k.b.len);
+		free(k.b.data);
+	}
+	curl_slist_free_all(k.hdrs);
+	secret_free(k.auth);
+	curl_easy_cleanup(k.c);
 	return rc == CURLE_OK ? 0 : -1;
 }
 

@@ -278,11 +278,27 @@ provision_put(struct platform *p, const struct tenant *t, const char *token, jso
 	return ex;
 }
 
+/* Prints the record's fields as they are and would be; the number that differ. */
 static int
-provision_run(const struct provision_opts *o)
+plan_show(const struct tenant *t, json_t *cur, json_t *want)
 {
 	static const char *const fields[] = { "name", "issuerURI", "ssoTargetURI",
 	    "certificate", "autoProvisionUsers", "disabled" };
+	int	 changes = 0;
+
+	printf("tenant %s: PureEngage identity provider %s\n", t->name,
+	    cur == NULL ? "does not exist; to create:" : "exists; fields:");
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		changes += field_show(cur, want, fields[i]);
+	if (cur != NULL && json_array_size(json_object_get(cur, "certificates")) > 0)
+		printf("  certificates: %zu kept as they are (rollover)\n",
+		    json_array_size(json_object_get(cur, "certificates")));
+	return changes;
+}
+
+static int
+provision_run(const struct provision_opts *o)
+{
 	struct broker_config	*conf;
 	const struct tenant	*t;
 	struct platform		*p = NULL;
@@ -327,14 +343,7 @@ provision_run(const struct provision_opts *o)
 		ex = PROVISION_CONFLICT;
 		goto done;
 	}
-	printf("tenant %s: PureEngage identity provider %s\n", t->name,
-	    cur == NULL ? "does not exist; to create:" : "exists; fields:");
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		changes += field_show(cur, want, fields[i]);
-	if (cur != NULL && json_array_size(json_object_get(cur, "certificates")) > 0)
-		printf("  certificates: %zu kept as they are (rollover)\n",
-		    json_array_size(json_object_get(cur, "certificates")));
-	if (changes == 0) {
+	if ((changes = plan_show(t, cur, want)) == 0) {
 		printf("no change: the identity provider already matches\n");
 		ex = PROVISION_OK;
 		goto done;
