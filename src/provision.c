@@ -67,6 +67,12 @@ provision_explain(int rc, const struct platform_reply *r, const char *what,
 	}
 	if (r->status == 429 || r->status >= 500 || r->status == 0)
 		return PROVISION_UNAVAILABLE;
+	if (r->status == 404) {
+		size_t n = strlen(err);
+
+		snprintf(err + n, errlen - n, " (is base_service_url the organization's "
+		    "API base, https://api.DOMAIN/api/?)");
+	}
 	return PROVISION_ERROR;
 }
 

@@ -181,8 +181,9 @@ class Setup:
                           "https://127.0.0.1:%d/oauth/token" % self.emu_https,
                           badcreds_secret=self.bad_secret,
                           broker_extra=listen + "ca_file = %s\nrequest_timeout = %d\n"
-                          "connect_timeout = 2\nlog_level = %s\n%s"
-                          % (self.ca_file, request_timeout, log_level, extra_broker))
+                          "connect_timeout = %d\nlog_level = %s\n%s"
+                          % (self.ca_file, request_timeout, 20 if SLOW else 2, log_level,
+                             extra_broker))
         self.broker_log = os.path.join(self.dir, "broker.log")
         self.broker = self.start_broker()
         self.tokens_seen = SECRETS

@@ -162,6 +162,11 @@ nonadmin = variant("nonadmin", lambda t: t.replace(
 p = provision(config=nonadmin)
 check(p.returncode == 3 and "HTTP 403" in p.stderr and "sso:provider:add" in p.stderr,
       "403 from a non-admin client: exit 3, says which permissions", p.stdout + p.stderr)
+wrongapi = variant("wrongapi", lambda t: t.replace(
+    "https://127.0.0.1:%d/api/" % s.emu_https, "https://127.0.0.1:%d/v1/" % s.emu_https))
+p = provision(config=wrongapi)
+check(p.returncode == 1 and "HTTP 404" in p.stderr and "base_service_url" in p.stderr,
+      "a 404 from a wrong API base: exit 1 with a hint", p.stdout + p.stderr)
 badadmin = variant("badadmin", lambda t: t.replace("password = adm-", "password = wrong-"))
 p = provision(config=badadmin)
 check(p.returncode == 3 and "HTTP 401" in p.stderr, "401 for a wrong admin secret: exit 3",
