@@ -256,6 +256,72 @@ check(p.returncode == 1 and len(f) >= 2 and f[0].startswith("FAIL  token endpoin
       f[1].startswith("FAIL  API host:") and "ca_file" in f[0],
       "check --online: TLS not verified is a FAIL with a hint", p.stdout)
 
+# --- through the configured proxy (the vendor's "opening your network") ----
+import select  # noqa: E402
+import socket  # noqa: E402
+import threading  # noqa: E402
+
+tunnels = []
+
+
+def proxy_serve(lsock):
+    """A CONNECT proxy that tunnels to loopback and remembers each target."""
+    while True:
+        try:
+            c, _ = lsock.accept()
+        except OSError:
+            return
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = c.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+        parts = head.split(b" ")
+        if len(parts) < 2 or parts[0] != b"CONNECT":
+            c.close()
+            continue
+        host, port = parts[1].decode().rsplit(":", 1)
+        tunnels.append(parts[1].decode())
+        u = socket.create_connection((host, int(port)))
+        c.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+
+        def pump(a, b):
+            try:
+                while True:
+                    r, _, _ = select.select([a, b], [], [], 60)
+                    if not r:
+                        break
+                    for x in r:
+                        data = x.recv(65536)
+                        if not data:
+                            return
+                        (b if x is a else a).sendall(data)
+            except OSError:
+                pass
+            finally:
+                a.close()
+                b.close()
+        threading.Thread(target=pump, args=(c, u), daemon=True).start()
+
+
+lsock = socket.socket()
+lsock.bind(("127.0.0.1", 0))
+lsock.listen(16)
+threading.Thread(target=proxy_serve, args=(lsock,), daemon=True).start()
+proxied = os.path.join(s.dir, "variant-proxy", "samlbroker.conf")
+shutil.copytree(s.broker_dir, os.path.dirname(proxied))
+with open(proxied) as f:
+    text = f.read().replace("[broker]\n", "[broker]\nproxy = http://127.0.0.1:%d\n"
+                            % lsock.getsockname()[1], 1)
+with open(proxied, "w") as f:
+    f.write(text)
+p = online(config=proxied)
+check(p.returncode == 0 and "online checks OK" in p.stdout and
+      "127.0.0.1:%d" % s.emu_https in tunnels,
+      "check --online through the configured proxy", p.stdout + p.stderr + repr(tunnels))
+lsock.close()
+
 # --- a duplicate issuer -----------------------------------------------------
 st, _ = api("PUT", "/api/v2/identityproviders/okta",
             {"name": "Okta of acme", "issuerURI": ISSUER,
