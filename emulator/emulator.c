@@ -542,8 +542,21 @@ emu_free(struct emu *e)
 		event_base_free(e->base);
 }
 
-int
-main(int argc, char **argv)
+/* The command line. */
+struct args {
+	struct listen_spec	 listens[EMU_MAX_LISTENERS];
+	size_t			 n_listens;
+	const char		*conf_path;
+	const char		*tls_dir;
+	const char		*port_file;
+	long			 expires_in;
+	enum log_level		 level;
+	bool			 want_tls;
+};
+
+/* 0: run; 1: --help was shown; 2: a usage error, said on stderr. */
+static int
+args_parse(int argc, char **argv, struct args *a)
 {
 	enum { OPT_LISTEN = 256, OPT_HTTPS, OPT_TLSDIR, OPT_EXPIRES, OPT_PORTFILE, OPT_LOGLEVEL };
 	static const struct option longopts[] = {
@@ -557,84 +570,121 @@ main(int argc, char **argv)
 		{ "help",		no_argument,		NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct listen_spec	 listens[EMU_MAX_LISTENERS];
-	size_t			 n_listens = 0;
-	const char		*conf_path = NULL, *tls_dir = NULL, *port_file = NULL;
-	static struct emu	 e;	/* large: the token table */
-	enum log_level		 level = LOG_LEVEL_INFO;
-	bool			 want_tls = false;
-	char			*end, err[640];
-	int			 ch, rc = 1, saml_up = 0;
+	char	*end;
+	int	 ch;
 
-	log_init(LOG_LEVEL_INFO, "samlbroker-emulator");
-	memset(&e, 0, sizeof(e));
-	memset(listens, 0, sizeof(listens));
-	TAILQ_INIT(&e.pending);
-	e.opt_expires_in = 86400;
 	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			conf_path = optarg;
+			a->conf_path = optarg;
 			break;
 		case OPT_LISTEN:
 		case OPT_HTTPS:
-			if (n_listens == EMU_MAX_LISTENERS) {
+			if (a->n_listens == EMU_MAX_LISTENERS) {
 				fprintf(stderr, "samlbroker-emulator: at most %d listeners\n",
 				    EMU_MAX_LISTENERS);
-				goto usage;
+				return 2;
 			}
-			if (hostport_parse(optarg, &listens[n_listens]) == -1) {
+			if (hostport_parse(optarg, &a->listens[a->n_listens]) == -1) {
 				fprintf(stderr, "samlbroker-emulator: '%s' is not HOST:PORT\n",
 				    optarg);
-				goto usage;
+				return 2;
 			}
-			listens[n_listens].tls = ch == OPT_HTTPS;
-			want_tls = want_tls || ch == OPT_HTTPS;
-			n_listens++;
+			a->listens[a->n_listens++].tls = ch == OPT_HTTPS;
+			a->want_tls = a->want_tls || ch == OPT_HTTPS;
 			break;
 		case OPT_TLSDIR:
-			tls_dir = optarg;
+			a->tls_dir = optarg;
 			break;
 		case OPT_EXPIRES:
 			errno = 0;
-			e.opt_expires_in = strtol(optarg, &end, 10);
+			a->expires_in = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || errno != 0 ||
-			    e.opt_expires_in < 1 || e.opt_expires_in > EMU_MAX_EXPIRES) {
+			    a->expires_in < 1 || a->expires_in > EMU_MAX_EXPIRES) {
 				fprintf(stderr, "samlbroker-emulator: --expires-in takes "
 				    "1 to %ld seconds\n", EMU_MAX_EXPIRES);
-				goto usage;
+				return 2;
 			}
 			break;
 		case OPT_PORTFILE:
-			port_file = optarg;
+			a->port_file = optarg;
 			break;
 		case OPT_LOGLEVEL:
-			if (log_level_parse(optarg, &level) == -1) {
+			if (log_level_parse(optarg, &a->level) == -1) {
 				fprintf(stderr, "samlbroker-emulator: unknown log level '%s'\n",
 				    optarg);
-				goto usage;
+				return 2;
 			}
 			break;
 		case 'h':
 			usage(stdout);
-			rc = 0;
-			goto done;
+			return 1;
 		default:
-			goto usage;
+			return 2;
 		}
 	}
-	if (optind != argc || conf_path == NULL || n_listens == 0) {
+	if (optind != argc || a->conf_path == NULL || a->n_listens == 0) {
 		if (optind == argc)
-			fprintf(stderr, "samlbroker-emulator: %s\n", conf_path == NULL ?
-			    "-c CONF is required" : "give --listen or --https-listen");
-		goto usage;
+			fprintf(stderr, "samlbroker-emulator: %s\n", a->conf_path == NULL ?
+			    "-c FILE is required" : "give --listen or --https-listen");
+		return 2;
 	}
-	if (want_tls && tls_dir == NULL) {
+	if (a->want_tls && a->tls_dir == NULL) {
 		fprintf(stderr, "samlbroker-emulator: --https-listen needs --tls-dir\n");
-		goto usage;
+		return 2;
 	}
-	log_set_level(level);
-	e.expires_in = e.opt_expires_in;
+	return 0;
+}
+
+/* Listeners, signals and the port file; -1 after logging. */
+static int
+emu_start(struct emu *e, struct args *a)
+{
+	if ((e->base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	e->http = http_new(e);
+	if (a->want_tls) {
+		e->https = http_new(e);
+		evhttp_set_bevcb(e->https, tls_bevcb, e->ssl_ctx);
+	}
+	for (size_t i = 0; i < a->n_listens; i++)
+		if (listen_one(e, &a->listens[i]) == -1)
+			return -1;
+	if ((e->sig_term = evsignal_new(e->base, SIGTERM, on_signal, e)) == NULL ||
+	    (e->sig_int = evsignal_new(e->base, SIGINT, on_signal, e)) == NULL ||
+	    event_add(e->sig_term, NULL) == -1 || event_add(e->sig_int, NULL) == -1)
+		fatalx("cannot watch signals");
+	if (a->port_file != NULL &&
+	    port_file_write(a->port_file, a->listens, a->n_listens) == -1) {
+		log_warn("cannot write port_file=%s", a->port_file);
+		return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct emu	 e;	/* large: the token table */
+	static struct args	 a;
+	char			 err[640];
+	int			 rc = 1, saml_up = 0;
+
+	log_init(LOG_LEVEL_INFO, "samlbroker-emulator");
+	TAILQ_INIT(&e.pending);
+	a.expires_in = 86400;
+	a.level = LOG_LEVEL_INFO;
+	switch (args_parse(argc, argv, &a)) {
+	case 1:
+		rc = 0;
+		goto done;
+	case 2:
+		usage(stderr);
+		rc = 2;
+		goto done;
+	}
+	log_set_level(a.level);
+	e.opt_expires_in = e.expires_in = a.expires_in;
 	process_harden();
 	signal(SIGPIPE, SIG_IGN);
 
@@ -643,42 +693,22 @@ main(int argc, char **argv)
 		goto done;
 	}
 	saml_up = 1;
-	if ((e.conf = emu_config_load(conf_path, err, sizeof(err))) == NULL) {
+	if ((e.conf = emu_config_load(a.conf_path, err, sizeof(err))) == NULL) {
 		log_warnx("error=\"%s\"", err);
 		goto done;
 	}
-	if (tls_dir != NULL && (e.ssl_ctx = tls_setup(tls_dir)) == NULL)
+	if (a.tls_dir != NULL && (e.ssl_ctx = tls_setup(a.tls_dir)) == NULL)
 		goto done;
-	if ((e.base = event_base_new()) == NULL)
-		fatalx("event_base_new failed");
-	e.http = http_new(&e);
-	if (want_tls) {
-		e.https = http_new(&e);
-		evhttp_set_bevcb(e.https, tls_bevcb, e.ssl_ctx);
-	}
-	for (size_t i = 0; i < n_listens; i++)
-		if (listen_one(&e, &listens[i]) == -1)
-			goto done;
-	if ((e.sig_term = evsignal_new(e.base, SIGTERM, on_signal, &e)) == NULL ||
-	    (e.sig_int = evsignal_new(e.base, SIGINT, on_signal, &e)) == NULL ||
-	    event_add(e.sig_term, NULL) == -1 || event_add(e.sig_int, NULL) == -1)
-		fatalx("cannot watch signals");
-	if (port_file != NULL && port_file_write(port_file, listens, n_listens) == -1) {
-		log_warn("cannot write port_file=%s", port_file);
+	if (emu_start(&e, &a) == -1)
 		goto done;
-	}
 	log_info("ready organizations=%zu clients=%zu expires_in=%ld", e.conf->n_orgs,
 	    e.conf->n_clients, e.expires_in);
 	event_base_dispatch(e.base);
 	rc = 0;
-	goto done;
-usage:
-	usage(stderr);
-	rc = 2;
 done:
 	emu_free(&e);
-	for (size_t i = 0; i < n_listens; i++)
-		free(listens[i].host);
+	for (size_t i = 0; i < a.n_listens; i++)
+		free(a.listens[i].host);
 	if (saml_up)
 		emulator_saml_shutdown();
 	libevent_global_shutdown();

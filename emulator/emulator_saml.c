@@ -427,6 +427,29 @@ check_subject(xmlNode *assertion, const struct emu_trust *t, double now, char **
 	return NULL;
 }
 
+/* The Response around the Assertion: its one Assertion child, Success
+ * status, Destination, and its signature if it has one. */
+static const char *
+check_response(xmlNode *root, const struct emu_trust *t, xmlNode **ret_assertion,
+    char *reason, size_t len)
+{
+	xmlNode	*status, *code, *node;
+
+	if ((*ret_assertion = child_one(root, NS_SAML, "Assertion")) == NULL)
+		return "Assertion is not a child of the Response";
+	if ((status = child_one(root, NS_SAMLP, "Status")) != NULL &&
+	    ((code = child_one(status, NS_SAMLP, "StatusCode")) == NULL ||
+	    !prop_equals(code, "Value", STATUS_SUCCESS)))
+		return "Response status is not Success";
+	if (xmlHasProp(root, BAD_CAST "Destination") != NULL &&
+	    !prop_equals(root, "Destination", t->destination))
+		return "Response Destination does not match";
+	/* A signed Response is optional; if signed, it must verify. */
+	if (children(root, NS_DS, "Signature", &node) != 0)
+		return verify_signature(root, "Response", t, reason, len);
+	return NULL;
+}
+
 int
 emulator_saml_verify(const char *assertion_b64, const struct emu_trust *t, double now,
     char **ret_subject, char *errbuf, size_t errlen)
@@ -434,7 +457,7 @@ emulator_saml_verify(const char *assertion_b64, const struct emu_trust *t, doubl
 	unsigned char	*raw = NULL;
 	size_t		 rawlen = 0;
 	xmlDoc		*doc = NULL;
-	xmlNode		*root, *assertion, *node, *status, *code;
+	xmlNode		*root, *assertion, *node;
 	char		*issuer = NULL, *subject = NULL, reason[128];
 	const char	*why = NULL;
 	int		 n;
@@ -478,28 +501,9 @@ emulator_saml_verify(const char *assertion_b64, const struct emu_trust *t, doubl
 		goto done;
 	}
 	assertion = root;
-	if (is_elem(root, NS_SAMLP, "Response")) {
-		if ((assertion = child_one(root, NS_SAML, "Assertion")) == NULL) {
-			why = "Assertion is not a child of the Response";
-			goto done;
-		}
-		if ((status = child_one(root, NS_SAMLP, "Status")) != NULL &&
-		    ((code = child_one(status, NS_SAMLP, "StatusCode")) == NULL ||
-		    !prop_equals(code, "Value", STATUS_SUCCESS))) {
-			why = "Response status is not Success";
-			goto done;
-		}
-		if (xmlHasProp(root, BAD_CAST "Destination") != NULL &&
-		    !prop_equals(root, "Destination", t->destination)) {
-			why = "Response Destination does not match";
-			goto done;
-		}
-		/* A signed Response is optional; if signed, it must verify. */
-		if (children(root, NS_DS, "Signature", &node) != 0 &&
-		    (why = verify_signature(root, "Response", t,
-		    reason, sizeof(reason))) != NULL)
-			goto done;
-	}
+	if (is_elem(root, NS_SAMLP, "Response") &&
+	    (why = check_response(root, t, &assertion, reason, sizeof(reason))) != NULL)
+		goto done;
 	if (xmlHasProp(assertion, BAD_CAST "ID") == NULL) {
 		why = "Assertion has no ID";
 		goto done;
