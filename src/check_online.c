@@ -24,7 +24,6 @@
 #include "commands.h"
 
 #define PROG		"samlbroker check"
-#define NAMEID_EMAIL	"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 
 struct run {
 	struct platform		*p;
@@ -162,6 +161,8 @@ provider_fields(struct run *r, json_t *idp)
 {
 	const char	*iss = json_string_value(json_object_get(idp, "issuerURI"));
 	const char	*fmt = json_string_value(json_object_get(idp, "nameIdentifierFormat"));
+	const char	*ours = r->t->name_id_format != NULL ? r->t->name_id_format :
+			    SAML_NAMEID_EMAIL;
 	char		*mine = x509_pem_body(keystore_cert_pem(r->t->keys), true);
 	char		 fp[100];
 
@@ -186,12 +187,14 @@ provider_fields(struct run *r, json_t *idp)
 	else
 		line(r, "FAIL", "agents who never logged in cannot get a token; run "
 		    "samlbroker provision", "autoProvisionUsers is not true");
-	if (fmt == NULL || strcmp(fmt, NAMEID_EMAIL) == 0)
+	if ((fmt == NULL && strcmp(ours, SAML_NAMEID_EMAIL) == 0) ||
+	    (fmt != NULL && strcmp(fmt, ours) == 0))
 		line(r, "ok", NULL, "nameIdentifierFormat is %s", fmt != NULL ? fmt :
 		    "not set");
 	else
-		line(r, "FAIL", "the assertion's NameID is an emailAddress",
-		    "nameIdentifierFormat is %s", fmt);
+		line(r, "FAIL", "it must equal [saml] name_id_format; run samlbroker "
+		    "provision", "nameIdentifierFormat is %s, the assertions carry %s",
+		    fmt != NULL ? fmt : "not set", ours);
 	free(mine);
 }
 

@@ -289,7 +289,7 @@ static int
 plan_show(const struct tenant *t, json_t *cur, json_t *want)
 {
 	static const char *const fields[] = { "name", "issuerURI", "ssoTargetURI",
-	    "certificate", "autoProvisionUsers", "disabled" };
+	    "certificate", "nameIdentifierFormat", "autoProvisionUsers", "disabled" };
 	int	 changes = 0;
 
 	printf("tenant %s: PureEngage identity provider %s\n", t->name,
@@ -328,8 +328,10 @@ provision_run(const struct provision_opts *o)
 		snprintf(err, sizeof(err), "cannot read the tenant's certificate");
 		goto done;
 	}
-	want = json_pack("{s:s,s:s,s:s,s:s,s:b,s:b}", "name", o->name, "issuerURI",
-	    t->issuer, "ssoTargetURI", sso, "certificate", cert,
+	/* The NameID format the broker's assertions carry ([saml] name_id_format). */
+	want = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:b}", "name", o->name, "issuerURI",
+	    t->issuer, "ssoTargetURI", sso, "certificate", cert, "nameIdentifierFormat",
+	    t->name_id_format != NULL ? t->name_id_format : SAML_NAMEID_EMAIL,
 	    "autoProvisionUsers", 1, "disabled", 0);
 	if ((p = platform_new(conf)) == NULL) {
 		snprintf(err, sizeof(err), "cannot initialise libcurl");

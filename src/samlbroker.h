@@ -252,6 +252,8 @@ size_t	 access_describe(const struct tenant *, char ***ret_lines);
 void	 access_free(struct tenant_access *);
 
 /* saml.c - signed SAMLResponses */
+/* The NameID format of assertions unless [saml] name_id_format says otherwise. */
+#define SAML_NAMEID_EMAIL	"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 struct saml_signer;
 int	 saml_global_init(void);
 void	 saml_global_shutdown(void);

@@ -114,7 +114,7 @@ check(p.returncode == 0 and "services=ewt,reports\n" in p.stdout,
 # --- dry run, create, no-op -----------------------------------------------
 p = provision("--dry-run")
 check(p.returncode == 0 and "+ issuerURI: \"%s\"" % ISSUER in p.stdout and
-      "dry run: 6 field(s) would change" in p.stdout,
+      "dry run: 7 field(s) would change" in p.stdout,
       "dry run prints the fields", p.stdout + p.stderr)
 check(record()[0] == 404, "dry run wrote nothing")
 p = provision()
@@ -124,8 +124,9 @@ st, rec = record()
 check(st == 200 and rec["issuerURI"] == ISSUER and rec["autoProvisionUsers"] is True and
       rec["disabled"] is False and rec["name"] == "PureEngage" and
       rec["ssoTargetURI"] == "https://apps.mypurecloud.com" and
-      rec["certificate"] == pem_body(os.path.join(s.keys, "cert.pem")),
-      "the stored record is the vendor's body", repr(rec))
+      rec["certificate"] == pem_body(os.path.join(s.keys, "cert.pem")) and
+      rec["nameIdentifierFormat"] == "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+      "the stored record is the vendor's body, with the assertions' NameID format", repr(rec))
 check(puts() == 1, "one PUT")
 p = provision()
 check(p.returncode == 0 and "no change" in p.stdout and puts() == 1,
@@ -321,6 +322,25 @@ check(p.returncode == 0 and "online checks OK" in p.stdout and
       "127.0.0.1:%d" % s.emu_https in tunnels,
       "check --online through the configured proxy", p.stdout + p.stderr + repr(tunnels))
 lsock.close()
+
+# --- [saml] name_id_format: provision stores it, check --online compares it -
+UNSPEC = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
+unspec = variant("unspec", lambda t: t.replace("[saml]\n", "[saml]\nname_id_format = %s\n"
+                                              % UNSPEC, 1))
+p = online(config=unspec)
+f = fails(p)
+check(p.returncode == 1 and len(f) == 1 and "the assertions carry %s" % UNSPEC in f[0],
+      "check --online: name_id_format differing from the record is one FAIL", p.stdout)
+p = provision(config=unspec)
+st, rec = record()
+check(p.returncode == 0 and "nameIdentifierFormat" in p.stdout and
+      rec.get("nameIdentifierFormat") == UNSPEC,
+      "provision stores the tenant's name_id_format", p.stdout + p.stderr)
+p = online(config=unspec)
+check(p.returncode == 0 and not fails(p), "check --online then agrees", p.stdout)
+p = provision()
+check(p.returncode == 0 and record()[1].get("nameIdentifierFormat", "").endswith("emailAddress"),
+      "provision restores emailAddress for the default tenant", p.stdout + p.stderr)
 
 # --- a duplicate issuer -----------------------------------------------------
 st, _ = api("PUT", "/api/v2/identityproviders/okta",
