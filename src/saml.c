@@ -436,13 +436,20 @@ put_escaped(struct text *t, const char *s, enum form form, bool in_attr)
 	text_add(t, run, (size_t)(s - run));
 }
 
+/* Three pieces of markup in a row, such as "<", a tag and ">". */
+static void
+put3(struct text *t, const char *a, const char *b, const char *c)
+{
+	put(t, a);
+	put(t, b);
+	put(t, c);
+}
+
 /* ` name="value"` */
 static void
 put_attr(struct text *t, enum form form, const char *name, const char *value)
 {
-	put(t, " ");
-	put(t, name);
-	put(t, "=\"");
+	put3(t, " ", name, "=\"");
 	put_escaped(t, value, form, true);
 	put(t, "\"");
 }
@@ -451,13 +458,9 @@ put_attr(struct text *t, enum form form, const char *name, const char *value)
 static void
 put_text_el(struct text *t, enum form form, const char *tag, const char *value)
 {
-	put(t, "<");
-	put(t, tag);
-	put(t, ">");
+	put3(t, "<", tag, ">");
 	put_escaped(t, value, form, false);
-	put(t, "</");
-	put(t, tag);
-	put(t, ">");
+	put3(t, "</", tag, ">");
 }
 
 /* Closes a start tag that has no content: "/>" or "></tag>" (c14n). */
@@ -468,9 +471,7 @@ put_empty_end(struct text *t, enum form form, const char *tag)
 		put(t, "/>");
 		return;
 	}
-	put(t, "></");
-	put(t, tag);
-	put(t, ">");
+	put3(t, "></", tag, ">");
 }
 
 /* An element with one attribute and no content. */
