@@ -571,20 +571,18 @@ static void
 put_assertion(struct text *t, const struct saml_signer *s, enum form form,
     const struct mint *m, const struct sigparts *asig)
 {
+	/* IDs and times need no escaping: put_attr writes them as they are. */
 	if (form == FORM_DOC) {
-		put(t, "<saml:Assertion xmlns:xs=\"" NS_XS "\" xmlns:xsi=\"" NS_XSI
-		    "\" ID=\"");
-		put(t, m->ids[1]);
-		put(t, "\" Version=\"2.0\" IssueInstant=\"");
-		put(t, m->t_now);
-		put(t, "\">");
-	} else {
-		put(t, "<saml:Assertion xmlns:saml=\"" NS_SAML "\" xmlns:xs=\"" NS_XS
-		    "\" ID=\"");
-		put(t, m->ids[1]);
-		put(t, "\" IssueInstant=\"");
-		put(t, m->t_now);
-		put(t, "\" Version=\"2.0\">");
+		put(t, "<saml:Assertion xmlns:xs=\"" NS_XS "\" xmlns:xsi=\"" NS_XSI "\"");
+		put_attr(t, form, "ID", m->ids[1]);
+		put(t, " Version=\"2.0\"");
+		put_attr(t, form, "IssueInstant", m->t_now);
+		put(t, ">");
+	} else {	/* canonical: attributes in order, saml declared */
+		put(t, "<saml:Assertion xmlns:saml=\"" NS_SAML "\" xmlns:xs=\"" NS_XS "\"");
+		put_attr(t, form, "ID", m->ids[1]);
+		put_attr(t, form, "IssueInstant", m->t_now);
+		put(t, " Version=\"2.0\">");
 	}
 	put_text_el(t, form, "saml:Issuer", s->issuer);
 	if (asig != NULL)
@@ -638,21 +636,18 @@ put_response(struct text *t, const struct saml_signer *s, enum form form,
 	if (form == FORM_DOC) {
 		put(t, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		    "<samlp:Response xmlns:samlp=\"" NS_SAMLP "\" xmlns:saml=\""
-		    NS_SAML "\" ID=\"");
-		put(t, m->ids[0]);
-		put(t, "\" Version=\"2.0\" IssueInstant=\"");
-		put(t, m->t_now);
-		put(t, "\"");
+		    NS_SAML "\"");
+		put_attr(t, form, "ID", m->ids[0]);
+		put(t, " Version=\"2.0\"");
+		put_attr(t, form, "IssueInstant", m->t_now);
 		put_attr(t, form, "Destination", s->destination);
 		put(t, "><saml:Issuer>");
-	} else {
+	} else {	/* canonical: attributes in order */
 		put(t, "<samlp:Response xmlns:samlp=\"" NS_SAMLP "\"");
 		put_attr(t, form, "Destination", s->destination);
-		put(t, " ID=\"");
-		put(t, m->ids[0]);
-		put(t, "\" IssueInstant=\"");
-		put(t, m->t_now);
-		put(t, "\" Version=\"2.0\"><saml:Issuer xmlns:saml=\"" NS_SAML "\">");
+		put_attr(t, form, "ID", m->ids[0]);
+		put_attr(t, form, "IssueInstant", m->t_now);
+		put(t, " Version=\"2.0\"><saml:Issuer xmlns:saml=\"" NS_SAML "\">");
 	}
 	put_escaped(t, s->issuer, form, false);
 	put(t, "</saml:Issuer>");
