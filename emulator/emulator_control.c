@@ -92,94 +92,119 @@ header_safe(const char *s, size_t max)
 	return strlen(s) <= max && strpbrk(s, "\r\n") == NULL;
 }
 
+/* A field of what the fault answers; *known is false for another field. */
+static const char *
+answer_field(const char *key, json_t *v, struct fault *f, bool *other, bool *known)
+{
+	if (strcmp(key, "status") == 0) {
+		if (!json_is_integer(v) || json_integer_value(v) < 100 ||
+		    json_integer_value(v) > 599)
+			return "status must be an integer from 100 to 599";
+		f->status = (int)json_integer_value(v);
+		*other = true;
+	} else if (strcmp(key, "body") == 0) {
+		if (!json_is_string(v))
+			return "body must be a string";
+		free(f->body);
+		f->body = xstrdup(json_string_value(v));
+		*other = true;
+	} else if (strcmp(key, "content_type") == 0) {
+		if (!json_is_string(v) || !header_safe(json_string_value(v), 128))
+			return "content_type must be a short string";
+		free(f->content_type);
+		f->content_type = xstrdup(json_string_value(v));
+		*other = true;
+	} else if (strcmp(key, "retry_after") == 0) {
+		char	 num[32];
+
+		free(f->retry_after);
+		f->retry_after = NULL;
+		if (json_is_integer(v) && json_integer_value(v) >= 0) {
+			snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+			    json_integer_value(v));
+			f->retry_after = xstrdup(num);
+		} else if (json_is_string(v) && header_safe(json_string_value(v), 64)) {
+			f->retry_after = xstrdup(json_string_value(v));
+		} else {
+			return "retry_after must be a short string or a non-negative integer";
+		}
+		*other = true;
+	} else if (strcmp(key, "malformed") == 0) {
+		if (!json_is_boolean(v))
+			return "malformed must be a boolean";
+		f->malformed = json_is_true(v);
+		*other = *other || f->malformed;
+	} else if (strcmp(key, "drop") == 0) {
+		if (!json_is_boolean(v))
+			return "drop must be a boolean";
+		f->drop = json_is_true(v);
+		*other = *other || f->drop;
+	} else
+		*known = false;
+	return NULL;
+}
+
+/* A field of when the fault applies; *known is false for another field. */
+static const char *
+match_field(const char *key, json_t *v, struct fault *f, bool *known)
+{
+	if (strcmp(key, "delay_ms") == 0) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > EMU_MAX_DELAY_MS)
+			return "delay_ms must be an integer from 0 to 600000";
+		f->delay_ms = (long)json_integer_value(v);
+	} else if (strcmp(key, "count") == 0) {
+		if (!json_is_integer(v) || json_integer_value(v) < -1 ||
+		    json_integer_value(v) == 0 || json_integer_value(v) > INT_MAX)
+			return "count must be -1 or a positive integer";
+		f->count = (long)json_integer_value(v);
+	} else if (strcmp(key, "grant") == 0) {
+		const char *g = json_is_string(v) ? json_string_value(v) : "";
+
+		if (strcmp(g, "client_credentials") == 0)
+			f->grant = EMU_GRANT_CC;
+		else if (strcmp(g, "saml2_bearer") == 0)
+			f->grant = EMU_GRANT_SAML2;
+		else if (strcmp(g, "any") == 0)
+			f->grant = -1;
+		else
+			return "grant must be \"client_credentials\", \"saml2_bearer\" or \"any\"";
+	} else if (strcmp(key, "endpoint") == 0) {
+		const char *p = json_is_string(v) ? json_string_value(v) : "";
+
+		if (strcmp(p, "token") == 0)
+			f->endpoint = EMU_EP_TOKEN;
+		else if (strcmp(p, "api") == 0)
+			f->endpoint = EMU_EP_API;
+		else if (strcmp(p, "any") == 0)
+			f->endpoint = EMU_EP_ANY;
+		else
+			return "endpoint must be \"token\", \"api\" or \"any\"";
+	} else
+		*known = false;
+	return NULL;
+}
+
 /* Parses a fault; on error returns the reason. */
 static const char *
 fault_parse(json_t *j, struct fault *f, char *reason, size_t len)
 {
-	const char	*key;
+	const char	*key, *why;
 	json_t		*v;
-	bool		 other = false;
+	bool		 other = false, known;
 
 	memset(f, 0, sizeof(*f));
 	f->count = -1;
 	f->grant = -1;
 	json_object_foreach(j, key, v) {
-		if (strcmp(key, "status") == 0) {
-			if (!json_is_integer(v) || json_integer_value(v) < 100 ||
-			    json_integer_value(v) > 599)
-				return "status must be an integer from 100 to 599";
-			f->status = (int)json_integer_value(v);
-			other = true;
-		} else if (strcmp(key, "body") == 0) {
-			if (!json_is_string(v))
-				return "body must be a string";
-			free(f->body);
-			f->body = xstrdup(json_string_value(v));
-			other = true;
-		} else if (strcmp(key, "content_type") == 0) {
-			if (!json_is_string(v) || !header_safe(json_string_value(v), 128))
-				return "content_type must be a short string";
-			free(f->content_type);
-			f->content_type = xstrdup(json_string_value(v));
-			other = true;
-		} else if (strcmp(key, "retry_after") == 0) {
-			char	 num[32];
-
-			free(f->retry_after);
-			f->retry_after = NULL;
-			if (json_is_integer(v) && json_integer_value(v) >= 0) {
-				snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
-				    json_integer_value(v));
-				f->retry_after = xstrdup(num);
-			} else if (json_is_string(v) && header_safe(json_string_value(v), 64)) {
-				f->retry_after = xstrdup(json_string_value(v));
-			} else {
-				return "retry_after must be a short string or a non-negative integer";
-			}
-			other = true;
-		} else if (strcmp(key, "delay_ms") == 0) {
-			if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-			    json_integer_value(v) > EMU_MAX_DELAY_MS)
-				return "delay_ms must be an integer from 0 to 600000";
-			f->delay_ms = (long)json_integer_value(v);
-		} else if (strcmp(key, "malformed") == 0) {
-			if (!json_is_boolean(v))
-				return "malformed must be a boolean";
-			f->malformed = json_is_true(v);
-			other = other || f->malformed;
-		} else if (strcmp(key, "drop") == 0) {
-			if (!json_is_boolean(v))
-				return "drop must be a boolean";
-			f->drop = json_is_true(v);
-			other = other || f->drop;
-		} else if (strcmp(key, "count") == 0) {
-			if (!json_is_integer(v) || json_integer_value(v) < -1 ||
-			    json_integer_value(v) == 0 || json_integer_value(v) > INT_MAX)
-				return "count must be -1 or a positive integer";
-			f->count = (long)json_integer_value(v);
-		} else if (strcmp(key, "grant") == 0) {
-			const char *g = json_is_string(v) ? json_string_value(v) : "";
-
-			if (strcmp(g, "client_credentials") == 0)
-				f->grant = EMU_GRANT_CC;
-			else if (strcmp(g, "saml2_bearer") == 0)
-				f->grant = EMU_GRANT_SAML2;
-			else if (strcmp(g, "any") == 0)
-				f->grant = -1;
-			else
-				return "grant must be \"client_credentials\", \"saml2_bearer\" or \"any\"";
-		} else if (strcmp(key, "endpoint") == 0) {
-			const char *p = json_is_string(v) ? json_string_value(v) : "";
-
-			if (strcmp(p, "token") == 0)
-				f->endpoint = EMU_EP_TOKEN;
-			else if (strcmp(p, "api") == 0)
-				f->endpoint = EMU_EP_API;
-			else if (strcmp(p, "any") == 0)
-				f->endpoint = EMU_EP_ANY;
-			else
-				return "endpoint must be \"token\", \"api\" or \"any\"";
-		} else {
+		known = true;
+		if ((why = answer_field(key, v, f, &other, &known)) == NULL && !known) {
+			known = true;
+			why = match_field(key, v, f, &known);
+		}
+		if (why != NULL)
+			return why;
+		if (!known) {
 			snprintf(reason, len, "unknown field '%.32s' in fault", key);
 			return reason;
 		}

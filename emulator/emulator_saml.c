@@ -450,6 +450,44 @@ check_response(xmlNode *root, const struct emu_trust *t, xmlNode **ret_assertion
 	return NULL;
 }
 
+/*
+ * Reads the XML (no network, no DTD, no entities) and checks its shape: a
+ * Response or an Assertion holding exactly one Assertion, unique IDs.
+ */
+static const char *
+doc_read(const unsigned char *raw, size_t rawlen, xmlDoc **ret_doc,
+    xmlNode **ret_root, char *reason, size_t len)
+{
+	xmlDoc		*doc;
+	xmlNode		*root;
+	int		 n;
+
+	if (rawlen > INT32_MAX)
+		return "assertion is too large";
+	/* No network, no DTD loading, no entity substitution, no noise. */
+	doc = xmlReadMemory((const char *)raw, (int)rawlen, "assertion.xml", NULL,
+	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (doc == NULL)
+		return "assertion is not well-formed XML";
+	*ret_doc = doc;		/* the caller frees it, whatever is found */
+	if (doc->intSubset != NULL || doc->extSubset != NULL)
+		return "assertion must not contain a DTD";
+	root = xmlDocGetRootElement(doc);
+	if (root == NULL || !(is_elem(root, NS_SAMLP, "Response") ||
+	    is_elem(root, NS_SAML, "Assertion")))
+		return "root element is not a SAML Response or Assertion";
+	if (count_elems(root, NS_SAML, "EncryptedAssertion") != 0)
+		return "EncryptedAssertion is not supported";
+	if ((n = count_elems(root, NS_SAML, "Assertion")) != 1) {
+		snprintf(reason, len, "expected exactly one Assertion, found %d", n);
+		return reason;
+	}
+	if (register_ids(doc, root) == -1)
+		return "duplicate or empty ID attribute";
+	*ret_root = root;
+	return NULL;
+}
+
 int
 emulator_saml_verify(const char *assertion_b64, const struct emu_trust *t, double now,
     char **ret_subject, char *errbuf, size_t errlen)
@@ -457,49 +495,16 @@ emulator_saml_verify(const char *assertion_b64, const struct emu_trust *t, doubl
 	unsigned char	*raw = NULL;
 	size_t		 rawlen = 0;
 	xmlDoc		*doc = NULL;
-	xmlNode		*root, *assertion, *node;
+	xmlNode		*root = NULL, *assertion, *node;
 	char		*issuer = NULL, *subject = NULL, reason[128];
 	const char	*why = NULL;
-	int		 n;
 
 	if (base64_decode_lenient(assertion_b64, &raw, &rawlen) == -1) {
 		why = "assertion is not valid base64";
 		goto done;
 	}
-	if (rawlen > INT32_MAX) {
-		why = "assertion is too large";
+	if ((why = doc_read(raw, rawlen, &doc, &root, reason, sizeof(reason))) != NULL)
 		goto done;
-	}
-	/* No network, no DTD loading, no entity substitution, no noise. */
-	doc = xmlReadMemory((const char *)raw, (int)rawlen, "assertion.xml", NULL,
-	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	if (doc == NULL) {
-		why = "assertion is not well-formed XML";
-		goto done;
-	}
-	if (doc->intSubset != NULL || doc->extSubset != NULL) {
-		why = "assertion must not contain a DTD";
-		goto done;
-	}
-	root = xmlDocGetRootElement(doc);
-	if (root == NULL || !(is_elem(root, NS_SAMLP, "Response") ||
-	    is_elem(root, NS_SAML, "Assertion"))) {
-		why = "root element is not a SAML Response or Assertion";
-		goto done;
-	}
-	if (count_elems(root, NS_SAML, "EncryptedAssertion") != 0) {
-		why = "EncryptedAssertion is not supported";
-		goto done;
-	}
-	if ((n = count_elems(root, NS_SAML, "Assertion")) != 1) {
-		snprintf(reason, sizeof(reason), "expected exactly one Assertion, found %d", n);
-		why = reason;
-		goto done;
-	}
-	if (register_ids(doc, root) == -1) {
-		why = "duplicate or empty ID attribute";
-		goto done;
-	}
 	assertion = root;
 	if (is_elem(root, NS_SAMLP, "Response") &&
 	    (why = check_response(root, t, &assertion, reason, sizeof(reason))) != NULL)

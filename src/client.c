@@ -20,42 +20,17 @@
 
 #define CLIENT_MAX_BODY	(1024 * 1024)
 
-struct body {
-	char	*data;
-	size_t	 len;
-};
-
+/* The answer may hold a token: kept in a buffer that cleanses itself. */
 static size_t
 body_write(char *p, size_t size, size_t n, void *arg)
 {
-	struct body	*b = arg;
-	size_t		 len = size * n;
-	char		*grown;
-
-	if (b->len + len > CLIENT_MAX_BODY)
-		return 0;
-	if ((grown = realloc(b->data, b->len + len + 1)) == NULL)
-		return 0;
-	b->data = grown;
-	memcpy(b->data + b->len, p, len);
-	b->len += len;
-	b->data[b->len] = '\0';
-	return len;
-}
-
-static void
-body_free(struct body *b)
-{
-	if (b->data != NULL) {
-		OPENSSL_cleanse(b->data, b->len);
-		free(b->data);
-	}
+	return secret_buf_add(arg, p, size * n, CLIENT_MAX_BODY) == -1 ? 0 : size * n;
 }
 
 /* GETs PATH from the broker at ADDRESS (unix:PATH or tcp:HOST:PORT). */
 static int
 client_get(const char *address, const char *path, long *ret_status,
-    struct body *ret_body, const char *prog)
+    struct secret_buf *ret_body, const char *prog)
 {
 	CURL			*c;
 	struct curl_slist	*hdrs = NULL;
@@ -100,7 +75,7 @@ done:
 
 /* Prints the broker's {"error","message"} answer. */
 static void
-print_error(const char *prog, long status, const struct body *b)
+print_error(const char *prog, long status, const struct secret_buf *b)
 {
 	json_t		*j = b->data ? json_loads(b->data, 0, NULL) : NULL;
 	const char	*code = NULL, *msg = NULL, *up = NULL;
@@ -112,6 +87,29 @@ print_error(const char *prog, long status, const struct body *b)
 	else
 		fprintf(stderr, "%s: the broker answered HTTP %ld\n", prog, status);
 	json_decref(j);
+}
+
+/*
+ * GETs PATH and checks the answer: 0 with a 200 answer's body in *b to
+ * read, 1 when --json printed it whole, -1 after saying what went wrong.
+ */
+static int
+client_fetch(const char *address, const char *path, const char *prog,
+    int json, struct secret_buf *b)
+{
+	long	 status = 0;
+
+	if (client_get(address, path, &status, b, prog) == -1)
+		return -1;
+	if (status != 200) {
+		print_error(prog, status, b);
+		return -1;
+	}
+	if (json) {
+		fputs(b->data ? b->data : "", stdout);
+		return 1;
+	}
+	return 0;
 }
 
 int
@@ -129,11 +127,10 @@ cmd_token(int argc, char **argv)
 	const char	*address = SAMLBROKER_DEFAULT_SOCKET, *tenant = NULL;
 	const char	*user = NULL, *service = NULL, *token;
 	const char	*prog = "samlbroker token";
-	struct body	 b = { NULL, 0 };
+	struct secret_buf b = { NULL, 0, 0 };
 	char		 path[1024], *et = NULL, *es = NULL;
-	long		 status = 0;
 	json_t		*j = NULL;
-	int		 ch, json = 0, rc = 1;
+	int		 ch, json = 0, got, rc = 1;
 
 	while ((ch = getopt_long(argc, argv, "s:t:u:h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -164,15 +161,8 @@ cmd_token(int argc, char **argv)
 		goto done;
 	snprintf(path, sizeof(path), "/v1/tenants/%s/%s/%s/token", et,
 	    user ? "users" : "services", es);
-	if (client_get(address, path, &status, &b, prog) == -1)
-		goto done;
-	if (status != 200) {
-		print_error(prog, status, &b);
-		goto done;
-	}
-	if (json) {
-		fputs(b.data ? b.data : "", stdout);
-		rc = 0;
+	if ((got = client_fetch(address, path, prog, json, &b)) != 0) {
+		rc = got == 1 ? 0 : 1;
 		goto done;
 	}
 	if (b.data == NULL || (j = json_loads(b.data, 0, NULL)) == NULL ||
@@ -184,7 +174,7 @@ cmd_token(int argc, char **argv)
 	rc = 0;
 done:
 	json_decref(j);
-	body_free(&b);
+	secret_buf_clear(&b);
 	curl_free(et);
 	curl_free(es);
 	curl_global_cleanup();
@@ -199,6 +189,47 @@ str_or(json_t *o, const char *key, const char *dflt)
 	return s != NULL ? s : dflt;
 }
 
+/* The last reload's line, when the broker has reloaded at all. */
+static void
+reload_print(json_t *reload)
+{
+	json_t	*time = json_object_get(reload, "time");
+	int	 ok = json_is_true(json_object_get(reload, "ok"));
+
+	if (time == NULL || json_is_null(time))
+		return;
+	printf("last reload %s: %s%s%s\n", str_or(reload, "time", "?"),
+	    ok ? "ok" : "FAILED", ok ? "" : ": ",
+	    ok ? "" : str_or(reload, "error", ""));
+}
+
+/* One tenant's two lines: health, cache and certificate, then upstream. */
+static void
+tenant_print(json_t *t)
+{
+	json_t		*cert = json_object_get(t, "certificate");
+	json_t		*cache = json_object_get(t, "cache");
+	json_t		*up = json_object_get(t, "upstream");
+	json_int_t	 fails = json_integer_value(json_object_get(up,
+			    "consecutive_failures"));
+
+	printf("tenant %s (%s): %s; cache %lld entries, %lld hits, %lld misses; "
+	    "certificate expires %s\n", str_or(t, "name", "?"),
+	    str_or(t, "organization_sname", "?"),
+	    fails > 0 ? "FAILING" : "ok",
+	    (long long)json_integer_value(json_object_get(cache, "entries")),
+	    (long long)json_integer_value(json_object_get(cache, "hits")),
+	    (long long)json_integer_value(json_object_get(cache, "misses")),
+	    str_or(cert, "not_after", "?"));
+	if (fails > 0)
+		printf("  last error %s at %s, %lld consecutive failures, backoff %.0fs\n",
+		    str_or(up, "last_error", "?"), str_or(up, "last_failure", "?"),
+		    (long long)fails,
+		    json_real_value(json_object_get(up, "current_backoff")));
+	else
+		printf("  last success %s\n", str_or(up, "last_success", "never"));
+}
+
 int
 cmd_status(int argc, char **argv)
 {
@@ -209,11 +240,10 @@ cmd_status(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char	*address = SAMLBROKER_DEFAULT_SOCKET, *prog = "samlbroker status";
-	struct body	 b = { NULL, 0 };
-	json_t		*j = NULL, *t, *reload;
+	struct secret_buf b = { NULL, 0, 0 };
+	json_t		*j = NULL, *t;
 	size_t		 i;
-	long		 status = 0;
-	int		 ch, json = 0, rc = 1;
+	int		 ch, json = 0, got, rc = 1;
 
 	while ((ch = getopt_long(argc, argv, "s:h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -232,59 +262,25 @@ cmd_status(int argc, char **argv)
 		return 2;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (client_get(address, "/v1/status", &status, &b, prog) == -1)
-		goto done;
-	if (status != 200) {
-		print_error(prog, status, &b);
-		goto done;
-	}
-	if (json) {
-		fputs(b.data ? b.data : "", stdout);
-		rc = 0;
+	if ((got = client_fetch(address, "/v1/status", prog, json, &b)) != 0) {
+		rc = got == 1 ? 0 : 1;
 		goto done;
 	}
 	if (b.data == NULL || (j = json_loads(b.data, 0, NULL)) == NULL) {
 		fprintf(stderr, "%s: malformed answer from the broker\n", prog);
 		goto done;
 	}
-	reload = json_object_get(j, "last_reload");
 	printf("samlbroker %s, up %llds since %s, config %s\n",
 	    str_or(j, "version", "?"),
 	    (long long)json_integer_value(json_object_get(j, "uptime")),
 	    str_or(j, "started", "?"), str_or(j, "config_file", "?"));
-	if (json_object_get(reload, "time") != NULL &&
-	    !json_is_null(json_object_get(reload, "time")))
-		printf("last reload %s: %s%s%s\n", str_or(reload, "time", "?"),
-		    json_is_true(json_object_get(reload, "ok")) ? "ok" : "FAILED",
-		    json_is_true(json_object_get(reload, "ok")) ? "" : ": ",
-		    json_is_true(json_object_get(reload, "ok")) ? "" :
-		    str_or(reload, "error", ""));
-	json_array_foreach(json_object_get(j, "tenants"), i, t) {
-		json_t	*cert = json_object_get(t, "certificate");
-		json_t	*cache = json_object_get(t, "cache");
-		json_t	*up = json_object_get(t, "upstream");
-		json_int_t fails = json_integer_value(json_object_get(up, "consecutive_failures"));
-
-		printf("tenant %s (%s): %s; cache %lld entries, %lld hits, %lld misses; "
-		    "certificate expires %s\n", str_or(t, "name", "?"),
-		    str_or(t, "organization_sname", "?"),
-		    fails > 0 ? "FAILING" : "ok",
-		    (long long)json_integer_value(json_object_get(cache, "entries")),
-		    (long long)json_integer_value(json_object_get(cache, "hits")),
-		    (long long)json_integer_value(json_object_get(cache, "misses")),
-		    str_or(cert, "not_after", "?"));
-		if (fails > 0)
-			printf("  last error %s at %s, %lld consecutive failures, backoff %.0fs\n",
-			    str_or(up, "last_error", "?"), str_or(up, "last_failure", "?"),
-			    (long long)fails,
-			    json_real_value(json_object_get(up, "current_backoff")));
-		else
-			printf("  last success %s\n", str_or(up, "last_success", "never"));
-	}
+	reload_print(json_object_get(j, "last_reload"));
+	json_array_foreach(json_object_get(j, "tenants"), i, t)
+		tenant_print(t);
 	rc = 0;
 done:
 	json_decref(j);
-	body_free(&b);
+	secret_buf_clear(&b);
 	curl_global_cleanup();
 	return rc;
 }

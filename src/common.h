@@ -45,6 +45,16 @@ void	*xcalloc(size_t, size_t);
 char	*xstrdup(const char *);
 char	*xstrndup(const char *, size_t);
 void	 secret_free(char *);	/* cleanse then free; accepts NULL */
+/* A growing buffer that may hold a secret (a token answer): it grows by
+ * copying, never by realloc, and cleanses every buffer it lets go; data is
+ * NUL-terminated once anything was added. */
+struct secret_buf {
+	char	*data;
+	size_t	 len;
+	size_t	 size;
+};
+int	 secret_buf_add(struct secret_buf *, const void *, size_t, size_t max);	/* -1: over max */
+void	 secret_buf_clear(struct secret_buf *);	/* cleanse, free, empty */
 int	 format_rfc3339(double t, char *buf, size_t len);	/* 2026-11-25T01:02:03Z */
 int	 base64_decode_lenient(const char *in, unsigned char **out, size_t *outlen);
 char	*base64_encode(const unsigned char *in, size_t len, int wrap64);

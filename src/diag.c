@@ -51,6 +51,10 @@ diag_add(struct diag *d, const char *kind, const char *file,
 	if (d->lines == NULL)
 		fatal("realloc");
 	d->lines[d->n_lines++] = line;
+	if (kind[0] == '\0')
+		d->errors++;
+	else
+		d->warnings++;
 }
 
 void
@@ -62,7 +66,6 @@ diag_error(struct diag *d, const char *file, const char *section,
 	va_start(ap, fmt);
 	diag_add(d, "", file, section, option, fmt, ap);
 	va_end(ap);
-	d->errors++;
 }
 
 void
@@ -74,5 +77,4 @@ diag_warn(struct diag *d, const char *file, const char *section,
 	va_start(ap, fmt);
 	diag_add(d, "warning: ", file, section, option, fmt, ap);
 	va_end(ap);
-	d->warnings++;
 }

@@ -192,21 +192,10 @@ continue_value(struct cont *c, const char *p, size_t len, bool padded)
 	return 0;
 }
 
-/*
- * Parses one line (without its line end) into f.  Returns 0, or -1 with
- * the error in errbuf.
- */
+/* A line is text: not too long, no NUL, no control character but tab. */
 static int
-parse_line(struct ini_file *f, struct ini_section **cur, struct cont *k, const char *p,
-    size_t len, int line, const char *const *repeatable, size_t *n_options,
-    char *errbuf, size_t errlen)
+check_bytes(const char *p, size_t len, int line, char *errbuf, size_t errlen)
 {
-	const char	*eq, *name, *value;
-	size_t		 nlen, vlen;
-	char		 q1[INI_NAME_QUOTE + 4], q2[INI_NAME_QUOTE + 4];
-	bool		 indented = len > 0 && is_blank(p[0]);
-	int		 run;
-
 	if (len > INI_MAX_LINE) {
 		seterr(errbuf, errlen, "line %d: line is longer than %d bytes",
 		    line, INI_MAX_LINE);
@@ -225,57 +214,63 @@ parse_line(struct ini_file *f, struct ini_section **cur, struct cont *k, const c
 			return -1;
 		}
 	}
-	trim(&p, &len);
-	run = len > 0 ? b64_run(p, len) : -1;
-	if (k->opt != NULL && run != -1 && (indented || k->full)) {
-		if (continue_value(k, p, len, run == 1) == -1) {
-			seterr(errbuf, errlen, "line %d: continued value is longer than "
-			    "%d bytes", line, INI_MAX_LINE);
-			return -1;
-		}
-		return 0;
-	}
-	k->opt = NULL;
-	if (len == 0 || p[0] == ';' || p[0] == '#')
-		return 0;
+	return 0;
+}
 
-	if (p[0] == '[') {
-		if (p[len - 1] != ']') {
-			seterr(errbuf, errlen, "line %d: malformed section header: "
-			    "it must end with ']'", line);
-			return -1;
-		}
-		name = p + 1;
-		nlen = len - 2;
-		if (memchr(name, '[', nlen) != NULL || memchr(name, ']', nlen) != NULL) {
-			seterr(errbuf, errlen, "line %d: malformed section header: "
-			    "'[' or ']' inside the name", line);
-			return -1;
-		}
-		trim(&name, &nlen);
-		if (nlen == 0) {
-			seterr(errbuf, errlen, "line %d: malformed section header: "
-			    "empty name", line);
-			return -1;
-		}
-		for (size_t i = 0; i < f->n_sections; i++) {
-			const struct ini_section *s = &f->sections[i];
+/* "[name]" (trimmed, p[0] == '['): a new section, which becomes *cur. */
+static int
+parse_section(struct ini_file *f, struct ini_section **cur, const char *p,
+    size_t len, int line, char *errbuf, size_t errlen)
+{
+	const char	*name = p + 1;
+	size_t		 nlen = len - 2;
+	char		 q1[INI_NAME_QUOTE + 4];
 
-			if (strlen(s->name) == nlen && memcmp(s->name, name, nlen) == 0) {
-				seterr(errbuf, errlen, "line %d: duplicate section [%s] "
-				    "(first on line %d)", line,
-				    quote_name(name, nlen, q1, sizeof(q1)), s->line);
-				return -1;
-			}
-		}
-		if (f->n_sections >= INI_MAX_SECTIONS) {
-			seterr(errbuf, errlen, "line %d: more than %d sections",
-			    line, INI_MAX_SECTIONS);
+	if (p[len - 1] != ']') {
+		seterr(errbuf, errlen, "line %d: malformed section header: "
+		    "it must end with ']'", line);
+		return -1;
+	}
+	if (memchr(name, '[', nlen) != NULL || memchr(name, ']', nlen) != NULL) {
+		seterr(errbuf, errlen, "line %d: malformed section header: "
+		    "'[' or ']' inside the name", line);
+		return -1;
+	}
+	trim(&name, &nlen);
+	if (nlen == 0) {
+		seterr(errbuf, errlen, "line %d: malformed section header: "
+		    "empty name", line);
+		return -1;
+	}
+	for (size_t i = 0; i < f->n_sections; i++) {
+		const struct ini_section *s = &f->sections[i];
+
+		if (strlen(s->name) == nlen && memcmp(s->name, name, nlen) == 0) {
+			seterr(errbuf, errlen, "line %d: duplicate section [%s] "
+			    "(first on line %d)", line,
+			    quote_name(name, nlen, q1, sizeof(q1)), s->line);
 			return -1;
 		}
-		*cur = add_section(f, name, nlen, line);
-		return 0;
 	}
+	if (f->n_sections >= INI_MAX_SECTIONS) {
+		seterr(errbuf, errlen, "line %d: more than %d sections",
+		    line, INI_MAX_SECTIONS);
+		return -1;
+	}
+	*cur = add_section(f, name, nlen, line);
+	return 0;
+}
+
+/* "name = value" (trimmed) in section cur; an empty or base64 value may
+ * be continued on the next lines (k). */
+static int
+parse_option(struct ini_section *cur, struct cont *k, const char *p, size_t len,
+    int line, const char *const *repeatable, size_t *n_options,
+    char *errbuf, size_t errlen)
+{
+	const char	*eq, *name, *value;
+	size_t		 nlen, vlen;
+	char		 q1[INI_NAME_QUOTE + 4], q2[INI_NAME_QUOTE + 4];
 
 	if ((eq = memchr(p, '=', len)) == NULL) {
 		seterr(errbuf, errlen, "line %d: expected '[section]' or "
@@ -292,13 +287,13 @@ parse_line(struct ini_file *f, struct ini_section **cur, struct cont *k, const c
 		seterr(errbuf, errlen, "line %d: option name is empty", line);
 		return -1;
 	}
-	if (*cur == NULL) {
+	if (cur == NULL) {
 		seterr(errbuf, errlen, "line %d: option '%s' outside any section",
 		    line, quote_name(name, nlen, q1, sizeof(q1)));
 		return -1;
 	}
-	for (size_t i = 0; i < (*cur)->n_options; i++) {
-		const struct ini_option *o = &(*cur)->options[i];
+	for (size_t i = 0; i < cur->n_options; i++) {
+		const struct ini_option *o = &cur->options[i];
 
 		if (strlen(o->name) != nlen || memcmp(o->name, name, nlen) != 0)
 			continue;
@@ -307,7 +302,7 @@ parse_line(struct ini_file *f, struct ini_section **cur, struct cont *k, const c
 		seterr(errbuf, errlen, "line %d: duplicate option '%s' in [%s] "
 		    "(first on line %d)", line,
 		    quote_name(name, nlen, q1, sizeof(q1)),
-		    quote_name((*cur)->name, strlen((*cur)->name), q2, sizeof(q2)),
+		    quote_name(cur->name, strlen(cur->name), q2, sizeof(q2)),
 		    o->line);
 		return -1;
 	}
@@ -317,13 +312,46 @@ parse_line(struct ini_file *f, struct ini_section **cur, struct cont *k, const c
 		return -1;
 	}
 	(*n_options)++;
-	add_option(*cur, name, nlen, value, vlen, line);
+	add_option(cur, name, nlen, value, vlen, line);
 	/* An empty value may go on in indented lines. */
 	if (vlen == 0 || b64_run(value, vlen) == 0) {
-		k->opt = &(*cur)->options[(*cur)->n_options - 1];
+		k->opt = &cur->options[cur->n_options - 1];
 		k->full = vlen == B64_LINE;
 	}
 	return 0;
+}
+
+/*
+ * Parses one line (without its line end) into f.  Returns 0, or -1 with
+ * the error in errbuf.
+ */
+static int
+parse_line(struct ini_file *f, struct ini_section **cur, struct cont *k, const char *p,
+    size_t len, int line, const char *const *repeatable, size_t *n_options,
+    char *errbuf, size_t errlen)
+{
+	bool		 indented = len > 0 && is_blank(p[0]);
+	int		 run;
+
+	if (check_bytes(p, len, line, errbuf, errlen) == -1)
+		return -1;
+	trim(&p, &len);
+	run = len > 0 ? b64_run(p, len) : -1;
+	if (k->opt != NULL && run != -1 && (indented || k->full)) {
+		if (continue_value(k, p, len, run == 1) == -1) {
+			seterr(errbuf, errlen, "line %d: continued value is longer than "
+			    "%d bytes", line, INI_MAX_LINE);
+			return -1;
+		}
+		return 0;
+	}
+	k->opt = NULL;
+	if (len == 0 || p[0] == ';' || p[0] == '#')
+		return 0;
+	if (p[0] == '[')
+		return parse_section(f, cur, p, len, line, errbuf, errlen);
+	return parse_option(*cur, k, p, len, line, repeatable, n_options,
+	    errbuf, errlen);
 }
 
 struct ini_file *

@@ -253,6 +253,41 @@ trim(char **s, char **e)
 }
 
 /*
+ * Unescapes the next NAME=VALUE of a subject in place, up to an unescaped
+ * separator, and moves *p past it; -1 when it holds no '='.
+ */
+static int
+rdn_next(char **p, char sep, char **ret_field, char **ret_value)
+{
+	char	*field = *p, *field_end = NULL, *value = NULL, *value_end;
+	char	*q, *w;
+
+	w = q = *p;
+	while (*q != '\0' && *q != sep) {
+		if (*q == '\\' && q[1] != '\0')
+			q++;
+		else if (*q == '=' && value == NULL) {
+			field_end = w;
+			*w++ = *q++;
+			value = w;
+			continue;
+		}
+		*w++ = *q++;
+	}
+	value_end = w;
+	*p = *q == '\0' ? q : q + 1;
+	if (value == NULL)
+		return -1;
+	trim(&field, &field_end);
+	trim(&value, &value_end);
+	*field_end = '\0';
+	*value_end = '\0';
+	*ret_field = field;
+	*ret_value = value;
+	return 0;
+}
+
+/*
  * Parses "CN=a,O=b" or "/CN=a/O=b" (as openssl -subj); a backslash
  * escapes the next character.  Attributes keep the order given.
  */
@@ -260,7 +295,7 @@ static X509_NAME *
 subject_parse(const char *dn, char *err, size_t errlen)
 {
 	X509_NAME	*name;
-	char		*copy, *p, *q, sep = ',';
+	char		*copy, *p, *field, *value, sep = ',';
 	int		 entries = 0;
 
 	name = X509_NAME_new();
@@ -275,33 +310,10 @@ subject_parse(const char *dn, char *err, size_t errlen)
 	if (name == NULL)
 		goto fail;
 	while (*p != '\0') {
-		char *field = p, *field_end, *value, *value_end, *w;
-
-		/* Unescape into place up to the next unescaped separator. */
-		w = q = p;
-		field_end = NULL;
-		value = NULL;
-		while (*q != '\0' && *q != sep) {
-			if (*q == '\\' && q[1] != '\0')
-				q++;
-			else if (*q == '=' && value == NULL) {
-				field_end = w;
-				*w++ = *q++;
-				value = w;
-				continue;
-			}
-			*w++ = *q++;
-		}
-		value_end = w;
-		p = *q == '\0' ? q : q + 1;
-		if (value == NULL) {
+		if (rdn_next(&p, sep, &field, &value) == -1) {
 			snprintf(err, errlen, "--subject: expected NAME=VALUE in \"%s\"", dn);
 			goto fail;
 		}
-		trim(&field, &field_end);
-		trim(&value, &value_end);
-		*field_end = '\0';
-		*value_end = '\0';
 		if (*field == '\0' || *value == '\0') {
 			snprintf(err, errlen, "--subject: empty name or value in \"%s\"", dn);
 			goto fail;
@@ -408,18 +420,143 @@ dir_sync(const char *dir)
 	close(fd);
 }
 
+/* The files of one run: their paths, their texts, and the certificate
+ * body printed for the identity provider. */
+struct keygen_set {
+	char	*paths[F_COUNT];
+	char	*text[F_COUNT];
+	char	*body;
+};
+
+static void
+set_free(struct keygen_set *set)
+{
+	for (int i = 0; i < F_COUNT; i++) {
+		free(set->paths[i]);
+		free(set->text[i]);
+	}
+	free(set->body);
+}
+
+/* The paths under --out; none may exist yet unless --force. */
+static int
+set_paths(struct keygen_set *set, const struct keygen_opts *o, char *err,
+    size_t errlen)
+{
+	struct stat	 st;
+
+	for (int i = 0; i < F_COUNT; i++) {
+		set->paths[i] = path_join(o->out, files[i].name);
+		if (!o->force && lstat(set->paths[i], &st) == 0) {
+			snprintf(err, errlen, "%s/%s exists; use --force to "
+			    "replace it", o->out, files[i].name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A new key and its certificate, as PEM and base64 texts. */
+static int
+set_make_key(struct keygen_set *set, const struct keygen_opts *o,
+    const X509_NAME *subject, const char *password, char *err, size_t errlen)
+{
+	EVP_PKEY	*pkey = NULL;
+	X509		*cert = NULL;
+	int		 rc = -1;
+
+	keystore_global_init();
+	if ((pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)o->bits)) == NULL) {
+		snprintf(err, errlen, "cannot generate a %ld-bit RSA key", o->bits);
+		goto done;
+	}
+	if ((cert = x509_selfsigned_new(pkey, subject, o->days, 0, cert_exts,
+	    sizeof(cert_exts) / sizeof(cert_exts[0]))) == NULL) {
+		snprintf(err, errlen, "cannot make the certificate");
+		goto done;
+	}
+	if ((set->text[F_CERT] = x509_cert_pem(cert)) == NULL ||
+	    (set->text[F_KEY] = x509_key_pem(pkey, password)) == NULL ||
+	    (set->body = x509_pem_body(set->text[F_CERT], false)) == NULL) {
+		snprintf(err, errlen, "cannot encode the key or certificate");
+		goto done;
+	}
+	set->text[F_CERT_B64] = base64_encode((unsigned char *)set->text[F_CERT],
+	    strlen(set->text[F_CERT]), 1);
+	set->text[F_KEY_B64] = base64_encode((unsigned char *)set->text[F_KEY],
+	    strlen(set->text[F_KEY]), 1);
+	rc = 0;
+done:
+	X509_free(cert);
+	EVP_PKEY_free(pkey);
+	return rc;
+}
+
+/* What the broker will load must load: checks it the broker's way, then
+ * formats saml-section.cfg from what it loaded. */
+static int
+set_make_section(struct keygen_set *set, const struct keygen_opts *o,
+    const char *password, const char *pw_abs, char *err, size_t errlen)
+{
+	struct keystore	*ks;
+	char		*pw_copy = xstrdup(password);
+	int		 rc = -1;
+
+	if ((ks = keystore_load(set->text[F_CERT_B64], set->text[F_KEY_B64], pw_copy,
+	    err, errlen)) == NULL)
+		goto done;
+	if ((set->text[F_SECTION] = section_text(o->issuer, set->text[F_CERT],
+	    set->text[F_KEY], pw_abs, keystore_subject(ks),
+	    keystore_fingerprint(ks), keystore_not_after(ks))) == NULL) {
+		snprintf(err, errlen, "cannot format saml-section.cfg");
+		goto done;
+	}
+	rc = 0;
+done:
+	keystore_free(ks);
+	secret_free(pw_copy);
+	return rc;
+}
+
+/* Writes the whole set, or on failure removes what it wrote. */
+static int
+set_write(struct keygen_set *set, const struct keygen_opts *o, char *err,
+    size_t errlen)
+{
+	int	 written;
+
+	if (dir_prepare(o->out, err, errlen) == -1)
+		return -1;
+	for (written = 0; written < F_COUNT; written++) {
+		if (o->force && unlink(set->paths[written]) == -1 && errno != ENOENT) {
+			snprintf(err, errlen, "cannot replace %s: %s",
+			    set->paths[written], strerror(errno));
+			goto fail;
+		}
+		if (file_write_new(set->paths[written], files[written].mode,
+		    set->text[written], strlen(set->text[written])) == -1) {
+			snprintf(err, errlen, "cannot write %s: %s",
+			    set->paths[written], strerror(errno));
+			goto fail;
+		}
+	}
+	dir_sync(o->out);
+	return 0;
+fail:
+	/* Leave no half-made set behind. */
+	for (int i = 0; i < written; i++)
+		unlink(set->paths[i]);
+	return -1;
+}
+
 static int
 keygen_run(const struct keygen_opts *o)
 {
-	char		 err[PATH_MAX + 256], *paths[F_COUNT] = { NULL }, pw_abs[PATH_MAX];
-	char		*password = NULL, *pw_copy = NULL, *subject_dn = NULL;
-	char		*text[F_COUNT] = { NULL }, *body = NULL;
+	char		 err[PATH_MAX + 256], pw_abs[PATH_MAX];
+	char		*password = NULL, *subject_dn = NULL;
+	struct keygen_set set = { { NULL }, { NULL }, NULL };
 	X509_NAME	*subject = NULL;
-	EVP_PKEY	*pkey = NULL;
-	X509		*cert = NULL;
-	struct keystore	*ks = NULL;
-	struct stat	 st;
-	int		 written = 0, rc = 1;
+	int		 rc = 1;
 
 	err[0] = '\0';
 	if (password_get(o->password_file, &password, err, sizeof(err)) == -1)
@@ -432,97 +569,56 @@ keygen_run(const struct keygen_opts *o)
 	subject_dn = o->subject != NULL ? xstrdup(o->subject) : default_subject(o->issuer);
 	if ((subject = subject_parse(subject_dn, err, sizeof(err))) == NULL)
 		goto done;
-	for (int i = 0; i < F_COUNT; i++) {
-		paths[i] = path_join(o->out, files[i].name);
-		if (!o->force && lstat(paths[i], &st) == 0) {
-			snprintf(err, sizeof(err), "%s/%s exists; use --force to "
-			    "replace it", o->out, files[i].name);
-			goto done;
-		}
-	}
-
-	keystore_global_init();
-	if ((pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)o->bits)) == NULL) {
-		snprintf(err, sizeof(err), "cannot generate a %ld-bit RSA key", o->bits);
+	if (set_paths(&set, o, err, sizeof(err)) == -1 ||
+	    set_make_key(&set, o, subject, password, err, sizeof(err)) == -1 ||
+	    set_make_section(&set, o, password,
+	    o->password_file != NULL ? pw_abs : NULL, err, sizeof(err)) == -1 ||
+	    set_write(&set, o, err, sizeof(err)) == -1)
 		goto done;
-	}
-	if ((cert = x509_selfsigned_new(pkey, subject, o->days, 0, cert_exts,
-	    sizeof(cert_exts) / sizeof(cert_exts[0]))) == NULL) {
-		snprintf(err, sizeof(err), "cannot make the certificate");
-		goto done;
-	}
-	if ((text[F_CERT] = x509_cert_pem(cert)) == NULL ||
-	    (text[F_KEY] = x509_key_pem(pkey, password)) == NULL ||
-	    (body = x509_pem_body(text[F_CERT], false)) == NULL) {
-		snprintf(err, sizeof(err), "cannot encode the key or certificate");
-		goto done;
-	}
-	text[F_CERT_B64] = base64_encode((unsigned char *)text[F_CERT],
-	    strlen(text[F_CERT]), 1);
-	text[F_KEY_B64] = base64_encode((unsigned char *)text[F_KEY],
-	    strlen(text[F_KEY]), 1);
-
-	/* What the broker will load must load: check it the broker's way. */
-	pw_copy = xstrdup(password);
-	if ((ks = keystore_load(text[F_CERT_B64], text[F_KEY_B64], pw_copy,
-	    err, sizeof(err))) == NULL)
-		goto done;
-	if ((text[F_SECTION] = section_text(o->issuer, text[F_CERT], text[F_KEY],
-	    o->password_file != NULL ? pw_abs : NULL, keystore_subject(ks),
-	    keystore_fingerprint(ks), keystore_not_after(ks))) == NULL) {
-		snprintf(err, sizeof(err), "cannot format saml-section.cfg");
-		goto done;
-	}
-
-	if (dir_prepare(o->out, err, sizeof(err)) == -1)
-		goto done;
-	for (written = 0; written < F_COUNT; written++) {
-		if (o->force && unlink(paths[written]) == -1 && errno != ENOENT) {
-			snprintf(err, sizeof(err), "cannot replace %s: %s", paths[written],
-			    strerror(errno));
-			goto done;
-		}
-		if (file_write_new(paths[written], files[written].mode, text[written],
-		    strlen(text[written])) == -1) {
-			snprintf(err, sizeof(err), "cannot write %s: %s", paths[written],
-			    strerror(errno));
-			goto done;
-		}
-	}
-	dir_sync(o->out);
-	written = 0;	/* the set is complete: keep it whatever happens now */
-
+	/* The set is complete: it stays whatever happens now. */
 	fprintf(stderr, "samlbroker keygen: wrote %s/{cert.pem,key.pem.enc,"
 	    "cert.pem.b64,key.pem.enc.b64,saml-section.cfg}; certificate body "
 	    "for the identity provider follows\n", o->out);
 	fflush(stderr);
-	printf("%s", body);
+	printf("%s", set.body);
 	if (fflush(stdout) == EOF) {
 		snprintf(err, sizeof(err), "cannot write to stdout: %s", strerror(errno));
 		goto done;
 	}
 	rc = 0;
 done:
-	if (rc != 0) {
-		/* Leave no half-made set behind. */
-		for (int i = 0; i < written; i++)
-			unlink(paths[i]);
+	if (rc != 0)
 		fprintf(stderr, "samlbroker keygen: %s\n", err);
-	}
-	keystore_free(ks);
-	for (int i = 0; i < F_COUNT; i++) {
-		free(paths[i]);
-		free(text[i]);
-	}
-	free(body);
-	secret_free(pw_copy);
+	set_free(&set);
 	secret_free(password);
 	free(subject_dn);
 	X509_NAME_free(subject);
-	X509_free(cert);
-	EVP_PKEY_free(pkey);
 	ERR_clear_error();
 	return rc;
+}
+
+static int	 opts_check(const struct keygen_opts *);
+
+/*
+ * getopt_long takes any unambiguous prefix of an option, so
+ * "--password SECRET" would be read as --password-file and the secret
+ * shown as a file name.  This option is taken by its full name only.
+ */
+static int
+password_prefix_check(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		size_t n = strcspn(argv[i], "=");
+
+		if (n > 3 && strncmp(argv[i], "--password-file", n) == 0 &&
+		    n != strlen("--password-file")) {
+			fprintf(stderr, "samlbroker keygen: unknown option '%.*s': the "
+			    "password is never given on the command line; use "
+			    "--password-file FILE or " PASSWORD_ENV "\n", (int)n, argv[i]);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 int
@@ -542,22 +638,8 @@ cmd_keygen(int argc, char **argv)
 	struct keygen_opts	 o = { .days = DEFAULT_DAYS, .bits = DEFAULT_BITS };
 	int			 ch;
 
-	/*
-	 * getopt_long takes any unambiguous prefix of an option, so
-	 * "--password SECRET" would be read as --password-file and the secret
-	 * shown as a file name.  This option is taken by its full name only.
-	 */
-	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-		size_t n = strcspn(argv[i], "=");
-
-		if (n > 3 && strncmp(argv[i], "--password-file", n) == 0 &&
-		    n != strlen("--password-file")) {
-			fprintf(stderr, "samlbroker keygen: unknown option '%.*s': the "
-			    "password is never given on the command line; use "
-			    "--password-file FILE or " PASSWORD_ENV "\n", (int)n, argv[i]);
-			return 2;
-		}
-	}
+	if (password_prefix_check(argc, argv) == -1)
+		return 2;
 	while ((ch = getopt_long(argc, argv, "o:i:d:b:s:fh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'o':
@@ -602,24 +684,31 @@ cmd_keygen(int argc, char **argv)
 		    argv[optind]);
 		return 2;
 	}
-	if (o.out == NULL || o.issuer == NULL) {
+	return opts_check(&o) == -1 ? 2 : keygen_run(&o);
+}
+
+/* Says what is missing or wrong in the options after parsing. */
+static int
+opts_check(const struct keygen_opts *o)
+{
+	if (o->out == NULL || o->issuer == NULL) {
 		fprintf(stderr, "samlbroker keygen: --out and --issuer are required "
 		    "(see samlbroker keygen --help)\n");
-		return 2;
+		return -1;
 	}
-	if (o.out[0] == '\0') {
+	if (o->out[0] == '\0') {
 		fprintf(stderr, "samlbroker keygen: --out is empty\n");
-		return 2;
+		return -1;
 	}
-	if (!issuer_valid(o.issuer)) {
+	if (!issuer_valid(o->issuer)) {
 		fprintf(stderr, "samlbroker keygen: --issuer must be a URI without "
 		    "spaces, such as https://www.genesys.com/pureengage\n");
-		return 2;
+		return -1;
 	}
-	if (o.password_file == NULL && getenv(PASSWORD_ENV) == NULL) {
+	if (o->password_file == NULL && getenv(PASSWORD_ENV) == NULL) {
 		fprintf(stderr, "samlbroker keygen: no password: give --password-file "
 		    "FILE or set " PASSWORD_ENV "\n");
-		return 2;
+		return -1;
 	}
-	return keygen_run(&o);
+	return 0;
 }

@@ -256,68 +256,82 @@ done:
 	return pkey;
 }
 
+/* The certificate: base64 of its PEM text. */
+static X509 *
+cert_load(const char *cert_b64, char *errbuf, size_t errlen)
+{
+	unsigned char	*cert_der = NULL;
+	size_t		 cert_len = 0;
+	BIO		*bio = NULL;
+	X509		*cert = NULL;
+
+	if (base64_decode_lenient(cert_b64, &cert_der, &cert_len) == -1) {
+		snprintf(errbuf, errlen, "certificate: not valid base64%s",
+		    pem_hint(cert_b64));
+		return NULL;
+	}
+	if ((bio = BIO_new_mem_buf(cert_der, (int)cert_len)) == NULL ||
+	    (cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL)
+		snprintf(errbuf, errlen,
+		    "certificate: no PEM certificate found (truncated or not a certificate)");
+	BIO_free(bio);
+	buf_free(cert_der, cert_len);
+	return cert;
+}
+
+/* The key must be RSA, long enough, and the certificate's own. */
+static int
+key_check(EVP_PKEY *pkey, X509 *cert, char *errbuf, size_t errlen)
+{
+	EVP_PKEY	*cert_pub;
+	int		 bits;
+
+	if (!EVP_PKEY_is_a(pkey, "RSA")) {
+		const char *type = EVP_PKEY_get0_type_name(pkey);
+
+		snprintf(errbuf, errlen, "pkey: key is not RSA (%s)",
+		    type != NULL ? type : "unknown type");
+		return -1;
+	}
+	if ((bits = EVP_PKEY_get_bits(pkey)) < MIN_RSA_BITS) {
+		snprintf(errbuf, errlen,
+		    "pkey: RSA key has %d bits; at least %d are required",
+		    bits, MIN_RSA_BITS);
+		return -1;
+	}
+	if ((cert_pub = X509_get0_pubkey(cert)) == NULL ||
+	    EVP_PKEY_eq(pkey, cert_pub) != 1) {
+		snprintf(errbuf, errlen, "pkey: key does not match the certificate");
+		return -1;
+	}
+	if (!sign_check(pkey, cert_pub)) {
+		snprintf(errbuf, errlen, "pkey: the key's private numbers are corrupt "
+		    "(its signatures do not verify with the certificate)");
+		return -1;
+	}
+	return 0;
+}
+
 struct keystore *
 keystore_load(const char *cert_b64, const char *pkey_b64, char *password,
     char *errbuf, size_t errlen)
 {
 	struct keystore	*ks = NULL;
 	struct pw_ctx	 pw = { password != NULL ? password : "", 0 };
-	unsigned char	*cert_der = NULL;
-	size_t		 cert_len = 0;
-	BIO		*bio = NULL;
 	X509		*cert = NULL;
 	EVP_PKEY	*pkey = NULL;
-	EVP_PKEY	*cert_pub;
-	int		 bits;
 
 	ERR_clear_error();
-	if (base64_decode_lenient(cert_b64, &cert_der, &cert_len) == -1) {
-		snprintf(errbuf, errlen, "certificate: not valid base64%s",
-		    pem_hint(cert_b64));
+	if ((cert = cert_load(cert_b64, errbuf, errlen)) == NULL)
 		goto fail;
+	if (pkey_b64 != NULL) {
+		if (strncmp(pkey_b64, "pkcs11:", 7) == 0)
+			pkey = keystore_pkcs11_load(pkey_b64, pw.password, errbuf, errlen);
+		else
+			pkey = pem_key_load(pkey_b64, &pw, errbuf, errlen);
+		if (pkey == NULL || key_check(pkey, cert, errbuf, errlen) == -1)
+			goto fail;
 	}
-	if ((bio = BIO_new_mem_buf(cert_der, (int)cert_len)) == NULL ||
-	    (cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
-		snprintf(errbuf, errlen,
-		    "certificate: no PEM certificate found (truncated or not a certificate)");
-		goto fail;
-	}
-	BIO_free(bio);
-	bio = NULL;
-	if (pkey_b64 == NULL)
-		goto cert_only;
-
-	if (strncmp(pkey_b64, "pkcs11:", 7) == 0)
-		pkey = keystore_pkcs11_load(pkey_b64, pw.password, errbuf, errlen);
-	else
-		pkey = pem_key_load(pkey_b64, &pw, errbuf, errlen);
-	if (pkey == NULL)
-		goto fail;
-	if (!EVP_PKEY_is_a(pkey, "RSA")) {
-		const char *type = EVP_PKEY_get0_type_name(pkey);
-
-		snprintf(errbuf, errlen, "pkey: key is not RSA (%s)",
-		    type != NULL ? type : "unknown type");
-		goto fail;
-	}
-	if ((bits = EVP_PKEY_get_bits(pkey)) < MIN_RSA_BITS) {
-		snprintf(errbuf, errlen,
-		    "pkey: RSA key has %d bits; at least %d are required",
-		    bits, MIN_RSA_BITS);
-		goto fail;
-	}
-	if ((cert_pub = X509_get0_pubkey(cert)) == NULL ||
-	    EVP_PKEY_eq(pkey, cert_pub) != 1) {
-		snprintf(errbuf, errlen, "pkey: key does not match the certificate");
-		goto fail;
-	}
-	if (!sign_check(pkey, cert_pub)) {
-		snprintf(errbuf, errlen, "pkey: the key's private numbers are corrupt "
-		    "(its signatures do not verify with the certificate)");
-		goto fail;
-	}
-
-cert_only:
 	ks = xcalloc(1, sizeof(*ks));
 	if (asn1_time_to_epoch(X509_get0_notBefore(cert), &ks->not_before) == -1 ||
 	    asn1_time_to_epoch(X509_get0_notAfter(cert), &ks->not_after) == -1) {
@@ -333,7 +347,6 @@ cert_only:
 	ks->cert = cert;
 	ks->pkey = pkey;
 	ks->in_token = pkey_b64 != NULL && strncmp(pkey_b64, "pkcs11:", 7) == 0;
-	buf_free(cert_der, cert_len);
 	if (password != NULL)
 		OPENSSL_cleanse(password, strlen(password));
 	return ks;
@@ -346,8 +359,6 @@ fail:
 	}
 	EVP_PKEY_free(pkey);
 	X509_free(cert);
-	BIO_free(bio);
-	buf_free(cert_der, cert_len);
 	if (password != NULL)
 		OPENSSL_cleanse(password, strlen(password));
 	ERR_clear_error();

@@ -149,6 +149,36 @@ cmd_check(int argc, char **argv)
 	return rc;
 }
 
+/* Mints one response and prints it: base64, or with --xml the signed XML. */
+static int
+mint_print(struct saml_signer *signer, const char *email, int xml)
+{
+	char	 err[256], *out = NULL;
+	size_t	 outlen;
+	double	 nooa;
+	int	 rc;
+
+	if (xml)
+		rc = saml_mint_response(signer, email, clock_now(), &out, &outlen,
+		    err, sizeof(err));
+	else
+		rc = saml_mint_response_b64(signer, email, clock_now(), &out, &nooa,
+		    err, sizeof(err));
+	if (rc == -1) {
+		fprintf(stderr, "samlbroker mint: %s\n", err);
+		return -1;
+	}
+	if (!xml)
+		printf("%s\n", out);
+	else {
+		fwrite(out, 1, outlen, stdout);
+		if (outlen > 0 && out[outlen - 1] != '\n')
+			putchar('\n');
+	}
+	secret_free(out);
+	return 0;
+}
+
 static int
 cmd_mint(int argc, char **argv)
 {
@@ -165,9 +195,7 @@ cmd_mint(int argc, char **argv)
 	struct broker_config	*conf = NULL;
 	struct saml_signer	*signer = NULL;
 	struct tenant		*t;
-	char			 err[256], *out = NULL;
-	size_t			 outlen;
-	double			 nooa;
+	char			 err[256];
 	int			 ch, xml = 0, rc = 1;
 
 	while ((ch = getopt_long(argc, argv, "c:t:u:xh", longopts, NULL)) != -1) {
@@ -215,26 +243,10 @@ cmd_mint(int argc, char **argv)
 		fprintf(stderr, "samlbroker mint: %s\n", err);
 		goto shutdown;
 	}
-	if (xml) {
-		if (saml_mint_response(signer, email, clock_now(), &out, &outlen,
-		    err, sizeof(err)) == -1) {
-			fprintf(stderr, "samlbroker mint: %s\n", err);
-			goto shutdown;
-		}
-		fwrite(out, 1, outlen, stdout);
-		if (outlen > 0 && out[outlen - 1] != '\n')
-			putchar('\n');
-	} else {
-		if (saml_mint_response_b64(signer, email, clock_now(), &out, &nooa,
-		    err, sizeof(err)) == -1) {
-			fprintf(stderr, "samlbroker mint: %s\n", err);
-			goto shutdown;
-		}
-		printf("%s\n", out);
-	}
+	if (mint_print(signer, email, xml) == -1)
+		goto shutdown;
 	rc = 0;
 shutdown:
-	secret_free(out);
 	saml_signer_free(signer);
 	saml_global_shutdown();
 done:

@@ -436,13 +436,20 @@ put_escaped(struct text *t, const char *s, enum form form, bool in_attr)
 	text_add(t, run, (size_t)(s - run));
 }
 
+/* Three pieces of markup in a row, such as "<", a tag and ">". */
+static void
+put3(struct text *t, const char *a, const char *b, const char *c)
+{
+	put(t, a);
+	put(t, b);
+	put(t, c);
+}
+
 /* ` name="value"` */
 static void
 put_attr(struct text *t, enum form form, const char *name, const char *value)
 {
-	put(t, " ");
-	put(t, name);
-	put(t, "=\"");
+	put3(t, " ", name, "=\"");
 	put_escaped(t, value, form, true);
 	put(t, "\"");
 }
@@ -451,13 +458,9 @@ put_attr(struct text *t, enum form form, const char *name, const char *value)
 static void
 put_text_el(struct text *t, enum form form, const char *tag, const char *value)
 {
-	put(t, "<");
-	put(t, tag);
-	put(t, ">");
+	put3(t, "<", tag, ">");
 	put_escaped(t, value, form, false);
-	put(t, "</");
-	put(t, tag);
-	put(t, ">");
+	put3(t, "</", tag, ">");
 }
 
 /* Closes a start tag that has no content: "/>" or "></tag>" (c14n). */
@@ -468,9 +471,7 @@ put_empty_end(struct text *t, enum form form, const char *tag)
 		put(t, "/>");
 		return;
 	}
-	put(t, "></");
-	put(t, tag);
-	put(t, ">");
+	put3(t, "></", tag, ">");
 }
 
 /* An element with one attribute and no content. */
@@ -570,20 +571,18 @@ static void
 put_assertion(struct text *t, const struct saml_signer *s, enum form form,
     const struct mint *m, const struct sigparts *asig)
 {
+	/* IDs and times need no escaping: put_attr writes them as they are. */
 	if (form == FORM_DOC) {
-		put(t, "<saml:Assertion xmlns:xs=\"" NS_XS "\" xmlns:xsi=\"" NS_XSI
-		    "\" ID=\"");
-		put(t, m->ids[1]);
-		put(t, "\" Version=\"2.0\" IssueInstant=\"");
-		put(t, m->t_now);
-		put(t, "\">");
-	} else {
-		put(t, "<saml:Assertion xmlns:saml=\"" NS_SAML "\" xmlns:xs=\"" NS_XS
-		    "\" ID=\"");
-		put(t, m->ids[1]);
-		put(t, "\" IssueInstant=\"");
-		put(t, m->t_now);
-		put(t, "\" Version=\"2.0\">");
+		put(t, "<saml:Assertion xmlns:xs=\"" NS_XS "\" xmlns:xsi=\"" NS_XSI "\"");
+		put_attr(t, form, "ID", m->ids[1]);
+		put(t, " Version=\"2.0\"");
+		put_attr(t, form, "IssueInstant", m->t_now);
+		put(t, ">");
+	} else {	/* canonical: attributes in order, saml declared */
+		put(t, "<saml:Assertion xmlns:saml=\"" NS_SAML "\" xmlns:xs=\"" NS_XS "\"");
+		put_attr(t, form, "ID", m->ids[1]);
+		put_attr(t, form, "IssueInstant", m->t_now);
+		put(t, " Version=\"2.0\">");
 	}
 	put_text_el(t, form, "saml:Issuer", s->issuer);
 	if (asig != NULL)
@@ -637,21 +636,18 @@ put_response(struct text *t, const struct saml_signer *s, enum form form,
 	if (form == FORM_DOC) {
 		put(t, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		    "<samlp:Response xmlns:samlp=\"" NS_SAMLP "\" xmlns:saml=\""
-		    NS_SAML "\" ID=\"");
-		put(t, m->ids[0]);
-		put(t, "\" Version=\"2.0\" IssueInstant=\"");
-		put(t, m->t_now);
-		put(t, "\"");
+		    NS_SAML "\"");
+		put_attr(t, form, "ID", m->ids[0]);
+		put(t, " Version=\"2.0\"");
+		put_attr(t, form, "IssueInstant", m->t_now);
 		put_attr(t, form, "Destination", s->destination);
 		put(t, "><saml:Issuer>");
-	} else {
+	} else {	/* canonical: attributes in order */
 		put(t, "<samlp:Response xmlns:samlp=\"" NS_SAMLP "\"");
 		put_attr(t, form, "Destination", s->destination);
-		put(t, " ID=\"");
-		put(t, m->ids[0]);
-		put(t, "\" IssueInstant=\"");
-		put(t, m->t_now);
-		put(t, "\" Version=\"2.0\"><saml:Issuer xmlns:saml=\"" NS_SAML "\">");
+		put_attr(t, form, "ID", m->ids[0]);
+		put_attr(t, form, "IssueInstant", m->t_now);
+		put(t, " Version=\"2.0\"><saml:Issuer xmlns:saml=\"" NS_SAML "\">");
 	}
 	put_escaped(t, s->issuer, form, false);
 	put(t, "</saml:Issuer>");

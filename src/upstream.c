@@ -87,9 +87,7 @@ struct xfer {
 	void			*arg;
 	char			*body;		/* secret: holds the assertion */
 	size_t			 body_len;
-	char			*resp;		/* secret: holds the token */
-	size_t			 resp_len;
-	size_t			 resp_size;
+	struct secret_buf	 resp;		/* secret: holds the token */
 	bool			 resp_too_large;
 	char			 retry_after[128];	/* raw header value */
 	char			 errbuf[CURL_ERROR_SIZE];
@@ -221,30 +219,10 @@ write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	struct xfer	*x = arg;
 	size_t		 n = size * nmemb;
 
-	if (n > RESPONSE_MAX - x->resp_len) {
+	if (secret_buf_add(&x->resp, data, n, RESPONSE_MAX) == -1) {
 		x->resp_too_large = true;
 		return 0;
 	}
-	if (x->resp_len + n + 1 > x->resp_size) {
-		size_t	 size2 = x->resp_size == 0 ? 4096 : x->resp_size;
-		char	*p;
-
-		while (size2 < x->resp_len + n + 1)
-			size2 *= 2;
-		/* Not realloc: the old buffer may hold part of a token. */
-		p = xmalloc(size2);
-		if (x->resp_len > 0)
-			memcpy(p, x->resp, x->resp_len);
-		if (x->resp != NULL) {
-			OPENSSL_cleanse(x->resp, x->resp_size);
-			free(x->resp);
-		}
-		x->resp = p;
-		x->resp_size = size2;
-	}
-	memcpy(x->resp + x->resp_len, data, n);
-	x->resp_len += n;
-	x->resp[x->resp_len] = '\0';
 	return n;
 }
 
@@ -364,7 +342,7 @@ classify(struct xfer *x, CURLcode rc, struct upstream_result *r)
 	if (rc != CURLE_OK)
 		classify_curl(x, rc, r);
 	else
-		upstream_answer_read(status, x->resp, x->resp_len,
+		upstream_answer_read(status, x->resp.data, x->resp.len,
 		    x->retry_after[0] != '\0' ? x->retry_after : NULL,
 		    clock_now(), r);
 }
@@ -399,10 +377,7 @@ xfer_free(struct xfer *x)
 		OPENSSL_cleanse(x->body, x->body_len);
 		free(x->body);
 	}
-	if (x->resp != NULL) {
-		OPENSSL_cleanse(x->resp, x->resp_size);
-		free(x->resp);
-	}
+	secret_buf_clear(&x->resp);
 	OPENSSL_cleanse(x->errbuf, sizeof(x->errbuf));
 	free(x);
 }

@@ -94,6 +94,44 @@ secret_free(char *s)
 }
 
 int
+secret_buf_add(struct secret_buf *b, const void *data, size_t n, size_t max)
+{
+	if (n > max - b->len)
+		return -1;
+	if (b->len + n + 1 > b->size) {
+		size_t	 size2 = b->size == 0 ? 4096 : b->size;
+		char	*p;
+
+		while (size2 < b->len + n + 1)
+			size2 *= 2;
+		/* Not realloc: the old buffer may hold part of a secret. */
+		p = xmalloc(size2);
+		if (b->len > 0)
+			memcpy(p, b->data, b->len);
+		if (b->data != NULL) {
+			OPENSSL_cleanse(b->data, b->size);
+			free(b->data);
+		}
+		b->data = p;
+		b->size = size2;
+	}
+	memcpy(b->data + b->len, data, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+void
+secret_buf_clear(struct secret_buf *b)
+{
+	if (b->data != NULL) {
+		OPENSSL_cleanse(b->data, b->size);
+		free(b->data);
+	}
+	memset(b, 0, sizeof(*b));
+}
+
+int
 format_rfc3339(double t, char *buf, size_t len)
 {
 	struct tm	 tm;

@@ -1,6 +1,7 @@
 /*
  * test_util.c - util.c: e-mail and name checks, lenient base64, RFC 3339
- * time stamps, bounded file reads and the replaceable clock.
+ * time stamps, bounded file reads, the replaceable clock and the secret
+ * buffer (secret_buf) that holds token answers.
  */
 #include "config.h"
 
@@ -296,6 +297,39 @@ test_secret_free_and_xstrndup(void **state)
 	free(s);
 }
 
+/* secret_buf: grows by copying across many sizes, stays NUL-terminated,
+ * refuses what would pass max, and clears to empty. */
+static void
+test_secret_buf(void **state)
+{
+	struct secret_buf	 b = { NULL, 0, 0 };
+	char			 chunk[1000];
+
+	(void)state;
+	secret_buf_clear(&b);		/* an empty buffer clears */
+	assert_int_equal(secret_buf_add(&b, "", 0, 10), 0);
+	assert_string_equal(b.data, "");
+	assert_int_equal(secret_buf_add(&b, "abc", 3, 10), 0);
+	assert_int_equal(secret_buf_add(&b, "defghij", 7, 10), 0);	/* exactly max */
+	assert_string_equal(b.data, "abcdefghij");
+	assert_int_equal(secret_buf_add(&b, "k", 1, 10), -1);
+	assert_int_equal(b.len, 10);	/* unchanged by the refusal */
+	assert_string_equal(b.data, "abcdefghij");
+	secret_buf_clear(&b);
+	assert_null(b.data);
+	assert_int_equal(b.len + b.size, 0);
+	for (int i = 0; i < 50; i++) {
+		memset(chunk, 'a' + i % 26, sizeof(chunk));
+		assert_int_equal(secret_buf_add(&b, chunk, sizeof(chunk), 1 << 20), 0);
+	}
+	assert_int_equal(b.len, 50000);
+	assert_true(b.size > b.len);
+	assert_int_equal(strlen(b.data), 50000);
+	assert_int_equal(b.data[49999], 'a' + 49 % 26);
+	assert_int_equal(b.data[4000], 'e');
+	secret_buf_clear(&b);
+}
+
 int
 main(void)
 {
@@ -307,6 +341,7 @@ main(void)
 		cmocka_unit_test(test_read_file_limited),
 		cmocka_unit_test(test_clock),
 		cmocka_unit_test(test_secret_free_and_xstrndup),
+		cmocka_unit_test(test_secret_buf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
