@@ -279,4 +279,19 @@ check(held["r"].status == 200, "the held mint is answered once the signer runs a
 check(re.search(r'^samlbroker_signer_requests_total\{outcome="busy"\} [1-9]', s.metrics(), re.M),
       "/metrics counts the busy refusals")
 stop_leaves_nothing(s, "one signer")
+
+# ---- signers that cannot start: serve does not start ------------------
+path = s.tenant_path("acme")
+with open(path) as f:
+    text = f.read()
+with open(path, "w") as f:
+    f.write(text.replace("password = " + s.key_password, "password = not-the-password"))
+with open(s.broker_log, "w"):
+    pass
+p = s.start_broker(expect_exit=True)
+log = open(s.broker_log).read()
+check(p.returncode not in (0, None) and "event=startup_failed reason=signers" in log and
+      "acme" in log, "a key the signers cannot load stops serve at start, saying so",
+      "status %s, log: %s" % (p.returncode, log[-400:]))
+check(not live_children(p.pid), "no signer is left by a failed start")
 done(s)
