@@ -290,8 +290,9 @@ with open(s.broker_log, "w"):
     pass
 p = s.start_broker(expect_exit=True)
 log = open(s.broker_log).read()
-check(p.returncode not in (0, None) and "event=startup_failed reason=signers" in log and
-      "acme" in log, "a key the signers cannot load stops serve at start, saying so",
+check(p.returncode not in (0, None) and re.search(
+      r'event=startup_failed reason=signers error="signer \d+: .*acme\.cfg: \[saml\] '
+      r'password: wrong password for pkey"', log), "a key the signers cannot load stops serve at start, saying so",
       "status %s, log: %s" % (p.returncode, log[-400:]))
 check(not live_children(p.pid), "no signer is left by a failed start")
 done(s)
