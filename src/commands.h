@@ -16,5 +16,10 @@ int	 cmd_status(int argc, char **argv);	/* client.c */
 /* signer_main.c: the hidden `signer` command the signer pool starts; its
  * argv must be main's argv + 1 (it rewrites the process title). */
 int	 signer_main(int argc, char **argv);
+int	 cmd_provision(int argc, char **argv);	/* provision.c */
+/* check --online: per tenant (all when NULL) one line per check; 0, or 1
+ * when any check failed. */
+struct broker_config;
+int	 check_online(const struct broker_config *, const char *tenant, const char *user);	/* check_online.c */
 
 #endif

@@ -67,7 +67,7 @@ tenants_load(struct load *l, struct broker_config *c)
 	qsort(names, n, sizeof(*names), name_cmp);
 	c->tenants = xcalloc(n, sizeof(*c->tenants));
 	for (size_t i = 0; i < n; i++) {
-		char *path = config_path_join(c->tenants_dir, names[i]);
+		char *path = path_join(c->tenants_dir, names[i]);
 		struct tenant *t;
 
 		names[i][strlen(names[i]) - 4] = '\0';

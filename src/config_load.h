@@ -33,7 +33,6 @@ struct load {
 char	*config_printable_dup(const char *s);
 /* rel if absolute, else rel in the directory of the file base. */
 char	*config_path_relative(const char *base, const char *rel);
-char	*config_path_join(const char *dir, const char *name);
 /* FNV-1a, 64 bits, starting from CONFIG_DIGEST_INIT. */
 uint64_t config_digest(uint64_t h, const void *buf, size_t len);
 /* Reads a configuration file whole; 0, or -1 after reporting. */

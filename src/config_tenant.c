@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 #define CERT_WARN_DAYS		30
 #define EXPIRE_TIME_MAX		48	/* hours: the longest token life */
+#define B64_FILE_MAX		(64 * 1024)	/* a file: certificate or pkey */
 
 /*
  * The options a tenant file may hold in [general], [saml] and [saml_auth]:
@@ -40,11 +42,86 @@ static const char *const client_options[] = {
 };
 
 
+/* The host of an http(s) URL is a loopback address or localhost. */
+static bool
+url_loopback(const char *url)
+{
+	const char	*h = strstr(url, "://");
+	char		 host[256];
+	size_t		 n;
+
+	if (h == NULL)
+		return false;
+	h += 3;
+	if (*h == '[') {
+		h++;
+		n = strcspn(h, "]");
+	} else
+		n = strcspn(h, ":/?#");
+	if (n == 0 || n >= sizeof(host))
+		return false;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	return config_host_is_loopback(host);
+}
+
+/*
+ * base_auth_url and base_service_url: as written, or made from region (a
+ * PureCloud domain of region.c's table) when absent.  An explicit URL that
+ * is no known region's (and not a loopback stand-in such as the emulator)
+ * is worth a warning: a typo there fails only at the first exchange.
+ */
+static void
+tenant_urls(struct load *l, struct ini_section *s, struct tenant *t)
+{
+	static const struct {
+		const char	*name;
+		enum region_url	 kind;
+	} opts[] = {
+		{ "base_auth_url",	REGION_AUTH_URL },
+		{ "base_service_url",	REGION_SERVICE_URL },
+	};
+	const char	*region = NULL, *named, *v, *why, *of;
+	char		*url;
+
+	if ((named = config_opt_optional(l, s, "general", "region")) != NULL &&
+	    (region = region_find(named)) == NULL)
+		diag_error(l->d, l->file, "general", "region", "unknown region '%.64s' "
+		    "(a PureCloud domain such as mypurecloud.ie; see samlbroker.conf(5))",
+		    named);
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		if (named != NULL && region == NULL)
+			continue;	/* reported */
+		if (region != NULL && config_opt_get(s, opts[i].name) == NULL)
+			url = region_url(region, opts[i].kind);
+		else if ((v = config_opt_required(l, s, "general", opts[i].name)) != NULL)
+			url = xstrdup(v);
+		else
+			continue;
+		if ((why = url_check_token_endpoint(url)) != NULL) {
+			diag_error(l->d, l->file, "general", opts[i].name, "%s", why);
+			free(url);
+			continue;
+		}
+		of = region_of_url(url, opts[i].kind);
+		if (region != NULL && (of == NULL || strcmp(of, region) != 0))
+			diag_warn(l->d, l->file, "general", opts[i].name, "is not the URL "
+			    "of region %s", region);
+		else if (region == NULL && of == NULL && !url_loopback(url))
+			diag_warn(l->d, l->file, "general", opts[i].name, "matches no known "
+			    "PureCloud region (see region in samlbroker.conf(5))");
+		if (i == 0)
+			t->base_auth_url = url;
+		else
+			t->base_service_url = url;
+	}
+}
+
 static void
 tenant_general(struct load *l, struct tenant *t)
 {
 	struct ini_section	*s = ini_section_find(l->ini, "general");
-	const char		*v, *why;
+	const char		*v;
 
 	if (s == NULL) {
 		diag_error(l->d, l->file, "general", NULL, "section is missing");
@@ -59,22 +136,10 @@ tenant_general(struct load *l, struct tenant *t)
 		else
 			t->organization_id = xstrdup(v);
 	}
-	if ((v = config_opt_required(l, s, "general", "base_auth_url")) != NULL) {
-		if ((why = url_check_token_endpoint(v)) != NULL)
-			diag_error(l->d, l->file, "general", "base_auth_url", "%s", why);
-		else
-			t->base_auth_url = xstrdup(v);
-	}
-	if ((v = config_opt_required(l, s, "general", "base_service_url")) != NULL) {
-		if ((why = url_check_token_endpoint(v)) != NULL)
-			diag_error(l->d, l->file, "general", "base_service_url", "%s", why);
-		else
-			t->base_service_url = xstrdup(v);
-	}
+	tenant_urls(l, s, t);
 	/* Known to the broker but not used by it. */
 	config_opt_get(s, "default_agent_role_name");
 	config_opt_get(s, "default_admin_role_name");
-	config_opt_get(s, "region");
 }
 
 /* Reports a keystore.c error "option: text" at [saml] option. */
@@ -150,12 +215,53 @@ tenant_saml_names(struct load *l, struct ini_section *s, struct tenant *t)
 	}
 }
 
+/*
+ * certificate and pkey: the base64 text itself (wrapped or not), or
+ * "file:PATH" to a file holding it, as `openssl base64 -out` writes it
+ * (PATH relative to the tenant file; line breaks and spaces are ignored
+ * when it is decoded).  The pkey file must be private like a secret file.
+ * NULL after reporting.
+ */
+static char *
+b64_option(struct load *l, const char *oname, const char *v)
+{
+	char	*path, *buf, *shown;
+	size_t	 len;
+
+	if (strncmp(v, "file:", 5) != 0)
+		return xstrdup(v);
+	if (v[5] == '\0') {
+		diag_error(l->d, l->file, "saml", oname, "file: needs a path");
+		return NULL;
+	}
+	path = config_path_relative(l->path, v + 5);
+	buf = NULL;
+	if (read_file_limited(path, B64_FILE_MAX, &buf, &len) == -1 ||
+	    memchr(buf, '\0', len) != NULL) {
+		shown = config_printable_dup(v);
+		diag_error(l->d, l->file, "saml", oname, "%s: %s", shown,
+		    buf != NULL ? "holds a NUL byte" : errno == EFBIG ?
+		    "larger than 64 KiB" : errno == EINVAL ? "not a regular file" :
+		    strerror(errno));
+		if (buf != NULL)
+			config_wipe_free(buf, len);
+		free(shown);
+		free(path);
+		return NULL;
+	}
+	if (strcmp(oname, "pkey") == 0)
+		config_permissions_check(l, "saml", oname, path);
+	free(path);
+	l->digest = config_digest(l->digest, buf, len);
+	return buf;
+}
+
 static void
 tenant_saml(struct load *l, struct tenant *t, int flags)
 {
 	struct ini_section	*s = ini_section_find(l->ini, "saml");
-	const char		*v, *cert, *pkey, *pw;
-	char			*password = NULL;
+	const char		*v, *pw;
+	char			*password = NULL, *cert = NULL, *pkey = NULL;
 	long			 n;
 
 	t->expire_time_hours = 24;
@@ -166,14 +272,16 @@ tenant_saml(struct load *l, struct tenant *t, int flags)
 	}
 	if ((v = config_opt_required(l, s, "saml", "issuer")) != NULL)
 		t->issuer = xstrdup(v);
-	cert = config_opt_required(l, s, "saml", "certificate");
+	if ((v = config_opt_required(l, s, "saml", "certificate")) != NULL)
+		cert = b64_option(l, "certificate", v);
 	if (flags & CONFIG_NO_PRIVATE_KEYS) {
 		/* Never read, never resolved: this process holds no key. */
 		config_opt_get(s, "pkey");
 		config_opt_get(s, "password");
-		pkey = pw = NULL;
+		pw = NULL;
 	} else {
-		pkey = config_opt_required(l, s, "saml", "pkey");
+		if ((v = config_opt_required(l, s, "saml", "pkey")) != NULL)
+			pkey = b64_option(l, "pkey", v);
 		if ((pw = config_opt_required(l, s, "saml", "password")) != NULL)
 			password = config_secret_get(l, "saml", "password", pw);
 	}
@@ -217,6 +325,8 @@ tenant_saml(struct load *l, struct tenant *t, int flags)
 	else if (cert != NULL && pkey != NULL && password != NULL)
 		tenant_keys(l, t, cert, pkey, password);
 	secret_free(password);
+	free(cert);
+	secret_free(pkey);
 }
 
 /*
@@ -283,6 +393,9 @@ tenant_clients(struct load *l, struct tenant *t)
 		diag_error(l->d, l->file, "saml_auth", NULL, "section is missing");
 	else
 		client_load(l, s, &t->saml_auth);
+	/* The admin client of `provision` and `check --online`: not a service. */
+	if ((s = ini_section_find(l->ini, "provisioning")) != NULL)
+		client_load(l, s, &t->provisioning);
 
 	t->services = xcalloc(l->ini->n_sections, sizeof(*t->services));
 	for (size_t i = 0; i < l->ini->n_sections; i++) {
@@ -344,10 +457,10 @@ tenant_load_ext(const char *path, const char *name, struct diag *d, int flags)
 			config_refuse_unknown(&l, s, general_options);
 		else if (strcmp(s->name, "saml") == 0)
 			config_refuse_unknown(&l, s, saml_options);
-		else if (strcmp(s->name, "saml_auth") == 0)
+		else if (strcmp(s->name, "saml_auth") == 0 ||
+		    strcmp(s->name, "provisioning") == 0)
 			config_refuse_unknown(&l, s, client_options);
-		else if (strcmp(s->name, "provisioning") != 0 &&
-		    ini_option_find(s, "client_id") != NULL)
+		else if (ini_option_find(s, "client_id") != NULL)
 			config_unknown_options(&l, s, client_options);
 	}
 	t->digest = l.digest;
@@ -375,6 +488,7 @@ tenant_free(struct tenant *t)
 		return;
 	access_free(t->access);
 	client_clear(&t->saml_auth);
+	client_clear(&t->provisioning);
 	for (size_t i = 0; i < t->n_services; i++)
 		client_clear(&t->services[i]);
 	free(t->services);

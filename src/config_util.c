@@ -46,18 +46,6 @@ config_path_relative(const char *base, const char *rel)
 	return out;
 }
 
-char *
-config_path_join(const char *dir, const char *name)
-{
-	size_t	 dl = strlen(dir), nl = strlen(name);
-	char	*out = xmalloc(dl + nl + 2);
-
-	memcpy(out, dir, dl);
-	out[dl] = '/';
-	memcpy(out + dl + 1, name, nl + 1);
-	return out;
-}
-
 /* FNV-1a, 64 bits. */
 uint64_t
 config_digest(uint64_t h, const void *buf, size_t len)

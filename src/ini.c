@@ -9,7 +9,16 @@
  *     ';' or '#' (comments take whole lines only: a value may hold ';');
  *   - "[section]" headers, spaces inside the brackets trimmed;
  *   - "option = value" lines, split at the first '=', name and value
- *     trimmed of spaces and tabs; the value may be empty and may hold '='.
+ *     trimmed of spaces and tabs; the value may be empty and may hold '=';
+ *   - continuation lines, for base64 wrapped as `openssl base64` writes it
+ *     (64 characters a line): a line holding only base64 characters, with
+ *     '=' only as padding at its end, continues the value above it when
+ *     that value is base64 without padding so far, and either the line is
+ *     indented (starts with a space or tab) or the line above it held
+ *     exactly 64 base64 characters; an empty value goes on in indented
+ *     lines too.  The value keeps the lines, joined with '\n'; padding, a
+ *     blank line, a comment or any other line ends it.  (So "name=" after a full 64-character line would be read as
+ *     padding: write "name = " with a space.)
  * Everything else is an error, reported as "line N: what": an option
  * before any section, a duplicate section, a duplicate option within a
  * section (unless the caller lists its name as repeatable), a malformed
@@ -37,6 +46,13 @@
 #define INI_MAX_SECTIONS	1000
 #define INI_MAX_OPTIONS		10000	/* in the whole file */
 #define INI_NAME_QUOTE		64	/* longest name quoted in an error */
+#define B64_LINE		64	/* openssl base64's line length */
+
+/* The option whose value the next line may continue. */
+struct cont {
+	struct ini_option	*opt;	/* NULL: none */
+	bool			 full;	/* the value's last line held B64_LINE characters */
+};
 
 /* Copies a name for an error text: at most INI_NAME_QUOTE bytes, control
  * characters replaced by '?', "..." when cut. */
@@ -131,18 +147,65 @@ add_option(struct ini_section *s, const char *name, size_t nlen,
 	o->line = line;
 }
 
+/* Base64 characters, then at most two '=': 1 with padding, 0 without,
+ * -1 when not such a run. */
+static int
+b64_run(const char *p, size_t len)
+{
+	size_t	 i = 0, pad = 0;
+
+	for (; i < len; i++) {
+		char c = p[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '+' || c == '/'))
+			break;
+	}
+	if (i == 0)
+		return -1;
+	for (; i < len && p[i] == '='; i++)
+		pad++;
+	return i == len && pad <= 2 ? (pad > 0) : -1;
+}
+
+/* Appends a continuation line to c->opt's value; -1 when too long. */
+static int
+continue_value(struct cont *c, const char *p, size_t len, bool padded)
+{
+	size_t	 old = strlen(c->opt->value);
+	char	*v;
+
+	if (old + 1 + len > INI_MAX_LINE)
+		return -1;
+	v = xmalloc(old + len + 2);
+	memcpy(v, c->opt->value, old);
+	if (old > 0)
+		v[old++] = '\n';
+	memcpy(v + old, p, len);
+	v[old + len] = '\0';
+	OPENSSL_cleanse(c->opt->value, old);
+	free(c->opt->value);
+	c->opt->value = v;
+	c->full = !padded && len == B64_LINE;
+	if (padded)
+		c->opt = NULL;
+	return 0;
+}
+
 /*
  * Parses one line (without its line end) into f.  Returns 0, or -1 with
  * the error in errbuf.
  */
 static int
-parse_line(struct ini_file *f, struct ini_section **cur, const char *p,
+parse_line(struct ini_file *f, struct ini_section **cur, struct cont *k, const char *p,
     size_t len, int line, const char *const *repeatable, size_t *n_options,
     char *errbuf, size_t errlen)
 {
 	const char	*eq, *name, *value;
 	size_t		 nlen, vlen;
 	char		 q1[INI_NAME_QUOTE + 4], q2[INI_NAME_QUOTE + 4];
+	bool		 indented = len > 0 && is_blank(p[0]);
+	int		 run;
 
 	if (len > INI_MAX_LINE) {
 		seterr(errbuf, errlen, "line %d: line is longer than %d bytes",
@@ -163,6 +226,16 @@ parse_line(struct ini_file *f, struct ini_section **cur, const char *p,
 		}
 	}
 	trim(&p, &len);
+	run = len > 0 ? b64_run(p, len) : -1;
+	if (k->opt != NULL && run != -1 && (indented || k->full)) {
+		if (continue_value(k, p, len, run == 1) == -1) {
+			seterr(errbuf, errlen, "line %d: continued value is longer than "
+			    "%d bytes", line, INI_MAX_LINE);
+			return -1;
+		}
+		return 0;
+	}
+	k->opt = NULL;
 	if (len == 0 || p[0] == ';' || p[0] == '#')
 		return 0;
 
@@ -245,6 +318,11 @@ parse_line(struct ini_file *f, struct ini_section **cur, const char *p,
 	}
 	(*n_options)++;
 	add_option(*cur, name, nlen, value, vlen, line);
+	/* An empty value may go on in indented lines. */
+	if (vlen == 0 || b64_run(value, vlen) == 0) {
+		k->opt = &(*cur)->options[(*cur)->n_options - 1];
+		k->full = vlen == B64_LINE;
+	}
 	return 0;
 }
 
@@ -254,6 +332,7 @@ ini_parse_ext(const char *path, const char *buf, size_t len,
 {
 	struct ini_file		*f;
 	struct ini_section	*cur = NULL;
+	struct cont		 c = { NULL, false };
 	const char		*p = buf, *end = buf + len, *nl;
 	size_t			 n_options = 0, llen;
 	int			 line = 0;
@@ -272,7 +351,7 @@ ini_parse_ext(const char *path, const char *buf, size_t len,
 		llen = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
 		if (llen > 0 && p[llen - 1] == '\r')
 			llen--;
-		if (parse_line(f, &cur, p, llen, line, repeatable, &n_options,
+		if (parse_line(f, &cur, &c, p, llen, line, repeatable, &n_options,
 		    errbuf, errlen) == -1)
 			goto fail;
 		if (nl == NULL)

@@ -44,6 +44,13 @@
 #define MAX_BITS		8192
 #define CN_MAX_LEN		64	/* ub-common-name */
 
+/* The SAML certificate's extensions: an end-entity signing certificate. */
+static const struct x509_ext cert_exts[] = {
+	{ NID_basic_constraints,	"critical,CA:FALSE" },
+	{ NID_key_usage,		"critical,digitalSignature" },
+	{ NID_subject_key_identifier,	"hash" },
+};
+
 /* What is written, in this order; the index names each file below. */
 enum { F_CERT, F_KEY, F_CERT_B64, F_KEY_B64, F_SECTION, F_COUNT };
 static const struct {
@@ -325,118 +332,6 @@ fail:
 	return NULL;
 }
 
-static int
-add_ext(X509 *cert, int nid, const char *value)
-{
-	X509V3_CTX	 ctx;
-	X509_EXTENSION	*ext;
-	int		 ok;
-
-	X509V3_set_ctx(&ctx, cert, cert, NULL, NULL, 0);
-	if ((ext = X509V3_EXT_nconf_nid(NULL, &ctx, nid, value)) == NULL)
-		return -1;
-	ok = X509_add_ext(cert, ext, -1);
-	X509_EXTENSION_free(ext);
-	return ok == 1 ? 0 : -1;
-}
-
-/* A self-signed v3 end-entity certificate for the key. */
-static X509 *
-cert_make(EVP_PKEY *pkey, const X509_NAME *subject, long days)
-{
-	X509		*cert;
-	BIGNUM		*bn = NULL;
-	ASN1_INTEGER	*serial = NULL;
-	unsigned char	 rnd[16];
-
-	if ((cert = X509_new()) == NULL)
-		return NULL;
-	/* 128 random bits, never zero. */
-	do {
-		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-			goto fail;
-		BN_free(bn);
-		bn = BN_bin2bn(rnd, sizeof(rnd), NULL);
-	} while (bn != NULL && BN_is_zero(bn));
-	if (bn == NULL || (serial = BN_to_ASN1_INTEGER(bn, NULL)) == NULL)
-		goto fail;
-	if (X509_set_version(cert, X509_VERSION_3) != 1 ||
-	    X509_set_serialNumber(cert, serial) != 1 ||
-	    X509_set_subject_name(cert, subject) != 1 ||
-	    X509_set_issuer_name(cert, subject) != 1 ||
-	    X509_gmtime_adj(X509_getm_notBefore(cert), 0) == NULL ||
-	    X509_time_adj_ex(X509_getm_notAfter(cert), (int)days, 0, NULL) == NULL ||
-	    X509_set_pubkey(cert, pkey) != 1)
-		goto fail;
-	if (add_ext(cert, NID_basic_constraints, "critical,CA:FALSE") == -1 ||
-	    add_ext(cert, NID_key_usage, "critical,digitalSignature") == -1 ||
-	    add_ext(cert, NID_subject_key_identifier, "hash") == -1)
-		goto fail;
-	if (X509_sign(cert, pkey, EVP_sha256()) <= 0)
-		goto fail;
-	ASN1_INTEGER_free(serial);
-	BN_free(bn);
-	return cert;
-fail:
-	ASN1_INTEGER_free(serial);
-	BN_free(bn);
-	X509_free(cert);
-	return NULL;
-}
-
-/* Takes the text out of a memory BIO and frees it. */
-static char *
-bio_text(BIO *bio)
-{
-	char	*data, *s = NULL;
-	long	 len;
-
-	if ((len = BIO_get_mem_data(bio, &data)) > 0)
-		s = xstrndup(data, (size_t)len);
-	BIO_free(bio);
-	return s;
-}
-
-static char *
-key_to_pkcs8(EVP_PKEY *pkey, const char *password)
-{
-	BIO	*bio;
-
-	if ((bio = BIO_new(BIO_s_mem())) == NULL)
-		return NULL;
-	if (PEM_write_bio_PKCS8PrivateKey(bio, pkey, EVP_aes_256_cbc(), password,
-	    (int)strlen(password), NULL, NULL) != 1) {
-		BIO_free(bio);
-		return NULL;
-	}
-	return bio_text(bio);
-}
-
-static char *
-cert_to_pem(X509 *cert)
-{
-	BIO	*bio;
-
-	if ((bio = BIO_new(BIO_s_mem())) == NULL)
-		return NULL;
-	if (PEM_write_bio_X509(bio, cert) != 1) {
-		BIO_free(bio);
-		return NULL;
-	}
-	return bio_text(bio);
-}
-
-/* The PEM text between its BEGIN and END lines. */
-static char *
-pem_body(const char *pem)
-{
-	const char	*start = strchr(pem, '\n'), *end;
-
-	if (start == NULL || (end = strstr(start + 1, "-----END ")) == NULL)
-		return NULL;
-	return xstrndup(start + 1, (size_t)(end - (start + 1)));
-}
-
 static char *
 section_text(const char *issuer, const char *cert_pem, const char *key_pem,
     const char *password_path, const char *subject, const char *fingerprint,
@@ -483,57 +378,6 @@ section_text(const char *issuer, const char *cert_pem, const char *key_pem,
 }
 
 static int
-path_join(char *buf, size_t len, const char *dir, const char *name)
-{
-	int	 n = snprintf(buf, len, "%s/%s", dir, name);
-
-	return n < 0 || (size_t)n >= len ? -1 : 0;
-}
-
-/* Creates dir/name with exactly mode, writes data fully and syncs it. */
-static int
-file_write(const char *path, mode_t mode, const char *data, int force,
-    char *err, size_t errlen)
-{
-	size_t	 len = strlen(data), done = 0;
-	int	 fd;
-
-	if (force && unlink(path) == -1 && errno != ENOENT) {
-		snprintf(err, errlen, "cannot replace %s: %s", path, strerror(errno));
-		return -1;
-	}
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd == -1) {
-		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fchmod(fd, mode) == -1)	/* the umask does not decide */
-		goto fail;
-	while (done < len) {
-		ssize_t w = write(fd, data + done, len - done);
-
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1)
-			goto fail;
-		done += (size_t)w;
-	}
-	if (fsync(fd) == -1)
-		goto fail;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	return 0;
-fail:
-	snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-	if (fd != -1)
-		close(fd);
-	unlink(path);
-	return -1;
-}
-
-static int
 dir_prepare(const char *dir, char *err, size_t errlen)
 {
 	struct stat	 st;
@@ -567,7 +411,7 @@ dir_sync(const char *dir)
 static int
 keygen_run(const struct keygen_opts *o)
 {
-	char		 err[PATH_MAX + 256], paths[F_COUNT][PATH_MAX], pw_abs[PATH_MAX];
+	char		 err[PATH_MAX + 256], *paths[F_COUNT] = { NULL }, pw_abs[PATH_MAX];
 	char		*password = NULL, *pw_copy = NULL, *subject_dn = NULL;
 	char		*text[F_COUNT] = { NULL }, *body = NULL;
 	X509_NAME	*subject = NULL;
@@ -589,10 +433,7 @@ keygen_run(const struct keygen_opts *o)
 	if ((subject = subject_parse(subject_dn, err, sizeof(err))) == NULL)
 		goto done;
 	for (int i = 0; i < F_COUNT; i++) {
-		if (path_join(paths[i], sizeof(paths[i]), o->out, files[i].name) == -1) {
-			snprintf(err, sizeof(err), "--out: path too long");
-			goto done;
-		}
+		paths[i] = path_join(o->out, files[i].name);
 		if (!o->force && lstat(paths[i], &st) == 0) {
 			snprintf(err, sizeof(err), "%s/%s exists; use --force to "
 			    "replace it", o->out, files[i].name);
@@ -605,13 +446,14 @@ keygen_run(const struct keygen_opts *o)
 		snprintf(err, sizeof(err), "cannot generate a %ld-bit RSA key", o->bits);
 		goto done;
 	}
-	if ((cert = cert_make(pkey, subject, o->days)) == NULL) {
+	if ((cert = x509_selfsigned_new(pkey, subject, o->days, 0, cert_exts,
+	    sizeof(cert_exts) / sizeof(cert_exts[0]))) == NULL) {
 		snprintf(err, sizeof(err), "cannot make the certificate");
 		goto done;
 	}
-	if ((text[F_CERT] = cert_to_pem(cert)) == NULL ||
-	    (text[F_KEY] = key_to_pkcs8(pkey, password)) == NULL ||
-	    (body = pem_body(text[F_CERT])) == NULL) {
+	if ((text[F_CERT] = x509_cert_pem(cert)) == NULL ||
+	    (text[F_KEY] = x509_key_pem(pkey, password)) == NULL ||
+	    (body = x509_pem_body(text[F_CERT], false)) == NULL) {
 		snprintf(err, sizeof(err), "cannot encode the key or certificate");
 		goto done;
 	}
@@ -635,9 +477,17 @@ keygen_run(const struct keygen_opts *o)
 	if (dir_prepare(o->out, err, sizeof(err)) == -1)
 		goto done;
 	for (written = 0; written < F_COUNT; written++) {
-		if (file_write(paths[written], files[written].mode, text[written],
-		    o->force, err, sizeof(err)) == -1)
+		if (o->force && unlink(paths[written]) == -1 && errno != ENOENT) {
+			snprintf(err, sizeof(err), "cannot replace %s: %s", paths[written],
+			    strerror(errno));
 			goto done;
+		}
+		if (file_write_new(paths[written], files[written].mode, text[written],
+		    strlen(text[written])) == -1) {
+			snprintf(err, sizeof(err), "cannot write %s: %s", paths[written],
+			    strerror(errno));
+			goto done;
+		}
 	}
 	dir_sync(o->out);
 	written = 0;	/* the set is complete: keep it whatever happens now */
@@ -660,8 +510,10 @@ done:
 		fprintf(stderr, "samlbroker keygen: %s\n", err);
 	}
 	keystore_free(ks);
-	for (int i = 0; i < F_COUNT; i++)
+	for (int i = 0; i < F_COUNT; i++) {
+		free(paths[i]);
 		free(text[i]);
+	}
 	free(body);
 	secret_free(pw_copy);
 	secret_free(password);

@@ -151,39 +151,18 @@ name_oneline(const X509_NAME *name)
 	return s;
 }
 
-static char *
-cert_to_pem(X509 *cert)
-{
-	BIO	*bio;
-	char	*data, *s = NULL;
-	long	 len;
-
-	if ((bio = BIO_new(BIO_s_mem())) == NULL)
-		return NULL;
-	if (PEM_write_bio_X509(bio, cert) == 1 &&
-	    (len = BIO_get_mem_data(bio, &data)) > 0)
-		s = xstrndup(data, (size_t)len);
-	BIO_free(bio);
-	return s;
-}
-
 /* SHA-256 of the DER certificate as "AB:CD:...", like openssl x509 -fingerprint. */
 static int
 cert_fingerprint(X509 *cert, char *out, size_t outlen)
 {
-	static const char	 hex[] = "0123456789ABCDEF";
-	unsigned char		 md[EVP_MAX_MD_SIZE];
-	unsigned int		 mdlen = 0;
+	unsigned char	*der = NULL;
+	int		 len, rc;
 
-	if (X509_digest(cert, EVP_sha256(), md, &mdlen) != 1 || mdlen == 0 ||
-	    (size_t)mdlen * 3 > outlen)
+	if ((len = i2d_X509(cert, &der)) <= 0)
 		return -1;
-	for (unsigned int i = 0; i < mdlen; i++) {
-		out[i * 3] = hex[md[i] >> 4];
-		out[i * 3 + 1] = hex[md[i] & 0x0f];
-		out[i * 3 + 2] = i + 1 < mdlen ? ':' : '\0';
-	}
-	return 0;
+	rc = x509_fingerprint(der, (size_t)len, out, outlen);
+	OPENSSL_free(der);
+	return rc;
 }
 
 /*
@@ -346,7 +325,7 @@ cert_only:
 		goto fail;
 	}
 	if ((ks->subject = name_oneline(X509_get_subject_name(cert))) == NULL ||
-	    (ks->cert_pem = cert_to_pem(cert)) == NULL ||
+	    (ks->cert_pem = x509_cert_pem(cert)) == NULL ||
 	    cert_fingerprint(cert, ks->fingerprint, sizeof(ks->fingerprint)) == -1) {
 		snprintf(errbuf, errlen, "certificate: cannot encode the certificate");
 		goto fail;

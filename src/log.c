@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "samlbroker.h"
+#include "common.h"
 
 static enum log_level	 current_level = LOG_LEVEL_INFO;
 static const char	*log_progname = "samlbroker";

@@ -28,6 +28,7 @@ usage_main(FILE *out)
 	    "  token    fetch a token from a running broker\n"
 	    "  status   show a running broker's status\n"
 	    "  keygen   make a tenant's SAML certificate and encrypted key\n"
+	    "  provision create or update the tenant's identity provider in PureCloud\n"
 	    "\n"
 	    "Run 'samlbroker COMMAND --help' for a command's options.\n"
 	    "  -h, --help      this text\n"
@@ -74,14 +75,17 @@ cmd_check(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "config",	required_argument,	NULL, 'c' },
 		{ "options",	no_argument,		NULL, 'o' },
+		{ "online",	no_argument,		NULL, 'O' },
+		{ "tenant",	required_argument,	NULL, 't' },
+		{ "user",	required_argument,	NULL, 'u' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char		*path = SAMLBROKER_DEFAULT_CONF;
+	const char		*path = SAMLBROKER_DEFAULT_CONF, *tname = NULL, *user = NULL;
 	struct broker_config	*conf;
-	int			 ch, show_options = 0;
+	int			 ch, show_options = 0, online = 0, rc = 0;
 
-	while ((ch = getopt_long(argc, argv, "c:oh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:ot:u:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -89,12 +93,25 @@ cmd_check(int argc, char **argv)
 		case 'o':
 			show_options = 1;
 			break;
+		case 'O':
+			online = 1;
+			break;
+		case 't':
+			tname = optarg;
+			break;
+		case 'u':
+			user = optarg;
+			break;
 		case 'h':
-			printf("usage: samlbroker check [-c FILE] [--options]\n"
+			printf("usage: samlbroker check [-c FILE] [--options] [--online "
+			    "[-t TENANT] [--user EMAIL]]\n"
 			    "Loads the configuration, every tenant and its keys; prints one\n"
 			    "line per tenant, one per access rule and 'configuration OK', or\n"
 			    "every problem found.  --options also prints every [broker] option\n"
-			    "with its value, default and whether a reload can change it.\n");
+			    "with its value, default and whether a reload can change it.\n"
+			    "--online then asks PureCloud, per tenant, what its troubleshooting\n"
+			    "list names (one ok/warn/FAIL line per check; exit 1 on a FAIL);\n"
+			    "--user also exchanges one assertion for EMAIL.\n");
 			return 0;
 		default:
 			return 2;
@@ -102,6 +119,10 @@ cmd_check(int argc, char **argv)
 	}
 	if (optind != argc) {
 		fprintf(stderr, "samlbroker check: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (!online && (tname != NULL || user != NULL)) {
+		fprintf(stderr, "samlbroker check: -t and --user go with --online\n");
 		return 2;
 	}
 	if ((conf = config_load_verbose(path)) == NULL)
@@ -122,8 +143,10 @@ cmd_check(int argc, char **argv)
 	if (show_options)
 		check_print_options(conf);
 	printf("configuration OK\n");
+	if (online)
+		rc = check_online(conf, tname, user);
 	config_free(conf);
-	return 0;
+	return rc;
 }
 
 static int
@@ -262,6 +285,7 @@ static const struct command {
 	{ "token",	cmd_token },
 	{ "status",	cmd_status },
 	{ "signer",	signer_main },	/* hidden: started by serve's signer pool */
+	{ "provision",	cmd_provision },
 };
 
 int

@@ -96,7 +96,6 @@
 #define NS_DS		"http://www.w3.org/2000/09/xmldsig#"
 #define NS_EC		"http://www.w3.org/2001/10/xml-exc-c14n#"
 #define STATUS_SUCCESS	"urn:oasis:names:tc:SAML:2.0:status:Success"
-#define NAMEID_EMAIL	"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 #define CM_BEARER	"urn:oasis:names:tc:SAML:2.0:cm:bearer"
 #define AC_UNSPECIFIED	"urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified"
 #define ATTRNAME_UNSPEC	"urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified"
@@ -302,7 +301,7 @@ saml_signer_new(const struct tenant *t, char *errbuf, size_t errlen)
 	if (t->service_name != NULL && t->service_name[0] != '\0')
 		s->service_name = xstrdup(t->service_name);
 	s->name_id_format = xstrdup(t->name_id_format != NULL &&
-	    t->name_id_format[0] != '\0' ? t->name_id_format : NAMEID_EMAIL);
+	    t->name_id_format[0] != '\0' ? t->name_id_format : SAML_NAMEID_EMAIL);
 	s->authn_context_class = xstrdup(t->authn_context_class != NULL &&
 	    t->authn_context_class[0] != '\0' ? t->authn_context_class : AC_UNSPECIFIED);
 	s->lifetime = t->assertion_lifetime > 0 ? t->assertion_lifetime :

@@ -16,6 +16,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "common.h"
+
 struct evp_pkey_st;	/* OpenSSL EVP_PKEY */
 struct x509_st;		/* OpenSSL X509 */
 
@@ -25,42 +27,6 @@ struct x509_st;		/* OpenSSL X509 */
 
 /* Longest line the INI reader accepts (secrets and base64 keys are long). */
 #define INI_MAX_LINE			65536
-/* Longest e-mail address accepted (RFC 5321 path limit). */
-#define EMAIL_MAX_LEN			254
-/* Longest tenant or service name. */
-#define NAME_MAX_LEN			64
-
-/* log.c */
-enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
-void	 log_init(enum log_level, const char *progname);
-void	 log_set_level(enum log_level);
-enum log_level log_get_level(void);
-int	 log_level_parse(const char *, enum log_level *);
-void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	 log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	 log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	 fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
-void	 fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-/* util.c */
-/* The one clock of the program: wall-clock seconds (tests replace it). */
-typedef double (*clock_fn)(void);
-double	 clock_now(void);
-void	 clock_set(clock_fn);	/* NULL restores the real clock */
-void	*xmalloc(size_t);
-void	*xcalloc(size_t, size_t);
-char	*xstrdup(const char *);
-char	*xstrndup(const char *, size_t);
-void	 secret_free(char *);	/* cleanse then free; accepts NULL */
-int	 format_rfc3339(double t, char *buf, size_t len);	/* 2026-11-25T01:02:03Z */
-int	 base64_decode_lenient(const char *in, unsigned char **out, size_t *outlen);
-char	*base64_encode(const unsigned char *in, size_t len, int wrap64);
-int	 email_validate(const char *email, const char **why);
-int	 name_validate(const char *name);	/* [A-Za-z0-9._-], 1..NAME_MAX_LEN, no leading dot */
-int	 read_file_limited(const char *path, size_t max, char **ret_buf, size_t *ret_len);
-void	 process_harden(void);	/* non-dumpable, no core files */
-
 /* diag.c - problems found while loading configuration, for `check` and the daemon */
 struct diag {
 	char	**lines;
@@ -165,6 +131,9 @@ struct tenant {
 	char	*name_id_format;
 	char	*authn_context_class;
 	struct service_client	 saml_auth;
+	/* [provisioning]: the admin client of `provision` and `check --online`,
+	 * not a service; client_id is NULL when the section is absent. */
+	struct service_client	 provisioning;
 	struct service_client	*services;
 	size_t			 n_services;
 	struct keystore		*keys;
@@ -284,6 +253,8 @@ size_t	 access_describe(const struct tenant *, char ***ret_lines);
 void	 access_free(struct tenant_access *);
 
 /* saml.c - signed SAMLResponses */
+/* The NameID format of assertions unless [saml] name_id_format says otherwise. */
+#define SAML_NAMEID_EMAIL	"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 struct saml_signer;
 int	 saml_global_init(void);
 void	 saml_global_shutdown(void);
@@ -656,13 +627,76 @@ const struct upstream_stats *broker_upstream_stats(const struct broker *);
 size_t	 broker_cached_count(const struct broker *);
 size_t	 broker_cached_count_tenant(const struct broker *, const char *tenant);
 
-/* emulator_saml.c - assertion checks of samlbroker-emulator (not in the library) */
-int	 emulator_saml_init(void);	/* saml_global_init, quiet library errors */
-void	 emulator_saml_shutdown(void);
-/* Checks a base64 SAMLResponse as the token endpoint would for tenant t at
- * time now; on success *ret_subject is the NameID (caller frees), else
- * errbuf says which check failed. */
-int	 emulator_saml_verify(const char *assertion_b64, const struct tenant *t,
-	    double now, char **ret_subject, char *errbuf, size_t errlen);
+/* region.c - the PureCloud regions (one table of their domains) */
+enum region_url { REGION_AUTH_URL, REGION_SERVICE_URL, REGION_APPS_URL };
+const char *region_find(const char *domain);	/* the table's spelling, or NULL */
+size_t	 region_count(void);
+const char *region_domain(size_t);
+/* https://login.DOMAIN/oauth/token, https://api.DOMAIN/api/ or
+ * https://apps.DOMAIN (allocated). */
+char	*region_url(const char *domain, enum region_url);
+/* The domain whose URL of that kind url is, or NULL. */
+const char *region_of_url(const char *url, enum region_url);
+
+/* platform.c - token endpoint and platform API for one-shot commands (blocking) */
+struct platform;
+struct platform_req {
+	const char	*url;
+	const char	*method;	/* NULL: GET, or POST with a body */
+	const char	*user;		/* HTTP Basic client id ... */
+	const char	*secret;	/* ... and secret */
+	const char	*bearer;	/* an access token */
+	const char	*form;		/* form-urlencoded body */
+	const char	*json;		/* JSON body */
+	bool		 connect_only;	/* connect and verify TLS only */
+};
+struct platform_reply {
+	long		 status;	/* 0: no HTTP answer */
+	char		*body;		/* may hold a token: cleared by platform_reply_clear */
+	size_t		 body_len;
+	double		 retry_after;	/* seconds, 0 if none */
+	bool		 timeout;
+	bool		 tls;		/* the TLS handshake or verification failed */
+	char		 error[256];	/* no answer: why, never a secret */
+};
+struct platform *platform_new(const struct broker_config *);
+void	 platform_free(struct platform *);
+void	 platform_reply_clear(struct platform_reply *);
+/* One request, retried after a 429's Retry-After (waiting is told first);
+ * -1 when no HTTP answer came (reply.error says why). */
+int	 platform_call(struct platform *, const struct platform_req *,
+	    struct platform_reply *, void (*waiting)(double, void *), void *);
+/* A string member of the answer's JSON object (a static buffer), or NULL. */
+const char *platform_json_str(const struct platform_reply *, const char *key);
+/* A token request for client sc of t: Client Credentials; for saml_auth,
+ * SAML2 Bearer with the assertion, or without one (a probe of the secret).
+ * With ret_token, a 200's access_token is returned (a secret). */
+int	 platform_token(struct platform *, const struct tenant *,
+	    const struct service_client *sc, const char *assertion_b64, char **ret_token,
+	    struct platform_reply *, void (*waiting)(double, void *), void *);
+/* base_service_url + "v2/...", or a "/api/v2/..." path on its host. */
+char	*platform_api_url(const struct tenant *, const char *path);
+
+/* provision.c - the identity provider record: `provision` and what check --online reads */
+struct json_t;
+/* Exit statuses of `provision` (samlbroker(8)). */
+enum { PROVISION_OK, PROVISION_ERROR, PROVISION_USAGE, PROVISION_REFUSED,
+    PROVISION_UNAVAILABLE, PROVISION_CONFLICT };
+/* What an unwanted answer means, in err; returns the exit status for it. */
+int	 provision_explain(int rc, const struct platform_reply *, const char *what,
+	    char *err, size_t errlen);
+/* A token of the tenant's [provisioning] client (a secret). */
+int	 provision_admin_token(struct platform *, const struct tenant *, const char *prog,
+	    char **ret_token, char *err, size_t errlen);
+/* GET base_service_url + path (or a "/api/..." path); the JSON object, or
+ * NULL for a 404 when allow_404. */
+int	 provision_get(struct platform *, const struct tenant *, const char *prog,
+	    const char *token, const char *path, bool allow_404, struct json_t **ret,
+	    char *err, size_t errlen);
+/* The name of another identity provider with the tenant's issuer, or NULL. */
+int	 provision_find_duplicate(struct platform *, const struct tenant *,
+	    const char *prog, const char *token, char **ret_name, char *err, size_t errlen);
+void	 provision_cert_fingerprint(const char *body_b64, char *out, size_t len);
+bool	 provision_cert_equal(const char *body_a, const char *body_b);
 
 #endif /* SAMLBROKER_H */

@@ -452,6 +452,12 @@ http_reply(struct http_req *req, int status, const char *content_type,
 	size_t			 cap;
 	int			 hlen;
 
+	if (c != NULL && req->who.login_looked_up) {
+		/* The login name is looked up once per connection (NSS). */
+		c->who.login_looked_up = true;
+		c->who.has_login = req->who.has_login;
+		memcpy(c->who.login, req->who.login, sizeof(c->who.login));
+	}
 	free(req->target);
 	free(req);
 	if (c == NULL)

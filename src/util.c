@@ -1,7 +1,7 @@
 /*
  * util.c - small helpers shared by every module: the clock, allocation
  * that cannot fail silently, secret wiping, base64, input shape checks,
- * bounded file reads and process hardening.
+ * bounded file reads and writes, path joining and process hardening.
  */
 #include "config.h"
 
@@ -19,7 +19,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "samlbroker.h"
+#include "common.h"
 
 static double
 clock_real(void)
@@ -330,4 +330,52 @@ process_harden(void)
 		log_warn("setrlimit RLIMIT_CORE");
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		log_warn("prctl PR_SET_DUMPABLE");
+}
+
+char *
+path_join(const char *dir, const char *name)
+{
+	size_t	 dl = strlen(dir), nl = strlen(name);
+	char	*out = xmalloc(dl + nl + 2);
+
+	memcpy(out, dir, dl);
+	out[dl] = '/';
+	memcpy(out + dl + 1, name, nl + 1);
+	return out;
+}
+
+int
+file_write_new(const char *path, mode_t mode, const char *data, size_t len)
+{
+	size_t	 done = 0;
+	int	 fd, saved;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd == -1)
+		return -1;
+	if (fchmod(fd, mode) == -1)	/* the umask does not decide */
+		goto fail;
+	while (done < len) {
+		ssize_t w = write(fd, data + done, len - done);
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			goto fail;
+		done += (size_t)w;
+	}
+	if (fsync(fd) == -1)
+		goto fail;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	return 0;
+fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	unlink(path);
+	errno = saved;
+	return -1;
 }

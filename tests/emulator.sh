@@ -85,8 +85,8 @@ conf() {
 	chmod 600 "$1/samlbroker.conf"
 }
 
-# The emulator's configuration: two tenants with their own keys; the
-# second signs the Response too.
+# The broker's side, for `samlbroker mint`: two tenants with their own
+# keys; the second signs the Response too.
 conf "$tmp/emu"
 write_tenant "$tmp/emu/tenants/acme.cfg" acme-org acme-saml acme-saml-SECRET \
     acme-ewt acme-ewt-SECRET
@@ -95,6 +95,29 @@ write_tenant "$tmp/emu/tenants/globex.cfg" globex-org globex-saml globex-saml-SE
     globex-ewt globex-ewt-SECRET "sign_response = yes"
 t_keys=
 cfg="$tmp/emu/samlbroker.conf"
+
+# The emulator's own configuration: the same two organizations, each with
+# a PureEngage identity provider that trusts its tenant's certificate.
+body() {	# the PEM body of a certificate, flat
+	sed -e '/^-----/d' "$1" | tr -d '\n'
+}
+org() {	# NAME SAML_ID SAML_SECRET EWT_ID EWT_SECRET CERT
+	printf '{"name":"%s","id":"3f2c9a7e-5b1d-4e8f-9a6c-2d7e8f9a0b1c","clients":[' "$1"
+	printf '{"client_id":"%s","secret":"%s","grant":"saml2_bearer"},' "$2" "$3"
+	printf '{"client_id":"%s","secret":"%s","grant":"client_credentials"}],' "$4" "$5"
+	printf '"identity_providers":{"pureengage":{"name":"PureEngage",'
+	printf '"issuerURI":"%s","certificate":"%s","autoProvisionUsers":true}}}' \
+	    "$issuer" "$(body "$6")"
+}
+{
+	printf '{"audience":"%s","organizations":[' "$auth_url"
+	org acme-org acme-saml acme-saml-SECRET acme-ewt acme-ewt-SECRET "$keys/cert.pem"
+	printf ','
+	org globex-org globex-saml globex-saml-SECRET globex-ewt globex-ewt-SECRET \
+	    "$top_srcdir/tests/data/keys/vendor-traditional/cert.pem"
+	printf ']}\n'
+} > "$tmp/emulator.json"
+emucfg="$tmp/emulator.json"
 
 "$sb" check -c "$cfg" > "$tmp/check.out" 2>&1
 if grep -q "not implemented" "$tmp/check.out"; then
@@ -122,7 +145,7 @@ done
 t_issuer=
 
 # Start on ephemeral ports; the port file says which.
-${SAMLBROKER_WRAPPER:-} "$emu" -c "$cfg" --listen 127.0.0.1:0 \
+${SAMLBROKER_WRAPPER:-} "$emu" -c "$emucfg" --listen 127.0.0.1:0 \
     --https-listen 127.0.0.1:0 --tls-dir "$tmp/tls" --port-file "$tmp/ports" \
     --expires-in 3600 2> "$tmp/emu.log" &
 pid=$!
@@ -209,7 +232,7 @@ expect_counters() {	# WHAT JSON
 	fi
 }
 counters() {	# CC_OK CC_REJ SAML_OK SAML_REJ FAULTED TOTAL LAST_SUBJECT_JSON
-	printf '{"client_credentials":{"ok":%s,"rejected":%s},"saml2_bearer":{"ok":%s,"rejected":%s},"faulted":%s,"total":%s,"last_subject":%s}' "$@"
+	printf '{"client_credentials":{"ok":%s,"rejected":%s},"saml2_bearer":{"ok":%s,"rejected":%s},"api":{"ok":0,"rejected":0},"faulted":%s,"total":%s,"last_subject":%s}' "$@"
 }
 
 expect_counters "counters start at zero" "$(counters 0 0 0 0 0 0 null)"
@@ -427,6 +450,28 @@ else
 	expect_counters "counters with faults" "$(counters 5 0 0 0 6 10 null)"
 fi
 
+# The platform API wants a bearer token from the emulator's own token
+# endpoint; a Client Credentials client without the admin flag may read
+# the organization but not its identity providers.
+code=$(curl -sS --max-time 60 -o "$tmp/body" -w '%{http_code}' "$base/api/v2/organizations/me")
+[ "$code" = 401 ] && grep -q '"code":"bad.credentials"' "$tmp/body" &&
+    pass "API without a token: 401" || fail "API without a token: $code"
+cc acme-ewt:acme-ewt-SECRET
+api_token=$(sed 's/.*"access_token":"\([^"]*\)".*/\1/' "$tmp/body")
+api() {	# PATH: GET with the token; status in $code, body in $tmp/body
+	code=$(curl -sS --max-time 60 -o "$tmp/body" -w '%{http_code}' \
+	    -H "Authorization: Bearer $api_token" "$base$1")
+}
+api /api/v2/organizations/me
+[ "$code" = 200 ] && grep -q '"thirdPartyOrgName":"acme-org"' "$tmp/body" &&
+    pass "organizations/me" || fail "organizations/me: $code"
+api /api/v2/identityproviders/pureengage
+[ "$code" = 403 ] && grep -q 'sso:provider:add' "$tmp/body" &&
+    pass "identity providers need an admin client" || fail "non-admin: $code"
+api_token=not-a-token
+api /api/v2/organizations/me
+[ "$code" = 401 ] && pass "API with an unknown token: 401" || fail "unknown token: $code"
+
 # A request waiting in a delay when the emulator stops is freed, not leaked.
 control POST /emulator/faults '{"delay_ms":60000}' > /dev/null
 curl -s --max-time 60 -o /dev/null -u acme-ewt:acme-ewt-SECRET \
@@ -452,9 +497,28 @@ grep -q 'request method=POST path=/oauth/token status=401 grant=client_credentia
 grep -q 'request method=POST path=/oauth/token status=dropped grant=client_credentials client_id=acme-ewt fault=yes reason="injected fault"' \
     "$tmp/emu.log" && pass "log line of a drop" || fail "log line of a drop missing"
 
+# Its own configuration fails closed: each mistake exits 1 with the reason.
+bad_config() {	# WHAT JSON EXPECTED-TEXT
+	printf '%s\n' "$2" > "$tmp/bad.json"
+	if "$emu" -c "$tmp/bad.json" --listen 127.0.0.1:0 2> "$tmp/bad.err"; then
+		fail "bad config ($1) accepted"
+	elif grep -qF "$3" "$tmp/bad.err"; then
+		pass "bad config refused: $1"
+	else
+		fail "bad config ($1): $(cat "$tmp/bad.err")"
+	fi
+}
+org_ok='"name":"o","id":"i","clients":[{"client_id":"c","secret":"s","grant":"client_credentials"}]'
+bad_config "not JSON" '{"organizations": [' "line 2"
+bad_config "unknown key" '{"audience":"a","organisations":[]}' 'the file: unknown key "organisations"'
+bad_config "no audience" "{\"organizations\":[{$org_ok}]}" "audience is required"
+bad_config "bad grant" '{"audience":"a","organizations":[{"name":"o","id":"i","clients":[{"client_id":"c","secret":"s","grant":"password"}]}]}' 'needs client_id, secret and grant'
+bad_config "bad provider" "{\"audience\":\"a\",\"organizations\":[{$org_ok,\"identity_providers\":{\"pureengage\":{\"name\":\"P\",\"issuerURI\":\"x:y\",\"certificate\":\"QUJD\"}}}]}" "identity provider pureengage: certificate is not an X.509 certificate"
+bad_config "unknown provider type" "{\"audience\":\"a\",\"organizations\":[{$org_ok,\"identity_providers\":{\"okay\":{}}}]}" 'unknown identity provider type "okay"'
+
 # A second start reuses the certificate.
 sum=$(cksum < "$tmp/tls/emulator-cert.pem")
-"$emu" -c "$cfg" --https-listen 127.0.0.1:0 --tls-dir "$tmp/tls" \
+"$emu" -c "$emucfg" --https-listen 127.0.0.1:0 --tls-dir "$tmp/tls" \
     --port-file "$tmp/ports2" 2>>"$tmp/emu.log" &
 pid=$!
 i=0

@@ -157,10 +157,14 @@ class Setup:
 
     def __init__(self, expires_in=3600, request_timeout=3, extra_broker="",
                  with_tcp=True, log_level="debug", admin_socket=None,
-                 test_clock=False, nofile=None, activation=None):
+                 test_clock=False, nofile=None, activation=None, emu_provider=True,
+                 provisioning=False):
         if not os.access(BROKER, os.X_OK) or not os.access(EMULATOR, os.X_OK):
             skip("binaries not built")
         self.admin_socket = admin_socket  # where /readyz is, with admin_listen
+        # provisioning: the tenants get a [provisioning] section (the
+        # emulator's admin client).
+        self.provisioning = provisioning
         self.test_clock = test_clock  # only tests that call set_clock
         self.nofile = nofile  # (soft, hard) RLIMIT_NOFILE for the broker
         self.dir = tempfile.mkdtemp(prefix="samlbroker-test-")
@@ -180,11 +184,14 @@ class Setup:
         self.set_clock(0)
         # The emulator first: its ports go into the broker's tenant files.
         self.emu_dir = os.path.join(self.dir, "emulator")
-        self.write_config(self.emu_dir, "http://127.0.0.1:1/oauth/token",
-                          badcreds_secret=self.ewt_secret)
+        os.makedirs(self.emu_dir)
+        self.emu_conf = os.path.join(self.emu_dir, "emulator.json")
+        write_emulator_config(self.emu_conf, self.keys, [
+            ("acme", self.client_secret, self.ewt_secret),
+            ("badcreds", self.client_secret, self.ewt_secret)], provider=emu_provider)
         port_file = os.path.join(self.dir, "emulator.ports")
         self.emu_log = os.path.join(self.dir, "emulator.log")
-        self.start([EMULATOR, "-c", os.path.join(self.emu_dir, "samlbroker.conf"),
+        self.start([EMULATOR, "-c", self.emu_conf,
                     "--listen", "127.0.0.1:0", "--https-listen", "127.0.0.1:0",
                     "--tls-dir", os.path.join(self.dir, "tls"),
                     "--port-file", port_file, "--expires-in", str(expires_in)],
@@ -204,8 +211,9 @@ class Setup:
                           "https://127.0.0.1:%d/oauth/token" % self.emu_https,
                           badcreds_secret=self.bad_secret,
                           broker_extra=listen + "ca_file = %s\nrequest_timeout = %d\n"
-                          "connect_timeout = 2\nlog_level = %s\n%s"
-                          % (self.ca_file, request_timeout, log_level, extra_broker))
+                          "connect_timeout = %d\nlog_level = %s\n%s"
+                          % (self.ca_file, request_timeout, 20 if SLOW else 2, log_level,
+                             extra_broker))
         self.broker_log = os.path.join(self.dir, "broker.log")
         self.broker = self.start_broker(activation=activation)
         self.tokens_seen = SECRETS
@@ -221,11 +229,15 @@ class Setup:
         for name, ewt_secret in (("acme", self.ewt_secret), ("badcreds", badcreds_secret)):
             path = os.path.join(d, "tenants", name + ".cfg")
             with open(path, "w") as f:
+                service_url = "https://127.0.0.1:%d/api/" % self.emu_https
                 f.write(TENANT_TEMPLATE % dict(
-                    org=name, org_id=ORG_ID, auth_url=auth_url,
+                    org=name, org_id=ORG_ID, auth_url=auth_url, service_url=service_url,
                     audience=AUDIENCE, cert=cert, pkey=pkey,
                     password=self.key_password, saml_secret=self.client_secret,
                     ewt_secret=ewt_secret, name=name))
+                if self.provisioning:
+                    f.write("\n[provisioning]\nclient_id = admin-client-%s\n"
+                            "password = adm-%s\n" % (name, ewt_secret))
             os.chmod(path, 0o600)
 
     def tenant_path(self, name):
@@ -439,13 +451,50 @@ class Setup:
         return found
 
 
+def pem_body(path):
+    """The base64 between a PEM file's BEGIN and END lines, flat."""
+    with open(path) as f:
+        lines = f.read().strip().splitlines()
+    return "".join(lines[1:-1])
+
+
+def write_emulator_config(path, keys, orgs, audience=AUDIENCE, provider=True):
+    """The emulator's own configuration: for each (name, saml secret, service
+    secret), an organization with the clients saml-client-NAME,
+    ewt-client-NAME, reports-client-NAME and admin-client-NAME (admin, secret
+    "adm-" + service secret), and, with provider, a PureEngage identity
+    provider that trusts the key fixture in keys for the issuer
+    https://www.genesys.com/pureengage/NAME."""
+    conf = {"audience": audience, "organizations": []}
+    for name, saml_secret, cc_secret in orgs:
+        org = {"name": name, "id": ORG_ID, "clients": [
+            {"client_id": "saml-client-" + name, "secret": saml_secret,
+             "grant": "saml2_bearer"},
+            {"client_id": "ewt-client-" + name, "secret": cc_secret,
+             "grant": "client_credentials"},
+            {"client_id": "reports-client-" + name, "secret": cc_secret,
+             "grant": "client_credentials"},
+            {"client_id": "admin-client-" + name, "secret": "adm-" + cc_secret,
+             "grant": "client_credentials", "admin": True}]}
+        if provider:
+            org["identity_providers"] = {"pureengage": {
+                "name": "PureEngage", "issuerURI": "https://www.genesys.com/pureengage/" + name,
+                "certificate": pem_body(os.path.join(keys, "cert.pem")),
+                "ssoTargetURI": "https://apps.mypurecloud.com",
+                "autoProvisionUsers": True, "disabled": False}}
+        conf["organizations"].append(org)
+    with open(path, "w") as f:
+        json.dump(conf, f, indent=1)
+    os.chmod(path, 0o600)
+
+
 TENANT_TEMPLATE = """\ufeff; options export of the hybrid_integration object
 [general]
 organization_sname = %(org)s
 organization_id = %(org_id)s
 default_agent_role_name = employee
 base_auth_url = %(auth_url)s
-base_service_url = https://api.emulator.test/api/
+base_service_url = %(service_url)s
 
 [saml]
 issuer = https://www.genesys.com/pureengage/%(name)s

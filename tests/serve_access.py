@@ -11,11 +11,12 @@ configuration keeps serving.
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
 
-from harness import BROKER, Setup, check, done
+from harness import BROKER, WRAPPER, Setup, check, done
 
 NOBODY, DAEMON, BIN, STRANGER = 65534, 1, 2, 12345
 
@@ -145,6 +146,28 @@ check(st == 200 and j["tenants"] == [], "status: a stranger sees no tenant", rep
 st, j = as_user(NOBODY, "GET", "/v1/status", tcp=True)
 check(st == 200 and [t["name"] for t in j["tenants"]] == ["badcreds"],
       "status over TCP: only the tenant that grants tcp", repr((st, j)))
+
+# The caller's login name is an NSS lookup (getpwuid_r): once per
+# connection, not per request.  strace counts the broker's opens of
+# /etc/passwd while one keep-alive connection asks twice.
+if shutil.which("strace") and not WRAPPER:
+    trace = os.path.join(s.dir, "passwd.trace")
+    tracer = subprocess.Popen(["strace", "-f", "-qq", "-e", "trace=openat", "-o", trace,
+                               "-p", str(s.broker.pid)], stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    p = subprocess.run(["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
+                        "--clear-groups", "curl", "-s", "-o", "/dev/null", "-o", "/dev/null",
+                        "-w", "%{http_code} %{num_connects}\n", "--unix-socket", s.socket,
+                        "http://localhost" + user_path("nobody@example.com"),
+                        "http://localhost" + user_path("nobody@example.com")],
+                       capture_output=True, text=True, timeout=60)
+    time.sleep(0.5)
+    tracer.terminate()
+    tracer.wait(timeout=10)
+    opens = sum(1 for line in open(trace) if "/etc/passwd" in line)
+    check(p.stdout.split() == ["200", "1", "200", "0"] and opens == 1,
+          "two requests on one connection look the login name up once",
+          repr((p.stdout, opens)))
 
 # Fail closed: check exits 1, serve refuses, a reload is refused and the
 # old configuration keeps serving.

@@ -1,6 +1,7 @@
 """The daemon's life: SIGHUP reload of a changed, an unchanged and a
 broken tenant; SIGTERM with requests in flight; socket activation."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -76,8 +77,8 @@ check(lr["ok"] is True and "samlbroker_config_last_reload_successful 1" in s.met
 main_conf = os.path.join(s.broker_dir, "samlbroker.conf")
 main_text = open(main_conf).read()
 with open(main_conf, "w") as f:
-    f.write(main_text.replace("connect_timeout = 2", "connect_timeout = 3")
-            + "client_timeout = 11\n")
+    f.write(re.sub(r"connect_timeout = (\d+)", lambda m: "connect_timeout = %d"
+                   % (int(m.group(1)) + 1), main_text) + "client_timeout = 11\n")
 lr = reload_and_wait()
 log = open(s.broker_log).read()
 check(lr["ok"] is True and 'event=reload option=connect_timeout note="takes effect on restart"' in log

@@ -537,8 +537,7 @@ test_no_private_keys(void **state)
 		bad[41] = '!';
 		assert_true(asprintf(&text, "[general]\norganization_sname = x\n"
 		    "organization_id = 3f2c9a7e-5b1d-4e8f-9a6c-2d7e8f9a0b1c\n"
-		    "base_auth_url = https://l.example/oauth/token\n"
-		    "base_service_url = https://a.example/api/\n"
+		    "region = mypurecloud.ie\n"
 		    "[saml]\nissuer = i\ncertificate = %s\npkey = x\npassword = y\n"
 		    "[saml_auth]\nclient_id = s\npassword = SECRET-s\n", bad) > 0);
 		write_file("tenants/globex.cfg", text, 0600);

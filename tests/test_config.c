@@ -884,8 +884,12 @@ test_tenant_urls(void **state)
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		const char *edits[] = { "https://login.mypurecloud.ie/oauth/token", good[i],
 		    NULL };
+		/* A URL of no known region that is not loopback: a warning. */
+		const char *const region[] = { "warning: [general] base_auth_url: matches "
+		    "no known PureCloud region (see region in samlbroker.conf(5))", NULL };
+
 		write_tenant("tenants/acme.cfg", edits);
-		t = load_tenant(NULL);
+		t = load_tenant(i > 0 && i < 5 ? region : NULL);
 		assert_string_equal(t->base_auth_url, good[i]);
 		tenant_free(t);
 	}
@@ -894,6 +898,54 @@ test_tenant_urls(void **state)
 		snprintf(want, sizeof(want), "[general] base_service_url: %s", bad[i].want);
 		tenant_error(edits, want);
 	}
+}
+
+/* region fills the URLs that are absent; a wrong one is an error; an
+ * explicit URL of another region or of none is a warning. */
+static void
+test_tenant_region(void **state)
+{
+	static const char *const only_region[] = {
+		"base_auth_url = https://login.mypurecloud.ie/oauth/token\n", "",
+		"base_service_url = https://api.mypurecloud.ie/api/\n", "region = euw2.pure.cloud\n",
+		NULL
+	};
+	static const char *const other[] = {
+		"base_auth_url = https://login.mypurecloud.ie/oauth/token\n", "",
+		"base_service_url = https://api.mypurecloud.ie/api/\n", "region = mypurecloud.de\n"
+		"base_service_url = https://api.mypurecloud.ie/api/\n", NULL
+	};
+	static const char *const unknown[] = {
+		"base_service_url = https://api.mypurecloud.ie/api/\n", "region = mypurecloud.eu\n",
+		NULL
+	};
+	const char *const other_want[] = {
+		"warning: [general] base_service_url: is not the URL of region mypurecloud.de",
+		NULL
+	};
+	struct tenant	*t;
+
+	(void)state;
+	write_tenant("tenants/acme.cfg", only_region);
+	t = load_tenant(NULL);
+	assert_string_equal(t->base_auth_url, "https://login.euw2.pure.cloud/oauth/token");
+	assert_string_equal(t->base_service_url, "https://api.euw2.pure.cloud/api/");
+	tenant_free(t);
+	write_tenant("tenants/acme.cfg", other);
+	t = load_tenant(other_want);
+	assert_string_equal(t->base_auth_url, "https://login.mypurecloud.de/oauth/token");
+	assert_string_equal(t->base_service_url, "https://api.mypurecloud.ie/api/");
+	tenant_free(t);
+	tenant_error(unknown, "[general] region: unknown region 'mypurecloud.eu' (a "
+	    "PureCloud domain such as mypurecloud.ie; see samlbroker.conf(5))");
+	/* Every domain of the table makes URLs of that region. */
+	for (size_t i = 0; i < region_count(); i++) {
+		char	*u = region_url(region_domain(i), REGION_SERVICE_URL);
+
+		assert_string_equal(region_of_url(u, REGION_SERVICE_URL), region_domain(i));
+		free(u);
+	}
+	assert_int_equal(region_count(), 18);
 }
 
 static void
@@ -1114,7 +1166,7 @@ test_tenant_unknown_options(void **state)
 	};
 	/* The provisioning tool's options and section are known. */
 	static const char *const prov[] = {
-		"[general]\n", "[general]\nregion = eu\n",
+		"[general]\n", "[general]\nregion = mypurecloud.ie\n",
 		"[saml]\n", "[saml]\nname_id_format = urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified\n",
 		"+", "[provisioning]\nclient_id = prov\nclient_secret = SECRET-p\n",
 		NULL
@@ -1438,6 +1490,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_tenant_general_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenant_uuid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenant_urls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tenant_region, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenant_saml_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenant_key_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenant_cert_dates, setup, teardown),

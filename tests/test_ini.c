@@ -312,6 +312,54 @@ test_repeatable(void **state)
 	    "line 3: duplicate option 'listen' in [broker] (first on line 2)");
 }
 
+#define L64 "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2"
+
+/* Continuation lines: base64 wrapped as openssl base64 writes it. */
+static void
+test_continuation(void **state)
+{
+	struct ini_file	*f;
+
+	/* Not indented: each line after a full 64-character line. */
+	f = parse("[saml]\ncertificate = " L64 "\n" L64 "\nd3h5eg==\nx = 1\n");
+	assert_string_equal(value(f, "saml", "certificate"), L64 "\n" L64 "\nd3h5eg==");
+	assert_string_equal(value(f, "saml", "x"), "1");
+	ini_free(f);
+	/* Indented: after any base64 line; a tab or spaces. */
+	f = parse("[saml]\npkey = QUJD\n  REVG\n\tR0g=\n");
+	assert_string_equal(value(f, "saml", "pkey"), "QUJD\nREVG\nR0g=");
+	ini_free(f);
+	/* An empty value, then indented lines. */
+	f = parse("[saml]\npkey =\n    " L64 "\n    QUJD\nx = 1\n");
+	assert_string_equal(value(f, "saml", "pkey"), L64 "\nQUJD");
+	ini_free(f);
+	/* CRLF, and a value that ends on a full line with no padding. */
+	f = parse("[saml]\r\ncertificate = " L64 "\r\n" L64 "\r\n[next]\r\na = b\r\n");
+	assert_string_equal(value(f, "saml", "certificate"), L64 "\n" L64);
+	assert_string_equal(value(f, "next", "a"), "b");
+	ini_free(f);
+	/* Padding, a blank line or a comment ends the value. */
+	expect_error("[s]\nk = QUJD=\n  REVG\n", "line 3: expected '[section]' or "
+	    "'option = value'");
+	expect_error("[s]\nk = QUJD\n\n  REVG\n", "line 4: expected '[section]' or "
+	    "'option = value'");
+	expect_error("[s]\nk = QUJD\n; c\n  REVG\n", "line 4: expected '[section]' or "
+	    "'option = value'");
+	/* Not indented after a short line: not a continuation. */
+	expect_error("[s]\nk = QUJD\nREVG\n", "line 3: expected '[section]' or "
+	    "'option = value'");
+	/* Only base64 values continue; an indented option is still an option. */
+	f = parse("[s]\nk = https://example.com/\n  x = y\n");
+	assert_string_equal(value(f, "s", "k"), "https://example.com/");
+	assert_string_equal(value(f, "s", "x"), "y");
+	ini_free(f);
+	/* The documented ambiguity: "name=" after a full line is padding. */
+	f = parse("[s]\nk = " L64 "\nab=\n");
+	assert_string_equal(value(f, "s", "k"), L64 "\nab=");
+	assert_null(ini_option_find(ini_section_find(f, "s"), "ab"));
+	ini_free(f);
+}
+
 static void
 test_load(void **state)
 {
@@ -364,6 +412,7 @@ main(void)
 		cmocka_unit_test(test_errors_never_quote_values),
 		cmocka_unit_test(test_line_length),
 		cmocka_unit_test(test_repeatable),
+		cmocka_unit_test(test_continuation),
 		cmocka_unit_test(test_load),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,10 +6,10 @@
  * entity substitution), guarding against signature wrapping (exactly one
  * Assertion, unique IDs, the verified signature is the Assertion's own
  * child and references that Assertion), verifying the signature with the
- * tenant's certificate only (never a key from the document), and the
- * Issuer, Audience, Recipient, time and NameID checks.  It does not know
- * HTTP, clients or counters (emulator.c), and it does not log: the reason
- * of a failure is returned as text.
+ * certificates of the organization's identity provider record only (never
+ * a key from the document), and the Issuer, Audience, Recipient, time and
+ * NameID checks.  It does not know HTTP, clients or counters (emulator.c),
+ * and it does not log: the reason of a failure is returned as text.
  */
 #include "config.h"
 
@@ -31,8 +31,9 @@
 #include <xmlsec/xmldsig.h>
 #include <xmlsec/xmltree.h>
 #include <xmlsec/crypto.h>
+#include <xmlsec/errors.h>
 
-#include "samlbroker.h"
+#include "emulator.h"
 
 #define NS_SAMLP	"urn:oasis:names:tc:SAML:2.0:protocol"
 #define NS_SAML		"urn:oasis:names:tc:SAML:2.0:assertion"
@@ -52,18 +53,35 @@ quiet_xml(void *ctx, const char *msg, ...)
 int
 emulator_saml_init(void)
 {
-	if (saml_global_init() == -1)
-		return -1;
+	xmlInitParser();
+	if (xmlSecInit() < 0)
+		goto fail_parser;
 	/* Failures are reported as one reason per request, not as library
-	 * noise on stderr (saml.c already keeps xmlsec quiet). */
+	 * noise on stderr. */
+	xmlSecErrorsDefaultCallbackEnableOutput(0);
 	xmlSetGenericErrorFunc(NULL, quiet_xml);
+	if (xmlSecCheckVersion() != 1 || xmlSecCryptoAppInit(NULL) < 0)
+		goto fail_xmlsec;
+	if (xmlSecCryptoInit() < 0)
+		goto fail_app;
 	return 0;
+fail_app:
+	xmlSecCryptoAppShutdown();
+fail_xmlsec:
+	xmlSecShutdown();
+fail_parser:
+	xmlCleanupParser();
+	ERR_clear_error();
+	return -1;
 }
 
 void
 emulator_saml_shutdown(void)
 {
-	saml_global_shutdown();
+	xmlSecCryptoShutdown();
+	xmlSecCryptoAppShutdown();
+	xmlSecShutdown();
+	xmlCleanupParser();
 }
 
 static int
@@ -228,21 +246,61 @@ prop_time(const xmlNode *n, const char *name, double *ret)
 	return rc;
 }
 
-/*
- * Verifies the one ds:Signature child of node, which must reference node
- * by its ID with RSA-SHA256, with the given certificate's key.  Returns the
- * failure reason or NULL.
- */
-static const char *
-verify_signature(xmlNode *node, const char *what, const char *cert_pem,
-    char *reason, size_t len)
+/* Whether the signature verifies with the key of one certificate (base64
+ * DER); -1 when the certificate cannot be used. */
+static int
+verify_with(xmlNode *sig, const char *cert_b64)
 {
 	xmlSecDSigCtx	*ctx = NULL;
-	xmlSecKey	*key = NULL;
+	xmlSecKey	*key;
+	unsigned char	*der = NULL;
+	size_t		 derlen = 0;
+	int		 ok = 0;
+
+	if (base64_decode_lenient(cert_b64, &der, &derlen) == -1)
+		return -1;
+	key = xmlSecCryptoAppKeyLoadMemory(der, (xmlSecSize)derlen,
+	    xmlSecKeyDataFormatCertDer, NULL, NULL, NULL);
+	free(der);
+	if (key == NULL)
+		return -1;
+	/* No keys manager: the key is the record's, never one from KeyInfo. */
+	if ((ctx = xmlSecDSigCtxCreate(NULL)) == NULL) {
+		xmlSecKeyDestroy(key);
+		return 0;
+	}
+	ctx->signKey = key;
+	ctx->enabledReferenceUris = xmlSecTransformUriTypeSameDocument;
+	if (xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformEnvelopedId) < 0 ||
+	    xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformExclC14NId) < 0 ||
+	    xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformInclC14NId) < 0 ||
+	    xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformSha256Id) < 0 ||
+	    xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecTransformExclC14NId) < 0 ||
+	    xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecTransformInclC14NId) < 0 ||
+	    xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecTransformRsaSha256Id) < 0)
+		goto done;
+	if (xmlSecDSigCtxVerify(ctx, sig) == 0 && ctx->status == xmlSecDSigStatusSucceeded &&
+	    ctx->signMethod != NULL && ctx->signMethod->id == xmlSecTransformRsaSha256Id &&
+	    xmlSecPtrListGetSize(&ctx->signedInfoReferences) == 1)
+		ok = 1;
+done:
+	xmlSecDSigCtxDestroy(ctx);	/* destroys signKey */
+	return ok;
+}
+
+/*
+ * Verifies the one ds:Signature child of node, which must reference node
+ * by its ID with RSA-SHA256, with the key of one of the trusted
+ * certificates.  Returns the failure reason or NULL.
+ */
+static const char *
+verify_signature(xmlNode *node, const char *what, const struct emu_trust *tr,
+    char *reason, size_t len)
+{
 	xmlNode		*sig, *si, *ref, *sm;
 	xmlChar		*id = NULL, *uri = NULL;
 	const char	*why = NULL;
-	int		 n;
+	int		 n, usable = 1;
 
 	if ((n = children(node, NS_DS, "Signature", &sig)) != 1) {
 		snprintf(reason, len, n == 0 ? "%s is not signed" :
@@ -268,51 +326,27 @@ verify_signature(xmlNode *node, const char *what, const char *cert_pem,
 		why = reason;
 		goto done;
 	}
-	key = xmlSecCryptoAppKeyLoadMemory((const xmlSecByte *)cert_pem,
-	    (xmlSecSize)strlen(cert_pem), xmlSecKeyDataFormatCertPem, NULL, NULL, NULL);
-	if (key == NULL) {
-		snprintf(reason, len, "tenant certificate cannot be used");
-		why = reason;
-		goto done;
+	for (size_t i = 0; i < tr->n_certs; i++) {
+		int	 v = verify_with(sig, tr->certs[i]);
+
+		if (v == 1)
+			goto done;
+		if (v == -1)
+			usable = 0;
 	}
-	/* No keys manager: the key is the tenant's, never one from KeyInfo. */
-	if ((ctx = xmlSecDSigCtxCreate(NULL)) == NULL) {
-		xmlSecKeyDestroy(key);
-		snprintf(reason, len, "out of memory");
-		why = reason;
-		goto done;
-	}
-	ctx->signKey = key;
-	ctx->enabledReferenceUris = xmlSecTransformUriTypeSameDocument;
-	if (xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformEnvelopedId) < 0 ||
-	    xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformExclC14NId) < 0 ||
-	    xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformInclC14NId) < 0 ||
-	    xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformSha256Id) < 0 ||
-	    xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecTransformExclC14NId) < 0 ||
-	    xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecTransformInclC14NId) < 0 ||
-	    xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecTransformRsaSha256Id) < 0) {
-		snprintf(reason, len, "out of memory");
-		why = reason;
-		goto done;
-	}
-	if (xmlSecDSigCtxVerify(ctx, sig) < 0 || ctx->status != xmlSecDSigStatusSucceeded ||
-	    ctx->signMethod == NULL || ctx->signMethod->id != xmlSecTransformRsaSha256Id ||
-	    xmlSecPtrListGetSize(&ctx->signedInfoReferences) != 1) {
-		snprintf(reason, len, "%s signature does not verify", what);
-		why = reason;
-		goto done;
-	}
+	snprintf(reason, len, usable ? "%s signature does not verify" :
+	    "%s signature does not verify (a certificate of the identity provider "
+	    "cannot be used)", what);
+	why = reason;
 done:
 	xmlFree(id);
 	xmlFree(uri);
-	if (ctx != NULL)
-		xmlSecDSigCtxDestroy(ctx);	/* destroys signKey */
 	return why;
 }
 
 /* Conditions: NotBefore (if given) and NotOnOrAfter (required), Audience. */
 static const char *
-check_conditions(xmlNode *assertion, const struct tenant *t, double now)
+check_conditions(xmlNode *assertion, const struct emu_trust *t, double now)
 {
 	xmlNode	*cond, *ar;
 	double	 nb, nooa;
@@ -351,7 +385,7 @@ check_conditions(xmlNode *assertion, const struct tenant *t, double now)
 
 /* Subject: a NameID, and a bearer confirmation for the expected Recipient. */
 static const char *
-check_subject(xmlNode *assertion, const struct tenant *t, double now, char **ret_subject)
+check_subject(xmlNode *assertion, const struct emu_trust *t, double now, char **ret_subject)
 {
 	xmlNode	*subj, *nameid;
 	char	*name;
@@ -362,6 +396,11 @@ check_subject(xmlNode *assertion, const struct tenant *t, double now, char **ret
 	if ((nameid = child_one(subj, NS_SAML, "NameID")) == NULL ||
 	    (name = elem_text(nameid)) == NULL)
 		return "NameID is missing";
+	if (t->name_id_format != NULL && !prop_equals(nameid, "Format", t->name_id_format)) {
+		free(name);
+		return "NameID Format does not match the identity provider's "
+		    "nameIdentifierFormat";
+	}
 	for (xmlNode *sc = subj->children; sc != NULL; sc = sc->next) {
 		xmlNode	*scd;
 		double	 nooa;
@@ -388,14 +427,37 @@ check_subject(xmlNode *assertion, const struct tenant *t, double now, char **ret
 	return NULL;
 }
 
+/* The Response around the Assertion: its one Assertion child, Success
+ * status, Destination, and its signature if it has one. */
+static const char *
+check_response(xmlNode *root, const struct emu_trust *t, xmlNode **ret_assertion,
+    char *reason, size_t len)
+{
+	xmlNode	*status, *code, *node;
+
+	if ((*ret_assertion = child_one(root, NS_SAML, "Assertion")) == NULL)
+		return "Assertion is not a child of the Response";
+	if ((status = child_one(root, NS_SAMLP, "Status")) != NULL &&
+	    ((code = child_one(status, NS_SAMLP, "StatusCode")) == NULL ||
+	    !prop_equals(code, "Value", STATUS_SUCCESS)))
+		return "Response status is not Success";
+	if (xmlHasProp(root, BAD_CAST "Destination") != NULL &&
+	    !prop_equals(root, "Destination", t->destination))
+		return "Response Destination does not match";
+	/* A signed Response is optional; if signed, it must verify. */
+	if (children(root, NS_DS, "Signature", &node) != 0)
+		return verify_signature(root, "Response", t, reason, len);
+	return NULL;
+}
+
 int
-emulator_saml_verify(const char *assertion_b64, const struct tenant *t, double now,
+emulator_saml_verify(const char *assertion_b64, const struct emu_trust *t, double now,
     char **ret_subject, char *errbuf, size_t errlen)
 {
 	unsigned char	*raw = NULL;
 	size_t		 rawlen = 0;
 	xmlDoc		*doc = NULL;
-	xmlNode		*root, *assertion, *node, *status, *code;
+	xmlNode		*root, *assertion, *node;
 	char		*issuer = NULL, *subject = NULL, reason[128];
 	const char	*why = NULL;
 	int		 n;
@@ -439,33 +501,14 @@ emulator_saml_verify(const char *assertion_b64, const struct tenant *t, double n
 		goto done;
 	}
 	assertion = root;
-	if (is_elem(root, NS_SAMLP, "Response")) {
-		if ((assertion = child_one(root, NS_SAML, "Assertion")) == NULL) {
-			why = "Assertion is not a child of the Response";
-			goto done;
-		}
-		if ((status = child_one(root, NS_SAMLP, "Status")) != NULL &&
-		    ((code = child_one(status, NS_SAMLP, "StatusCode")) == NULL ||
-		    !prop_equals(code, "Value", STATUS_SUCCESS))) {
-			why = "Response status is not Success";
-			goto done;
-		}
-		if (xmlHasProp(root, BAD_CAST "Destination") != NULL &&
-		    !prop_equals(root, "Destination", t->destination)) {
-			why = "Response Destination does not match";
-			goto done;
-		}
-		/* A signed Response is optional; if signed, it must verify. */
-		if (children(root, NS_DS, "Signature", &node) != 0 &&
-		    (why = verify_signature(root, "Response", keystore_cert_pem(t->keys),
-		    reason, sizeof(reason))) != NULL)
-			goto done;
-	}
+	if (is_elem(root, NS_SAMLP, "Response") &&
+	    (why = check_response(root, t, &assertion, reason, sizeof(reason))) != NULL)
+		goto done;
 	if (xmlHasProp(assertion, BAD_CAST "ID") == NULL) {
 		why = "Assertion has no ID";
 		goto done;
 	}
-	if ((why = verify_signature(assertion, "Assertion", keystore_cert_pem(t->keys),
+	if ((why = verify_signature(assertion, "Assertion", t,
 	    reason, sizeof(reason))) != NULL)
 		goto done;
 	if ((node = child_one(assertion, NS_SAML, "Issuer")) == NULL ||

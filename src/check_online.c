@@ -1,0 +1,330 @@
+/*
+ * check_online.c - `samlbroker check --online`: the vendor's
+ * troubleshooting list, asked of PureCloud itself, per tenant.
+ *
+ * One line per check, "ok", "warn" or "FAIL", with a hint: the token
+ * endpoint and API host reachable over verified TLS; a Client Credentials
+ * token for every service; the saml_auth client's secret (a probe without
+ * an assertion, which tells invalid_client from invalid_grant); the
+ * organization's id and short name; and the PureEngage identity provider
+ * (exists, enabled, issuerURI, certificate, autoProvisionUsers, NameID
+ * format, no other provider with the same issuer), read with the
+ * [provisioning] client.  With --user, one full SAML2 Bearer exchange.
+ * No secret or token is printed.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "samlbroker.h"
+#include "commands.h"
+
+#define PROG		"samlbroker check"
+
+struct run {
+	struct platform		*p;
+	const struct tenant	*t;
+	int			 fails;
+};
+
+static void __attribute__((format(printf, 4, 5)))
+line(struct run *r, const char *level, const char *hint, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (strcmp(level, "FAIL") == 0)
+		r->fails++;
+	printf("  %-4s  ", level);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	if (hint != NULL)
+		printf(" (hint: %s)", hint);
+	printf("\n");
+}
+
+static void
+reach(struct run *r, const char *what, const char *url)
+{
+	struct platform_req	 q = { .url = url, .connect_only = true };
+	struct platform_reply	 rep;
+
+	if (platform_call(r->p, &q, &rep, NULL, NULL) == 0)
+		line(r, "ok", NULL, "%s: reachable, TLS verified", what);
+	else
+		line(r, "FAIL", rep.tls ? "set ca_file if a proxy or private CA re-signs "
+		    "TLS" : "open the firewall (or set proxy) to this host on port 443",
+		    "%s: %s%s", what, rep.timeout ? "timed out: " : "", rep.error);
+	platform_reply_clear(&rep);
+}
+
+/* A token for one client; *ret_token when wanted. */
+static void
+service(struct run *r, const struct service_client *sc, char **ret_token)
+{
+	struct platform_reply	 rep;
+	char			 err[512];
+	int			 rc;
+
+	rc = platform_token(r->p, r->t, sc, NULL, ret_token, &rep, NULL, NULL);
+	if (rc == 0 && rep.status == 200)
+		line(r, "ok", NULL, "[%s] client credentials token granted", sc->name);
+	else {
+		provision_explain(rc, &rep, "token request", err, sizeof(err));
+		line(r, "FAIL", rep.status == 401 ? "check client_id and password" : NULL,
+		    "[%s] %s", sc->name, err);
+	}
+	platform_reply_clear(&rep);
+}
+
+/* The SAML2 Bearer client's secret, without an assertion. */
+static void
+saml_auth_probe(struct run *r)
+{
+	struct platform_reply	 rep;
+	const char		*error;
+	int			 rc;
+
+	rc = platform_token(r->p, r->t, &r->t->saml_auth, NULL, NULL, &rep, NULL, NULL);
+	error = rc == 0 ? platform_json_str(&rep, "error") : NULL;
+	if (rc == -1)
+		line(r, "FAIL", NULL, "[saml_auth] probe: %s", rep.error);
+	else if (rep.status == 401 || (error != NULL && strcmp(error, "invalid_client") == 0))
+		line(r, "FAIL", "check [saml_auth] client_id and password",
+		    "[saml_auth] client id or secret refused (invalid_client)");
+	else if (error != NULL && strcmp(error, "unauthorized_client") == 0)
+		line(r, "FAIL", "the OAuth client's grant type must be SAML2 Bearer",
+		    "[saml_auth] client may not use the SAML2 Bearer grant");
+	else if (rep.status == 400)
+		line(r, "ok", NULL, "[saml_auth] secret accepted (a probe without an "
+		    "assertion was answered %s)", error != NULL ? error : "400");
+	else
+		line(r, "warn", NULL, "[saml_auth] probe answered HTTP %ld", rep.status);
+	platform_reply_clear(&rep);
+}
+
+static void
+organization(struct run *r, const char *token)
+{
+	json_t		*org = NULL;
+	const char	*id, *sname;
+	char		 err[512];
+
+	if (token == NULL) {
+		line(r, "warn", "add a [provisioning] section or a service", "organization: "
+		    "not checked (no client got a token)");
+		return;
+	}
+	if (provision_get(r->p, r->t, PROG, token, "v2/organizations/me", false, &org, err,
+	    sizeof(err)) != PROVISION_OK) {
+		line(r, "FAIL", NULL, "organization: %s", err);
+		return;
+	}
+	id = json_string_value(json_object_get(org, "id"));
+	sname = json_string_value(json_object_get(org, "thirdPartyOrgName"));
+	if (id != NULL && strcmp(id, r->t->organization_id) == 0)
+		line(r, "ok", NULL, "organization_id matches");
+	else
+		line(r, "FAIL", "copy the id from Admin > Organization Settings",
+		    "organization_id is %s, PureCloud says %s", r->t->organization_id,
+		    id != NULL ? id : "(none)");
+	if (sname != NULL && strcmp(sname, r->t->organization_sname) == 0)
+		line(r, "ok", NULL, "organization_sname matches");
+	else
+		line(r, "FAIL", "the short name is the organization's thirdPartyOrgName",
+		    "organization_sname is %s, PureCloud says %s", r->t->organization_sname,
+		    sname != NULL ? sname : "(none)");
+	json_decref(org);
+}
+
+static bool
+cert_configured(json_t *idp, const char *mine)
+{
+	json_t	*c;
+	size_t	 i;
+
+	if (provision_cert_equal(json_string_value(json_object_get(idp, "certificate")),
+	    mine))
+		return true;
+	json_array_foreach(json_object_get(idp, "certificates"), i, c)
+		if (provision_cert_equal(json_string_value(c), mine))
+			return true;
+	return false;
+}
+
+static void
+provider_fields(struct run *r, json_t *idp)
+{
+	const char	*iss = json_string_value(json_object_get(idp, "issuerURI"));
+	const char	*fmt = json_string_value(json_object_get(idp, "nameIdentifierFormat"));
+	const char	*ours = r->t->name_id_format != NULL ? r->t->name_id_format :
+			    SAML_NAMEID_EMAIL;
+	char		*mine = x509_pem_body(keystore_cert_pem(r->t->keys), true);
+	char		 fp[100];
+
+	if (json_is_true(json_object_get(idp, "disabled")))
+		line(r, "FAIL", "run samlbroker provision", "identity provider is disabled");
+	else
+		line(r, "ok", NULL, "identity provider is enabled");
+	if (iss != NULL && strcmp(iss, r->t->issuer) == 0)
+		line(r, "ok", NULL, "issuerURI equals [saml] issuer");
+	else
+		line(r, "FAIL", "they must match exactly; run samlbroker provision",
+		    "issuerURI is \"%s\", [saml] issuer is \"%s\"", iss != NULL ? iss : "",
+		    r->t->issuer);
+	provision_cert_fingerprint(mine, fp, sizeof(fp));
+	if (cert_configured(idp, mine))
+		line(r, "ok", NULL, "certificate is the configured one (SHA-256 %s)", fp);
+	else
+		line(r, "FAIL", "run samlbroker provision", "the identity provider does not "
+		    "hold the configured certificate (SHA-256 %s)", fp);
+	if (json_is_true(json_object_get(idp, "autoProvisionUsers")))
+		line(r, "ok", NULL, "autoProvisionUsers is true");
+	else
+		line(r, "FAIL", "agents who never logged in cannot get a token; run "
+		    "samlbroker provision", "autoProvisionUsers is not true");
+	if ((fmt == NULL && strcmp(ours, SAML_NAMEID_EMAIL) == 0) ||
+	    (fmt != NULL && strcmp(fmt, ours) == 0))
+		line(r, "ok", NULL, "nameIdentifierFormat is %s", fmt != NULL ? fmt :
+		    "not set");
+	else
+		line(r, "FAIL", "it must equal [saml] name_id_format; run samlbroker "
+		    "provision", "nameIdentifierFormat is %s, the assertions carry %s",
+		    fmt != NULL ? fmt : "not set", ours);
+	free(mine);
+}
+
+static void
+provider(struct run *r, const char *token)
+{
+	json_t	*idp = NULL;
+	char	 err[768], *dup = NULL;
+
+	if (token == NULL) {
+		line(r, "warn", "add a [provisioning] section (an admin client)",
+		    "identity provider: not checked");
+		return;
+	}
+	if (provision_get(r->p, r->t, PROG, token, "v2/identityproviders/pureengage", true,
+	    &idp, err, sizeof(err)) != PROVISION_OK) {
+		line(r, "FAIL", NULL, "identity provider: %s", err);
+		return;
+	}
+	if (idp == NULL) {
+		line(r, "FAIL", "run samlbroker provision", "identity provider: PureEngage "
+		    "does not exist");
+	} else {
+		line(r, "ok", NULL, "identity provider PureEngage exists");
+		provider_fields(r, idp);
+		json_decref(idp);
+	}
+	if (provision_find_duplicate(r->p, r->t, PROG, token, &dup, err, sizeof(err)) !=
+	    PROVISION_OK)
+		line(r, "FAIL", NULL, "other identity providers: %s", err);
+	else if (dup != NULL)
+		line(r, "FAIL", "no two providers may have the same issuer",
+		    "the identity provider '%s' uses the same issuer", dup);
+	else
+		line(r, "ok", NULL, "no other identity provider uses the issuer");
+	free(dup);
+}
+
+/* One full SAML2 Bearer exchange for email. */
+static void
+user_exchange(struct run *r, const char *email)
+{
+	struct saml_signer	*s;
+	struct platform_reply	 rep;
+	char			 err[512], *b64 = NULL;
+	double			 nooa;
+	int			 rc;
+
+	line(r, "warn", NULL, "--user %s: PureCloud creates this user if it does not "
+	    "exist (autoProvisionUsers)", email);
+	if ((s = saml_signer_new(r->t, err, sizeof(err))) == NULL ||
+	    saml_mint_response_b64(s, email, clock_now(), &b64, &nooa, err,
+	    sizeof(err)) == -1) {
+		line(r, "FAIL", NULL, "SAML2 Bearer for %s: %s", email, err);
+		saml_signer_free(s);
+		return;
+	}
+	saml_signer_free(s);
+	rc = platform_token(r->p, r->t, &r->t->saml_auth, b64, NULL, &rep, NULL, NULL);
+	secret_free(b64);
+	if (rc == 0 && rep.status == 200) {
+		line(r, "ok", NULL, "SAML2 Bearer token granted for %s", email);
+	} else {
+		provision_explain(rc, &rep, "token request", err, sizeof(err));
+		line(r, "FAIL", "see the identity provider checks above",
+		    "SAML2 Bearer for %s: %s", email, err);
+	}
+	platform_reply_clear(&rep);
+}
+
+static void
+tenant_check(struct run *r, const char *user)
+{
+	const struct tenant	*t = r->t;
+	char			*admin = NULL, *svc = NULL, err[768];
+
+	printf("tenant %s (online):\n", t->name);
+	reach(r, "token endpoint", t->base_auth_url);
+	reach(r, "API host", t->base_service_url);
+	for (size_t i = 0; i < t->n_services; i++)
+		service(r, &t->services[i], svc == NULL ? &svc : NULL);
+	saml_auth_probe(r);
+	if (t->provisioning.client_id != NULL) {
+		if (provision_admin_token(r->p, t, PROG, &admin, err, sizeof(err)) ==
+		    PROVISION_OK)
+			line(r, "ok", NULL, "[provisioning] client credentials token granted");
+		else
+			line(r, "FAIL", NULL, "[provisioning] %s", err);
+	}
+	organization(r, admin != NULL ? admin : svc);
+	if (t->provisioning.client_id != NULL && admin == NULL)
+		line(r, "warn", NULL, "identity provider: not checked (no [provisioning] "
+		    "token)");
+	else
+		provider(r, admin);
+	if (user != NULL)
+		user_exchange(r, user);
+	secret_free(admin);
+	secret_free(svc);
+}
+
+int
+check_online(const struct broker_config *conf, const char *tenant, const char *user)
+{
+	struct run	 r = { 0 };
+	int		 checked = 0;
+
+	if ((r.p = platform_new(conf)) == NULL) {
+		fprintf(stderr, PROG ": cannot initialise libcurl\n");
+		return 1;
+	}
+	if (user != NULL && saml_global_init() == -1) {
+		fprintf(stderr, PROG ": cannot initialise xmlsec\n");
+		platform_free(r.p);
+		return 1;
+	}
+	for (size_t i = 0; i < conf->n_tenants; i++) {
+		if (tenant != NULL && strcmp(conf->tenants[i]->name, tenant) != 0)
+			continue;
+		r.t = conf->tenants[i];
+		tenant_check(&r, user);
+		checked++;
+	}
+	if (user != NULL)
+		saml_global_shutdown();
+	platform_free(r.p);
+	if (checked == 0) {
+		fprintf(stderr, PROG ": unknown tenant '%s'\n", tenant != NULL ? tenant : "");
+		return 1;
+	}
+	printf("%s\n", r.fails == 0 ? "online checks OK" : "online checks FAILED");
+	return r.fails == 0 ? 0 : 1;
+}

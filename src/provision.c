@@ -1,0 +1,459 @@
+/*
+ * provision.c - `samlbroker provision`: creates or updates a tenant's
+ * PureEngage identity provider in PureCloud, the vendor's manual
+ * "PUT /api/v2/identityproviders/pureengage" step, and the reads that
+ * `check --online` shares (the admin token, the current record, another
+ * provider with the same issuer).
+ *
+ * It authenticates with the tenant's [provisioning] client (Client
+ * Credentials; the client's role needs sso:provider:add and :edit), reads
+ * the current record, prints what would change field by field, refuses
+ * when another identity provider of the organization uses the same issuer,
+ * and writes only when something differs.  It never prints a secret or a
+ * token; certificates are shown by their SHA-256 fingerprint.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "samlbroker.h"
+#include "commands.h"
+
+#define DEFAULT_NAME	"PureEngage"
+#define PROVIDER_PATH	"v2/identityproviders/pureengage"
+#define PROVIDERS_PATH	"v2/identityproviders"
+#define PROVIDERS_SELF	"/api/v2/identityproviders/"
+
+static void
+waiting(double seconds, void *arg)
+{
+	fprintf(stderr, "%s: PureCloud answered 429 Too Many Requests; trying again "
+	    "in %.0f s\n", (const char *)arg, seconds);
+}
+
+/*
+ * What an unwanted answer means, in err, and the exit status it calls for.
+ * what names the call ("GET /api/v2/..."); the answer's own message is
+ * quoted (API error bodies carry no secret).
+ */
+int
+provision_explain(int rc, const struct platform_reply *r, const char *what,
+    char *err, size_t errlen)
+{
+	const char	*msg;
+
+	if (rc == -1) {
+		snprintf(err, errlen, "%s: %s%s", what, r->timeout ? "timed out: " :
+		    r->tls ? "TLS verification failed (is ca_file right?): " : "", r->error);
+		return PROVISION_UNAVAILABLE;
+	}
+	if ((msg = platform_json_str(r, "message")) == NULL &&
+	    (msg = platform_json_str(r, "error_description")) == NULL)
+		msg = platform_json_str(r, "error");
+	snprintf(err, errlen, "%s: HTTP %ld%s%s", what, r->status, msg != NULL ? ": " : "",
+	    msg != NULL ? msg : "");
+	if (r->status == 401 || r->status == 403) {
+		size_t n = strlen(err);
+
+		snprintf(err + n, errlen - n, " (the [provisioning] client must be a "
+		    "Client Credentials client whose role has the permissions "
+		    "sso:provider:add and sso:provider:edit)");
+		return PROVISION_REFUSED;
+	}
+	if (r->status == 429 || r->status >= 500 || r->status == 0)
+		return PROVISION_UNAVAILABLE;
+	if (r->status == 404) {
+		size_t n = strlen(err);
+
+		snprintf(err + n, errlen - n, " (is base_service_url the organization's "
+		    "API base, https://api.DOMAIN/api/?)");
+	}
+	return PROVISION_ERROR;
+}
+
+int
+provision_admin_token(struct platform *p, const struct tenant *t, const char *prog,
+    char **ret_token, char *err, size_t errlen)
+{
+	struct platform_reply	 r;
+	char			*token = NULL;
+	int			 rc, ex = PROVISION_OK;
+
+	if (t->provisioning.client_id == NULL) {
+		snprintf(err, errlen, "tenant %s has no [provisioning] section (client_id "
+		    "and password of an admin Client Credentials client)", t->name);
+		return PROVISION_ERROR;
+	}
+	rc = platform_token(p, t, &t->provisioning, NULL, &token, &r, waiting, (void *)prog);
+	if (rc == -1 || r.status != 200)
+		ex = provision_explain(rc, &r, "token request of the [provisioning] client",
+		    err, errlen);
+	else if (token == NULL) {
+		snprintf(err, errlen, "the token endpoint answered 200 without an access_token");
+		ex = PROVISION_ERROR;
+	}
+	platform_reply_clear(&r);
+	if (ex != PROVISION_OK) {
+		secret_free(token);
+		return ex;
+	}
+	*ret_token = token;
+	return PROVISION_OK;
+}
+
+/* GET of an API path; *ret the JSON object, or NULL on a 404 when allowed. */
+int
+provision_get(struct platform *p, const struct tenant *t, const char *prog,
+    const char *token, const char *path, bool allow_404, json_t **ret,
+    char *err, size_t errlen)
+{
+	struct platform_req	 q = { .bearer = token };
+	struct platform_reply	 r;
+	json_t			*j = NULL;
+	char			 what[160];
+	int			 rc, ex = PROVISION_OK;
+
+	q.url = platform_api_url(t, path);
+	snprintf(what, sizeof(what), "GET %.120s", path);
+	rc = platform_call(p, &q, &r, waiting, (void *)prog);
+	if (rc == 0 && r.status == 404 && allow_404) {
+		*ret = NULL;
+	} else if (rc == -1 || r.status != 200) {
+		ex = provision_explain(rc, &r, what, err, errlen);
+	} else if ((j = json_loadb(r.body, r.body_len, 0, NULL)) == NULL ||
+	    !json_is_object(j)) {
+		json_decref(j);
+		snprintf(err, errlen, "%s: the answer is not a JSON object", what);
+		ex = PROVISION_ERROR;
+	} else {
+		*ret = j;
+	}
+	platform_reply_clear(&r);
+	free((char *)q.url);
+	return ex;
+}
+
+/*
+ * Another identity provider of the organization whose issuerURI is issuer:
+ * its name in *ret_name (allocated), or NULL.  The list holds only ids,
+ * names and selfUris; each other provider is read by its selfUri.
+ */
+int
+provision_find_duplicate(struct platform *p, const struct tenant *t, const char *prog,
+    const char *token, char **ret_name, char *err, size_t errlen)
+{
+	json_t		*list = NULL, *ent, *other;
+	size_t		 i;
+	int		 ex;
+
+	*ret_name = NULL;
+	if ((ex = provision_get(p, t, prog, token, PROVIDERS_PATH, false, &list, err,
+	    errlen)) != PROVISION_OK)
+		return ex;
+	json_array_foreach(json_object_get(list, "entities"), i, ent) {
+		const char *self = json_string_value(json_object_get(ent, "selfUri"));
+		const char *iss;
+
+		if (self == NULL || strncmp(self, PROVIDERS_SELF, strlen(PROVIDERS_SELF)) != 0 ||
+		    strchr(self + strlen(PROVIDERS_SELF), '/') != NULL ||
+		    strcmp(self + strlen(PROVIDERS_SELF), "pureengage") == 0)
+			continue;
+		other = NULL;
+		if ((ex = provision_get(p, t, prog, token, self, true, &other, err,
+		    errlen)) != PROVISION_OK)
+			break;
+		iss = json_string_value(json_object_get(other, "issuerURI"));
+		if (iss != NULL && strcmp(iss, t->issuer) == 0) {
+			const char *name = json_string_value(json_object_get(other, "name"));
+
+			*ret_name = xstrdup(name != NULL ? name : self);
+			json_decref(other);
+			break;
+		}
+		json_decref(other);
+	}
+	json_decref(list);
+	return ex;
+}
+
+/* The SHA-256 fingerprint of a certificate body (base64 DER), or "?". */
+void
+provision_cert_fingerprint(const char *body, char *out, size_t len)
+{
+	unsigned char	*der = NULL;
+	size_t		 derlen = 0;
+
+	if (body == NULL || base64_decode_lenient(body, &der, &derlen) == -1 ||
+	    x509_fingerprint(der, derlen, out, len) == -1)
+		snprintf(out, len, "?");
+	free(der);
+}
+
+/* Whether two certificate bodies hold the same DER bytes. */
+bool
+provision_cert_equal(const char *a, const char *b)
+{
+	char	 fa[100], fb[100];
+
+	provision_cert_fingerprint(a, fa, sizeof(fa));
+	provision_cert_fingerprint(b, fb, sizeof(fb));
+	return strcmp(fa, "?") != 0 && strcmp(fa, fb) == 0;
+}
+
+/* The ssoTargetURI: --sso-target, else https://apps.DOMAIN of the region. */
+static char *
+sso_target(const struct tenant *t, const char *opt)
+{
+	const char	*domain;
+
+	if (opt != NULL)
+		return xstrdup(opt);
+	if ((domain = region_of_url(t->base_service_url, REGION_SERVICE_URL)) == NULL &&
+	    (domain = region_of_url(t->base_auth_url, REGION_AUTH_URL)) == NULL)
+		return NULL;
+	return region_url(domain, REGION_APPS_URL);
+}
+
+/* Prints one field's change; returns whether it differs. */
+static bool
+field_show(json_t *cur, json_t *want, const char *key)
+{
+	json_t	*c = cur != NULL ? json_object_get(cur, key) : NULL;
+	json_t	*w = json_object_get(want, key);
+	char	*cs = NULL, *ws, fc[100], fw[100];
+	bool	 differ;
+
+	if (strcmp(key, "certificate") == 0) {
+		provision_cert_fingerprint(json_string_value(w), fw, sizeof(fw));
+		differ = c == NULL || !provision_cert_equal(json_string_value(c),
+		    json_string_value(w));
+		if (c != NULL)
+			provision_cert_fingerprint(json_string_value(c), fc, sizeof(fc));
+		if (c == NULL)
+			printf("  + certificate: SHA-256 %s\n", fw);
+		else if (differ)
+			printf("  ~ certificate: SHA-256 %s\n      -> SHA-256 %s\n", fc, fw);
+		else
+			printf("  = certificate: SHA-256 %s\n", fw);
+		return differ;
+	}
+	ws = json_dumps(w, JSON_ENCODE_ANY);
+	if (c != NULL)
+		cs = json_dumps(c, JSON_ENCODE_ANY);
+	differ = c == NULL || !json_equal(c, w);
+	if (c == NULL)
+		printf("  + %s: %s\n", key, ws);
+	else if (differ)
+		printf("  ~ %s: %s -> %s\n", key, cs, ws);
+	else
+		printf("  = %s: %s\n", key, ws);
+	free(cs);
+	free(ws);
+	return differ;
+}
+
+struct provision_opts {
+	const char	*conf;
+	const char	*tenant;
+	const char	*sso_target;
+	const char	*name;
+	bool		 dry_run;
+};
+
+static int
+provision_put(struct platform *p, const struct tenant *t, const char *token, json_t *body,
+    char *err, size_t errlen)
+{
+	struct platform_req	 q = { .method = "PUT", .bearer = token };
+	struct platform_reply	 r;
+	int			 rc, ex = PROVISION_OK;
+
+	q.url = platform_api_url(t, PROVIDER_PATH);
+	q.json = json_dumps(body, JSON_COMPACT);
+	rc = platform_call(p, &q, &r, waiting, (void *)"samlbroker provision");
+	if (rc == -1 || r.status != 200)
+		ex = provision_explain(rc, &r, "PUT /api/" PROVIDER_PATH, err, errlen);
+	platform_reply_clear(&r);
+	free((char *)q.json);
+	free((char *)q.url);
+	return ex;
+}
+
+/* Prints the record's fields as they are and would be; the number that differ. */
+static int
+plan_show(const struct tenant *t, json_t *cur, json_t *want)
+{
+	static const char *const fields[] = { "name", "issuerURI", "ssoTargetURI",
+	    "certificate", "nameIdentifierFormat", "autoProvisionUsers", "disabled" };
+	int	 changes = 0;
+
+	printf("tenant %s: PureEngage identity provider %s\n", t->name,
+	    cur == NULL ? "does not exist; to create:" : "exists; fields:");
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		changes += field_show(cur, want, fields[i]);
+	if (cur != NULL && json_array_size(json_object_get(cur, "certificates")) > 0)
+		printf("  certificates: %zu kept as they are (rollover)\n",
+		    json_array_size(json_object_get(cur, "certificates")));
+	return changes;
+}
+
+static int
+provision_run(const struct provision_opts *o)
+{
+	struct broker_config	*conf;
+	const struct tenant	*t;
+	struct platform		*p = NULL;
+	json_t			*cur = NULL, *want = NULL, *body;
+	char			 err[768] = "", *token = NULL, *cert = NULL, *sso = NULL;
+	char			*dup = NULL;
+	int			 ex = PROVISION_ERROR, changes = 0;
+
+	if ((conf = config_load_verbose(o->conf)) == NULL)
+		return PROVISION_ERROR;
+	if ((t = config_tenant_find(conf, o->tenant)) == NULL) {
+		snprintf(err, sizeof(err), "unknown tenant '%s'", o->tenant);
+		goto done;
+	}
+	if ((sso = sso_target(t, o->sso_target)) == NULL) {
+		snprintf(err, sizeof(err), "base_service_url is not a known region's; give "
+		    "--sso-target URI (the browser application, https://apps.DOMAIN)");
+		goto done;
+	}
+	if ((cert = x509_pem_body(keystore_cert_pem(t->keys), true)) == NULL) {
+		snprintf(err, sizeof(err), "cannot read the tenant's certificate");
+		goto done;
+	}
+	/* The NameID format the broker's assertions carry ([saml] name_id_format). */
+	want = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:b}", "name", o->name, "issuerURI",
+	    t->issuer, "ssoTargetURI", sso, "certificate", cert, "nameIdentifierFormat",
+	    t->name_id_format != NULL ? t->name_id_format : SAML_NAMEID_EMAIL,
+	    "autoProvisionUsers", 1, "disabled", 0);
+	if ((p = platform_new(conf)) == NULL) {
+		snprintf(err, sizeof(err), "cannot initialise libcurl");
+		goto done;
+	}
+	if ((ex = provision_admin_token(p, t, "samlbroker provision", &token, err,
+	    sizeof(err))) != PROVISION_OK ||
+	    (ex = provision_get(p, t, "samlbroker provision", token, PROVIDER_PATH, true,
+	    &cur, err, sizeof(err))) != PROVISION_OK ||
+	    (ex = provision_find_duplicate(p, t, "samlbroker provision", token, &dup, err,
+	    sizeof(err))) != PROVISION_OK)
+		goto done;
+	if (dup != NULL) {
+		snprintf(err, sizeof(err), "the identity provider '%s' of the organization "
+		    "already uses the issuer %s; PureCloud must not have two providers with "
+		    "the same issuer: change [saml] issuer or that provider", dup, t->issuer);
+		ex = PROVISION_CONFLICT;
+		goto done;
+	}
+	if ((changes = plan_show(t, cur, want)) == 0) {
+		printf("no change: the identity provider already matches\n");
+		ex = PROVISION_OK;
+		goto done;
+	}
+	if (o->dry_run) {
+		printf("dry run: %d field(s) would change; nothing written\n", changes);
+		ex = PROVISION_OK;
+		goto done;
+	}
+	/* Fields this command does not manage keep their values. */
+	body = cur != NULL ? json_deep_copy(cur) : json_object();
+	json_object_del(body, "selfUri");
+	json_object_update(body, want);
+	ex = provision_put(p, t, token, body, err, sizeof(err));
+	json_decref(body);
+	if (ex == PROVISION_OK)
+		printf("identity provider %s: %s\n", o->name, cur == NULL ? "created" :
+		    "updated");
+done:
+	if (ex != PROVISION_OK && err[0] != '\0')
+		fprintf(stderr, "samlbroker provision: %s\n", err);
+	free(dup);
+	json_decref(cur);
+	json_decref(want);
+	secret_free(token);
+	free(cert);
+	free(sso);
+	platform_free(p);
+	config_free(conf);
+	return ex;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: samlbroker provision [-c FILE] -t TENANT [--dry-run] [--sso-target URI]\n"
+	    "           [--name NAME]\n"
+	    "Creates or updates the tenant's PureEngage identity provider in PureCloud\n"
+	    "(PUT /api/v2/identityproviders/pureengage) with the tenant's certificate\n"
+	    "and issuer, authenticated with its [provisioning] client.  Prints each\n"
+	    "field's change and writes only when one differs.\n"
+	    "  -c, --config FILE     the broker's configuration\n"
+	    "  -t, --tenant TENANT   the tenant\n"
+	    "  -n, --dry-run         print the changes, write nothing\n"
+	    "      --sso-target URI  ssoTargetURI (default https://apps.DOMAIN of the region)\n"
+	    "      --name NAME       the provider's name (default " DEFAULT_NAME ")\n"
+	    "Exit status: 0 done or nothing to do, 1 error, 2 usage, 3 credentials or\n"
+	    "permissions refused, 4 PureCloud unreachable or unavailable, 5 another\n"
+	    "identity provider uses the same issuer.\n");
+}
+
+int
+cmd_provision(int argc, char **argv)
+{
+	enum { OPT_SSO = 256, OPT_NAME };
+	static const struct option longopts[] = {
+		{ "config",	required_argument,	NULL, 'c' },
+		{ "tenant",	required_argument,	NULL, 't' },
+		{ "dry-run",	no_argument,		NULL, 'n' },
+		{ "sso-target",	required_argument,	NULL, OPT_SSO },
+		{ "name",	required_argument,	NULL, OPT_NAME },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct provision_opts	 o = { .conf = SAMLBROKER_DEFAULT_CONF, .name = DEFAULT_NAME };
+	int			 ch;
+
+	while ((ch = getopt_long(argc, argv, "c:t:nh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			o.conf = optarg;
+			break;
+		case 't':
+			o.tenant = optarg;
+			break;
+		case 'n':
+			o.dry_run = true;
+			break;
+		case OPT_SSO:
+			o.sso_target = optarg;
+			break;
+		case OPT_NAME:
+			o.name = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return PROVISION_USAGE;
+		}
+	}
+	if (optind != argc || o.tenant == NULL) {
+		usage(stderr);
+		return PROVISION_USAGE;
+	}
+	if (o.name[0] == '\0' || (o.sso_target != NULL &&
+	    strncmp(o.sso_target, "https://", 8) != 0)) {
+		fprintf(stderr, "samlbroker provision: --name must not be empty and "
+		    "--sso-target must be an https:// URI\n");
+		return PROVISION_USAGE;
+	}
+	return provision_run(&o);
+}
