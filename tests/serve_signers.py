@@ -10,8 +10,11 @@ import os
 import re
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from urllib.parse import quote
@@ -257,7 +260,32 @@ stop_leaves_nothing(s, "two signers")
 s.cleanup()
 
 # ---- full queues: 503 signers_busy with Retry-After -----------------
+# (and systemd's notify protocol: READY=1 only once the signer is up)
+notify_dir = tempfile.mkdtemp(prefix="samlbroker-notify-")
+notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+notify.bind(os.path.join(notify_dir, "notify"))
+notify.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+notes = []
+
+
+def listen_notify():
+    while True:
+        try:
+            msg, anc, _, _ = notify.recvmsg(4096, socket.CMSG_SPACE(12))
+        except OSError:
+            return
+        pid = next((struct.unpack("3i", d[:12])[0] for lvl, typ, d in anc
+                    if lvl == socket.SOL_SOCKET and typ == socket.SCM_CREDENTIALS), 0)
+        notes.append((msg.decode(), live_children(pid) if pid else None))
+
+
+threading.Thread(target=listen_notify, daemon=True).start()
+os.environ["NOTIFY_SOCKET"] = os.path.join(notify_dir, "notify")
 s = Setup(extra_broker="signers = 1\nsigner_queue = 1\n")
+del os.environ["NOTIFY_SOCKET"]
+s.wait_for(lambda: any("READY=1" in msg for msg, _ in notes), "READY=1", timeout=5)
+ready = [kids for msg, kids in notes if "READY=1" in msg]
+check(ready and len(ready[0]) == 1, "systemd gets READY=1 once the signer runs", repr(notes))
 kid = s.wait_for(lambda: (lambda st: st["processes"][0]["pid"] if st["ready"] == 1 else None)(
     signers_status(s)), "one signer ready")
 os.kill(kid, signal.SIGSTOP)
@@ -279,6 +307,9 @@ check(held["r"].status == 200, "the held mint is answered once the signer runs a
 check(re.search(r'^samlbroker_signer_requests_total\{outcome="busy"\} [1-9]', s.metrics(), re.M),
       "/metrics counts the busy refusals")
 stop_leaves_nothing(s, "one signer")
+check(any("STOPPING=1" in msg for msg, _ in notes), "systemd gets STOPPING=1 on SIGTERM")
+notify.close()
+shutil.rmtree(notify_dir, ignore_errors=True)
 
 # ---- signers that cannot start: serve does not start ------------------
 path = s.tenant_path("acme")
