@@ -212,7 +212,9 @@ class Setup:
                           badcreds_secret=self.bad_secret,
                           broker_extra=listen + "ca_file = %s\nrequest_timeout = %d\n"
                           "connect_timeout = %d\nlog_level = %s\n%s"
-                          % (self.ca_file, request_timeout, 20 if SLOW else 2, log_level,
+                          % (self.ca_file, request_timeout,
+                             # never over request_timeout (a configuration error)
+                             min(20, request_timeout) if SLOW else 2, log_level,
                              extra_broker))
         self.broker_log = os.path.join(self.dir, "broker.log")
         self.broker = self.start_broker(activation=activation)
