@@ -215,7 +215,8 @@ class Setup:
                           % (self.ca_file, request_timeout,
                              # below request_timeout (else a configuration error,
                              # and serve_lifecycle raises it by one)
-                             max(1, min(20, request_timeout - 1)) if SLOW else 2,
+                             (request_timeout if request_timeout < 3 else
+                              min(20, request_timeout - 1)) if SLOW else 2,
                              log_level,
                              extra_broker))
         self.broker_log = os.path.join(self.dir, "broker.log")
