@@ -65,6 +65,8 @@ static const struct config_option options[] = {
 	  "accept secret files that other users may read" },
 	{ "signers", COPT_COUNT, 0, 256, "0", F(signers), false, false,
 	  "signer processes, which alone hold the keys; 0: one per online CPU" },
+	{ "signer_queue", COPT_COUNT, 1, 4096, "64", F(signer_queue), false, false,
+	  "mint requests each signer may have sent or waiting; beyond: 503 signers_busy" },
 };
 #define N_OPTIONS	(sizeof(options) / sizeof(options[0]))
 

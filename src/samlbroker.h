@@ -165,6 +165,7 @@ struct broker_config {
 	int			 client_timeout;	/* seconds to send a request */
 	bool			 allow_insecure_permissions;
 	size_t			 signers;	/* signer processes; 0: online CPUs */
+	size_t			 signer_queue;	/* mint requests per signer */
 	struct tenant		**tenants;
 	size_t			 n_tenants;
 };
@@ -455,6 +456,13 @@ struct minter_local *minter_local_new(struct event_base *, const struct broker_c
 	    char *errbuf, size_t errlen);
 void	 minter_local_free(struct minter_local *);	/* pending mints: no callback */
 extern const struct minter_ops minter_local_ops;
+/* minter_signers.c - signs in the signer processes of a signer_pool (serve):
+ * refusals and answers of the pool become mint results; no reconfigure (the
+ * caller reloads the pool).  Free it before the pool. */
+struct minter_signers;
+struct minter_signers *minter_signers_new(struct event_base *, struct signer_pool *);
+void	 minter_signers_free(struct minter_signers *);	/* pending mints: no callback */
+extern const struct minter_ops minter_signers_ops;
 
 /* cache.c - tokens by (tenant, kind, subject), bounded per tenant and in
  * total, least recently used out; a store that knows no policy */

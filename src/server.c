@@ -537,7 +537,8 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 	srv->reload_time = clock_now();
 	srv->reload_count++;
 	diag_init(&d);
-	conf = config_load(srv->config_path, &d);
+	/* The front reads certificates only; the signers read the keys. */
+	conf = config_load_ext(srv->config_path, &d, CONFIG_NO_PRIVATE_KEYS);
 	for (size_t i = 0; i < d.n_lines; i++)
 		log_warnx("event=config %s", d.lines[i]);
 	if (conf == NULL) {
@@ -551,7 +552,11 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	diag_clear(&d);
 	reload_log_fixed(broker_config(srv->broker), conf);
-	if (broker_reconfigure(srv->broker, conf, err, sizeof(err)) == -1) {
+	/* New keys first: the broker takes the new configuration only once
+	 * signers hold its keys (it cannot refuse it then: its minter has no
+	 * reconfigure). */
+	if (server_signers_reload(srv, err, sizeof(err)) == -1 ||
+	    broker_reconfigure(srv->broker, conf, err, sizeof(err)) == -1) {
 		snprintf(srv->reload_error, sizeof(srv->reload_error), "%s", err);
 		srv->reload_ok = false;
 		log_warnx("event=reload_failed error=\"%s\" keeping=old", err);
@@ -640,10 +645,27 @@ server_teardown(struct server *srv)
 		evtimer_del(&srv->accept_retry);
 	conns_close_all(srv);	/* requests still waiting are orphaned... */
 	broker_free(srv->broker);	/* ...and answered into the void here */
+	server_signers_stop(srv);	/* no signer left once it returns */
 	server_listeners_free(srv);
 	if (srv->base)
 		event_base_free(srv->base);
 	free(srv->config_path);
+}
+
+/* config_load_verbose without the keys: the front never reads a private
+ * key nor its password (the signers do). */
+static struct broker_config *
+config_load_front(const char *path)
+{
+	struct diag		 d;
+	struct broker_config	*conf;
+
+	diag_init(&d);
+	conf = config_load_ext(path, &d, CONFIG_WARN_OPEN | CONFIG_NO_PRIVATE_KEYS);
+	for (size_t i = 0; i < d.n_lines; i++)
+		fprintf(stderr, "%s\n", d.lines[i]);
+	diag_clear(&d);
+	return conf;
 }
 
 int
@@ -651,11 +673,12 @@ server_run(const char *config_path)
 {
 	struct server		 srv;
 	struct broker_config	*conf;
+	struct broker_seams	 seams = { NULL, NULL, NULL, NULL };
 	char			 err[512];
 	int			 rc = 1;
 
 	memset(&srv, 0, sizeof(srv));
-	if ((conf = config_load_verbose(config_path)) == NULL) {
+	if ((conf = config_load_front(config_path)) == NULL) {
 		log_warnx("event=startup_failed reason=configuration");
 		return 1;
 	}
@@ -678,7 +701,15 @@ server_run(const char *config_path)
 		goto done;
 	}
 	server_init(&srv, srv.base);
-	if ((srv.broker = broker_new(srv.base, conf, err, sizeof(err))) == NULL) {
+	if (server_signers_start(&srv, conf, err, sizeof(err)) == -1) {
+		log_warnx("event=startup_failed reason=signers error=\"%s\"", err);
+		config_free(conf);
+		goto done;
+	}
+	seams.minter = &minter_signers_ops;
+	seams.minter_impl = srv.minter;
+	if ((srv.broker = broker_new_with(srv.base, conf, &seams, err,
+	    sizeof(err))) == NULL) {
 		log_warnx("event=startup_failed error=\"%s\"", err);
 		config_free(conf);
 		goto done;

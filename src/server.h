@@ -6,6 +6,7 @@
 #ifndef SAMLBROKER_SERVER_H
 #define SAMLBROKER_SERVER_H
 
+#include <stdio.h>
 #include <sys/socket.h>
 
 #include <event2/event.h>
@@ -106,6 +107,9 @@ struct server {
 	struct event_base		*base;
 	struct server_front		 fronts[FRONT_COUNT];
 	struct broker			*broker;
+	struct signer_pool		*signers;	/* hold the keys (server_signers.c) */
+	struct minter_signers		*minter;	/* the broker's minter over them */
+	char				*signer_exe;	/* the program they run */
 	char				*config_path;
 	struct server_listener		*listeners;
 	size_t				 n_listeners;
@@ -181,5 +185,20 @@ void	 server_http_handle(struct http_req *);
 int	 server_http_route(const char *target, enum endpoint *ret_ep,
 	    char **ret_tenant, char **ret_subject);
 int	 server_endpoint_status_index(int status);
+
+/* server_signers.c */
+/* Starts the signers (conf's signers and signer_queue) over srv->config_path
+ * and the minter the broker uses; -1 with errbuf. */
+int	 server_signers_start(struct server *, const struct broker_config *,
+	    char *errbuf, size_t errlen);
+/* A new generation of signers loads the file again; on failure the old
+ * one stays (-1 with errbuf). */
+int	 server_signers_reload(struct server *, char *errbuf, size_t errlen);
+/* After broker_free: the minter, then the signers; no process is left. */
+void	 server_signers_stop(struct server *);
+/* /v1/status's "signers" object (null without signers) and /metrics' lines. */
+struct json_t;
+struct json_t *server_signers_status(const struct server *);
+void	 server_signers_metrics(const struct server *, FILE *);
 
 #endif

@@ -630,7 +630,7 @@ handle_status(struct request *r)
 			"consecutive_failures", ts->consecutive_failures,
 			"current_backoff", ts->current_backoff));
 	}
-	o = json_pack("{s:s, s:o, s:I, s:s, s:{s:I, s:o, s:b, s:o}, s:I, s:o}",
+	o = json_pack("{s:s, s:o, s:I, s:s, s:{s:I, s:o, s:b, s:o}, s:I, s:o, s:o}",
 	    "version", PACKAGE_VERSION,
 	    "started", json_time(r->srv->started),
 	    "uptime", (json_int_t)(now - r->srv->started),
@@ -641,7 +641,8 @@ handle_status(struct request *r)
 		"ok", r->srv->reload_ok,
 		"error", r->srv->reload_error[0] ? json_string(r->srv->reload_error) : json_null(),
 	    "cached_tokens", (json_int_t)broker_cached_count(r->srv->broker),
-	    "tenants", tenants);
+	    "tenants", tenants,
+	    "signers", server_signers_status(r->srv));
 	reply_json(r, 200, o, NULL);
 }
 
@@ -721,6 +722,7 @@ handle_metrics(struct request *r)
 	fprintf(b, "# HELP samlbroker_config_last_reload_successful Whether the last reload succeeded.\n"
 	    "# TYPE samlbroker_config_last_reload_successful gauge\n"
 	    "samlbroker_config_last_reload_successful %d\n", r->srv->reload_ok ? 1 : 0);
+	server_signers_metrics(r->srv, b);
 	fclose(b);
 	request_finish(r, 200, "text/plain; version=0.0.4", text, len, false, NULL);
 	free(text);

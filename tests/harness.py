@@ -77,6 +77,32 @@ def done(setup=None):
     sys.exit(1 if _failures else 0)
 
 
+def _stat_fields(pid):
+    """The fields of /proc/PID/stat after the command name, or None."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read()
+    except OSError:
+        return None
+    return st[st.rindex(")") + 2:].split()
+
+
+def _children(pid):
+    """Live (not zombie) processes whose parent is pid."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            f = _stat_fields(int(d))
+            if f is not None and int(f[1]) == pid and f[0] != "Z":
+                out.append(int(d))
+    return out
+
+
+def _alive(pid):
+    f = _stat_fields(pid)
+    return f is not None and f[0] != "Z"
+
+
 def skip(why):
     print("SKIP: %s" % why)
     sys.exit(77)
@@ -310,6 +336,7 @@ class Setup:
         raise SystemExit("timed out waiting for %s" % what)
 
     def stop(self):
+        kids = [k for p in self.procs if p.poll() is None for k in _children(p.pid)]
         for p in self.procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
@@ -325,6 +352,12 @@ class Setup:
             check(p.returncode == 0, "process %s exited 0" % os.path.basename(
                 [a for a in p.args if "samlbroker" in a][0]),
                   "status %s" % p.returncode)
+        # serve's signers (children of the broker) are gone with it.
+        end = time.time() + 10
+        while any(_alive(k) for k in kids) and time.time() < end:
+            time.sleep(0.05)
+        check(not any(_alive(k) for k in kids), "no child process left after SIGTERM",
+              repr([k for k in kids if _alive(k)]))
         self.procs = []
 
     def _kill_leftovers(self):

@@ -25,6 +25,7 @@ fi
 for want in "Type=notify" "ExecReload=/bin/kill -HUP \$MAINPID" "NoNewPrivileges=yes" \
     "ProtectSystem=strict" "PrivateTmp=yes" "CapabilityBoundingSet=" \
     "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6" "SystemCallFilter=@system-service" \
+    "SystemCallFilter=seccomp" "LimitMEMLOCK=infinity" \
     "RuntimeDirectory=samlbroker" "User=samlbroker"; do
 	if grep -qxF "$want" "$top_srcdir/packaging/systemd/samlbroker.service"; then
 		echo "ok   - service has $want"

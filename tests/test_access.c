@@ -528,6 +528,31 @@ test_no_private_keys(void **state)
 	}
 	config_free(c);
 	diag_clear(&d);
+	/* A pkcs11: key is not opened either (its module is never loaded),
+	 * although a load with keys fails on it. */
+	{
+		char *text;
+
+		assert_true(asprintf(&text, "[general]\norganization_sname = acme\n"
+		    "organization_id = 3f2c9a7e-5b1d-4e8f-9a6c-2d7e8f9a0b1c\n"
+		    "base_auth_url = https://login.mypurecloud.ie/oauth/token\n"
+		    "base_service_url = https://api.mypurecloud.ie/api/\n"
+		    "[saml]\nissuer = i\ncertificate = %s\npkey = pkcs11:token=none;"
+		    "object=none?module-path=/nonexistent/pkcs11-module.so\n"
+		    "password = env:TEST_ACCESS_UNSET\n"
+		    "[saml_auth]\nclient_id = s\npassword = SECRET-s\n", cert) > 0);
+		write_file("tenants/acme.cfg", text, 0600);
+		free(text);
+	}
+	diag_init(&d);
+	if ((c = config_load_ext(path, &d, CONFIG_NO_PRIVATE_KEYS)) == NULL)
+		fail_msg("%s", d.lines[0]);
+	assert_null(keystore_pkey(config_tenant_find(c, "acme")->keys));
+	config_free(c);
+	diag_clear(&d);
+	diag_init(&d);
+	assert_null(config_load_ext(path, &d, 0));
+	diag_clear(&d);
 	/* Certificates are still checked. */
 	write_tenant("acme", NULL, NULL);
 	{

@@ -1,0 +1,192 @@
+/*
+ * server_signers.c - the daemon's signer processes: starting the signer
+ * pool (signer.c) for `samlbroker serve`, the broker's minter over it
+ * (minter_signers.c), reloading it before the broker on SIGHUP, stopping
+ * it after the broker, and what /v1/status and /metrics say about it.
+ * The front itself never loads a private key (server.c loads the
+ * configuration with CONFIG_NO_PRIVATE_KEYS); the signers load the same
+ * file with the keys.
+ */
+#include "config.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "server.h"
+
+/*
+ * The program the signers run: /proc/self/exe, the very binary of the
+ * front even if its file is replaced later (a package upgrade), unless the
+ * front runs under an interpreter such as valgrind, where /proc/self/exe
+ * is the interpreter and readlink tells the program it runs.
+ */
+static char *
+signer_exe(void)
+{
+	char		 path[PATH_MAX];
+	struct stat	 self, named;
+	ssize_t		 n;
+
+	if ((n = readlink("/proc/self/exe", path, sizeof(path) - 1)) <= 0)
+		return xstrdup("/proc/self/exe");
+	path[n] = '\0';
+	if (stat("/proc/self/exe", &self) == 0 && stat(path, &named) == 0 &&
+	    (self.st_dev != named.st_dev || self.st_ino != named.st_ino))
+		return xstrdup(path);
+	return xstrdup("/proc/self/exe");
+}
+
+int
+server_signers_start(struct server *srv, const struct broker_config *conf,
+    char *errbuf, size_t errlen)
+{
+	struct signer_pool_options	 o = {
+		.config_path = srv->config_path,
+		.signers = conf->signers,
+		.queue_max = conf->signer_queue,
+	};
+	struct signer_pool_stats	 st;
+
+	srv->signer_exe = signer_exe();
+	o.exe = srv->signer_exe;
+	if ((srv->signers = signer_pool_new(srv->base, &o, errbuf, errlen)) == NULL)
+		return -1;
+	srv->minter = minter_signers_new(srv->base, srv->signers);
+	signer_pool_stats(srv->signers, &st);
+	log_info("event=signers_started signers=%zu queue=%zu", st.signers,
+	    st.queue_max);
+	return 0;
+}
+
+int
+server_signers_reload(struct server *srv, char *errbuf, size_t errlen)
+{
+	return signer_pool_reload(srv->signers, srv->config_path, errbuf, errlen);
+}
+
+/* After the broker (which cancels its mints through the minter). */
+void
+server_signers_stop(struct server *srv)
+{
+	minter_signers_free(srv->minter);
+	srv->minter = NULL;
+	signer_pool_free(srv->signers);
+	srv->signers = NULL;
+	free(srv->signer_exe);
+	srv->signer_exe = NULL;
+}
+
+/* Every process, current generation first; the caller frees *ret. */
+static size_t
+processes_get(const struct server *srv, const struct signer_pool_stats *st,
+    struct signer_process_info **ret)
+{
+	size_t	 max = st->signers + st->draining + 1;
+
+	*ret = xcalloc(max, sizeof(**ret));
+	return signer_pool_processes(srv->signers, *ret, max);
+}
+
+json_t *
+server_signers_status(const struct server *srv)
+{
+	struct signer_process_info	*info;
+	struct signer_pool_stats	 st;
+	json_t				*procs = json_array();
+	size_t				 n;
+
+	if (srv->signers == NULL)
+		return json_null();
+	signer_pool_stats(srv->signers, &st);
+	n = processes_get(srv, &st, &info);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(procs, json_pack(
+		    "{s:i, s:I, s:I, s:b, s:b, s:I, s:I}",
+		    "index", info[i].index,
+		    "pid", (json_int_t)info[i].pid,
+		    "generation", (json_int_t)info[i].generation,
+		    "ready", info[i].ready,
+		    "draining", info[i].draining,
+		    "queue_depth", (json_int_t)info[i].queue_depth,
+		    "restarts", (json_int_t)info[i].restarts));
+	free(info);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:o}",
+	    "count", (json_int_t)st.signers,
+	    "ready", (json_int_t)st.ready,
+	    "draining", (json_int_t)st.draining,
+	    "queue_depth", (json_int_t)st.queue_depth,
+	    "queue_max", (json_int_t)st.queue_max,
+	    "generation", (json_int_t)st.generation,
+	    "restarts", (json_int_t)st.restarts,
+	    "requests",
+		"total", (json_int_t)st.requests,
+		"ok", (json_int_t)st.ok,
+		"failed", (json_int_t)st.failed,
+		"busy", (json_int_t)st.busy,
+		"retried", (json_int_t)st.retried,
+		"canceled", (json_int_t)st.canceled,
+	    "processes", procs);
+}
+
+static void
+gauge(FILE *b, const char *name, const char *help, unsigned long long v)
+{
+	fprintf(b, "# HELP samlbroker_%s %s\n# TYPE samlbroker_%s gauge\n"
+	    "samlbroker_%s %llu\n", name, help, name, name, v);
+}
+
+void
+server_signers_metrics(const struct server *srv, FILE *b)
+{
+	static const double		 bounds[] = SIGNER_LATENCY_BOUNDS;
+	struct signer_process_info	*info;
+	struct signer_pool_stats	 st;
+	uint64_t			 cum = 0;
+	size_t				 n;
+
+	if (srv->signers == NULL)
+		return;
+	signer_pool_stats(srv->signers, &st);
+	gauge(b, "signers", "Signer processes of the current generation.", st.signers);
+	gauge(b, "signers_ready", "Signer processes up and answering.", st.ready);
+	gauge(b, "signer_queue_depth", "Mint requests sent to signers or waiting.",
+	    st.queue_depth);
+	fprintf(b, "# HELP samlbroker_signer_restarts_total Signers started again after dying.\n"
+	    "# TYPE samlbroker_signer_restarts_total counter\n"
+	    "samlbroker_signer_restarts_total %llu\n"
+	    "# HELP samlbroker_signer_requests_total Mint requests to the signers by outcome.\n"
+	    "# TYPE samlbroker_signer_requests_total counter\n"
+	    "samlbroker_signer_requests_total{outcome=\"ok\"} %llu\n"
+	    "samlbroker_signer_requests_total{outcome=\"failed\"} %llu\n"
+	    "samlbroker_signer_requests_total{outcome=\"busy\"} %llu\n",
+	    (unsigned long long)st.restarts, (unsigned long long)st.ok,
+	    (unsigned long long)st.failed, (unsigned long long)st.busy);
+	fprintf(b, "# HELP samlbroker_signer_latency_seconds Mint request to signed answer.\n"
+	    "# TYPE samlbroker_signer_latency_seconds histogram\n");
+	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {
+		cum += st.latency_buckets[i];
+		fprintf(b, "samlbroker_signer_latency_seconds_bucket{le=\"%g\"} %llu\n",
+		    bounds[i], (unsigned long long)cum);
+	}
+	fprintf(b, "samlbroker_signer_latency_seconds_bucket{le=\"+Inf\"} %llu\n"
+	    "samlbroker_signer_latency_seconds_sum %.6f\n"
+	    "samlbroker_signer_latency_seconds_count %llu\n",
+	    (unsigned long long)st.latency_count, st.latency_sum,
+	    (unsigned long long)st.latency_count);
+	fprintf(b, "# HELP samlbroker_signer_process_id Process id of each running signer (0 while down).\n"
+	    "# TYPE samlbroker_signer_process_id gauge\n");
+	n = processes_get(srv, &st, &info);
+	for (size_t i = 0; i < n; i++)
+		fprintf(b, "samlbroker_signer_process_id{index=\"%d\",generation=\"%llu\"} %lld\n",
+		    info[i].index, (unsigned long long)info[i].generation,
+		    (long long)info[i].pid);
+	free(info);
+}
