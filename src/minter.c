@@ -13,6 +13,8 @@
  */
 #include "config.h"
 
+#include <sys/queue.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,14 +34,14 @@ struct mint_job {
 	struct mint_result	 res;
 	mint_cb			 cb;
 	void			*arg;
-	struct mint_job		*prev, *next;
+	LIST_ENTRY(mint_job) entry;
 };
 
 struct minter_local {
 	struct event_base	*base;
 	struct signer_slot	*slots;
 	size_t			 n_slots;
-	struct mint_job		*jobs;		/* pending, for cancel and free */
+	LIST_HEAD(, mint_job) jobs;		/* pending, for cancel and free */
 };
 
 static void
@@ -86,14 +88,7 @@ minter_local_new(struct event_base *base, const struct broker_config *conf,
 static void
 job_unlink_free(struct mint_job *j)
 {
-	struct minter_local	*m = j->m;
-
-	if (j->prev != NULL)
-		j->prev->next = j->next;
-	else
-		m->jobs = j->next;
-	if (j->next != NULL)
-		j->next->prev = j->prev;
+	LIST_REMOVE(j, entry);
 	event_free(j->ev);
 	secret_free(j->res.saml_response_b64);
 	free(j);
@@ -104,8 +99,8 @@ minter_local_free(struct minter_local *m)
 {
 	if (m == NULL)
 		return;
-	while (m->jobs != NULL)
-		job_unlink_free(m->jobs);
+	while (!LIST_EMPTY(&m->jobs))
+		job_unlink_free(LIST_FIRST(&m->jobs));
 	slots_free(m->slots, m->n_slots);
 	free(m);
 }
@@ -154,9 +149,7 @@ local_start(void *impl, const char *tenant, const char *email, double now,
 		memcpy(j->res.message, err, sizeof(err));
 	} else
 		j->res.outcome = MINT_OK;
-	if ((j->next = m->jobs) != NULL)
-		j->next->prev = j;
-	m->jobs = j;
+	LIST_INSERT_HEAD(&m->jobs, j, entry);
 	return j;
 }
 

@@ -14,6 +14,8 @@
  */
 #include "config.h"
 
+#include <sys/queue.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,13 +31,13 @@ struct signers_job {
 	struct mint_result	 res;		/* the refusal */
 	mint_cb			 cb;
 	void			*arg;
-	struct signers_job	*prev, *next;
+	LIST_ENTRY(signers_job) entry;
 };
 
 struct minter_signers {
 	struct event_base	*base;
 	struct signer_pool	*pool;
-	struct signers_job	*jobs;		/* pending, for cancel and free */
+	LIST_HEAD(, signers_job) jobs;		/* pending, for cancel and free */
 };
 
 struct minter_signers *
@@ -53,12 +55,7 @@ job_unlink_free(struct signers_job *j)
 {
 	struct minter_signers	*m = j->m;
 
-	if (j->prev != NULL)
-		j->prev->next = j->next;
-	else
-		m->jobs = j->next;
-	if (j->next != NULL)
-		j->next->prev = j->prev;
+	LIST_REMOVE(j, entry);
 	if (j->req != NULL)
 		signer_pool_cancel(m->pool, j->req);
 	if (j->ev != NULL)
@@ -71,8 +68,8 @@ minter_signers_free(struct minter_signers *m)
 {
 	if (m == NULL)
 		return;
-	while (m->jobs != NULL)
-		job_unlink_free(m->jobs);
+	while (!LIST_EMPTY(&m->jobs))
+		job_unlink_free(LIST_FIRST(&m->jobs));
 	free(m);
 }
 
@@ -148,9 +145,7 @@ signers_start(void *impl, const char *tenant, const char *email, double now,
 			    "request refused by the signer pool");
 		}
 	}
-	if ((j->next = m->jobs) != NULL)
-		j->next->prev = j;
-	m->jobs = j;
+	LIST_INSERT_HEAD(&m->jobs, j, entry);
 	return j;
 }
 

@@ -200,21 +200,32 @@ reply_secret_json(struct request *r, int status, const char *fmt_key,
 	free(buf);
 }
 
+/* A broker answer that is an error: its status, code and Retry-After.
+ * Returns whether it was one (and was answered). */
+static bool
+reply_broker_error(struct request *r, const struct broker_reply *br,
+    const char *upstream_error)
+{
+	char	 retry[32];
+
+	if (br->error == NULL)
+		return false;
+	if (br->retry_after > 0) {
+		snprintf(retry, sizeof(retry), "%.0f", br->retry_after);
+		header_add(r, "Retry-After", retry);
+	}
+	reply_error(r, br->status, br->error, br->message, upstream_error);
+	return true;
+}
+
 static void
 on_token(const struct broker_reply *br, void *arg)
 {
 	struct request	*r = arg;
-	char		 retry[32];
 
 	r->srv->in_flight--;
-	if (br->error != NULL) {
-		if (br->retry_after > 0) {
-			snprintf(retry, sizeof(retry), "%.0f", br->retry_after);
-			header_add(r, "Retry-After", retry);
-		}
-		reply_error(r, br->status, br->error, br->message, br->upstream_error);
+	if (reply_broker_error(r, br, br->upstream_error))
 		return;
-	}
 	reply_secret_json(r, 200, "access_token", br->token, br->expires_at,
 	    "expires_at", true, br->from_cache ? "cache=hit" : "cache=miss");
 }
@@ -396,17 +407,10 @@ static void
 on_saml_response(const struct broker_reply *br, void *arg)
 {
 	struct request	*r = arg;
-	char		 retry[32];
 
 	r->srv->in_flight--;
-	if (br->error != NULL) {
-		if (br->retry_after > 0) {
-			snprintf(retry, sizeof(retry), "%.0f", br->retry_after);
-			header_add(r, "Retry-After", retry);
-		}
-		reply_error(r, br->status, br->error, br->message, NULL);
+	if (reply_broker_error(r, br, NULL))
 		return;
-	}
 	reply_secret_json(r, 200, "saml_response", br->saml_response,
 	    br->not_on_or_after, "not_on_or_after", false, NULL);
 }

@@ -293,6 +293,21 @@ proc_restart(evutil_socket_t fd, short what, void *arg)
 	event_add(pr->ev_read, NULL);
 }
 
+/* A signer's queued requests go to limbo (retried once elsewhere). */
+static void
+queue_to_limbo(struct signer_pool *p, struct proc *pr)
+{
+	struct signer_request	*r;
+
+	while ((r = TAILQ_FIRST(&pr->queue)) != NULL) {
+		TAILQ_REMOVE(&pr->queue, r, entry);
+		r->proc = NULL;
+		r->in_limbo = true;
+		TAILQ_INSERT_TAIL(&p->limbo, r, entry);
+	}
+	pr->depth = 0;
+}
+
 /*
  * A signer died, hung or misbehaved: its requests go to limbo (retried
  * once elsewhere, else answered busy) and it is restarted after a backoff
@@ -302,7 +317,6 @@ static void
 proc_down(struct proc *pr, const char *why)
 {
 	struct signer_pool	*p = pr->pool;
-	struct signer_request	*r;
 	pid_t			 pid = pr->pid;
 	double			 lived = signer_mono() - pr->started_at;
 
@@ -310,13 +324,7 @@ proc_down(struct proc *pr, const char *why)
 		return;
 	if (pid > 0)
 		kill(pid, SIGKILL);	/* a hung or confused signer must go */
-	while ((r = TAILQ_FIRST(&pr->queue)) != NULL) {
-		TAILQ_REMOVE(&pr->queue, r, entry);
-		r->proc = NULL;
-		r->in_limbo = true;
-		TAILQ_INSERT_TAIL(&p->limbo, r, entry);
-	}
-	pr->depth = 0;
+	queue_to_limbo(p, pr);
 	proc_close(pr, pr->gen->draining ? PROC_STOPPED : PROC_DOWN, false);
 	if (pr->state == PROC_DOWN) {
 		pr->backoff = lived > STABLE_AFTER || pr->backoff == 0 ? BACKOFF_MIN :
@@ -468,15 +476,8 @@ generation_stop(struct signer_pool *p, struct generation *g, bool graceful)
 {
 	for (size_t i = 0; i < g->n_procs; i++) {
 		struct proc		*pr = &g->procs[i];
-		struct signer_request	*r;
 
-		while ((r = TAILQ_FIRST(&pr->queue)) != NULL) {
-			TAILQ_REMOVE(&pr->queue, r, entry);
-			r->proc = NULL;
-			r->in_limbo = true;
-			TAILQ_INSERT_TAIL(&p->limbo, r, entry);
-		}
-		pr->depth = 0;
+		queue_to_limbo(p, pr);
 		if (pr->ev_restart != NULL)
 			event_del(pr->ev_restart);
 		if (pr->state != PROC_STOPPED)
