@@ -165,20 +165,21 @@ def main():
     print("cached p99 at 400 mints/s / no load: %.2f (target <= 1.3)" % (p99[400] / p99[0]))
 
     # Mint throughput through the daemon (wrk -c8 POST saml-response).
-    daemon_rate = {}
+    daemon_rate, daemon_errors = {}, {}
     for n in (1, 2):
         s = daemon(n)
         try:
             url = "http://127.0.0.1:%d/v1/tenants/acme/users/t%%40example.com/saml-response" \
                 % s.tcp_port
             wrk(url, 8, 2, script)
-            daemon_rate[n] = wrk(url, 8, args.duration, script)[0]
+            daemon_rate[n], _, daemon_errors[n] = wrk(url, 8, args.duration, script)
         finally:
             s.stop()
             s.cleanup()
     print("\nmints/s through the daemon (wrk -t1 -c8 POST saml-response): 1 signer %.0f, "
-          "2 signers %.0f, ratio %.2f (target >= 1.7; load avg %s)"
-          % (daemon_rate[1], daemon_rate[2], daemon_rate[2] / daemon_rate[1], loadavg()))
+          "2 signers %.0f, ratio %.2f (target >= 1.7; non-2xx answers %d and %d; load avg %s)"
+          % (daemon_rate[1], daemon_rate[2], daemon_rate[2] / daemon_rate[1],
+             daemon_errors[1], daemon_errors[2], loadavg()))
     os.unlink(script)
     os.rmdir(os.path.dirname(script))
 
