@@ -684,11 +684,7 @@ server_run(const char *config_path)
 	}
 	log_set_level(conf->log_level);
 	server_nofile_raise(conf->max_connections);
-	if (saml_global_init() == -1) {
-		log_warnx("event=startup_failed reason=xmlsec");
-		config_free(conf);
-		return 1;
-	}
+	/* No xmlsec here: the front never signs (the signers initialise it). */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	signal(SIGPIPE, SIG_IGN);
 	srv.config_path = xstrdup(config_path);
@@ -729,6 +725,5 @@ server_run(const char *config_path)
 done:
 	server_teardown(&srv);
 	curl_global_cleanup();
-	saml_global_shutdown();
 	return rc;
 }
