@@ -22,6 +22,16 @@ struct X509_name_st;	/* OpenSSL X509_NAME */
 /* Longest tenant or service name. */
 #define NAME_MAX_LEN			64
 
+/* UNDER_ASAN: built with AddressSanitizer (gcc or clang), whose leak
+ * checker needs ptrace at exit: signers install no seccomp filter then. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN	1
+#endif
+#endif
+
 /* log.c */
 enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 void	 log_init(enum log_level, const char *progname);

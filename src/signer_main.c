@@ -37,14 +37,6 @@
 #include "commands.h"
 #include "signer.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN	1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN	1
-#endif
-#endif
-
 struct keyed {
 	char			 name[NAME_MAX_LEN + 1];
 	struct saml_signer	*signer;

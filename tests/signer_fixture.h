@@ -18,14 +18,6 @@
 #define EMAIL		"agent.smith@example.com"
 #define MAX_PIDS	64
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN	1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN	1
-#endif
-#endif
-
 
 /* One pending mint's outcome. */
 struct outcome {
