@@ -26,6 +26,7 @@
 
 #include "commands.h"
 #include "samlbroker.h"
+#include "cmd_capture.h"
 
 static char	 dir[64], sock_path[128], address[160];
 static char	 got_out[16384], got_err[8192], got_request[1024];
@@ -91,40 +92,15 @@ static int
 run(int (*cmd)(int, char **), const char *first, ...)
 {
 	const char	*argv[32] = { "cmd", first };
-	FILE		*fo, *fe;
 	va_list		 ap;
-	int		 argc = 1, so, se, rc;
-	size_t		 n;
+	int		 argc = 1;
 
 	va_start(ap, first);
 	for (const char *a = first; a != NULL; a = va_arg(ap, const char *))
 		argv[argc++] = a;
 	va_end(ap);
-	fflush(stdout);
-	fflush(stderr);
-	assert_non_null(fo = tmpfile());
-	assert_non_null(fe = tmpfile());
-	so = dup(STDOUT_FILENO);
-	se = dup(STDERR_FILENO);
-	dup2(fileno(fo), STDOUT_FILENO);
-	dup2(fileno(fe), STDERR_FILENO);
-	optind = 0;
-	rc = cmd(argc, (char **)argv);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(so, STDOUT_FILENO);
-	dup2(se, STDERR_FILENO);
-	close(so);
-	close(se);
-	rewind(fo);
-	rewind(fe);
-	n = fread(got_out, 1, sizeof(got_out) - 1, fo);
-	got_out[n] = '\0';
-	n = fread(got_err, 1, sizeof(got_err) - 1, fe);
-	got_err[n] = '\0';
-	fclose(fo);
-	fclose(fe);
-	return rc;
+	return cmd_capture(cmd, argc, (char **)argv, got_out, sizeof(got_out),
+	    got_err, sizeof(got_err));
 }
 
 /* An HTTP/1.1 answer with a JSON body. */

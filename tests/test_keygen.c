@@ -30,6 +30,7 @@
 
 #include "commands.h"
 #include "samlbroker.h"
+#include "cmd_capture.h"
 
 #define PASSWORD	"correct horse battery"
 
@@ -41,41 +42,15 @@ static int
 run(const char *first, ...)
 {
 	const char	*argv[32] = { "keygen", first };
-	FILE		*fo, *fe;
 	va_list		 ap;
-	int		 argc = 1, so, se, rc;
-	size_t		 n;
+	int		 argc = 1;
 
 	va_start(ap, first);
 	for (const char *a = first; a != NULL; a = va_arg(ap, const char *))
 		argv[argc++] = a;
 	va_end(ap);
-	argv[argc] = NULL;
-	fflush(stdout);
-	fflush(stderr);
-	assert_non_null(fo = tmpfile());
-	assert_non_null(fe = tmpfile());
-	so = dup(STDOUT_FILENO);
-	se = dup(STDERR_FILENO);
-	dup2(fileno(fo), STDOUT_FILENO);
-	dup2(fileno(fe), STDERR_FILENO);
-	optind = 0;	/* glibc: start getopt afresh */
-	rc = cmd_keygen(argc, (char **)argv);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(so, STDOUT_FILENO);
-	dup2(se, STDERR_FILENO);
-	close(so);
-	close(se);
-	rewind(fo);
-	rewind(fe);
-	n = fread(got_out, 1, sizeof(got_out) - 1, fo);
-	got_out[n] = '\0';
-	n = fread(got_err, 1, sizeof(got_err) - 1, fe);
-	got_err[n] = '\0';
-	fclose(fo);
-	fclose(fe);
-	return rc;
+	return cmd_capture(cmd_keygen, argc, (char **)argv, got_out, sizeof(got_out),
+	    got_err, sizeof(got_err));
 }
 
 static void
