@@ -568,13 +568,17 @@ args_parse(int argc, char **argv, struct args *a)
 		{ "port-file",		required_argument,	NULL, OPT_PORTFILE },
 		{ "log-level",		required_argument,	NULL, OPT_LOGLEVEL },
 		{ "help",		no_argument,		NULL, 'h' },
+		{ "version",		no_argument,		NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	char	*end;
 	int	 ch;
 
-	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'V':
+			printf("samlbroker-emulator %s\n", PACKAGE_VERSION);
+			return 1;
 		case 'c':
 			a->conf_path = optarg;
 			break;

@@ -105,7 +105,7 @@ usage(FILE *f)
 	    "                            (required; must equal the identity provider's issuerURI)\n"
 	    "  -d, --days N              certificate lifetime in days (default %d)\n"
 	    "  -b, --bits N              RSA key size, %d to %d (default %d)\n"
-	    "  -s, --subject DN          certificate subject, \"CN=name,O=org\" or \"/CN=name/O=org\"\n"
+	    "      --subject DN          certificate subject, \"CN=name,O=org\" or \"/CN=name/O=org\"\n"
 	    "                            (default CN=<host of the issuer>)\n"
 	    "      --password-file FILE  read the key's password from FILE (no short\n"
 	    "                            form, so that -p SECRET is refused, not read)\n"
@@ -629,7 +629,7 @@ cmd_keygen(int argc, char **argv)
 		{ "issuer",		required_argument,	NULL, 'i' },
 		{ "days",		required_argument,	NULL, 'd' },
 		{ "bits",		required_argument,	NULL, 'b' },
-		{ "subject",		required_argument,	NULL, 's' },
+		{ "subject",		required_argument,	NULL, 'S' },
 		{ "password-file",	required_argument,	NULL, 'p' },
 		{ "force",		no_argument,		NULL, 'f' },
 		{ "help",		no_argument,		NULL, 'h' },
@@ -662,9 +662,15 @@ cmd_keygen(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 's':
+		case 'S':
 			o.subject = optarg;
 			break;
+		case 's':
+			/* -s is --socket in token and status: no short form here. */
+			fprintf(stderr, "samlbroker keygen: -s is not an option of keygen "
+			    "(it is --socket in token and status); the certificate's "
+			    "subject is --subject DN\n");
+			return 2;
 		case 'p':
 			o.password_file = optarg;
 			break;

@@ -14,6 +14,7 @@
 
 #include "samlbroker.h"
 #include "commands.h"
+#include "config_load.h"
 
 static void
 usage_main(FILE *out)
@@ -303,6 +304,8 @@ static const struct command {
 int
 samlbroker_main(int argc, char **argv)
 {
+	const char	*known[sizeof(commands) / sizeof(commands[0]) + 1], *near;
+
 	log_init(LOG_LEVEL_INFO, "samlbroker");
 	if (argc < 2) {
 		usage_main(stderr);
@@ -326,6 +329,15 @@ samlbroker_main(int argc, char **argv)
 			/* getopt_long sees "samlbroker-CMD [options]". */
 			return commands[i].fn(argc - 1, argv + 1);
 		}
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		known[i] = commands[i].name;
+	known[sizeof(commands) / sizeof(commands[0])] = NULL;
+	if ((near = config_near_miss(argv[1], known)) != NULL &&
+	    strcmp(near, "signer") != 0) {
+		fprintf(stderr, "samlbroker: unknown command '%s'; did you mean %s?\n",
+		    argv[1], near);
+		return 2;
 	}
 	fprintf(stderr, "samlbroker: unknown command '%s'\n", argv[1]);
 	usage_main(stderr);

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "commands.h"
 #include "samlbroker.h"
@@ -193,14 +195,96 @@ test_token_errors(void **state)
 	server_wait();
 	assert_string_equal(got_err, "samlbroker token: malformed answer from the broker\n");
 
-	/* A server that closes without answering, and none at all. */
+	/* A server that closes without answering. */
 	server_start(NULL);
 	assert_int_equal(run(cmd_token, "-s", address, "-t", "a", "-u", "u@x", NULL), 1);
 	server_wait();
 	assert_non_null(strstr(got_err, "samlbroker token: cannot reach the broker at unix:"));
+
+	/* A 503 shows its Retry-After; an unknown tenant may be a hidden one. */
+	server_start("HTTP/1.1 503 X\r\nContent-Type: application/json\r\n"
+	    "Retry-After: 7\r\nContent-Length: 41\r\nConnection: close\r\n\r\n"
+	    "{\"error\":\"signers_busy\",\"message\":\"busy\"}");
+	assert_int_equal(run(cmd_token, "-s", address, "-t", "a", "-u", "u@x", NULL), 1);
+	server_wait();
+	assert_string_equal(got_err, "samlbroker token: signers_busy (HTTP 503): busy\n"
+	    "samlbroker token: retry after 7 s (the broker's Retry-After)\n");
+	server_start(answer(404, "{\"error\":\"unknown_tenant\",\"message\":\"no\"}"));
+	assert_int_equal(run(cmd_token, "-s", address, "-t", "a", "-u", "u@x", NULL), 1);
+	server_wait();
+	assert_non_null(strstr(got_err, "hint: either no such tenant, or its "
+	    "[access:TENANT] section names no principal of this caller (uid "));
+}
+
+/* Connection failures say which one it is and what to do. */
+static void
+test_connect_errors(void **state)
+{
+	struct sockaddr_un	 sun = { .sun_family = AF_UNIX };
+	char			 want[512];
+	int			 s;
+
+	(void)state;
+	/* No socket file: no broker running. */
 	unlink(sock_path);
 	assert_int_equal(run(cmd_token, "-s", address, "-t", "a", "-u", "u@x", NULL), 1);
-	assert_non_null(strstr(got_err, "cannot reach the broker"));
+	snprintf(want, sizeof(want), "samlbroker token: no broker listening at %s: %s "
+	    "does not exist (is samlbroker.service running? systemctl status "
+	    "samlbroker)\n", address, sock_path);
+	assert_string_equal(got_err, want);
+	/* A socket file nobody listens on: a stopped broker's leftover. */
+	strcpy(sun.sun_path, sock_path);
+	assert_true((s = socket(AF_UNIX, SOCK_STREAM, 0)) != -1);
+	assert_int_equal(bind(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	close(s);
+	assert_int_equal(run(cmd_status, "-s", sock_path, NULL), 1);	/* a bare path */
+	assert_non_null(strstr(got_err, "samlbroker status: no broker listening at "));
+	assert_non_null(strstr(got_err, "the socket file is there but nothing accepts"));
+	unlink(sock_path);
+	/* TCP: nobody on the port. */
+	assert_int_equal(run(cmd_status, "-s", "tcp:127.0.0.1:1", NULL), 1);
+	assert_string_equal(got_err, "samlbroker status: no broker listening at "
+	    "tcp:127.0.0.1:1 (is samlbroker running, and is this one of its listen "
+	    "addresses?)\n");
+}
+
+/*
+ * A caller outside the socket directory's group is told which directory
+ * refused it and which group to join.  Needs root (to be someone else).
+ */
+static void
+test_connect_permission(void **state)
+{
+	int	 status;
+	pid_t	 pid;
+
+	(void)state;
+	if (getuid() != 0)
+		skip();
+	server_start(answer(200, "{}"));
+	assert_int_equal(chown(dir, 0, 1), 0);	/* group daemon (gid 1) */
+	assert_int_equal(chmod(dir, 0750), 0);
+	if ((pid = fork()) == 0) {
+		char	 want[512];
+		struct group *gr = getgrgid(1);
+
+		if (setgroups(0, NULL) == -1 || setgid(65534) == -1 || setuid(65534) == -1)
+			_exit(3);
+		if (run(cmd_token, "-s", address, "-t", "a", "-u", "u@x", NULL) != 1)
+			_exit(4);
+		snprintf(want, sizeof(want), "samlbroker token: permission denied on %s "
+		    "(mode 0750, uid 0, gid 1); join group %s (usermod -aG %s USER, then "
+		    "log in again) or run as the broker's user\n", dir,
+		    gr ? gr->gr_name : "?", gr ? gr->gr_name : "?");
+		_exit(strcmp(got_err, want) == 0 ? 0 : (fprintf(stdout, "%s", got_err), 5));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(chmod(dir, 0700), 0);
+	/* The server still waits for its connection: give it one. */
+	assert_int_equal(run(cmd_token, "-s", address, "-t", "a", "-u", "u@x", NULL), 1);
+	server_wait();
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void
@@ -209,6 +293,10 @@ test_usage(void **state)
 	(void)state;
 	assert_int_equal(run(cmd_token, "-t", "a", NULL), 2);
 	assert_non_null(strstr(got_err, "usage: samlbroker token"));
+	assert_non_null(strstr(got_err, "samlbroker token: give one of: -u EMAIL for an "
+	    "agent's token or --service NAME for a service's\n"));
+	assert_int_equal(run(cmd_token, "-u", "x", NULL), 2);
+	assert_non_null(strstr(got_err, "samlbroker token: give the tenant: -t TENANT\n"));
 	assert_int_equal(run(cmd_token, "-t", "a", "-u", "x", "--service", "s", NULL), 2);
 	assert_int_equal(run(cmd_token, "-u", "x", NULL), 2);
 	assert_int_equal(run(cmd_token, "-t", "a", "-u", "x", "extra", NULL), 2);
@@ -216,8 +304,8 @@ test_usage(void **state)
 	assert_int_equal(run(cmd_token, "-h", NULL), 0);
 	assert_non_null(strstr(got_out, "usage: samlbroker token"));
 	assert_int_equal(run(cmd_token, "-s", "http://x", "-t", "a", "-u", "x", NULL), 1);
-	assert_string_equal(got_err, "samlbroker token: address must be unix:PATH or "
-	    "tcp:HOST:PORT\n");
+	assert_string_equal(got_err, "samlbroker token: address must be unix:PATH, "
+	    "an absolute socket path or tcp:HOST:PORT\n");
 	assert_int_equal(run(cmd_status, "extra", NULL), 2);
 	assert_int_equal(run(cmd_status, "--help", NULL), 0);
 	assert_non_null(strstr(got_out, "usage: samlbroker status"));
@@ -272,6 +360,13 @@ test_status(void **state)
 	server_wait();
 	assert_string_equal(got_out, body);
 
+	/* No tenant visible: say why that may be. */
+	server_start(answer(200, "{\"version\":\"1\",\"tenants\":[]}"));
+	assert_int_equal(run(cmd_status, "-s", address, NULL), 0);
+	server_wait();
+	assert_non_null(strstr(got_out, "no tenant visible to this caller (uid "));
+	assert_non_null(strstr(got_out, "the admin address (admin_listen) shows every tenant\n"));
+
 	server_start(answer(503, "{\"error\":\"shutting_down\",\"message\":\"bye\"}"));
 	assert_int_equal(run(cmd_status, "-s", address, NULL), 1);
 	server_wait();
@@ -288,6 +383,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_token),
 		cmocka_unit_test(test_token_errors),
+		cmocka_unit_test(test_connect_errors),
+		cmocka_unit_test(test_connect_permission),
 		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_status),
 	};

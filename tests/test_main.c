@@ -20,6 +20,7 @@
 
 #include "samlbroker.h"
 #include "commands.h"
+#include "cmd_capture.h"
 
 /* Runs the command line with stdout and stderr sent to /dev/null. */
 static int
@@ -65,6 +66,25 @@ test_dispatch(void **state)
 	assert_int_equal(run("frobnicate", NULL), 2);
 }
 
+/* A misspelt command gets a suggestion (never the hidden signer). */
+static void
+test_command_suggestion(void **state)
+{
+	char	 out[4096], err[4096];
+	char	*chek[] = { (char *)"samlbroker", (char *)"chek", NULL };
+	char	*sign[] = { (char *)"samlbroker", (char *)"signr", NULL };
+
+	(void)state;
+	optind = 0;
+	assert_int_equal(cmd_capture(samlbroker_main, 2, chek, out, sizeof(out),
+	    err, sizeof(err)), 2);
+	assert_string_equal(err, "samlbroker: unknown command 'chek'; did you mean check?\n");
+	optind = 0;
+	assert_int_equal(cmd_capture(samlbroker_main, 2, sign, out, sizeof(out),
+	    err, sizeof(err)), 2);
+	assert_null(strstr(err, "did you mean"));
+}
+
 static void
 test_serve_options(void **state)
 {
@@ -93,6 +113,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dispatch),
+		cmocka_unit_test(test_command_suggestion),
 		cmocka_unit_test(test_serve_options),
 		cmocka_unit_test(test_mint_usage),
 	};
