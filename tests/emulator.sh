@@ -40,6 +40,12 @@ pass() {
 	echo "ok: $*"
 }
 
+# --version, like every command of the project.
+case $("$emu" --version 2>&1) in
+"samlbroker-emulator "[0-9]*) pass "--version" ;;
+*) fail "--version: $("$emu" --version 2>&1)" ;;
+esac
+
 saml_grant=urn:ietf:params:oauth:grant-type:saml2-bearer
 auth_url=https://login.emulator.test/oauth/token
 issuer=https://www.genesys.com/pureengage
