@@ -447,7 +447,14 @@ access_load(struct load *l, struct broker_config *c)
 		}
 		if (strncmp(s->name, "access:", 7) != 0)
 			continue;
-		if ((t = config_tenant_find(c, s->name + 7)) == NULL) {
+		if ((t = config_tenant_find(c, s->name + 7)) == NULL &&
+		    config_tenant_failed(l, s->name + 7)) {
+			/* The tenant's own errors are reported; this is not one. */
+			for (size_t k = 0; k < s->n_options; k++)
+				s->options[k].used = true;
+			continue;
+		}
+		if (t == NULL) {
 			diag_error(l->d, l->file, s->name, NULL, "no tenant is named "
 			    "'%.64s' (tenants are the *.cfg files of tenants_dir, "
 			    "without .cfg)", s->name + 7);

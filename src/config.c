@@ -66,6 +66,7 @@ tenants_load(struct load *l, struct broker_config *c)
 	}
 	qsort(names, n, sizeof(*names), name_cmp);
 	c->tenants = xcalloc(n, sizeof(*c->tenants));
+	l->failed_tenants = xcalloc(n, sizeof(*l->failed_tenants));
 	for (size_t i = 0; i < n; i++) {
 		char *path = path_join(c->tenants_dir, names[i]);
 		struct tenant *t;
@@ -80,11 +81,49 @@ tenants_load(struct load *l, struct broker_config *c)
 		    l->flags)) != NULL) {
 			c->tenants[c->n_tenants++] = t;
 			config_permissions_check(l, NULL, NULL, path);
+		} else {
+			/* Its [access:NAME] is not "no such tenant": a consequence. */
+			l->failed_tenants[l->n_failed_tenants++] = names[i];
+			names[i] = NULL;
 		}
 		free(path);
 		free(names[i]);
 	}
 	free(names);
+}
+
+static void
+failed_tenants_free(struct load *l)
+{
+	for (size_t i = 0; i < l->n_failed_tenants; i++)
+		free(l->failed_tenants[i]);
+	free(l->failed_tenants);
+	l->failed_tenants = NULL;
+	l->n_failed_tenants = 0;
+}
+
+bool
+config_tenant_failed(const struct load *l, const char *name)
+{
+	for (size_t i = 0; i < l->n_failed_tenants; i++)
+		if (strcmp(l->failed_tenants[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* An unknown [broker] option that is a near miss of tenants_dir. */
+static bool
+tenants_dir_misspelt(struct ini_section *s)
+{
+	static const char *const wanted[] = { "tenants_dir", NULL };
+
+	if (ini_option_find(s, "tenants_dir") != NULL)
+		return false;
+	for (size_t i = 0; i < s->n_options; i++)
+		if (config_option_find(s->options[i].name) == NULL &&
+		    config_near_miss(s->options[i].name, wanted) != NULL)
+			return true;
+	return false;
 }
 
 /* Every section of the main file is [broker] or [access:TENANT]. */
@@ -138,8 +177,15 @@ config_load_ext(const char *path, struct diag *d, int flags)
 	if (c->allow_insecure_permissions)
 		l.flags |= CONFIG_ALLOW_INSECURE;
 	config_permissions_check(&l, NULL, NULL, path);
-	tenants_load(&l, c);
-	access_load(&l, c);
+	if (tenants_dir_misspelt(s)) {
+		/* Loading the default directory instead would report problems
+		 * of files the admin never meant (already said: unknown option). */
+		diag_error(d, path, "broker", NULL, "tenants not loaded until "
+		    "tenants_dir is spelt right");
+	} else {
+		tenants_load(&l, c);
+		access_load(&l, c);
+	}
 	for (size_t i = 0; (flags & CONFIG_WARN_OPEN) && d->errors == errors &&
 	    i < c->n_tenants; i++)
 		if (c->tenants[i]->access == NULL)
@@ -149,10 +195,12 @@ config_load_ext(const char *path, struct diag *d, int flags)
 			    c->tenants[i]->name, c->tenants[i]->name);
 	ini_free(l.ini);
 	l.ini = NULL;
+	failed_tenants_free(&l);
 	if (d->errors > errors)
 		goto fail;
 	return c;
 fail:
+	failed_tenants_free(&l);
 	ini_free(l.ini);
 	config_free(c);
 	return NULL;

@@ -25,6 +25,8 @@ struct load {
 	struct ini_file	*ini;
 	uint64_t	 digest;
 	int		 flags;		/* CONFIG_* of config_load_ext, and: */
+	char		**failed_tenants;	/* tenant files that did not load */
+	size_t		  n_failed_tenants;
 };
 #define CONFIG_ALLOW_INSECURE	0x100	/* allow_insecure_permissions = yes */
 
@@ -48,7 +50,10 @@ const char *config_opt_required(struct load *l, struct ini_section *s,
 /* An optional option's value; NULL when absent or (reported) empty. */
 const char *config_opt_optional(struct load *l, struct ini_section *s,
 	    const char *sname, const char *name);
-/* Warns about every option of s neither used nor in known. */
+/* Was name a tenant whose file exists but did not load (already reported)? */
+bool	 config_tenant_failed(const struct load *l, const char *name);
+/* Warns about every option of s neither used nor in known, with a "did
+ * you mean" for a near miss. */
 void	 config_unknown_options(struct load *l, struct ini_section *s,
 	    const char *const *known);
 /* A decimal number in [min, max], digits only. */

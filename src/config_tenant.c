@@ -27,6 +27,50 @@
  * else there is an error; other sections belong to other components
  * (a section with client_id is a service).
  */
+
+/* "[name]: section is missing", with a "did you mean" for a near miss
+ * among the file's sections ([saml-auth] for [saml_auth]). */
+static void
+section_missing(struct load *l, const char *name)
+{
+	const char	*known[] = { name, NULL }, *near = NULL;
+
+	for (size_t i = 0; i < l->ini->n_sections && near == NULL; i++)
+		if (config_near_miss(l->ini->sections[i].name, known) != NULL)
+			near = l->ini->sections[i].name;
+	if (near != NULL) {
+		char *shown = config_printable_dup(near);
+
+		diag_error(l->d, l->file, name, NULL, "section is missing; did you "
+		    "mean [%s] (line %d)?", shown, ini_section_find(l->ini,
+		    near)->line);
+		free(shown);
+	} else {
+		diag_error(l->d, l->file, name, NULL, "section is missing");
+	}
+}
+
+/*
+ * A section without client_id is another component's and is ignored; one
+ * with a near miss of client_id (clientid, client-id) was meant as a
+ * service, and ignoring it would drop the service without a word.
+ */
+static void
+service_typo_check(struct load *l, struct ini_section *s)
+{
+	static const char *const wanted[] = { "client_id", NULL };
+
+	for (size_t i = 0; i < s->n_options; i++) {
+		struct ini_option *o = &s->options[i];
+
+		if (config_near_miss(o->name, wanted) == NULL)
+			continue;
+		o->used = true;
+		diag_error(l->d, l->file, s->name, o->name, "unknown option; did you "
+		    "mean client_id? (a section is a service only with client_id)");
+	}
+}
+
 static const char *const general_options[] = {
 	"organization_sname", "organization_id", "base_auth_url",
 	"base_service_url", "default_agent_role_name", "default_admin_role_name",
@@ -124,7 +168,7 @@ tenant_general(struct load *l, struct tenant *t)
 	const char		*v;
 
 	if (s == NULL) {
-		diag_error(l->d, l->file, "general", NULL, "section is missing");
+		section_missing(l, "general");
 		return;
 	}
 	if ((v = config_opt_required(l, s, "general", "organization_sname")) != NULL)
@@ -267,7 +311,7 @@ tenant_saml(struct load *l, struct tenant *t, int flags)
 	t->expire_time_hours = 24;
 	t->assertion_lifetime = 300;
 	if (s == NULL) {
-		diag_error(l->d, l->file, "saml", NULL, "section is missing");
+		section_missing(l, "saml");
 		return;
 	}
 	if ((v = config_opt_required(l, s, "saml", "issuer")) != NULL)
@@ -390,7 +434,7 @@ tenant_clients(struct load *l, struct tenant *t)
 	struct ini_section	*s;
 
 	if ((s = ini_section_find(l->ini, "saml_auth")) == NULL)
-		diag_error(l->d, l->file, "saml_auth", NULL, "section is missing");
+		section_missing(l, "saml_auth");
 	else
 		client_load(l, s, &t->saml_auth);
 	/* The admin client of `provision` and `check --online`: not a service. */
@@ -400,9 +444,12 @@ tenant_clients(struct load *l, struct tenant *t)
 	t->services = xcalloc(l->ini->n_sections, sizeof(*t->services));
 	for (size_t i = 0; i < l->ini->n_sections; i++) {
 		s = &l->ini->sections[i];
-		if (is_reserved_section(s->name) ||
-		    ini_option_find(s, "client_id") == NULL)
+		if (is_reserved_section(s->name))
 			continue;
+		if (ini_option_find(s, "client_id") == NULL) {
+			service_typo_check(l, s);
+			continue;
+		}
 		if (name_validate(s->name) == -1) {
 			config_opt_get(s, "client_id");
 			diag_error(l->d, l->file, s->name, NULL,

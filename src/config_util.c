@@ -151,7 +151,14 @@ config_unknown_options(struct load *l, struct ini_section *s,
 	for (size_t i = 0; i < s->n_options; i++) {
 		struct ini_option *o = &s->options[i];
 
-		if (!o->used && !config_in_list(known, o->name))
+		const char *near;
+
+		if (o->used || config_in_list(known, o->name))
+			continue;
+		if ((near = config_near_miss(o->name, known)) != NULL)
+			diag_warn(l->d, l->file, s->name, o->name,
+			    "unknown option, ignored; did you mean %s?", near);
+		else
 			diag_warn(l->d, l->file, s->name, o->name,
 			    "unknown option, ignored");
 	}

@@ -261,6 +261,28 @@ parse_section(struct ini_file *f, struct ini_section **cur, const char *p,
 	return 0;
 }
 
+/* A line of base64 characters only, at least 16 of them ('=' as padding
+ * at the end only). */
+static bool
+looks_base64(const char *p, size_t len)
+{
+	size_t	 n = 0;
+
+	while (len > 0 && (p[len - 1] == '=' || p[len - 1] == ' ' || p[len - 1] == '\t'))
+		len--;
+	for (size_t i = 0; i < len; i++) {
+		char c = p[i];
+
+		if ((c == ' ' || c == '\t') && n == 0)
+			continue;
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '+' || c == '/'))
+			return false;
+		n++;
+	}
+	return n >= 16;
+}
+
 /* "name = value" (trimmed) in section cur; an empty or base64 value may
  * be continued on the next lines (k). */
 static int
@@ -272,9 +294,15 @@ parse_option(struct ini_section *cur, struct cont *k, const char *p, size_t len,
 	size_t		 nlen, vlen;
 	char		 q1[INI_NAME_QUOTE + 4], q2[INI_NAME_QUOTE + 4];
 
-	if ((eq = memchr(p, '=', len)) == NULL) {
+	if ((eq = memchr(p, '=', len)) == NULL ||
+	    (looks_base64(p, len) && eq >= p + len - 2)) {
+		/* Base64 that did not continue a value: a wrapped value broken
+		 * by an editor (re-wrapped lines, a line not 64 long). */
 		seterr(errbuf, errlen, "line %d: expected '[section]' or "
-		    "'option = value'", line);
+		    "'option = value'%s", line, looks_base64(p, len) ? "; this "
+		    "looks like base64 that does not continue the value above "
+		    "(see WRAPPED VALUES in samlbroker.conf(5): indent continuation "
+		    "lines, or use file:PATH)" : "");
 		return -1;
 	}
 	name = p;

@@ -123,7 +123,8 @@ check(p.returncode == 1 and "unknown_tenant" in p.stderr and p.stdout == "",
       "samlbroker token: clear error and exit 1", p.stderr)
 p = subprocess.run([BROKER, "token", "-s", "unix:/nonexistent/sock", "-t", "acme",
                     "--service", "ewt"], capture_output=True, text=True)
-check(p.returncode == 1 and "cannot reach the broker" in p.stderr,
+check(p.returncode == 1 and "no broker listening at unix:/nonexistent/sock: "
+      "/nonexistent/sock does not exist (is samlbroker.service running?" in p.stderr,
       "samlbroker token: unreachable broker is a clear error", p.stderr)
 
 done(s)

@@ -794,7 +794,7 @@ test_tenant_general_errors(void **state)
 	}
 	{
 		const char *const edits[] = { "[general]", "[General]", NULL };
-		tenant_error(edits, "[general]: section is missing");
+		tenant_error(edits, "[general]: section is missing; did you mean [General] (line 1)?");
 	}
 }
 
@@ -987,7 +987,7 @@ test_tenant_saml_errors(void **state)
 	}
 	{
 		const char *const edits[] = { "[saml]\n", "[saml_]\n", NULL };
-		tenant_error(edits, "[saml]: section is missing");
+		tenant_error(edits, "[saml]: section is missing; did you mean [saml_] (line 7)?");
 	}
 	{
 		/* Missing key material: no key load is tried, each is reported. */
@@ -1124,7 +1124,7 @@ test_tenant_clients(void **state)
 	}
 	{
 		const char *const edits[] = { "[saml_auth]", "[saml-auth]", NULL };
-		tenant_error(edits, "[saml_auth]: section is missing");
+		tenant_error(edits, "[saml_auth]: section is missing; did you mean [saml-auth] (line 12)?");
 	}
 	{
 		const char *const edits[] = { "[ewt]", "[stat server]", NULL };
