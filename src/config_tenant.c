@@ -368,6 +368,10 @@ tenant_saml(struct load *l, struct tenant *t, int flags)
 		tenant_keys(l, t, cert, NULL, NULL);
 	else if (cert != NULL && pkey != NULL && password != NULL)
 		tenant_keys(l, t, cert, pkey, password);
+	else if (cert != NULL)
+		/* The key or its password failed (reported): still report what
+		 * is wrong with the certificate in the same run. */
+		tenant_keys(l, t, cert, NULL, NULL);
 	secret_free(password);
 	free(cert);
 	secret_free(pkey);

@@ -178,4 +178,21 @@ if selected permissions; then
 	[ "$rc" -eq 0 ] || { echo "FAIL permissions: allow_insecure_permissions = yes did not help"; cat "$tmp/err"; fail=1; }
 fi
 
+# A fresh copy of the shipped example: every problem in one run, the
+# placeholder certificate's too, not only the missing secrets.
+if selected example-copy; then
+	mkdir -p "$tmp/example/tenants"
+	cp "$top_srcdir/conf/tenants/example.cfg.example" "$tmp/example/tenants/acme.cfg"
+	printf '[broker]\nlisten = unix:%s/s.sock\ntenants_dir = tenants\n' "$tmp/example" \
+	    >"$tmp/example/samlbroker.conf"
+	chmod 600 "$tmp/example/samlbroker.conf" "$tmp/example/tenants/acme.cfg"
+	${SAMLBROKER_WRAPPER:-} "$bin" check -c "$tmp/example/samlbroker.conf" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ "$rc" -eq 1 ] || { echo "FAIL example-copy: exit status $rc, not 1"; fail=1; }
+	for want in "[saml] password:" "[saml] certificate:" "[saml_auth] password:"; do
+		grep -qF "$want" "$tmp/err" ||
+		    { echo "FAIL example-copy: no '$want' line"; cat "$tmp/err"; fail=1; }
+	done
+fi
+
 exit $fail
