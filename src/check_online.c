@@ -47,19 +47,81 @@ line(struct run *r, const char *level, const char *hint, const char *fmt, ...)
 	printf("\n");
 }
 
+/* The port of an http(s) URL, as text ("443" when none is written). */
 static void
-reach(struct run *r, const char *what, const char *url)
+url_port(const char *url, char *buf, size_t len)
+{
+	const char	*host = strstr(url, "://"), *end, *colon;
+	bool		 https = strncmp(url, "https:", 6) == 0;
+
+	snprintf(buf, len, "%s", https ? "443" : "80");
+	if (host == NULL)
+		return;
+	host += 3;
+	end = host + strcspn(host, "/?#");
+	if (*host == '[' && (colon = memchr(host, ']', (size_t)(end - host))) != NULL)
+		colon = colon + 1 < end && colon[1] == ':' ? colon + 1 : NULL;
+	else
+		colon = memchr(host, ':', (size_t)(end - host));
+	if (colon != NULL && end - colon > 1 && end - colon < 7)
+		snprintf(buf, len, "%.*s", (int)(end - colon - 1), colon + 1);
+}
+
+static void
+reach(struct run *r, const char *what, const char *option, const char *url)
 {
 	struct platform_req	 q = { .url = url, .connect_only = true };
 	struct platform_reply	 rep;
+	char			 hint[256], port[8];
 
-	if (platform_call(r->p, &q, &rep, NULL, NULL) == 0)
-		line(r, "ok", NULL, "%s: reachable, TLS verified", what);
-	else
-		line(r, "FAIL", rep.tls ? "set ca_file if a proxy or private CA re-signs "
-		    "TLS" : "open the firewall (or set proxy) to this host on port 443",
-		    "%s: %s%s", what, rep.timeout ? "timed out: " : "", rep.error);
+	url_port(url, port, sizeof(port));
+	if (platform_call(r->p, &q, &rep, NULL, NULL) == 0) {
+		line(r, "ok", NULL, "%s (%s): reachable, TLS verified", what, option);
+	} else {
+		if (rep.tls)
+			snprintf(hint, sizeof(hint), "set ca_file if a proxy or private CA "
+			    "re-signs TLS");
+		else
+			snprintf(hint, sizeof(hint), "check %s, and open the firewall (or "
+			    "set proxy) to its host on port %s", option, port);
+		line(r, "FAIL", hint, "%s (%s): %s%s", what, option,
+		    rep.timeout ? "timed out: " : "", rep.error);
+	}
 	platform_reply_clear(&rep);
+}
+
+/*
+ * What the assertions will name, checked without exchanging one.  SAML's
+ * bearer rules want Recipient and Destination to be the URL the assertion
+ * is delivered to: base_auth_url, unless the token endpoint knows itself
+ * by another name (a reverse proxy, the emulator).  The Audience PureCloud
+ * wants is not published: only --user proves the whole path.
+ */
+static void
+assertion_targets(struct run *r, bool with_user)
+{
+	const struct tenant	*t = r->t;
+	const char		*opt[] = { "recipient", "destination" };
+	const char		*val[] = { t->recipient, t->destination };
+	char			 hint[160];
+
+	for (size_t i = 0; i < 2; i++) {
+		if (val[i] == NULL || strcmp(val[i], t->base_auth_url) == 0)
+			continue;
+		snprintf(hint, sizeof(hint), "right only if the token endpoint knows "
+		    "itself by that name (behind a proxy); else remove [saml] %s, "
+		    "which defaults to base_auth_url", opt[i]);
+		line(r, "warn", hint, "[saml] %s is %s, but assertions are delivered "
+		    "to base_auth_url %s", opt[i], val[i], t->base_auth_url);
+	}
+	if (with_user)
+		return;
+	line(r, "warn", "run check --online --user EMAIL to prove the whole path",
+	    "assertions: Audience %s, Recipient %s, Destination %s; the token "
+	    "endpoint's own expectations are not published, so only an exchange "
+	    "proves them", t->audience != NULL ? t->audience : "?",
+	    t->recipient != NULL ? t->recipient : "?",
+	    t->destination != NULL ? t->destination : "?");
 }
 
 /* A token for one client; *ret_token when wanted. */
@@ -75,8 +137,7 @@ service(struct run *r, const struct service_client *sc, char **ret_token)
 		line(r, "ok", NULL, "[%s] client credentials token granted", sc->name);
 	else {
 		provision_explain(rc, &rep, "token request", err, sizeof(err));
-		line(r, "FAIL", rep.status == 401 ? "check client_id and password" : NULL,
-		    "[%s] %s", sc->name, err);
+		line(r, "FAIL", NULL, "[%s] %s", sc->name, err);
 	}
 	platform_reply_clear(&rep);
 }
@@ -115,8 +176,9 @@ organization(struct run *r, const char *token)
 	char		 err[512];
 
 	if (token == NULL) {
-		line(r, "warn", "add a [provisioning] section or a service", "organization: "
-		    "not checked (no client got a token)");
+		line(r, "warn", r->t->n_services > 0 || r->t->provisioning.client_id != NULL ?
+		    "fix the failing client above" : "add a [provisioning] section or a "
+		    "service", "organization: not checked (no client got a token)");
 		return;
 	}
 	if (provision_get(r->p, r->t, PROG, token, "v2/organizations/me", false, &org, err,
@@ -272,8 +334,8 @@ tenant_check(struct run *r, const char *user)
 	char			*admin = NULL, *svc = NULL, err[768];
 
 	printf("tenant %s (online):\n", t->name);
-	reach(r, "token endpoint", t->base_auth_url);
-	reach(r, "API host", t->base_service_url);
+	reach(r, "token endpoint", "base_auth_url", t->base_auth_url);
+	reach(r, "API host", "base_service_url", t->base_service_url);
 	for (size_t i = 0; i < t->n_services; i++)
 		service(r, &t->services[i], svc == NULL ? &svc : NULL);
 	saml_auth_probe(r);
@@ -290,6 +352,7 @@ tenant_check(struct run *r, const char *user)
 		    "token)");
 	else
 		provider(r, admin);
+	assertion_targets(r, user != NULL);
 	if (user != NULL)
 		user_exchange(r, user);
 	secret_free(admin);

@@ -46,6 +46,7 @@ provision_explain(int rc, const struct platform_reply *r, const char *what,
     char *err, size_t errlen)
 {
 	const char	*msg;
+	bool		 token;
 
 	if (rc == -1) {
 		snprintf(err, errlen, "%s: %s%s", what, r->timeout ? "timed out: " :
@@ -57,6 +58,15 @@ provision_explain(int rc, const struct platform_reply *r, const char *what,
 		msg = platform_json_str(r, "error");
 	snprintf(err, errlen, "%s: HTTP %ld%s%s", what, r->status, msg != NULL ? ": " : "",
 	    msg != NULL ? msg : "");
+	/* A token request goes to base_auth_url, the rest to base_service_url. */
+	token = strncmp(what, "token request", 13) == 0;
+	if ((r->status == 401 || r->status == 403) && token) {
+		size_t n = strlen(err);
+
+		snprintf(err + n, errlen - n, " (check this client's client_id and "
+		    "password/client_secret)");
+		return PROVISION_REFUSED;
+	}
 	if (r->status == 401 || r->status == 403) {
 		size_t n = strlen(err);
 
@@ -70,8 +80,9 @@ provision_explain(int rc, const struct platform_reply *r, const char *what,
 	if (r->status == 404) {
 		size_t n = strlen(err);
 
-		snprintf(err + n, errlen - n, " (is base_service_url the organization's "
-		    "API base, https://api.DOMAIN/api/?)");
+		snprintf(err + n, errlen - n, token ? " (is base_auth_url the token "
+		    "endpoint, https://login.DOMAIN/oauth/token?)" : " (is "
+		    "base_service_url the organization's API base, https://api.DOMAIN/api/?)");
 	}
 	return PROVISION_ERROR;
 }

@@ -253,8 +253,9 @@ with open(other_ca, "w") as f:
     f.write(text)
 p = online(config=other_ca)
 f = fails(p)
-check(p.returncode == 1 and len(f) >= 2 and f[0].startswith("FAIL  token endpoint:") and
-      f[1].startswith("FAIL  API host:") and "ca_file" in f[0],
+check(p.returncode == 1 and len(f) >= 2 and
+      f[0].startswith("FAIL  token endpoint (base_auth_url):") and
+      f[1].startswith("FAIL  API host (base_service_url):") and "ca_file" in f[0],
       "check --online: TLS not verified is a FAIL with a hint", p.stdout)
 
 # --- through the configured proxy (the vendor's "opening your network") ----
@@ -341,6 +342,39 @@ check(p.returncode == 0 and not fails(p), "check --online then agrees", p.stdout
 p = provision()
 check(p.returncode == 0 and record()[1].get("nameIdentifierFormat", "").endswith("emailAddress"),
       "provision restores emailAddress for the default tenant", p.stdout + p.stderr)
+
+# --- check --online: the assertion path and hints that name the option ------
+p = online()
+check(p.returncode == 0 and any(ln.strip().startswith("warn") and "only an exchange proves"
+                                 in ln for ln in p.stdout.splitlines()),
+      "check --online without --user says plainly what only --user proves", p.stdout)
+# A recipient or destination other than the URL the assertions go to is
+# named (the emulator's tenants have one: its logical name).
+p = online(config=variant("recipient", lambda t: re.sub(
+    r"(?m)^recipient = .*$", "recipient = https://elsewhere.example/oauth/token", t)))
+check(any(ln.strip().startswith("warn") and "[saml] recipient is "
+          "https://elsewhere.example/oauth/token, but assertions are delivered to "
+          "base_auth_url https://127.0.0.1:" in ln for ln in p.stdout.splitlines()) and
+      "Recipient https://elsewhere.example/oauth/token," in p.stdout,
+      "check --online names a recipient that is not base_auth_url", p.stdout)
+# A token endpoint path that does not exist: the hint names base_auth_url,
+# and the organization line says to fix the clients (not to add one).
+p = online(config=variant("authpath", lambda t: re.sub(
+    r"(?m)^(base_auth_url = https://[^/]+)/oauth/token$", r"\1/oauth/nope", t)))
+f = fails(p)
+check(p.returncode == 1 and any("HTTP 404" in ln and "is base_auth_url the token endpoint" in ln
+                                for ln in f) and
+      not any("base_service_url the organization" in ln for ln in f) and
+      "organization: not checked (no client got a token) (hint: fix the failing client above)"
+      in p.stdout, "check --online: a 404 of the token endpoint blames base_auth_url",
+      p.stdout + p.stderr)
+# Nothing listens: the hint names the option and the URL's own port.
+p = online(config=variant("closedport", lambda t: re.sub(
+    r"(?m)^base_auth_url = .*$", "base_auth_url = https://127.0.0.1:1/oauth/token", t)))
+f = fails(p)
+check(p.returncode == 1 and f and f[0].startswith("FAIL  token endpoint (base_auth_url):") and
+      "check base_auth_url, and open the firewall (or set proxy) to its host on port 1)" in f[0],
+      "check --online: an unreachable endpoint's hint names the option and port 1", p.stdout)
 
 # --- a duplicate issuer -----------------------------------------------------
 st, _ = api("PUT", "/api/v2/identityproviders/okta",
