@@ -111,12 +111,14 @@ setup(void **state)
 	    "[broker]\n"
 	    "listen = unix:/run/samlbroker-test/s.sock\n"
 	    "tenants_dir = tenants\n"
+	    "ca_file = ca.pem\n"
 	    "[access:acme]\n"
 	    "gateways = user:root, group:root\n"
 	    "[access:globex]\n"
 	    "agents = user:root\n"
 	    "agent_map = globex.map\n", 0600);
 	write_file("globex.map", "root root@globex.example\n", 0644);
+	write_file("ca.pem", "-----BEGIN CERTIFICATE-----\nnot parsed here\n", 0644);
 	write_file("globex.pkey", pkey[1], 0600);
 	write_file("globex.password", pw[1], 0600);
 	write_file("initech.pkey", pkey[0], 0600);
@@ -286,6 +288,9 @@ test_full_replay_signs(void **state)
 	}
 	assert_string_equal(config_tenant_find(rep, "initech")->saml_auth.secret,
 	    CLIENT_SECRET);
+	/* ca_file's bytes come with it, for a front that may open no file. */
+	assert_string_equal(rep->ca_pem, "-----BEGIN CERTIFICATE-----\nnot parsed here\n");
+	assert_int_equal(rep->ca_pem_len, strlen(rep->ca_pem));
 	config_free(rec);
 	config_free(rep);
 	snapshot_free(snap);
@@ -550,7 +555,7 @@ test_malformed(void **state)
 		{ "samlbroker-snapshot 1\nmain 1:m\nend\nx", "bytes after the end" },
 		{ "samlbroker-snapshot 1\nmain 1:m\nend", "expected the end of the line" },
 		{ "samlbroker-snapshot 1\nmain 1:m\nfoo 1:a\nend\n", "unknown entry" },
-		{ "samlbroker-snapshot 1\nmain 1:m\nfile 6 1 1:a 0:\nend\n", "number out of range" },
+		{ "samlbroker-snapshot 1\nmain 1:m\nfile 7 1 1:a 0:\nend\n", "number out of range" },
 		{ "samlbroker-snapshot 1\nmain 1:m\nfile 0 0 1:a 0:\nend\n", "no use" },
 		{ "samlbroker-snapshot 1\nmain 1:m\nfile 0 4 1:a 0:\nend\n", "number out of range" },
 		{ "samlbroker-snapshot 1\nmain 1:m\nfile 0 1 1:a 50:ab\nend\n", "truncated" },
