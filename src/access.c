@@ -21,9 +21,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <stdarg.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,13 +86,15 @@ static const char *const access_options[] = {
  */
 
 static int
-principal_parse(const char *item, bool tcp_ok, struct principal *p,
-    const char **why)
+principal_parse(struct config_source *src, const char *item, bool tcp_ok,
+    struct principal *p, const char **why)
 {
 	bool		 is_user = strncmp(item, "user:", 5) == 0;
 	bool		 is_group = strncmp(item, "group:", 6) == 0;
 	const char	*who = item + (is_user ? 5 : 6);
 	long		 id;
+	unsigned	 nid;
+	int		 rc;
 
 	if (strcmp(item, "tcp") == 0) {
 		if (!tcp_ok) {
@@ -113,23 +113,12 @@ principal_parse(const char *item, bool tcp_ok, struct principal *p,
 	}
 	if (config_parse_number(who, 0, 4294967294L, &id) == 0) {
 		/* a number */
-	} else if (is_user) {
-		struct passwd *pw = getpwnam(who);
-
-		if (pw == NULL) {
-			*why = "no such user";
-			return -1;
-		}
-		id = (long)pw->pw_uid;
-	} else {
-		struct group *gr = getgrnam(who);
-
-		if (gr == NULL) {
-			*why = "no such group";
-			return -1;
-		}
-		id = (long)gr->gr_gid;
-	}
+	} else if ((rc = source_lookup_id(src, is_group, who, &nid)) != 0) {
+		*why = rc == -1 ? "not in the snapshot" : is_user ? "no such user" :
+		    "no such group";
+		return -1;
+	} else
+		id = (long)nid;
 	p->kind = is_user ? PRINCIPAL_USER : PRINCIPAL_GROUP;
 	p->id = (unsigned)id;
 	return 0;
@@ -151,7 +140,7 @@ principals_load(struct load *l, const char *sname, struct ini_option *o,
 	    item = strtok_r(NULL, ", \t", &save)) {
 		struct principal p;
 
-		if (principal_parse(item, tcp_ok, &p, &why) == -1) {
+		if (principal_parse(l->src, item, tcp_ok, &p, &why) == -1) {
 			char *shown = config_printable_dup(item);
 
 			diag_error(l->d, l->file, sname, o->name, "%.64s: %s",
@@ -234,15 +223,24 @@ template_check(struct load *l, const char *sname, const char *tpl)
 static int
 map_load(struct load *l, const char *sname, struct tenant_access *a)
 {
+	struct source_stat	 st;
 	char		*buf, *line, *shown;
 	size_t		 len;
-	int		 lineno = 0, rc = 0;
+	int		 lineno = 0, rc = 0, errors;
 
 	shown = config_printable_dup(a->agent_map);
-	if (read_file_limited(a->agent_map, AGENT_MAP_MAX, &buf, &len) == -1) {
+	if (source_read(l->src, a->agent_map, SOURCE_MAP, SOURCE_USE_FRONT,
+	    config_follow_links(l), AGENT_MAP_MAX, &buf, &len, &st) == -1) {
 		diag_error(l->d, l->file, sname, "agent_map", "cannot read %s: %s",
-		    shown, errno == EFBIG ? "larger than 4 MiB" : strerror(errno));
+		    shown, errno == EFBIG ? "larger than 4 MiB" : source_strerror(errno));
 		free(shown);
+		return -1;
+	}
+	errors = l->d->errors;
+	config_permissions_check(l, sname, "agent_map", a->agent_map, &st, false);
+	if (l->d->errors > errors) {
+		free(shown);
+		free(buf);
 		return -1;
 	}
 	if (memchr(buf, '\0', len) != NULL) {

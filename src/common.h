@@ -70,6 +70,13 @@ int	 base64_decode_lenient(const char *in, unsigned char **out, size_t *outlen);
 char	*base64_encode(const unsigned char *in, size_t len, int wrap64);
 int	 email_validate(const char *email, const char **why);
 int	 name_validate(const char *name);	/* [A-Za-z0-9._-], 1..NAME_MAX_LEN, no leading dot */
+/* A whole regular file of at most max bytes, NUL-terminated, opened once
+ * without blocking (a FIFO fails at once with EINVAL), symbolic links
+ * followed only when follow (else ELOOP); *ret_st (may be NULL) is fstat's
+ * answer on the descriptor read. */
+struct stat;
+int	 read_file_checked(const char *path, size_t max, bool follow, char **ret_buf,
+	    size_t *ret_len, struct stat *ret_st);
 int	 read_file_limited(const char *path, size_t max, char **ret_buf, size_t *ret_len);
 void	 process_harden(void);	/* non-dumpable, no core files */
 /* dir/name, allocated. */

@@ -13,7 +13,6 @@
 #include <sys/un.h>
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,30 +32,29 @@ name_cmp(const void *a, const void *b)
 static void
 tenants_load(struct load *l, struct broker_config *c)
 {
-	DIR		*dir;
-	struct dirent	*de;
-	char		**names = NULL, *shown;
-	size_t		  n = 0;
+	char		**all, **names = NULL, *shown;
+	size_t		  n_all, n = 0;
 
-	if ((dir = opendir(c->tenants_dir)) == NULL) {
+	if (source_list_dir(l->src, c->tenants_dir, &all, &n_all) == -1) {
 		shown = config_printable_dup(c->tenants_dir);
 		diag_error(l->d, l->file, "broker", "tenants_dir", "cannot open %s: %s",
-		    shown, strerror(errno));
+		    shown, source_strerror(errno));
 		free(shown);
 		return;
 	}
-	while ((de = readdir(dir)) != NULL) {
-		size_t len = strlen(de->d_name);
+	for (size_t i = 0; i < n_all; i++) {
+		size_t len = strlen(all[i]);
 
-		if (de->d_name[0] == '.' || len <= 4 ||
-		    strcmp(de->d_name + len - 4, ".cfg") != 0)
+		if (all[i][0] == '.' || len <= 4 || strcmp(all[i] + len - 4, ".cfg") != 0) {
+			free(all[i]);
 			continue;
+		}
 		names = reallocarray(names, n + 1, sizeof(*names));
 		if (names == NULL)
 			fatal("reallocarray");
-		names[n++] = xstrdup(de->d_name);
+		names[n++] = all[i];
 	}
-	closedir(dir);
+	free(all);
 	if (n == 0) {
 		shown = config_printable_dup(c->tenants_dir);
 		diag_error(l->d, l->file, "broker", "tenants_dir",
@@ -77,10 +75,9 @@ tenants_load(struct load *l, struct broker_config *c)
 			diag_error(l->d, shown, NULL, NULL, "tenant name "
 			    NAME_RULE " (it is the file name without .cfg)");
 			free(shown);
-		} else if ((t = tenant_load_ext(path, names[i], l->d,
+		} else if ((t = tenant_load_from(l->src, path, names[i], l->d,
 		    l->flags)) != NULL) {
 			c->tenants[c->n_tenants++] = t;
-			config_permissions_check(l, NULL, NULL, path);
 		} else {
 			/* Its [access:NAME] is not "no such tenant": a consequence. */
 			l->failed_tenants[l->n_failed_tenants++] = names[i];
@@ -149,10 +146,20 @@ config_load(const char *path, struct diag *d)
 struct broker_config *
 config_load_ext(const char *path, struct diag *d, int flags)
 {
+	struct config_source	 src = { .mode = SOURCE_LIVE };
+
+	return config_load_from(&src, path, d, flags);
+}
+
+struct broker_config *
+config_load_from(struct config_source *src, const char *path, struct diag *d,
+    int flags)
+{
 	static const char *const repeatable[] = { "listen", NULL };
 	struct broker_config	*c;
 	struct ini_section	*s;
-	struct load		 l = { .d = d, .file = path, .path = path };
+	struct load		 l = { .src = src, .d = d, .file = path, .path = path };
+	struct source_stat	 st;
 	char			 err[256], *buf;
 	size_t			 len;
 	int			 errors = d->errors;
@@ -160,7 +167,7 @@ config_load_ext(const char *path, struct diag *d, int flags)
 	c = xcalloc(1, sizeof(*c));
 	c->path = xstrdup(path);
 	l.flags = flags & ~CONFIG_ALLOW_INSECURE;
-	if (config_read_file(d, path, path, &buf, &len) == -1)
+	if (config_read_file(&l, path, path, SOURCE_MAIN, &buf, &len, &st) == -1)
 		goto fail;
 	l.ini = ini_parse_ext(path, buf, len, repeatable, err, sizeof(err));
 	config_wipe_free(buf, len);
@@ -176,7 +183,8 @@ config_load_ext(const char *path, struct diag *d, int flags)
 	config_broker_load(&l, c, s);
 	if (c->allow_insecure_permissions)
 		l.flags |= CONFIG_ALLOW_INSECURE;
-	config_permissions_check(&l, NULL, NULL, path);
+	config_permissions_check(&l, NULL, NULL, path, &st, true);
+	config_ca_load(&l, c);
 	if (tenants_dir_misspelt(s)) {
 		/* Loading the default directory instead would report problems
 		 * of files the admin never meant (already said: unknown option). */
@@ -238,6 +246,7 @@ config_free(struct broker_config *c)
 	free(c->path);
 	free(c->tenants_dir);
 	free(c->ca_file);
+	free(c->ca_pem);
 	free(c->proxy);
 	config_listen_clear(&c->admin_listen);
 	free(c);

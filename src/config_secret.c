@@ -7,8 +7,6 @@
  */
 #include "config.h"
 
-#include <sys/stat.h>
-
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,38 +28,59 @@ secret_take(const char *s, size_t len)
 int
 secret_resolve(const char *value, char **ret, const char **why)
 {
+	struct config_source	 src = { .mode = SOURCE_LIVE };
+	struct source_stat	 st;
+
+	return config_secret_resolve(&src, value, SOURCE_USE_FRONT, true, ret, &st, why);
+}
+
+/* The one line of a file: secret, in place; NULL or why it is unfit. */
+static const char *
+secret_file_line(char *buf, size_t *len)
+{
+	if (*len > 0 && buf[*len - 1] == '\n')
+		(*len)--;
+	if (*len > 0 && buf[*len - 1] == '\r')
+		(*len)--;
+	buf[*len] = '\0';
+	if (*len == 0)
+		return "the secret file is empty";
+	if (memchr(buf, '\0', *len) != NULL)
+		return "the secret file holds a NUL byte";
+	if (memchr(buf, '\n', *len) != NULL || memchr(buf, '\r', *len) != NULL)
+		return "the secret file holds more than one line";
+	return NULL;
+}
+
+int
+config_secret_resolve(struct config_source *src, const char *value, unsigned use,
+    bool follow, char **ret, struct source_stat *ret_st, const char **why)
+{
 	char		*buf;
 	const char	*v;
-	size_t		 len;
+	size_t		 len, full;
+	int		 rc;
 
 	if (strncmp(value, "file:", 5) == 0) {
 		if (value[5] == '\0') {
 			*why = "file: needs a path";
 			return -1;
 		}
-		if (read_file_limited(value + 5, SECRET_MAX, &buf, &len) == -1) {
+		if (source_read(src, value + 5, SOURCE_SECRET, use, follow, SECRET_MAX,
+		    &buf, &len, ret_st) == -1) {
 			if (errno == EFBIG)
 				*why = "the secret file is larger than 4096 bytes";
 			else if (errno == EINVAL)
 				*why = "the secret file is not a regular file";
+			else if (errno == ELOOP || errno == ENODATA)
+				*why = source_strerror(errno);
 			else
 				*why = strerror(errno);
 			return -1;
 		}
-		if (len > 0 && buf[len - 1] == '\n')
-			len--;
-		if (len > 0 && buf[len - 1] == '\r')
-			len--;
-		buf[len] = '\0';
-		*why = NULL;
-		if (len == 0)
-			*why = "the secret file is empty";
-		else if (memchr(buf, '\0', len) != NULL)
-			*why = "the secret file holds a NUL byte";
-		else if (memchr(buf, '\n', len) != NULL || memchr(buf, '\r', len) != NULL)
-			*why = "the secret file holds more than one line";
-		if (*why != NULL) {
-			config_wipe_free(buf, len);
+		full = len;
+		if ((*why = secret_file_line(buf, &len)) != NULL) {
+			config_wipe_free(buf, full);
 			return -1;
 		}
 		*ret = buf;
@@ -72,8 +91,9 @@ secret_resolve(const char *value, char **ret, const char **why)
 			*why = "env: needs a variable name";
 			return -1;
 		}
-		if ((v = getenv(value + 4)) == NULL) {
-			*why = "the environment variable is not set";
+		if ((rc = source_getenv(src, value + 4, use, &v)) != 0) {
+			*why = rc == 1 ? "the environment variable is not set" :
+			    "the environment variable is not in the snapshot";
 			return -1;
 		}
 		if (*v == '\0') {
@@ -101,10 +121,11 @@ secret_resolve(const char *value, char **ret, const char **why)
  */
 char *
 config_secret_get(struct load *l, const char *sname, const char *oname,
-    const char *value)
+    const char *value, unsigned use)
 {
-	const char	*why;
-	char		*ref = NULL, *path, *secret;
+	struct source_stat	 st;
+	const char		*why;
+	char			*ref = NULL, *path, *secret;
 
 	if (strncmp(value, "file:", 5) == 0 && value[5] != '\0') {
 		path = config_path_relative(l->path, value + 5);
@@ -114,7 +135,8 @@ config_secret_get(struct load *l, const char *sname, const char *oname,
 		free(path);
 		value = ref;
 	}
-	if (secret_resolve(value, &secret, &why) == -1) {
+	if (config_secret_resolve(l->src, value, use, config_follow_links(l), &secret,
+	    &st, &why) == -1) {
 		if (strncmp(value, "file:", 5) == 0 || strncmp(value, "env:", 4) == 0) {
 			char *shown = config_printable_dup(value);
 			diag_error(l->d, l->file, sname, oname, "%s: %s", shown, why);
@@ -125,7 +147,7 @@ config_secret_get(struct load *l, const char *sname, const char *oname,
 		return NULL;
 	}
 	if (ref != NULL)
-		config_permissions_check(l, sname, oname, ref + 5);
+		config_permissions_check(l, sname, oname, ref + 5, &st, true);
 	free(ref);
 	l->digest = config_digest(l->digest, sname, strlen(sname) + 1);
 	l->digest = config_digest(l->digest, oname, strlen(oname) + 1);
@@ -133,40 +155,63 @@ config_secret_get(struct load *l, const char *sname, const char *oname,
 	return secret;
 }
 
+bool
+config_follow_links(const struct load *l)
+{
+	return (l->flags & CONFIG_ALLOW_INSECURE) != 0;
+}
+
 /*
- * A file of secrets (a tenant file, the main file, a file: secret) may be
- * read by its owner, and by its group only when that group is root's or
- * the broker's own (a package installs the main file 0640
- * root:samlbroker); its owner is root or the broker's own user: anyone
- * else could change it.  sname NULL: the problem is the file's own; else
- * it is reported at that option of the file being loaded.
+ * The rules for every file the configuration names, on what fstat said of
+ * the descriptor it was read from:
+ *   - no one but root and the broker's own user may change it: its owner
+ *     is one of them, and neither its group nor others may write it;
+ *   - a file of secrets (the main file, a tenant file, a file: secret or
+ *     pkey) may be read by its owner, and by its group only when that
+ *     group is root's or the broker's own (a package installs the main
+ *     file 0640 root:samlbroker).
+ * allow_insecure_permissions = yes lifts the owner and read rules (e.g.
+ * read-only container mounts), never the write rule.  sname NULL: the
+ * problem is the file's own; else it is reported at that option of the
+ * file being loaded.
  */
 void
 config_permissions_check(struct load *l, const char *sname,
-    const char *oname, const char *path)
+    const char *oname, const char *path, const struct source_stat *st, bool secret)
 {
-	struct stat	 st;
-	char		*shown, what[160];
+	bool		 insecure = (l->flags & CONFIG_ALLOW_INSECURE) != 0;
+	/* an agent_map names its file; secrets and keys say file:PATH */
+	const char	*ref = oname != NULL && strcmp(oname, "agent_map") == 0 ? "" : "file:";
+	char		*shown, what[200];
 
-	if ((l->flags & CONFIG_ALLOW_INSECURE) || stat(path, &st) == -1)
+	if (!st->live)
 		return;
-	if ((st.st_mode & 0004) != 0 || ((st.st_mode & 0040) != 0 &&
-	    st.st_gid != 0 && st.st_gid != getegid()))
+	if ((st->mode & 0022) != 0) {
+		snprintf(what, sizeof(what), "is writable by group or others (mode "
+		    "%04o): chmod go-w it", (unsigned)(st->mode & 07777));
+	} else if (insecure)
+		return;
+	else if (secret && ((st->mode & 0004) != 0 || ((st->mode & 0040) != 0 &&
+	    st->gid != 0 && st->gid != getegid())))
 		snprintf(what, sizeof(what), "mode %04o lets other users read the "
-		    "secrets in it; chmod 600 it", (unsigned)(st.st_mode & 07777));
-	else if (st.st_uid != 0 && st.st_uid != geteuid())
+		    "secrets in it; chmod 600 it", (unsigned)(st->mode & 07777));
+	else if (st->uid != 0 && st->uid != geteuid())
 		snprintf(what, sizeof(what), "it belongs to uid %u, neither root "
 		    "nor the broker's user (uid %u); chown it",
-		    (unsigned)st.st_uid, (unsigned)geteuid());
+		    (unsigned)st->uid, (unsigned)geteuid());
 	else
 		return;
 	shown = config_printable_dup(path);
-	if (sname == NULL)
+	if (sname == NULL && (st->mode & 0022) != 0)
+		diag_error(l->d, shown, NULL, NULL, "%s", what);
+	else if (sname == NULL)
 		diag_error(l->d, shown, NULL, NULL, "%s (or set "
 		    "allow_insecure_permissions = yes in [broker], e.g. for "
 		    "read-only container mounts)", what);
+	else if ((st->mode & 0022) != 0)
+		diag_error(l->d, l->file, sname, oname, "%s%s: %s", ref, shown, what);
 	else
-		diag_error(l->d, l->file, sname, oname, "file:%s: %s (or set "
-		    "allow_insecure_permissions = yes in [broker])", shown, what);
+		diag_error(l->d, l->file, sname, oname, "%s%s: %s (or set "
+		    "allow_insecure_permissions = yes in [broker])", ref, shown, what);
 	free(shown);
 }

@@ -269,35 +269,62 @@ tenant_saml_names(struct load *l, struct ini_section *s, struct tenant *t)
 static char *
 b64_option(struct load *l, const char *oname, const char *v)
 {
-	char	*path, *buf, *shown;
-	size_t	 len;
+	bool			 is_pkey = strcmp(oname, "pkey") == 0;
+	struct source_stat	 st;
+	char			*path, *buf, *shown;
+	size_t			 len;
 
-	if (strncmp(v, "file:", 5) != 0)
+	if (strncmp(v, "file:", 5) != 0) {
+		if (is_pkey)	/* the tenant file's digest has it blanked */
+			l->digest = config_digest(l->digest, v, strlen(v));
 		return xstrdup(v);
+	}
 	if (v[5] == '\0') {
 		diag_error(l->d, l->file, "saml", oname, "file: needs a path");
 		return NULL;
 	}
 	path = config_path_relative(l->path, v + 5);
 	buf = NULL;
-	if (read_file_limited(path, B64_FILE_MAX, &buf, &len) == -1 ||
-	    memchr(buf, '\0', len) != NULL) {
+	if (source_read(l->src, path, is_pkey ? SOURCE_PKEY : SOURCE_CERT,
+	    is_pkey ? SOURCE_USE_KEY : SOURCE_USE_FRONT, config_follow_links(l),
+	    B64_FILE_MAX, &buf, &len, &st) == -1 || memchr(buf, '\0', len) != NULL) {
 		shown = config_printable_dup(v);
 		diag_error(l->d, l->file, "saml", oname, "%s: %s", shown,
 		    buf != NULL ? "holds a NUL byte" : errno == EFBIG ?
-		    "larger than 64 KiB" : errno == EINVAL ? "not a regular file" :
-		    strerror(errno));
+		    "larger than 64 KiB" : source_strerror(errno));
 		if (buf != NULL)
 			config_wipe_free(buf, len);
 		free(shown);
 		free(path);
 		return NULL;
 	}
-	if (strcmp(oname, "pkey") == 0)
-		config_permissions_check(l, "saml", oname, path);
+	config_permissions_check(l, "saml", oname, path, &st, is_pkey);
 	free(path);
 	l->digest = config_digest(l->digest, buf, len);
 	return buf;
+}
+
+/*
+ * A load without keys that records a snapshot still records the key and
+ * its password (for the signers that replay it): read and checked like a
+ * load with keys, not decoded, not in the digest.
+ */
+static void
+tenant_keys_record(struct load *l, struct ini_section *s)
+{
+	struct ini_option	*o;
+	uint64_t		 digest = l->digest;
+	char			*v;
+
+	if (l->src->mode != SOURCE_RECORD)
+		return;
+	if ((o = ini_option_find(s, "pkey")) != NULL &&
+	    strncmp(o->value, "file:", 5) == 0 && (v = b64_option(l, "pkey", o->value)) != NULL)
+		secret_free(v);
+	if ((o = ini_option_find(s, "password")) != NULL && o->value[0] != '\0' &&
+	    (v = config_secret_get(l, "saml", "password", o->value, SOURCE_USE_KEY)) != NULL)
+		secret_free(v);
+	l->digest = digest;
 }
 
 static void
@@ -322,12 +349,14 @@ tenant_saml(struct load *l, struct tenant *t, int flags)
 		/* Never read, never resolved: this process holds no key. */
 		config_opt_get(s, "pkey");
 		config_opt_get(s, "password");
+		tenant_keys_record(l, s);
 		pw = NULL;
 	} else {
 		if ((v = config_opt_required(l, s, "saml", "pkey")) != NULL)
 			pkey = b64_option(l, "pkey", v);
 		if ((pw = config_opt_required(l, s, "saml", "password")) != NULL)
-			password = config_secret_get(l, "saml", "password", pw);
+			password = config_secret_get(l, "saml", "password", pw,
+			    SOURCE_USE_KEY);
 	}
 	if ((v = config_opt_optional(l, s, "saml", "expire_time")) != NULL) {
 		if (config_parse_number(v, 1, EXPIRE_TIME_MAX, &n) == -1)
@@ -416,7 +445,7 @@ client_load(struct load *l, struct ini_section *s, struct service_client *sc)
 		return -1;
 	}
 	sc->secret = config_secret_get(l, s->name, pw != NULL ? "password" :
-	    "client_secret", secret);
+	    "client_secret", secret, SOURCE_USE_FRONT);
 	if (sc->secret == NULL)
 		return -1;
 	sc->name = xstrdup(s->name);
@@ -474,20 +503,46 @@ tenant_load(const char *path, const char *name, struct diag *d)
 struct tenant *
 tenant_load_ext(const char *path, const char *name, struct diag *d, int flags)
 {
-	struct tenant	*t;
-	struct load	 l = { .d = d, .path = path, .flags = flags };
-	char		 err[256], *buf, *shown;
-	size_t		 len;
-	int		 errors = d->errors;
+	struct config_source	 src = { .mode = SOURCE_LIVE };
+
+	return tenant_load_from(&src, path, name, d, flags);
+}
+
+/*
+ * The digest starts from the file as the front gets it (snapshot.c blanks
+ * [saml] pkey and password), so that the front's load of a snapshot and
+ * the load that recorded it agree; the key and its password join it when
+ * they are loaded.
+ */
+struct tenant *
+tenant_load_from(struct config_source *src, const char *path, const char *name,
+    struct diag *d, int flags)
+{
+	struct tenant		*t;
+	struct load		 l = { .src = src, .d = d, .path = path, .flags = flags };
+	struct source_stat	 st;
+	char			 err[256], *buf, *blanked, *shown;
+	size_t			 len, blen;
+	int			 errors = d->errors;
 
 	shown = config_printable_dup(path);
 	l.file = shown;
-	if (config_read_file(d, shown, path, &buf, &len) == -1) {
+	if (config_read_file(&l, shown, path, SOURCE_TENANT, &buf, &len, &st) == -1) {
 		free(shown);
 		return NULL;
 	}
-	l.digest = config_digest(CONFIG_DIGEST_INIT, buf, len);
+	/* A problem of the file's permissions fails the load, not the tenant
+	 * (whose [access] section is still checked). */
+	config_permissions_check(&l, NULL, NULL, path, &st, true);
+	errors = d->errors;
 	l.ini = ini_parse(path, buf, len, err, sizeof(err));
+	if (l.ini != NULL) {
+		if ((blanked = snapshot_tenant_blank(buf, len, &blen)) == NULL)
+			l.digest = config_digest(CONFIG_DIGEST_INIT, buf, len);
+		else
+			l.digest = config_digest(CONFIG_DIGEST_INIT, blanked, blen);
+		config_wipe_free(blanked, blen);
+	}
 	config_wipe_free(buf, len);
 	if (l.ini == NULL) {
 		diag_error(d, shown, NULL, NULL, "%s", err);

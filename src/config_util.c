@@ -59,20 +59,23 @@ config_digest(uint64_t h, const void *buf, size_t len)
 	return h;
 }
 
-/* Reads a configuration file whole; 0, or -1 after reporting. */
+/* Reads the main file or a tenant file whole; 0, or -1 after reporting. */
 int
-config_read_file(struct diag *d, const char *file, const char *path,
-    char **ret_buf, size_t *ret_len)
+config_read_file(struct load *l, const char *file, const char *path,
+    enum source_kind kind, char **ret_buf, size_t *ret_len, struct source_stat *ret_st)
 {
-	if (read_file_limited(path, CONFIG_MAX_FILE, ret_buf, ret_len) == 0)
+	bool	 follow = kind == SOURCE_MAIN || config_follow_links(l);
+
+	if (source_read(l->src, path, kind, SOURCE_USE_FRONT, follow, CONFIG_MAX_FILE,
+	    ret_buf, ret_len, ret_st) == 0)
 		return 0;
 	if (errno == EFBIG)
-		diag_error(d, file, NULL, NULL, "file is larger than %d bytes",
+		diag_error(l->d, file, NULL, NULL, "file is larger than %d bytes",
 		    CONFIG_MAX_FILE);
-	else if (errno == EINVAL)
-		diag_error(d, file, NULL, NULL, "not a regular file");
+	else if (errno == EINVAL || errno == ELOOP || errno == ENODATA)
+		diag_error(l->d, file, NULL, NULL, "%s", source_strerror(errno));
 	else
-		diag_error(d, file, NULL, NULL, "cannot read: %s", strerror(errno));
+		diag_error(l->d, file, NULL, NULL, "cannot read: %s", strerror(errno));
 	return -1;
 }
 

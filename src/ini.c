@@ -145,6 +145,7 @@ add_option(struct ini_section *s, const char *name, size_t nlen,
 	o->name = xstrndup(name, nlen);
 	o->value = xstrndup(value, vlen);
 	o->line = line;
+	o->last_line = line;
 }
 
 /* Base64 characters, then at most two '=': 1 with padding, 0 without,
@@ -170,7 +171,7 @@ b64_run(const char *p, size_t len)
 
 /* Appends a continuation line to c->opt's value; -1 when too long. */
 static int
-continue_value(struct cont *c, const char *p, size_t len, bool padded)
+continue_value(struct cont *c, const char *p, size_t len, bool padded, int line)
 {
 	size_t	 old = strlen(c->opt->value);
 	char	*v;
@@ -186,6 +187,7 @@ continue_value(struct cont *c, const char *p, size_t len, bool padded)
 	OPENSSL_cleanse(c->opt->value, old);
 	free(c->opt->value);
 	c->opt->value = v;
+	c->opt->last_line = line;
 	c->full = !padded && len == B64_LINE;
 	if (padded)
 		c->opt = NULL;
@@ -366,7 +368,7 @@ parse_line(struct ini_file *f, struct ini_section **cur, struct cont *k, const c
 	trim(&p, &len);
 	run = len > 0 ? b64_run(p, len) : -1;
 	if (k->opt != NULL && run != -1 && (indented || k->full)) {
-		if (continue_value(k, p, len, run == 1) == -1) {
+		if (continue_value(k, p, len, run == 1, line) == -1) {
 			seterr(errbuf, errlen, "line %d: continued value is longer than "
 			    "%d bytes", line, INI_MAX_LINE);
 			return -1;

@@ -46,6 +46,7 @@ struct ini_option {
 	char	*name;
 	char	*value;
 	int	 line;
+	int	 last_line;	/* of its last continuation line, else line */
 	bool	 used;		/* set by the consumer, to warn about unknown options */
 };
 struct ini_section {
@@ -149,6 +150,8 @@ struct broker_config {
 	mode_t			 socket_mode;
 	char			*tenants_dir;
 	char			*ca_file;
+	char			*ca_pem;	/* ca_file's bytes as loaded, NUL-terminated */
+	size_t			 ca_pem_len;
 	char			*proxy;
 	enum log_level		 log_level;
 	size_t			 max_cached_tokens;
@@ -221,6 +224,39 @@ int	 secret_resolve(const char *value, char **ret, const char **why);
  * (127.0.0.0/8, ::1, localhost).  NULL when fine, else what is wrong (the
  * URL itself is never quoted: it may carry credentials). */
 const char *url_check_token_endpoint(const char *url);
+
+/* snapshot.c - one generation's configuration as read: every file's bytes, the
+ * tenants directory's listing, env: values and NSS answers, recorded by the
+ * process that reads files and replayed by processes that may not */
+struct config_snapshot;
+enum snapshot_audience {
+	SNAPSHOT_FULL,	/* everything: for the signers */
+	SNAPSHOT_FRONT	/* no key, no key password: for the front */
+};
+/* Loads path (flags as config_load_ext) from the real system, recording
+ * every read.  Returns the config (or NULL on error: problems in d) and, on
+ * success, *ret_snap.  With CONFIG_NO_PRIVATE_KEYS the key files and key
+ * passwords are still recorded (read and checked, not decoded). */
+struct broker_config *config_load_recorded(const char *path, struct diag *d, int flags,
+	    struct config_snapshot **ret_snap);
+/* Loads from a snapshot only: any read not in it fails ("not in the snapshot"). */
+struct broker_config *config_load_snapshot(const struct config_snapshot *, struct diag *d,
+	    int flags);
+/* Serializes for a process: SNAPSHOT_FULL (the signers: everything) or
+ * SNAPSHOT_FRONT: without the contents of files named by [saml] pkey and
+ * password (file:), env: values used only by password, and with the [saml]
+ * pkey and password lines of every tenant file blanked.  A front load with
+ * CONFIG_NO_PRIVATE_KEYS succeeds on the FRONT form.  *ret_buf is
+ * NUL-terminated text without other NUL bytes (ret_len = strlen): free it
+ * with secret_free. */
+int	 snapshot_encode(const struct config_snapshot *, enum snapshot_audience,
+	    char **ret_buf, size_t *ret_len);
+/* Parses an encoded snapshot; NULL with the reason in errbuf when malformed. */
+struct config_snapshot *snapshot_decode(const char *buf, size_t len, char *errbuf,
+	    size_t errlen);
+void	 snapshot_free(struct config_snapshot *);	/* wipes every byte; accepts NULL */
+/* The main file's path as recorded. */
+const char *snapshot_main_path(const struct config_snapshot *);
 
 /* access.c - who may obtain what: [access:TENANT] rules and the decision */
 /* One caller, as the front knows it. */

@@ -311,16 +311,25 @@ name_validate(const char *name)
 	return 0;
 }
 
-/* Reads a whole regular file of at most max bytes, NUL-terminated. */
+/*
+ * Reads a whole regular file of at most max bytes, NUL-terminated.  The
+ * file is opened once, never blocking (a FIFO is refused at once, not
+ * waited on), through a symbolic link only when follow; what it is (type,
+ * size, owner, mode) is asked of that descriptor, and *ret_st (may be
+ * NULL) is what it said.  errno: EINVAL not a regular file, EFBIG larger
+ * than max, ELOOP a symbolic link (not followed).
+ */
 int
-read_file_limited(const char *path, size_t max, char **ret_buf, size_t *ret_len)
+read_file_checked(const char *path, size_t max, bool follow, char **ret_buf,
+    size_t *ret_len, struct stat *ret_st)
 {
 	struct stat	 st;
 	char		*buf = NULL;
 	size_t		 len = 0;
-	int		 fd, saved;
+	int		 fd, saved, oflags;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+	oflags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | (follow ? 0 : O_NOFOLLOW);
+	if ((fd = open(path, oflags)) == -1)
 		return -1;
 	if (fstat(fd, &st) == -1)
 		goto fail;
@@ -346,6 +355,8 @@ read_file_limited(const char *path, size_t max, char **ret_buf, size_t *ret_len)
 	close(fd);
 	*ret_buf = buf;
 	*ret_len = len;
+	if (ret_st != NULL)
+		*ret_st = st;
 	return 0;
 fail:
 	saved = errno;
@@ -356,6 +367,12 @@ fail:
 	close(fd);
 	errno = saved;
 	return -1;
+}
+
+int
+read_file_limited(const char *path, size_t max, char **ret_buf, size_t *ret_len)
+{
+	return read_file_checked(path, max, true, ret_buf, ret_len, NULL);
 }
 
 /* Keys and secrets must never end up in a core file or be ptrace-readable. */
