@@ -230,7 +230,12 @@ struct caller {
 	unsigned	 uid;
 	const unsigned	*gids;		/* primary and supplementary */
 	size_t		 n_gids;
-	const char	*login;		/* NULL if unknown */
+	/* The login name (NULL if unknown), asked for only by a decision that
+	 * needs it, and only once the caller is known to the tenant: it may be
+	 * an NSS lookup, whose time must not tell which tenants have agent
+	 * rules.  NULL: no login name. */
+	const char	*(*login)(void *arg);
+	void		*login_arg;
 };
 enum access_action { ACCESS_USER_TOKEN, ACCESS_SAML_RESPONSE, ACCESS_SERVICE_TOKEN };
 enum access_result {
@@ -240,13 +245,13 @@ enum access_result {
 };
 /* May the caller do action for subject (an address, or a service name)?
  * *ret_rule (may be NULL) is set to the rule that decided, a static text
- * that names no principal. */
+ * that names no principal.  Addresses compare in their canonical form
+ * (email_canonicalize).  Hidden is decided first, from the kernel's
+ * identity alone; the login is asked for after that, at most once. */
 enum access_result access_decide(const struct tenant *, const struct caller *,
 	    enum access_action, const char *subject, const char **ret_rule);
 /* Does the tenant exist for this caller (/v1/status)? */
 bool	 access_tenant_visible(const struct tenant *, const struct caller *);
-/* Does a decision on this tenant need the caller's login name? */
-bool	 access_needs_login(const struct tenant *);
 /* One line per rule of the tenant, for `check`; the caller frees each line
  * and the array. */
 size_t	 access_describe(const struct tenant *, char ***ret_lines);
