@@ -74,6 +74,10 @@ int	 email_validate(const char *email, const char **why);
  * (UTF-8) are kept as they are. */
 void	 email_canonicalize(char *email);
 bool	 email_is_canonical(const char *email);
+/* Text from outside (a server's answer) made safe to print on a terminal,
+ * in place: every byte but printable ASCII becomes '?' (no ESC, CR, BEL,
+ * no C1 or bidirectional controls). */
+void	 text_printable(char *);
 int	 name_validate(const char *name);	/* [A-Za-z0-9._-], 1..NAME_MAX_LEN, no leading dot */
 int	 read_file_limited(const char *path, size_t max, char **ret_buf, size_t *ret_len);
 void	 process_harden(void);	/* non-dumpable, no core files */

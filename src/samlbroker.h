@@ -671,7 +671,8 @@ void	 platform_reply_clear(struct platform_reply *);
  * -1 when no HTTP answer came (reply.error says why). */
 int	 platform_call(struct platform *, const struct platform_req *,
 	    struct platform_reply *, void (*waiting)(double, void *), void *);
-/* A string member of the answer's JSON object (a static buffer), or NULL. */
+/* A string member of the answer's JSON object (a static buffer), made
+ * printable (text_printable), or NULL. */
 const char *platform_json_str(const struct platform_reply *, const char *key);
 /* A token request for client sc of t: Client Credentials; for saml_auth,
  * SAML2 Bearer with the assertion, or without one (a probe of the secret).

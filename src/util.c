@@ -317,6 +317,14 @@ email_is_canonical(const char *email)
 	return true;
 }
 
+void
+text_printable(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			*s = '?';
+}
+
 int
 name_validate(const char *name)
 {

@@ -105,6 +105,18 @@ test_email_canonicalize(void **state)
 	}
 }
 
+/* Server text made printable: nothing a terminal would act on stays. */
+static void
+test_text_printable(void **state)
+{
+	char	 buf[64];
+
+	(void)state;
+	snprintf(buf, sizeof(buf), "ok \x1b[2J\a\r\x7f\xc2\x9b" "31m~");
+	text_printable(buf);
+	assert_string_equal(buf, "ok ?[2J?????31m~");
+}
+
 static void
 test_name_validate(void **state)
 {
@@ -362,6 +374,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_email_validate),
 		cmocka_unit_test(test_email_canonicalize),
+		cmocka_unit_test(test_text_printable),
 		cmocka_unit_test(test_name_validate),
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_format_rfc3339),
