@@ -16,7 +16,14 @@
  *
  * The decision is a plain function of (tenant, caller, action, subject):
  * no I/O, no logging.  Names are resolved to numbers when the configuration
- * is loaded (NSS), the caller's login name by the front.
+ * is loaded (NSS); the caller's login name is asked of the front's lookup
+ * only after the caller is known to the tenant, and only for an agent.
+ *
+ * Addresses have one form (email_canonicalize: lowercase): the map's, the
+ * template's and the gateway domains are made canonical at load, the
+ * subject before it is compared.  A login with capitals is refused its %u
+ * address rather than folded, so that logins Alice and alice can never
+ * share alice@...; an agent_map may give it one explicitly.
  */
 #include "config.h"
 
@@ -25,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "config_load.h"
 
@@ -76,6 +82,7 @@ static const char *const access_options[] = {
 #define DENY_OWN	"agents may obtain only their own address"
 #define DENY_NO_LOGIN	"agents may obtain only their own address, and this caller's login name is unknown"
 #define DENY_NOT_MAPPED	"agents may obtain only their own address, and the agent map has none for this caller"
+#define DENY_LOGIN_CASE	"agents may obtain only their own address, and this caller's login name has capital letters, which agent_address does not fold (give it an address in an agent_map)"
 #define DENY_DOMAIN	"not a gateway domain"
 #define DENY_NO_USER	"only agents and gateways may obtain tokens for addresses"
 #define DENY_SERVICE	"no rule grants this service to this caller"
@@ -219,6 +226,34 @@ template_check(struct load *l, const char *sname, const char *tpl)
 	free(sample);
 }
 
+/*
+ * A login given twice, or an address given to two logins (in its canonical
+ * form: Alice@X and alice@x are one address), is an error: one address,
+ * one agent.  True after reporting.
+ */
+static bool
+map_duplicate(struct load *l, const char *shown, int lineno,
+    const struct tenant_access *a, const char *login, const char *addr)
+{
+	for (size_t i = 0; i < a->n_map; i++) {
+		if (strcmp(a->map[i].login, login) == 0) {
+			diag_error(l->d, shown, NULL, NULL, "line %d: login given "
+			    "twice", lineno);
+			return true;
+		}
+		if (strcmp(a->map[i].address, addr) == 0) {
+			char *who = config_printable_dup(a->map[i].login);
+
+			diag_error(l->d, shown, NULL, NULL, "line %d: address %s "
+			    "is already login %.64s's (addresses compare in "
+			    "lowercase: one address, one login)", lineno, addr, who);
+			free(who);
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Reads "login address" lines; 0, or -1 after reporting. */
 static int
 map_load(struct load *l, const char *sname, struct tenant_access *a)
@@ -275,16 +310,11 @@ map_load(struct load *l, const char *sname, struct tenant_access *a)
 			rc = -1;
 			continue;
 		}
-		for (size_t i = 0; i < a->n_map; i++)
-			if (strcmp(a->map[i].login, login) == 0) {
-				diag_error(l->d, shown, NULL, NULL, "line %d: login "
-				    "given twice", lineno);
-				rc = -1;
-				login = NULL;
-				break;
-			}
-		if (login == NULL)
+		email_canonicalize(addr);
+		if (map_duplicate(l, shown, lineno, a, login, addr)) {
+			rc = -1;
 			continue;
+		}
 		a->map = reallocarray(a->map, a->n_map + 1, sizeof(*a->map));
 		if (a->map == NULL)
 			fatal("reallocarray");
@@ -315,7 +345,8 @@ domains_load(struct load *l, const char *sname, struct ini_option *o,
 		    sizeof(*a->domains));
 		if (a->domains == NULL)
 			fatal("reallocarray");
-		a->domains[a->n_domains++] = xstrdup(item);
+		a->domains[a->n_domains] = xstrdup(item);
+		email_canonicalize(a->domains[a->n_domains++]);
 	}
 	free(list);
 	if (a->n_domains == 0)
@@ -371,7 +402,9 @@ agents_load(struct load *l, const char *sname, struct ini_section *s,
 	}
 	if (tpl != NULL) {
 		template_check(l, sname, tpl);
+		/* %u and %% hold no capital: only the literal part folds. */
 		a->agent_address = xstrdup(tpl);
+		email_canonicalize(a->agent_address);
 	} else {
 		a->agent_map = config_path_relative(l->path, map);
 		map_load(l, sname, a);
@@ -541,6 +574,7 @@ caller_known(const struct tenant_access *a, const struct caller *c)
 	return false;
 }
 
+/* address is canonical, and so are the domains. */
 static bool
 domain_allowed(const struct tenant_access *a, const char *address)
 {
@@ -551,37 +585,69 @@ domain_allowed(const struct tenant_access *a, const char *address)
 	if (at == NULL)
 		return false;
 	for (size_t i = 0; i < a->n_domains; i++)
-		if (strcasecmp(at + 1, a->domains[i]) == 0)
+		if (strcmp(at + 1, a->domains[i]) == 0)
 			return true;
 	return false;
 }
 
-/* An agent's own address: ALLOW, or DENY with the reason in *rule. */
+/*
+ * An agent's own address: ALLOW, or DENY with the reason in *rule.  The
+ * only place the login is asked for; subject is canonical.  A template
+ * address that is not canonical as made (a login with capitals) is
+ * refused, not folded: it would be another login's address.
+ */
 static enum access_result
 agent_decide(const struct tenant_access *a, const struct caller *c,
     const char *subject, const char **rule)
 {
-	char	*own = NULL;
-	bool	 same;
+	const char	*login = c->login != NULL ? c->login(c->login_arg) : NULL;
+	char		*own = NULL;
+	bool		 same;
 
-	if (c->login == NULL) {
+	if (login == NULL) {
 		*rule = DENY_NO_LOGIN;
 		return ACCESS_DENY;
 	}
-	if (a->agent_address != NULL)
-		own = template_expand(a->agent_address, c->login);
-	else
+	if (a->agent_address != NULL) {
+		own = template_expand(a->agent_address, login);
+		if (own != NULL && !email_is_canonical(own)) {
+			free(own);
+			*rule = DENY_LOGIN_CASE;
+			return ACCESS_DENY;
+		}
+	} else
 		for (size_t i = 0; i < a->n_map && own == NULL; i++)
-			if (strcmp(a->map[i].login, c->login) == 0)
+			if (strcmp(a->map[i].login, login) == 0)
 				own = xstrdup(a->map[i].address);
 	if (own == NULL) {
 		*rule = DENY_NOT_MAPPED;
 		return ACCESS_DENY;
 	}
-	same = strcasecmp(own, subject) == 0;
+	same = strcmp(own, subject) == 0;
 	free(own);
 	*rule = same ? RULE_AGENT : DENY_OWN;
 	return same ? ACCESS_ALLOW : ACCESS_DENY;
+}
+
+/* A token or assertion for an address, by a caller the tenant knows. */
+static enum access_result
+address_decide(const struct tenant_access *a, const struct caller *c,
+    const char *subject, const char **rule)
+{
+	char			*canon = xstrdup(subject);
+	enum access_result	 res;
+
+	email_canonicalize(canon);
+	if (principals_match(&a->gateways, c) && domain_allowed(a, canon))
+		*rule = RULE_GATEWAY, res = ACCESS_ALLOW;
+	else if (principals_match(&a->agents, c))
+		res = agent_decide(a, c, canon, rule);
+	else if (principals_match(&a->gateways, c))
+		*rule = DENY_DOMAIN, res = ACCESS_DENY;
+	else
+		*rule = DENY_NO_USER, res = ACCESS_DENY;
+	free(canon);
+	return res;
 }
 
 enum access_result
@@ -593,6 +659,7 @@ access_decide(const struct tenant *t, const struct caller *c,
 	const char			*rule;
 	enum access_result		 res;
 
+	/* Hidden first, from the kernel's identity alone (no login lookup). */
 	if (a == NULL)
 		rule = RULE_OPEN, res = ACCESS_ALLOW;
 	else if (!caller_known(a, c))
@@ -605,14 +672,8 @@ access_decide(const struct tenant *t, const struct caller *c,
 			rule = DENY_SERVICE, res = ACCESS_DENY;
 	} else if (action == ACCESS_SAML_RESPONSE && !a->saml_response)
 		rule = DENY_SAML_OFF, res = ACCESS_DENY;
-	else if (principals_match(&a->gateways, c) && domain_allowed(a, subject))
-		rule = RULE_GATEWAY, res = ACCESS_ALLOW;
-	else if (principals_match(&a->agents, c))
-		res = agent_decide(a, c, subject, &rule);
-	else if (principals_match(&a->gateways, c))
-		rule = DENY_DOMAIN, res = ACCESS_DENY;
 	else
-		rule = DENY_NO_USER, res = ACCESS_DENY;
+		res = address_decide(a, c, subject, &rule);
 	if (ret_rule != NULL)
 		*ret_rule = rule;
 	return res;
@@ -622,12 +683,6 @@ bool
 access_tenant_visible(const struct tenant *t, const struct caller *c)
 {
 	return t->access == NULL || c->is_admin || caller_known(t->access, c);
-}
-
-bool
-access_needs_login(const struct tenant *t)
-{
-	return t->access != NULL && t->access->agents.n > 0;
 }
 
 /*

@@ -176,11 +176,17 @@ entry_state_free(void *data)
 	free(data);
 }
 
-/* Checks that a request names a known tenant (and service) and a valid
- * address; on failure fills r with the answer. */
+/*
+ * Checks that a request names a known tenant (and service) and a valid
+ * address; on failure fills r with the answer.  On success ret_key holds
+ * the subject as the cache and the assertion carry it: an address in its
+ * canonical form (ALICE@X and alice@x are one entry, one NameID), a
+ * service name as it is.
+ */
 static int
 request_check(struct broker *b, const char *tname, enum token_kind kind,
-    const char *subject, struct broker_reply *r, ssize_t *ret_ti)
+    const char *subject, struct broker_reply *r, ssize_t *ret_ti,
+    char ret_key[EMAIL_MAX_LEN + 1])
 {
 	const char	*why;
 	ssize_t		 ti;
@@ -205,6 +211,10 @@ request_check(struct broker *b, const char *tname, enum token_kind kind,
 		r->message = why;
 		return -1;
 	}
+	/* A valid address or a configured service name: it fits. */
+	snprintf(ret_key, EMAIL_MAX_LEN + 1, "%s", subject);
+	if (kind == TOKEN_USER)
+		email_canonicalize(ret_key);
 	*ret_ti = ti;
 	return 0;
 }
@@ -247,17 +257,18 @@ broker_get_token(struct broker *b, const char *tname, enum token_kind kind,
 	struct tenant_state	*ts;
 	struct broker_reply	 r;
 	const char		*why;
+	char			 key[EMAIL_MAX_LEN + 1];
 	ssize_t			 ti;
 	double			 now;
 	bool			 may;
 
-	if (request_check(b, tname, kind, subject, &r, &ti) == -1) {
+	if (request_check(b, tname, kind, subject, &r, &ti, key) == -1) {
 		cb(&r, arg);
 		return;
 	}
 	ts = &b->tstate[ti];
 	now = clock_now();
-	e = entry_get(b, ti, kind, subject);
+	e = entry_get(b, ti, kind, key);
 	may = policy_may_start(ts->running, b->conf->max_exchanges_per_tenant,
 	    b->running, b->conf->max_connections, b->conf->n_tenants);
 	switch (policy_decide(&entry_state(e)->pol, e->token != NULL, now, may)) {
@@ -300,11 +311,12 @@ broker_evict_token(struct broker *b, const char *tname, enum token_kind kind,
     const char *subject, struct broker_reply *r)
 {
 	struct cache_entry	*e;
+	char			 key[EMAIL_MAX_LEN + 1];
 	ssize_t			 ti;
 
-	if (request_check(b, tname, kind, subject, r, &ti) == -1)
+	if (request_check(b, tname, kind, subject, r, &ti, key) == -1)
 		return -1;
-	if ((e = cache_lookup(b->cache, tname, kind, subject)) == NULL)
+	if ((e = cache_lookup(b->cache, tname, kind, key)) == NULL)
 		return 0;
 	/* An entry in flight keeps its waiters, and a failing one its
 	 * failure memory and backoff (DELETE must not defeat them): only the
@@ -368,9 +380,10 @@ broker_mint(struct broker *b, const char *tname, const char *email,
 {
 	struct broker_reply	 r;
 	struct mint_req		*m;
+	char			 key[EMAIL_MAX_LEN + 1];
 	ssize_t			 ti;
 
-	if (request_check(b, tname, TOKEN_USER, email, &r, &ti) == -1) {
+	if (request_check(b, tname, TOKEN_USER, email, &r, &ti, key) == -1) {
 		cb(&r, arg);
 		return;
 	}
@@ -382,7 +395,7 @@ broker_mint(struct broker *b, const char *tname, const char *email,
 	if ((m->next = b->mints) != NULL)
 		m->next->prev = m;
 	b->mints = m;
-	m->handle = b->mops->start(b->mimpl, tname, email, clock_now(),
+	m->handle = b->mops->start(b->mimpl, tname, key, clock_now(),
 	    mint_answered, m);
 	if (m->handle == NULL) {
 		mint_req_unlink(m);

@@ -10,7 +10,8 @@
  * (exists, enabled, issuerURI, certificate, autoProvisionUsers, NameID
  * format, no other provider with the same issuer), read with the
  * [provisioning] client.  With --user, one full SAML2 Bearer exchange.
- * No secret or token is printed.
+ * No secret or token is printed, and every line is made printable
+ * (text_printable): PureCloud's text reaches no terminal control.
  */
 #include "config.h"
 
@@ -24,6 +25,7 @@
 #include "commands.h"
 
 #define PROG		"samlbroker check"
+#define LINE_MAX_LEN	2048
 
 struct run {
 	struct platform		*p;
@@ -34,14 +36,17 @@ struct run {
 static void __attribute__((format(printf, 4, 5)))
 line(struct run *r, const char *level, const char *hint, const char *fmt, ...)
 {
+	char	 text[LINE_MAX_LEN];
 	va_list	 ap;
 
 	if (strcmp(level, "FAIL") == 0)
 		r->fails++;
-	printf("  %-4s  ", level);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	/* Server text (messages, ids, names) is quoted in many lines. */
+	text_printable(text);
+	printf("  %-4s  %s", level, text);
 	if (hint != NULL)
 		printf(" (hint: %s)", hint);
 	printf("\n");

@@ -69,6 +69,15 @@ int	 format_rfc3339(double t, char *buf, size_t len);	/* 2026-11-25T01:02:03Z */
 int	 base64_decode_lenient(const char *in, unsigned char **out, size_t *outlen);
 char	*base64_encode(const unsigned char *in, size_t len, int wrap64);
 int	 email_validate(const char *email, const char **why);
+/* The one form of an address that comparisons, cache keys and assertions
+ * use: ASCII capitals lowercased, local part and domain alike; other bytes
+ * (UTF-8) are kept as they are. */
+void	 email_canonicalize(char *email);
+bool	 email_is_canonical(const char *email);
+/* Text from outside (a server's answer) made safe to print on a terminal,
+ * in place: every byte but printable ASCII becomes '?' (no ESC, CR, BEL,
+ * no C1 or bidirectional controls). */
+void	 text_printable(char *);
 int	 name_validate(const char *name);	/* [A-Za-z0-9._-], 1..NAME_MAX_LEN, no leading dot */
 /* A whole regular file of at most max bytes, NUL-terminated, opened once
  * without blocking (a FIFO fails at once with EINVAL), symbolic links

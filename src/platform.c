@@ -231,6 +231,8 @@ perform(struct platform *p, const struct platform_req *q, struct platform_reply 
 		snprintf(r->error, sizeof(r->error), "%s", k.b.too_large ?
 		    "the answer is too large" : k.errbuf[0] != '\0' ? k.errbuf :
 		    curl_easy_strerror(rc));
+		/* libcurl may quote the server (a certificate's name). */
+		text_printable(r->error);
 	}
 	r->body = k.b.data;
 	r->body_len = k.b.len;
@@ -275,6 +277,7 @@ platform_json_str(const struct platform_reply *r, const char *key)
 	if ((v = json_object_get(j, key)) != NULL && json_is_string(v))
 		snprintf(out, sizeof(out), "%s", json_string_value(v));
 	json_decref(j);
+	text_printable(out);
 	return out[0] != '\0' ? out : NULL;
 }
 

@@ -10,7 +10,8 @@
  * the current record, prints what would change field by field, refuses
  * when another identity provider of the organization uses the same issuer,
  * and writes only when something differs.  It never prints a secret or a
- * token; certificates are shown by their SHA-256 fingerprint.
+ * token; certificates are shown by their SHA-256 fingerprint; PureCloud's
+ * own text is printed only made printable (text_printable).
  */
 #include "config.h"
 
@@ -253,9 +254,14 @@ field_show(json_t *cur, json_t *want, const char *key)
 			printf("  = certificate: SHA-256 %s\n", fw);
 		return differ;
 	}
-	ws = json_dumps(w, JSON_ENCODE_ANY);
+	/* The record's values come from PureCloud: printable only. */
+	ws = json_dumps(w, JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
 	if (c != NULL)
-		cs = json_dumps(c, JSON_ENCODE_ANY);
+		cs = json_dumps(c, JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
+	if (ws != NULL)
+		text_printable(ws);
+	if (cs != NULL)
+		text_printable(cs);
 	differ = c == NULL || !json_equal(c, w);
 	if (c == NULL)
 		printf("  + %s: %s\n", key, ws);
@@ -382,6 +388,8 @@ provision_run(const struct provision_opts *o)
 		printf("identity provider %s: %s\n", o->name, cur == NULL ? "created" :
 		    "updated");
 done:
+	/* err may quote PureCloud (a message, a provider's name or path). */
+	text_printable(err);
 	if (ex != PROVISION_OK && err[0] != '\0')
 		fprintf(stderr, "samlbroker provision: %s\n", err);
 	free(dup);

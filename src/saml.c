@@ -755,34 +755,46 @@ fail:
 	return -1;
 }
 
-int
-saml_mint_response(struct saml_signer *s, const char *email, double now,
-    char **ret_xml, size_t *ret_xml_len, char *errbuf, size_t errlen)
+/* A valid address in its canonical form (one identity per agent), in
+ * canon; -1 with errbuf. */
+static int
+email_take(const char *email, char canon[EMAIL_MAX_LEN + 1], char *errbuf,
+    size_t errlen)
 {
 	const char	*why;
-	double		 nooa;
 
 	if (email_validate(email, &why) == -1) {
 		snprintf(errbuf, errlen, "%s", why);
 		return -1;
 	}
-	return mint(s, email, now, ret_xml, ret_xml_len, &nooa, errbuf, errlen);
+	snprintf(canon, EMAIL_MAX_LEN + 1, "%s", email);
+	email_canonicalize(canon);
+	return 0;
+}
+
+int
+saml_mint_response(struct saml_signer *s, const char *email, double now,
+    char **ret_xml, size_t *ret_xml_len, char *errbuf, size_t errlen)
+{
+	char	 canon[EMAIL_MAX_LEN + 1];
+	double	 nooa;
+
+	if (email_take(email, canon, errbuf, errlen) == -1)
+		return -1;
+	return mint(s, canon, now, ret_xml, ret_xml_len, &nooa, errbuf, errlen);
 }
 
 int
 saml_mint_response_b64(struct saml_signer *s, const char *email, double now,
     char **ret_b64, double *ret_not_on_or_after, char *errbuf, size_t errlen)
 {
-	const char	*why;
-	char		*xml;
-	size_t		 len;
-	double		 nooa;
+	char	 canon[EMAIL_MAX_LEN + 1], *xml;
+	size_t	 len;
+	double	 nooa;
 
-	if (email_validate(email, &why) == -1) {
-		snprintf(errbuf, errlen, "%s", why);
+	if (email_take(email, canon, errbuf, errlen) == -1)
 		return -1;
-	}
-	if (mint(s, email, now, &xml, &len, &nooa, errbuf, errlen) == -1)
+	if (mint(s, canon, now, &xml, &len, &nooa, errbuf, errlen) == -1)
 		return -1;
 	*ret_b64 = base64_encode((const unsigned char *)xml, len, 0);
 	*ret_not_on_or_after = nooa;

@@ -266,7 +266,12 @@ struct caller {
 	unsigned	 uid;
 	const unsigned	*gids;		/* primary and supplementary */
 	size_t		 n_gids;
-	const char	*login;		/* NULL if unknown */
+	/* The login name (NULL if unknown), asked for only by a decision that
+	 * needs it, and only once the caller is known to the tenant: it may be
+	 * an NSS lookup, whose time must not tell which tenants have agent
+	 * rules.  NULL: no login name. */
+	const char	*(*login)(void *arg);
+	void		*login_arg;
 };
 enum access_action { ACCESS_USER_TOKEN, ACCESS_SAML_RESPONSE, ACCESS_SERVICE_TOKEN };
 enum access_result {
@@ -276,13 +281,13 @@ enum access_result {
 };
 /* May the caller do action for subject (an address, or a service name)?
  * *ret_rule (may be NULL) is set to the rule that decided, a static text
- * that names no principal. */
+ * that names no principal.  Addresses compare in their canonical form
+ * (email_canonicalize).  Hidden is decided first, from the kernel's
+ * identity alone; the login is asked for after that, at most once. */
 enum access_result access_decide(const struct tenant *, const struct caller *,
 	    enum access_action, const char *subject, const char **ret_rule);
 /* Does the tenant exist for this caller (/v1/status)? */
 bool	 access_tenant_visible(const struct tenant *, const struct caller *);
-/* Does a decision on this tenant need the caller's login name? */
-bool	 access_needs_login(const struct tenant *);
 /* One line per rule of the tenant, for `check`; the caller frees each line
  * and the array. */
 size_t	 access_describe(const struct tenant *, char ***ret_lines);
@@ -702,7 +707,8 @@ void	 platform_reply_clear(struct platform_reply *);
  * -1 when no HTTP answer came (reply.error says why). */
 int	 platform_call(struct platform *, const struct platform_req *,
 	    struct platform_reply *, void (*waiting)(double, void *), void *);
-/* A string member of the answer's JSON object (a static buffer), or NULL. */
+/* A string member of the answer's JSON object (a static buffer), made
+ * printable (text_printable), or NULL. */
 const char *platform_json_str(const struct platform_reply *, const char *key);
 /* A token request for client sc of t: Client Credentials; for saml_auth,
  * SAML2 Bearer with the assertion, or without one (a probe of the secret).

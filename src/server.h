@@ -42,7 +42,7 @@ struct peer {
 	size_t		 n_groups;
 	/* The login name of uid, looked up only when a tenant's agents rule
 	 * needs it (an NSS lookup: getpwuid_r, which may ask a directory
-	 * server); server_http.c's peer_login fills these. */
+	 * server); server_http.c's caller_login fills these. */
 	bool		 login_looked_up;
 	bool		 has_login;
 	char		 login[64];
@@ -196,9 +196,11 @@ int	 server_signers_start(struct server *, const struct broker_config *,
 int	 server_signers_reload(struct server *, char *errbuf, size_t errlen);
 /* After broker_free: the minter, then the signers; no process is left. */
 void	 server_signers_stop(struct server *);
-/* /v1/status's "signers" object (null without signers) and /metrics' lines. */
+/* /v1/status's "signers" object (null without signers) and /metrics' lines;
+ * without activity, only the processes (no queue depth, requests or
+ * latency: they move with every tenant's mints). */
 struct json_t;
-struct json_t *server_signers_status(const struct server *);
-void	 server_signers_metrics(const struct server *, FILE *);
+struct json_t *server_signers_status(const struct server *, bool activity);
+void	 server_signers_metrics(const struct server *, FILE *, bool activity);
 
 #endif

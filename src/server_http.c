@@ -24,6 +24,8 @@
 #include "server.h"
 
 #define MAX_SEGMENTS	8
+/* The reload error as told to a caller that does not see every tenant. */
+#define RELOAD_ERROR_HIDDEN	"the configuration has errors; see the log"
 
 struct request {
 	struct server		*srv;
@@ -306,13 +308,16 @@ fail:
 }
 
 /*
- * The caller's login name, looked up once (an NSS lookup: getpwuid_r may
- * ask a directory server, so it is done only for a tenant whose agents
- * rule needs it).  NULL when unknown.
+ * The caller's login name (struct caller's login seam; arg is the
+ * connection's struct peer), looked up once per connection.  An NSS
+ * lookup: getpwuid_r may ask a directory server, and its time depends on
+ * the caller, so access_decide asks for it only after the caller is known
+ * to the tenant, and only for an agent.  NULL when unknown.
  */
 static const char *
-peer_login(struct peer *who)
+caller_login(void *arg)
 {
+	struct peer	*who = arg;
 	struct passwd	 pw, *res = NULL;
 	char		 buf[4096];
 
@@ -327,8 +332,9 @@ peer_login(struct peer *who)
 	return who->has_login ? who->login : NULL;
 }
 
+/* The caller as the kernel told it; the login name only on demand. */
 static void
-caller_of(struct request *r, const struct tenant *t, struct caller *c)
+caller_of(struct request *r, struct caller *c)
 {
 	struct peer	*who = &r->req->who;
 
@@ -338,8 +344,10 @@ caller_of(struct request *r, const struct tenant *t, struct caller *c)
 	c->uid = who->uid;
 	c->gids = who->groups;
 	c->n_gids = who->n_groups;
-	if (t != NULL && who->is_unix && access_needs_login(t))
-		c->login = peer_login(who);
+	if (who->is_unix) {
+		c->login = caller_login;
+		c->login_arg = who;
+	}
 }
 
 /*
@@ -360,7 +368,7 @@ tenant_allows(struct request *r)
 		return true;	/* the broker answers unknown_tenant */
 	action = r->ep == EP_SERVICE_TOKEN ? ACCESS_SERVICE_TOKEN :
 	    r->ep == EP_SAML_RESPONSE ? ACCESS_SAML_RESPONSE : ACCESS_USER_TOKEN;
-	caller_of(r, t, &c);
+	caller_of(r, &c);
 	res = access_decide(t, &c, action, r->subject, &rule);
 	if (res == ACCESS_ALLOW)
 		return true;
@@ -588,22 +596,79 @@ json_time(double t)
 	return json_string(buf);
 }
 
+/*
+ * What a caller sees of the whole broker on /v1/status and /metrics.  The
+ * admin address, and a caller that may use every tenant, see everything.
+ * Any other caller sees only its tenants: their series, sums over them
+ * alone, no reload error text (it may name a hidden tenant's file), and
+ * none of the process-wide counters whose movement tells another
+ * tenant's activity (requests, exchanges, the signers' requests).  The
+ * tenants are those of the running configuration: a tenant that only a
+ * refused reload would have added is judged by the rules in force.
+ */
+struct view {
+	struct caller	 c;
+	bool		 all;
+};
+
+static void
+view_of(struct request *r, struct view *v)
+{
+	const struct broker_config	*conf = broker_config(r->srv->broker);
+
+	caller_of(r, &v->c);
+	v->all = true;
+	for (size_t i = 0; i < conf->n_tenants && !v->c.is_admin; i++)
+		if (!access_tenant_visible(conf->tenants[i], &v->c))
+			v->all = false;
+}
+
+static bool
+view_has(const struct view *v, const struct tenant *t)
+{
+	return v->all || access_tenant_visible(t, &v->c);
+}
+
+/* Cached tokens of the tenants in view. */
+static size_t
+view_cached(struct request *r, const struct view *v)
+{
+	const struct broker_config	*conf = broker_config(r->srv->broker);
+	size_t				 n = 0;
+
+	if (v->all)
+		return broker_cached_count(r->srv->broker);
+	for (size_t i = 0; i < conf->n_tenants; i++)
+		if (view_has(v, conf->tenants[i]))
+			n += broker_cached_count_tenant(r->srv->broker,
+			    conf->tenants[i]->name);
+	return n;
+}
+
+static json_t *
+reload_error(struct request *r, const struct view *v)
+{
+	if (r->srv->reload_error[0] == '\0')
+		return json_null();
+	return json_string(v->all ? r->srv->reload_error : RELOAD_ERROR_HIDDEN);
+}
+
 static void
 handle_status(struct request *r)
 {
 	const struct broker_config	*conf = broker_config(r->srv->broker);
 	json_t				*o, *tenants = json_array();
 	double				 now = clock_now();
+	struct view			 v;
 
+	view_of(r, &v);
 	for (size_t i = 0; i < conf->n_tenants; i++) {
 		const struct tenant		*t = conf->tenants[i];
 		const struct tenant_stats	*ts = broker_tenant_stats(r->srv->broker, i);
 		json_t				*svcs;
-		struct caller			 c;
 
 		/* A caller sees the tenants it may use; the admin address all. */
-		caller_of(r, NULL, &c);
-		if (!access_tenant_visible(t, &c))
+		if (!view_has(&v, t))
 			continue;
 		svcs = json_array();
 
@@ -643,59 +708,22 @@ handle_status(struct request *r)
 		"count", (json_int_t)r->srv->reload_count,
 		"time", json_time(r->srv->reload_time),
 		"ok", r->srv->reload_ok,
-		"error", r->srv->reload_error[0] ? json_string(r->srv->reload_error) : json_null(),
-	    "cached_tokens", (json_int_t)broker_cached_count(r->srv->broker),
+		"error", reload_error(r, &v),
+	    "cached_tokens", (json_int_t)view_cached(r, &v),
 	    "tenants", tenants,
-	    "signers", server_signers_status(r->srv));
+	    "signers", server_signers_status(r->srv, v.all));
 	reply_json(r, 200, o, NULL);
 }
 
+/* The token endpoint's exchanges and latency, for every tenant together. */
 static void
-handle_metrics(struct request *r)
+metrics_upstream(FILE *b, const struct upstream_stats *us)
 {
-	static const int		 statuses[] = SERVER_STATUSES;
 	static const double		 bounds[] = BROKER_LATENCY_BOUNDS;
 	static const char *const	 grants[] = { "saml2_bearer", "client_credentials" };
 	static const char *const	 outcomes[] = { "ok", "rejected", "unavailable", "timeout" };
-	const struct broker_config	*conf = broker_config(r->srv->broker);
-	const struct upstream_stats	*us = broker_upstream_stats(r->srv->broker);
-	char				*text = NULL;
-	size_t				 len = 0;
-	FILE				*b = open_memstream(&text, &len);
-	uint64_t			 cum = 0, hits = 0, misses = 0, mints = 0;
+	uint64_t			 cum = 0;
 
-	fprintf(b, "# HELP samlbroker_requests_total API requests by endpoint and status.\n"
-	    "# TYPE samlbroker_requests_total counter\n");
-	for (int e = 0; e < EP_COUNT; e++)
-		for (int s = 0; s < SERVER_N_STATUSES; s++) {
-			char st[16];
-
-			if (r->srv->requests[e][s] == 0)
-				continue;
-			if (s < SERVER_N_STATUSES - 1)
-				snprintf(st, sizeof(st), "%d", statuses[s]);
-			else
-				snprintf(st, sizeof(st), "other");
-			fprintf(b, "samlbroker_requests_total{endpoint=\"%s\",status=\"%s\"} %llu\n",
-			    endpoint_names[e], st, (unsigned long long)r->srv->requests[e][s]);
-		}
-	for (size_t i = 0; i < conf->n_tenants; i++) {
-		const struct tenant_stats *ts = broker_tenant_stats(r->srv->broker, i);
-
-		hits += ts->hits;
-		misses += ts->misses;
-		mints += ts->mints;
-	}
-	fprintf(b, "# HELP samlbroker_cache_hits_total Token requests answered from the cache.\n"
-	    "# TYPE samlbroker_cache_hits_total counter\nsamlbroker_cache_hits_total %llu\n"
-	    "# HELP samlbroker_cache_misses_total Token requests that needed an exchange.\n"
-	    "# TYPE samlbroker_cache_misses_total counter\nsamlbroker_cache_misses_total %llu\n"
-	    "# HELP samlbroker_mints_total SAMLResponses signed.\n"
-	    "# TYPE samlbroker_mints_total counter\nsamlbroker_mints_total %llu\n"
-	    "# HELP samlbroker_cached_tokens Entries in the token cache.\n"
-	    "# TYPE samlbroker_cached_tokens gauge\nsamlbroker_cached_tokens %zu\n",
-	    (unsigned long long)hits, (unsigned long long)misses,
-	    (unsigned long long)mints, broker_cached_count(r->srv->broker));
 	fprintf(b, "# HELP samlbroker_upstream_exchanges_total Token endpoint exchanges by grant and outcome.\n"
 	    "# TYPE samlbroker_upstream_exchanges_total counter\n");
 	for (int g = 0; g < 2; g++)
@@ -714,11 +742,64 @@ handle_metrics(struct request *r)
 	    "samlbroker_upstream_latency_seconds_count %llu\n",
 	    (unsigned long long)us->latency_count, us->latency_sum,
 	    (unsigned long long)us->latency_count);
+}
+
+static void
+handle_metrics(struct request *r)
+{
+	static const int		 statuses[] = SERVER_STATUSES;
+	const struct broker_config	*conf = broker_config(r->srv->broker);
+	const struct upstream_stats	*us = broker_upstream_stats(r->srv->broker);
+	char				*text = NULL;
+	size_t				 len = 0;
+	FILE				*b = open_memstream(&text, &len);
+	uint64_t			 hits = 0, misses = 0, mints = 0;
+	struct view			 v;
+
+	view_of(r, &v);
+	if (v.all)
+		fprintf(b, "# HELP samlbroker_requests_total API requests by endpoint and status.\n"
+		    "# TYPE samlbroker_requests_total counter\n");
+	for (int e = 0; e < EP_COUNT && v.all; e++)
+		for (int s = 0; s < SERVER_N_STATUSES; s++) {
+			char st[16];
+
+			if (r->srv->requests[e][s] == 0)
+				continue;
+			if (s < SERVER_N_STATUSES - 1)
+				snprintf(st, sizeof(st), "%d", statuses[s]);
+			else
+				snprintf(st, sizeof(st), "other");
+			fprintf(b, "samlbroker_requests_total{endpoint=\"%s\",status=\"%s\"} %llu\n",
+			    endpoint_names[e], st, (unsigned long long)r->srv->requests[e][s]);
+		}
+	for (size_t i = 0; i < conf->n_tenants; i++) {
+		const struct tenant_stats *ts = broker_tenant_stats(r->srv->broker, i);
+
+		if (!view_has(&v, conf->tenants[i]))
+			continue;
+		hits += ts->hits;
+		misses += ts->misses;
+		mints += ts->mints;
+	}
+	fprintf(b, "# HELP samlbroker_cache_hits_total Token requests answered from the cache.\n"
+	    "# TYPE samlbroker_cache_hits_total counter\nsamlbroker_cache_hits_total %llu\n"
+	    "# HELP samlbroker_cache_misses_total Token requests that needed an exchange.\n"
+	    "# TYPE samlbroker_cache_misses_total counter\nsamlbroker_cache_misses_total %llu\n"
+	    "# HELP samlbroker_mints_total SAMLResponses signed.\n"
+	    "# TYPE samlbroker_mints_total counter\nsamlbroker_mints_total %llu\n"
+	    "# HELP samlbroker_cached_tokens Entries in the token cache.\n"
+	    "# TYPE samlbroker_cached_tokens gauge\nsamlbroker_cached_tokens %zu\n",
+	    (unsigned long long)hits, (unsigned long long)misses,
+	    (unsigned long long)mints, view_cached(r, &v));
+	if (v.all)
+		metrics_upstream(b, us);
 	fprintf(b, "# HELP samlbroker_certificate_not_after_seconds Signing certificate expiry (Unix time) per tenant.\n"
 	    "# TYPE samlbroker_certificate_not_after_seconds gauge\n");
 	for (size_t i = 0; i < conf->n_tenants; i++)
-		fprintf(b, "samlbroker_certificate_not_after_seconds{tenant=\"%s\"} %.0f\n",
-		    conf->tenants[i]->name, keystore_not_after(conf->tenants[i]->keys));
+		if (view_has(&v, conf->tenants[i]))
+			fprintf(b, "samlbroker_certificate_not_after_seconds{tenant=\"%s\"} %.0f\n",
+			    conf->tenants[i]->name, keystore_not_after(conf->tenants[i]->keys));
 	fprintf(b, "# HELP samlbroker_http_protocol_errors_total Requests refused before routing (malformed, too large).\n"
 	    "# TYPE samlbroker_http_protocol_errors_total counter\n"
 	    "samlbroker_http_protocol_errors_total %llu\n",
@@ -726,7 +807,7 @@ handle_metrics(struct request *r)
 	fprintf(b, "# HELP samlbroker_config_last_reload_successful Whether the last reload succeeded.\n"
 	    "# TYPE samlbroker_config_last_reload_successful gauge\n"
 	    "samlbroker_config_last_reload_successful %d\n", r->srv->reload_ok ? 1 : 0);
-	server_signers_metrics(r->srv, b);
+	server_signers_metrics(r->srv, b, v.all);
 	fclose(b);
 	request_finish(r, 200, "text/plain; version=0.0.4", text, len, false, NULL);
 	free(text);

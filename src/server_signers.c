@@ -95,28 +95,39 @@ processes_get(const struct server *srv, const struct signer_pool_stats *st,
 }
 
 json_t *
-server_signers_status(const struct server *srv)
+server_signers_status(const struct server *srv, bool activity)
 {
 	struct signer_process_info	*info;
 	struct signer_pool_stats	 st;
-	json_t				*procs = json_array();
+	json_t				*procs = json_array(), *p;
 	size_t				 n;
 
 	if (srv->signers == NULL)
 		return json_null();
 	signer_pool_stats(srv->signers, &st);
 	n = processes_get(srv, &st, &info);
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(procs, json_pack(
-		    "{s:i, s:I, s:I, s:b, s:b, s:I, s:I}",
+	for (size_t i = 0; i < n; i++) {
+		p = json_pack("{s:i, s:I, s:I, s:b, s:b, s:I}",
 		    "index", info[i].index,
 		    "pid", (json_int_t)info[i].pid,
 		    "generation", (json_int_t)info[i].generation,
 		    "ready", info[i].ready,
 		    "draining", info[i].draining,
-		    "queue_depth", (json_int_t)info[i].queue_depth,
-		    "restarts", (json_int_t)info[i].restarts));
+		    "restarts", (json_int_t)info[i].restarts);
+		if (activity)
+			json_object_set_new(p, "queue_depth",
+			    json_integer((json_int_t)info[i].queue_depth));
+		json_array_append_new(procs, p);
+	}
 	free(info);
+	if (!activity)
+		return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}",
+		    "count", (json_int_t)st.signers,
+		    "ready", (json_int_t)st.ready,
+		    "draining", (json_int_t)st.draining,
+		    "generation", (json_int_t)st.generation,
+		    "restarts", (json_int_t)st.restarts,
+		    "processes", procs);
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
 	    "s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:o}",
 	    "count", (json_int_t)st.signers,
@@ -143,13 +154,41 @@ gauge(FILE *b, const char *name, const char *help, unsigned long long v)
 	    "samlbroker_%s %llu\n", name, help, name, name, v);
 }
 
-void
-server_signers_metrics(const struct server *srv, FILE *b)
+/* Queue depth, requests and latency: they move with every tenant's mints. */
+static void
+signer_activity(FILE *b, const struct signer_pool_stats *st)
 {
-	static const double		 bounds[] = SIGNER_LATENCY_BOUNDS;
+	static const double	 bounds[] = SIGNER_LATENCY_BOUNDS;
+	uint64_t		 cum = 0;
+
+	gauge(b, "signer_queue_depth", "Mint requests sent to signers or waiting.",
+	    st->queue_depth);
+	fprintf(b, "# HELP samlbroker_signer_requests_total Mint requests to the signers by outcome.\n"
+	    "# TYPE samlbroker_signer_requests_total counter\n"
+	    "samlbroker_signer_requests_total{outcome=\"ok\"} %llu\n"
+	    "samlbroker_signer_requests_total{outcome=\"failed\"} %llu\n"
+	    "samlbroker_signer_requests_total{outcome=\"busy\"} %llu\n",
+	    (unsigned long long)st->ok, (unsigned long long)st->failed,
+	    (unsigned long long)st->busy);
+	fprintf(b, "# HELP samlbroker_signer_latency_seconds Mint request to signed answer.\n"
+	    "# TYPE samlbroker_signer_latency_seconds histogram\n");
+	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {
+		cum += st->latency_buckets[i];
+		fprintf(b, "samlbroker_signer_latency_seconds_bucket{le=\"%g\"} %llu\n",
+		    bounds[i], (unsigned long long)cum);
+	}
+	fprintf(b, "samlbroker_signer_latency_seconds_bucket{le=\"+Inf\"} %llu\n"
+	    "samlbroker_signer_latency_seconds_sum %.6f\n"
+	    "samlbroker_signer_latency_seconds_count %llu\n",
+	    (unsigned long long)st->latency_count, st->latency_sum,
+	    (unsigned long long)st->latency_count);
+}
+
+void
+server_signers_metrics(const struct server *srv, FILE *b, bool activity)
+{
 	struct signer_process_info	*info;
 	struct signer_pool_stats	 st;
-	uint64_t			 cum = 0;
 	size_t				 n;
 
 	if (srv->signers == NULL)
@@ -157,30 +196,11 @@ server_signers_metrics(const struct server *srv, FILE *b)
 	signer_pool_stats(srv->signers, &st);
 	gauge(b, "signers", "Signer processes of the current generation.", st.signers);
 	gauge(b, "signers_ready", "Signer processes up and answering.", st.ready);
-	gauge(b, "signer_queue_depth", "Mint requests sent to signers or waiting.",
-	    st.queue_depth);
 	fprintf(b, "# HELP samlbroker_signer_restarts_total Signers started again after dying.\n"
 	    "# TYPE samlbroker_signer_restarts_total counter\n"
-	    "samlbroker_signer_restarts_total %llu\n"
-	    "# HELP samlbroker_signer_requests_total Mint requests to the signers by outcome.\n"
-	    "# TYPE samlbroker_signer_requests_total counter\n"
-	    "samlbroker_signer_requests_total{outcome=\"ok\"} %llu\n"
-	    "samlbroker_signer_requests_total{outcome=\"failed\"} %llu\n"
-	    "samlbroker_signer_requests_total{outcome=\"busy\"} %llu\n",
-	    (unsigned long long)st.restarts, (unsigned long long)st.ok,
-	    (unsigned long long)st.failed, (unsigned long long)st.busy);
-	fprintf(b, "# HELP samlbroker_signer_latency_seconds Mint request to signed answer.\n"
-	    "# TYPE samlbroker_signer_latency_seconds histogram\n");
-	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {
-		cum += st.latency_buckets[i];
-		fprintf(b, "samlbroker_signer_latency_seconds_bucket{le=\"%g\"} %llu\n",
-		    bounds[i], (unsigned long long)cum);
-	}
-	fprintf(b, "samlbroker_signer_latency_seconds_bucket{le=\"+Inf\"} %llu\n"
-	    "samlbroker_signer_latency_seconds_sum %.6f\n"
-	    "samlbroker_signer_latency_seconds_count %llu\n",
-	    (unsigned long long)st.latency_count, st.latency_sum,
-	    (unsigned long long)st.latency_count);
+	    "samlbroker_signer_restarts_total %llu\n", (unsigned long long)st.restarts);
+	if (activity)
+		signer_activity(b, &st);
 	fprintf(b, "# HELP samlbroker_signer_process_id Process id of each running signer (0 while down).\n"
 	    "# TYPE samlbroker_signer_process_id gauge\n");
 	n = processes_get(srv, &st, &info);

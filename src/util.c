@@ -295,6 +295,36 @@ email_validate(const char *email, const char **why)
 	return 0;
 }
 
+/*
+ * PureCloud treats an agent's e-mail as one identity whatever its case, so
+ * the broker keeps one form: lowercase.  Only ASCII letters are folded (as
+ * strcasecmp did); a non-ASCII character compares byte for byte.
+ */
+void
+email_canonicalize(char *email)
+{
+	for (char *p = email; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+}
+
+bool
+email_is_canonical(const char *email)
+{
+	for (const char *p = email; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			return false;
+	return true;
+}
+
+void
+text_printable(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			*s = '?';
+}
+
 int
 name_validate(const char *name)
 {

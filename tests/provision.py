@@ -6,7 +6,8 @@ Covers: a token refused before provision and served after it; create, a
 no-op second run, a dry run, an update after a certificate change, a
 duplicate issuer refused, 403 from a non-admin client, 429 then success;
 check --online with each mismatch of the vendor's troubleshooting list
-producing its own FAIL line and exit 1; no secret or token in any output.
+producing its own FAIL line and exit 1; no secret or token in any output;
+PureCloud's error text printed without terminal controls.
 """
 import base64
 import http.client
@@ -154,6 +155,32 @@ s.emu("POST", "/emulator/faults", {"delay_ms": int((TIMEOUT + 1.5) * 1000), "end
 p = provision()
 check(p.returncode == 4 and "timed out" in p.stderr, "a timeout (request_timeout): exit 4",
       p.stdout + p.stderr)
+s.emu("DELETE", "/emulator/faults")
+
+# --- PureCloud's text reaches no terminal control ---------------------------
+# ESC (a screen clear and a title), BEL, CR (overwrites the line), DEL and
+# a C1 CSI (U+009B) in every text field of an error answer.  Raw bytes:
+# text mode would turn the CR into a newline.
+EVIL = "evil\u001b[2J\u001b]0;owned\u0007\rfake ok\u007f\u009b31m"
+CONTROLS = (b"\x1b", b"\r", b"\x07", b"\x7f", b"\xc2\x9b")
+
+
+def run_raw(*args):
+    p = subprocess.run(WRAPPER + [BROKER] + list(args[:1]) + ["-c", conf] + list(args[1:]),
+                       capture_output=True, timeout=600 if SLOW else 120)
+    _printed.append((p.stdout + p.stderr).decode("utf-8", "replace"))
+    return p
+
+
+s.emu("POST", "/emulator/faults", {"status": 400, "endpoint": "any", "body": json.dumps(
+    {"message": EVIL, "error": EVIL, "error_description": EVIL})})
+for argv in (("provision", "-t", "acme", "--sso-target", "https://apps.mypurecloud.com"),
+             ("check", "--online", "-t", "acme")):
+    p = run_raw(*argv)
+    out = p.stdout + p.stderr
+    check(p.returncode != 0 and b"HTTP 400: evil?[2J?]0;owned??fake ok" in out and
+          not any(c in out for c in CONTROLS),
+          "%s: the server's text is printed without its control bytes" % argv[0], repr(out))
 s.emu("DELETE", "/emulator/faults")
 
 # --- 403 from a non-admin client ------------------------------------------

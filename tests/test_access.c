@@ -156,6 +156,19 @@ teardown(void **state)
 	"agent_map = globex.map\n" \
 	"service.ewt = user:1500\n"
 
+/* The login seam: counts its calls, so that the tests see when a
+ * decision asks for the login (an NSS lookup in the daemon). */
+static int	 lookups;
+
+static const char *
+login_counted(void *arg)
+{
+	lookups++;
+	return arg;
+}
+#define LOGIN(name)	login_counted, (void *)(name)
+#define NO_LOGIN	NULL, NULL
+
 static const unsigned	 g_agents[] = { 100, 4000 };
 static const unsigned	 g_none[] = { 100 };
 static const unsigned	 g_rep[] = { 3100 };
@@ -173,78 +186,95 @@ test_decide(void **state)
 		const char		*rule;	/* part of it */
 	} cases[] = {
 		/* an agent by group: its own address, case-insensitively */
-		{ "acme", { true, false, 1001, g_agents, 2, "alice" }, ACCESS_USER_TOKEN,
+		{ "acme", { true, false, 1001, g_agents, 2, LOGIN("alice") }, ACCESS_USER_TOKEN,
 		  "alice@acme.example", ACCESS_ALLOW, "agents" },
-		{ "acme", { true, false, 1001, g_agents, 2, "alice" }, ACCESS_USER_TOKEN,
+		{ "acme", { true, false, 1001, g_agents, 2, LOGIN("alice") }, ACCESS_USER_TOKEN,
 		  "Alice@ACME.example", ACCESS_ALLOW, "agents" },
-		{ "acme", { true, false, 1001, g_agents, 2, "alice" }, ACCESS_USER_TOKEN,
+		/* login Alice is not alice: %u does not fold, whatever is asked */
+		{ "acme", { true, false, 1002, g_agents, 2, LOGIN("Alice") }, ACCESS_USER_TOKEN,
+		  "alice@acme.example", ACCESS_DENY, "capital letters" },
+		{ "acme", { true, false, 1002, g_agents, 2, LOGIN("Alice") }, ACCESS_USER_TOKEN,
+		  "Alice@acme.example", ACCESS_DENY, "capital letters" },
+		{ "acme", { true, false, 1002, g_agents, 2, LOGIN("Alice") }, ACCESS_SAML_RESPONSE,
+		  "ALICE@ACME.EXAMPLE", ACCESS_DENY, "capital letters" },
+		{ "acme", { true, false, 1001, g_agents, 2, LOGIN("alice") }, ACCESS_USER_TOKEN,
 		  "bob@acme.example", ACCESS_DENY, "only their own address" },
-		{ "acme", { true, false, 1001, g_agents, 2, "alice" }, ACCESS_SAML_RESPONSE,
+		{ "acme", { true, false, 1001, g_agents, 2, LOGIN("alice") }, ACCESS_SAML_RESPONSE,
 		  "alice@acme.example", ACCESS_ALLOW, "agents" },
-		{ "acme", { true, false, 1001, g_agents, 2, "alice" }, ACCESS_SAML_RESPONSE,
+		{ "acme", { true, false, 1001, g_agents, 2, LOGIN("alice") }, ACCESS_SAML_RESPONSE,
 		  "bob@acme.example", ACCESS_DENY, "only their own address" },
-		{ "acme", { true, false, 1001, g_agents, 2, NULL }, ACCESS_USER_TOKEN,
+		{ "acme", { true, false, 1001, g_agents, 2, NO_LOGIN }, ACCESS_USER_TOKEN,
 		  "alice@acme.example", ACCESS_DENY, "login name is unknown" },
-		{ "acme", { true, false, 1001, g_agents, 2, "alice" }, ACCESS_SERVICE_TOKEN,
+		{ "acme", { true, false, 1001, g_agents, 2, LOGIN("alice") }, ACCESS_SERVICE_TOKEN,
 		  "ewt", ACCESS_DENY, "no rule grants this service" },
 		/* an agent by uid */
-		{ "acme", { true, false, 1500, g_none, 1, "carol" }, ACCESS_USER_TOKEN,
+		{ "acme", { true, false, 1500, g_none, 1, LOGIN("carol") }, ACCESS_USER_TOKEN,
 		  "carol@acme.example", ACCESS_ALLOW, "agents" },
 		/* a stranger: the tenant does not exist for it */
-		{ "acme", { true, false, 1001, g_none, 1, "mallory" }, ACCESS_USER_TOKEN,
+		{ "acme", { true, false, 1001, g_none, 1, LOGIN("mallory") }, ACCESS_USER_TOKEN,
 		  "mallory@acme.example", ACCESS_HIDDEN, NULL },
-		{ "acme", { true, false, 1001, g_none, 1, "mallory" }, ACCESS_SERVICE_TOKEN,
+		{ "acme", { true, false, 1001, g_none, 1, LOGIN("mallory") }, ACCESS_SERVICE_TOKEN,
 		  "ewt", ACCESS_HIDDEN, NULL },
 		/* a gateway: any address in its domains */
-		{ "acme", { true, false, 2000, g_none, 1, "gw" }, ACCESS_USER_TOKEN,
+		{ "acme", { true, false, 2000, g_none, 1, LOGIN("gw") }, ACCESS_USER_TOKEN,
 		  "anyone@acme.example", ACCESS_ALLOW, "gateways" },
-		{ "acme", { true, false, 2000, g_none, 1, "gw" }, ACCESS_USER_TOKEN,
+		{ "acme", { true, false, 2000, g_none, 1, LOGIN("gw") }, ACCESS_USER_TOKEN,
 		  "x@sub.acme.example", ACCESS_ALLOW, "gateways" },
-		{ "acme", { true, false, 2000, g_none, 1, "gw" }, ACCESS_USER_TOKEN,
+		{ "acme", { true, false, 2000, g_none, 1, LOGIN("gw") }, ACCESS_USER_TOKEN,
+		  "X@SUB.Acme.EXAMPLE", ACCESS_ALLOW, "gateways" },
+		{ "acme", { true, false, 2000, g_none, 1, LOGIN("gw") }, ACCESS_USER_TOKEN,
 		  "x@evil.example", ACCESS_DENY, "not a gateway domain" },
-		{ "acme", { true, false, 2000, g_none, 1, "gw" }, ACCESS_USER_TOKEN,
+		{ "acme", { true, false, 2000, g_none, 1, LOGIN("gw") }, ACCESS_USER_TOKEN,
 		  "x@xacme.example", ACCESS_DENY, "not a gateway domain" },
-		{ "acme", { true, false, 2000, g_none, 1, "gw" }, ACCESS_SERVICE_TOKEN,
+		{ "acme", { true, false, 2000, g_none, 1, LOGIN("gw") }, ACCESS_SERVICE_TOKEN,
 		  "reports", ACCESS_ALLOW, "service" },
-		{ "acme", { true, false, 2000, g_none, 1, "gw" }, ACCESS_SERVICE_TOKEN,
+		{ "acme", { true, false, 2000, g_none, 1, LOGIN("gw") }, ACCESS_SERVICE_TOKEN,
 		  "ewt", ACCESS_DENY, "no rule grants this service" },
 		/* TCP: only what names tcp */
-		{ "acme", { false, false, 0, NULL, 0, NULL }, ACCESS_USER_TOKEN,
+		{ "acme", { false, false, 0, NULL, 0, NO_LOGIN }, ACCESS_USER_TOKEN,
 		  "a@acme.example", ACCESS_ALLOW, "gateways" },
-		{ "acme", { false, false, 0, NULL, 0, NULL }, ACCESS_SERVICE_TOKEN,
+		{ "acme", { false, false, 0, NULL, 0, NO_LOGIN }, ACCESS_SERVICE_TOKEN,
 		  "ewt", ACCESS_DENY, "no rule grants this service" },
-		{ "globex", { false, false, 0, NULL, 0, NULL }, ACCESS_USER_TOKEN,
+		{ "globex", { false, false, 0, NULL, 0, NO_LOGIN }, ACCESS_USER_TOKEN,
 		  "a@globex.example", ACCESS_HIDDEN, NULL },
 		/* a TCP caller never matches a uid, even uid 0 */
-		{ "globex", { false, false, 1500, NULL, 0, "carol" }, ACCESS_SERVICE_TOKEN,
+		{ "globex", { false, false, 1500, NULL, 0, LOGIN("carol") }, ACCESS_SERVICE_TOKEN,
 		  "ewt", ACCESS_HIDDEN, NULL },
 		/* services */
-		{ "acme", { true, false, 3000, g_none, 1, "pacing" }, ACCESS_SERVICE_TOKEN,
+		{ "acme", { true, false, 3000, g_none, 1, LOGIN("pacing") }, ACCESS_SERVICE_TOKEN,
 		  "ewt", ACCESS_ALLOW, "service" },
-		{ "acme", { true, false, 3000, g_none, 1, "pacing" }, ACCESS_USER_TOKEN,
+		{ "acme", { true, false, 3000, g_none, 1, LOGIN("pacing") }, ACCESS_USER_TOKEN,
 		  "pacing@acme.example", ACCESS_DENY, "only agents and gateways" },
-		{ "acme", { true, false, 9, g_rep, 1, NULL }, ACCESS_SERVICE_TOKEN,
+		{ "acme", { true, false, 9, g_rep, 1, NO_LOGIN }, ACCESS_SERVICE_TOKEN,
 		  "reports", ACCESS_ALLOW, "service" },
-		{ "acme", { true, false, 9, g_rep, 1, NULL }, ACCESS_SERVICE_TOKEN,
+		{ "acme", { true, false, 9, g_rep, 1, NO_LOGIN }, ACCESS_SERVICE_TOKEN,
 		  "nosuch", ACCESS_DENY, "no rule grants this service" },
 		/* globex: the map; saml-response is off by default */
-		{ "globex", { true, false, 1500, g_none, 1, "carol" }, ACCESS_USER_TOKEN,
+		{ "globex", { true, false, 1500, g_none, 1, LOGIN("carol") }, ACCESS_USER_TOKEN,
 		  "carol.smith@globex.example", ACCESS_ALLOW, "agents" },
-		{ "globex", { true, false, 1500, g_none, 1, "carol" }, ACCESS_USER_TOKEN,
+		{ "globex", { true, false, 1500, g_none, 1, LOGIN("carol") }, ACCESS_USER_TOKEN,
 		  "carol@globex.example", ACCESS_DENY, "only their own address" },
-		{ "globex", { true, false, 1500, g_none, 1, "dave" }, ACCESS_USER_TOKEN,
+		/* the map's address is canonical (written Carol.Smith@Globex...) */
+		{ "globex", { true, false, 1500, g_none, 1, LOGIN("carol") }, ACCESS_USER_TOKEN,
+		  "CAROL.SMITH@globex.example", ACCESS_ALLOW, "agents" },
+		/* a login with capitals gets what the map gives it explicitly */
+		{ "globex", { true, false, 1500, g_none, 1, LOGIN("Erin") }, ACCESS_USER_TOKEN,
+		  "erin@globex.example", ACCESS_ALLOW, "agents" },
+		{ "globex", { true, false, 1500, g_none, 1, LOGIN("erin") }, ACCESS_USER_TOKEN,
+		  "erin@globex.example", ACCESS_DENY, "agent map has none" },
+		{ "globex", { true, false, 1500, g_none, 1, LOGIN("dave") }, ACCESS_USER_TOKEN,
 		  "dave@globex.example", ACCESS_DENY, "agent map has none" },
-		{ "globex", { true, false, 1500, g_none, 1, "carol" }, ACCESS_SAML_RESPONSE,
+		{ "globex", { true, false, 1500, g_none, 1, LOGIN("carol") }, ACCESS_SAML_RESPONSE,
 		  "carol.smith@globex.example", ACCESS_DENY, "saml-response is off" },
-		{ "globex", { true, false, 1500, g_none, 1, "carol" }, ACCESS_SERVICE_TOKEN,
+		{ "globex", { true, false, 1500, g_none, 1, LOGIN("carol") }, ACCESS_SERVICE_TOKEN,
 		  "ewt", ACCESS_ALLOW, "service" },
 	};
 	struct diag		 d;
 	struct broker_config	*c;
 
 	(void)state;
-	write_file("globex.map", "# login address\ncarol carol.smith@globex.example\n"
-	    "\n  erin   erin@globex.example   # a comment\n", 0600);
+	write_file("globex.map", "# login address\ncarol Carol.Smith@Globex.Example\n"
+	    "\n  Erin   erin@globex.example   # a comment\n", 0600);
 	c = load_main(RULES, &d);
 	if (c == NULL)
 		fail_msg("%s", d.n_lines > 0 ? d.lines[0] : "load failed");
@@ -254,8 +284,15 @@ test_decide(void **state)
 		const char		*rule = NULL;
 		enum access_result	 got;
 
+		lookups = 0;
 		got = access_decide(t, &cases[i].c, cases[i].action, cases[i].subject,
 		    &rule);
+		/* Hidden is decided before the login is asked for (its time
+		 * would tell which tenants have agent rules), and the login is
+		 * asked for at most once. */
+		if (got == ACCESS_HIDDEN && lookups != 0)
+			fail_msg("case %zu: a hidden tenant asked for the login", i);
+		assert_true(lookups <= 1);
 		if (got != cases[i].want)
 			fail_msg("case %zu (%s, uid %u, %s): got %d, want %d", i,
 			    cases[i].tenant, cases[i].c.uid, cases[i].subject, got,
@@ -271,23 +308,61 @@ test_decide(void **state)
 	}
 	/* The admin address sees every tenant; an open tenant is open. */
 	{
-		struct caller admin = { true, true, 1001, g_none, 1, NULL };
+		struct caller admin = { true, true, 1001, g_none, 1, NO_LOGIN };
 
 		assert_true(access_tenant_visible(config_tenant_find(c, "acme"), &admin));
 	}
-	assert_true(access_needs_login(config_tenant_find(c, "acme")));
+	/* Only an agent's own address asks for the login: a gateway's grant
+	 * and a service do not. */
+	{
+		const struct tenant	*acme = config_tenant_find(c, "acme");
+		struct caller		 gw = { true, false, 2000, g_none, 1, LOGIN("gw") };
+		struct caller		 agent = { true, false, 1001, g_agents, 2,
+					    LOGIN("alice") };
+
+		lookups = 0;
+		assert_int_equal(access_decide(acme, &gw, ACCESS_USER_TOKEN,
+		    "x@acme.example", NULL), ACCESS_ALLOW);
+		assert_int_equal(access_decide(acme, &agent, ACCESS_SERVICE_TOKEN,
+		    "ewt", NULL), ACCESS_DENY);
+		assert_int_equal(lookups, 0);
+		assert_int_equal(access_decide(acme, &agent, ACCESS_USER_TOKEN,
+		    "alice@acme.example", NULL), ACCESS_ALLOW);
+		assert_int_equal(lookups, 1);
+	}
+	config_free(c);
+
+	/* The template's literal part is made canonical at load. */
+	c = load_main("[access:acme]\nagents = user:1001\n"
+	    "agent_address = %u@ACME.Example\n", &d);
+	assert_non_null(c);
+	diag_clear(&d);
+	{
+		struct caller	 alice = { true, false, 1001, g_none, 1, LOGIN("alice") };
+		char		**lines;
+		size_t		  n;
+
+		assert_int_equal(access_decide(config_tenant_find(c, "acme"), &alice,
+		    ACCESS_USER_TOKEN, "alice@acme.example", NULL), ACCESS_ALLOW);
+		n = access_describe(config_tenant_find(c, "acme"), &lines);
+		assert_true(n > 0);
+		assert_string_equal(lines[0], "acme: agents user:1001 -> own address "
+		    "%u@acme.example");
+		for (size_t i = 0; i < n; i++)
+			free(lines[i]);
+		free(lines);
+	}
 	config_free(c);
 
 	c = load_main("[access:acme]\nservice.ewt = user:3000\n", &d);
 	assert_non_null(c);
 	diag_clear(&d);
 	{
-		struct caller	 anyone = { false, false, 0, NULL, 0, NULL };
+		struct caller	 anyone = { false, false, 0, NULL, 0, NO_LOGIN };
 		const char	*rule;
 
 		assert_int_equal(access_decide(config_tenant_find(c, "globex"),
 		    &anyone, ACCESS_SAML_RESPONSE, "x@y.example", &rule), ACCESS_ALLOW);
-		assert_false(access_needs_login(config_tenant_find(c, "acme")));
 	}
 	config_free(c);
 }
@@ -302,7 +377,7 @@ test_describe(void **state)
 	size_t			  n;
 	static const char *const want[] = {
 		"acme: agents group:4000, user:1500 -> own address %u@acme.example",
-		"acme: gateways user:2000, tcp -> any address in acme.example,Sub.Acme.Example",
+		"acme: gateways user:2000, tcp -> any address in acme.example,sub.acme.example",
 		"acme: service ewt <- user:3000",
 		"acme: service reports <- group:3100, user:2000",
 		"acme: saml-response on (same address rules)",
@@ -387,6 +462,10 @@ test_rules_refused(void **state)
 	write_file("bad.map", "carol c@x.example\ncarol d@x.example\n", 0600);
 	main_refused("[access:acme]\nagents = user:root\nagent_map = bad.map\n",
 	    "line 2: login given twice");
+	/* One address, one login: Carol and carol cannot share c@x.example. */
+	write_file("bad.map", "carol c@x.example\nCarol C@X.Example\n", 0600);
+	main_refused("[access:acme]\nagents = user:root\nagent_map = bad.map\n",
+	    "line 2: address c@x.example is already login carol's");
 }
 
 /* Names resolve through NSS; numbers stay numbers. */
@@ -395,9 +474,9 @@ test_principal_names(void **state)
 {
 	struct diag		 d;
 	struct broker_config	*c;
-	struct caller		 root = { true, false, 0, NULL, 0, "root" };
+	struct caller		 root = { true, false, 0, NULL, 0, LOGIN("root") };
 	static const unsigned	 g0[] = { 0 };
-	struct caller		 g = { true, false, 77, g0, 1, NULL };
+	struct caller		 g = { true, false, 77, g0, 1, NO_LOGIN };
 
 	(void)state;
 	c = load_main("[access:acme]\nservice.ewt = user:root\n"

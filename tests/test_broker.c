@@ -557,6 +557,44 @@ test_evict(void **state)
 	assert_stats(f, 0, 0, 5, 3);
 }
 
+/* An address is one cache entry and one NameID whatever its case: case
+ * variants force no new exchange and no second identity. */
+static void
+test_canonical_address(void **state)
+{
+	struct fixture		*f = *state;
+	struct broker_reply	 r;
+	unsigned char		*xml;
+	struct got		*g;
+	size_t			 len;
+
+	g = get_async(f, "acme", TOKEN_USER, "Agent.Smith@EXAMPLE.com");
+	assert_token(g, "tok-1", T0 + 3600, false);
+	g = get_sync(f, "acme", TOKEN_USER, USER);
+	assert_token(g, "tok-1", T0 + 3600, true);
+	g = get_sync(f, "acme", TOKEN_USER, "AGENT.SMITH@EXAMPLE.COM");
+	assert_token(g, "tok-1", T0 + 3600, true);
+	assert_int_equal(f->n_requests, 1);
+	assert_int_equal(broker_cached_count(f->broker), 1);
+	/* DELETE in another case evicts the one entry. */
+	assert_int_equal(broker_evict_token(f->broker, "acme", TOKEN_USER,
+	    "agent.SMITH@example.COM", &r), 0);
+	assert_int_equal(broker_cached_count(f->broker), 0);
+	/* Service names are names, not addresses: no folding. */
+	g = get_sync(f, "acme", TOKEN_SERVICE, "EWT");
+	assert_failure(g, 404, "unknown_service", "no such service for this tenant");
+
+	/* The assertion carries the canonical form. */
+	g = mint(f, "acme", "Agent.Smith@Example.COM");
+	assert_int_equal(g->status, 200);
+	assert_int_equal(base64_decode_lenient(g->saml, &xml, &len), 0);
+	assert_non_null(strstr((char *)xml, ">" USER "</saml:NameID>"));
+	assert_null(strstr((char *)xml, "Agent.Smith"));
+	assert_null(strstr((char *)xml, "Example.COM"));
+	secret_free((char *)xml);
+	drain(f);
+}
+
 /* max_cached_tokens = 3: the least recently used goes. */
 static void
 test_cache_bound(void **state)
@@ -1060,6 +1098,7 @@ main(void)
 		T(test_failed_refresh),
 		T(test_bad_requests),
 		T(test_evict),
+		T(test_canonical_address),
 		TB(test_cache_bound),
 		TB(test_reconfigure),
 		T(test_mint),

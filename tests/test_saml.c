@@ -855,7 +855,8 @@ test_unique_ids(void **state)
 	tenant_clear(&t);
 }
 
-/* Valid addresses with XML's special characters stay text. */
+/* Valid addresses with XML's special characters stay text; capitals are
+ * minted lowercase (one identity per agent). */
 static void
 test_hostile_addresses(void **state)
 {
@@ -865,6 +866,7 @@ test_hostile_addresses(void **state)
 		"a]]>b&amp;&#x41;@example.com",
 		"<!--x-->@example.com",
 		"jos\xc3\xa9.m\xc3\xbc" "ller@b\xc3\xbc" "cher.example",
+		"Agent.SMITH@Example.COM",
 	};
 	struct tenant		 t;
 	struct saml_signer	*s;
@@ -884,15 +886,20 @@ test_hostile_addresses(void **state)
 	secret_free(xml);
 
 	for (size_t i = 0; i < sizeof(addresses) / sizeof(addresses[0]); i++) {
+		char	 canon[EMAIL_MAX_LEN + 1];
+
+		/* What is minted is the canonical form (lowercase). */
+		snprintf(canon, sizeof(canon), "%s", addresses[i]);
+		email_canonicalize(canon);
 		xml = mint_xml(s, addresses[i], NOW, NULL);
-		e.email = addresses[i];
+		e.email = canon;
 		check_document(xml, &e);
 		doc = parse(xml);
 		assert_int_equal(count_elements(doc->children), plain);
 		a = the(xmlDocGetRootElement(doc), NS_SAML, "Assertion");
-		assert_text(the(the(a, NS_SAML, "Subject"), NS_SAML, "NameID"), addresses[i]);
+		assert_text(the(the(a, NS_SAML, "Subject"), NS_SAML, "NameID"), canon);
 		stmt = the(a, NS_SAML, "AttributeStatement");
-		assert_text(the(first_el(stmt), NS_SAML, "AttributeValue"), addresses[i]);
+		assert_text(the(first_el(stmt), NS_SAML, "AttributeValue"), canon);
 		xmlFreeDoc(doc);
 		assert_int_equal(verify(xml, "Assertion", cert_key), 0);
 		secret_free(xml);

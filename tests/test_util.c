@@ -79,6 +79,44 @@ test_email_validate(void **state)
 	email_bad(buf, "e-mail address is longer than 254 bytes");
 }
 
+/* One form for an address: ASCII capitals folded, UTF-8 kept. */
+static void
+test_email_canonicalize(void **state)
+{
+	static const struct { const char *in, *want; } cases[] = {
+		{ "alice@acme.example", "alice@acme.example" },
+		{ "ALICE@ACME.EXAMPLE", "alice@acme.example" },
+		{ "Alice.Smith+Tag@Sub.Acme.Example", "alice.smith+tag@sub.acme.example" },
+		{ "J\xc3\xbcrgen@Example.DE", "j\xc3\xbcrgen@example.de" },
+		/* U+00DC (capital U umlaut) is not folded: bytes kept */
+		{ "\xc3\x9c@x.example", "\xc3\x9c@x.example" },
+		{ "[@]^_`{|}~@x", "[@]^_`{|}~@x" },
+	};
+	char	 buf[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s", cases[i].in);
+		email_canonicalize(buf);
+		assert_string_equal(buf, cases[i].want);
+		assert_true(email_is_canonical(buf));
+		assert_int_equal(email_is_canonical(cases[i].in),
+		    strcmp(cases[i].in, cases[i].want) == 0);
+	}
+}
+
+/* Server text made printable: nothing a terminal would act on stays. */
+static void
+test_text_printable(void **state)
+{
+	char	 buf[64];
+
+	(void)state;
+	snprintf(buf, sizeof(buf), "ok \x1b[2J\a\r\x7f\xc2\x9b" "31m~");
+	text_printable(buf);
+	assert_string_equal(buf, "ok ?[2J?????31m~");
+}
+
 static void
 test_name_validate(void **state)
 {
@@ -335,6 +373,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_email_validate),
+		cmocka_unit_test(test_email_canonicalize),
+		cmocka_unit_test(test_text_printable),
 		cmocka_unit_test(test_name_validate),
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_format_rfc3339),
