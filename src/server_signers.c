@@ -51,6 +51,7 @@ server_signers_start(struct server *srv, const struct broker_config *conf,
 		.config_path = srv->config_path,
 		.signers = conf->signers,
 		.queue_max = conf->signer_queue,
+		.n_tenants = conf->n_tenants,
 	};
 	struct signer_pool_stats	 st;
 

@@ -131,7 +131,7 @@ test_kill_during_burst(void **state)
 	pids_of(p, pids, MAX_PIDS);
 	for (size_t i = 0; i < b.n; i++)
 		assert_non_null(signer_pool_mint(p, i % 2 ? "acme" : "globex", EMAIL,
-		    clock_now(), on_result, &o[i], &refusal));
+		    on_result, &o[i], &refusal));
 	assert_true(run_until(some_answered, &b, 30));
 	assert_int_equal(kill(pids[0], SIGKILL), 0);
 	assert_true(run_until(all_answered, &b, 30));
@@ -194,7 +194,7 @@ test_request_timeout(void **state)
 	pids_of(p, pids, MAX_PIDS);
 	assert_int_equal(kill(pids[0], SIGSTOP), 0);
 	for (size_t i = 0; i < b.n; i++)
-		assert_non_null(signer_pool_mint(p, "acme", EMAIL, clock_now(), on_result,
+		assert_non_null(signer_pool_mint(p, "acme", EMAIL, on_result,
 		    &o[i], &refusal));
 	assert_true(run_until(all_answered, &b, 20));
 	for (size_t i = 0; i < b.n; i++) {
@@ -212,7 +212,7 @@ test_request_timeout(void **state)
 	p = pool_new_timeout(1, 600, 0.1);
 	b.n = 600;
 	for (size_t i = 0; i < b.n; i++)
-		assert_non_null(signer_pool_mint(p, "acme", EMAIL, clock_now(), on_result,
+		assert_non_null(signer_pool_mint(p, "acme", EMAIL, on_result,
 		    &o[i], &refusal));
 	assert_true(run_until(all_answered, &b, 60));
 	signer_pool_stats(p, &st);
@@ -239,9 +239,9 @@ test_busy(void **state)
 	pid_t			 pids[MAX_PIDS];
 
 	memset(o, 0, sizeof(o));
-	assert_non_null(signer_pool_mint(p, "acme", EMAIL, clock_now(), on_result, &o[0], &refusal));
-	assert_non_null(signer_pool_mint(p, "acme", EMAIL, clock_now(), on_result, &o[1], &refusal));
-	assert_null(signer_pool_mint(p, "acme", EMAIL, clock_now(), on_result, &o[2], &refusal));
+	assert_non_null(signer_pool_mint(p, "acme", EMAIL, on_result, &o[0], &refusal));
+	assert_non_null(signer_pool_mint(p, "acme", EMAIL, on_result, &o[1], &refusal));
+	assert_null(signer_pool_mint(p, "acme", EMAIL, on_result, &o[2], &refusal));
 	assert_int_equal(refusal, SIGNER_BUSY);
 	signer_pool_stats(p, &st);
 	assert_int_equal(st.queue_depth, 2);
@@ -257,13 +257,13 @@ test_busy(void **state)
 	char long_tenant[NAME_MAX_LEN + 2];
 	memset(long_tenant, 'a', sizeof(long_tenant) - 1);
 	long_tenant[sizeof(long_tenant) - 1] = '\0';
-	assert_null(signer_pool_mint(p, long_tenant, EMAIL, clock_now(), on_result, &o[0], &refusal));
+	assert_null(signer_pool_mint(p, long_tenant, EMAIL, on_result, &o[0], &refusal));
 	assert_int_equal(refusal, SIGNER_FAILED);
 
 	/* The only signer dies with requests queued: busy, and it comes back. */
 	pids_of(p, pids, MAX_PIDS);
-	assert_non_null(signer_pool_mint(p, "acme", EMAIL, clock_now(), on_result, &o[0], &refusal));
-	assert_non_null(signer_pool_mint(p, "acme", EMAIL, clock_now(), on_result, &o[1], &refusal));
+	assert_non_null(signer_pool_mint(p, "acme", EMAIL, on_result, &o[0], &refusal));
+	assert_non_null(signer_pool_mint(p, "acme", EMAIL, on_result, &o[1], &refusal));
 	kill(pids[0], SIGKILL);
 	assert_true(run_until(all_answered, &b, 20));
 	for (int i = 0; i < 2; i++) {
@@ -295,7 +295,7 @@ test_cancel(void **state)
 
 	memset(o, 0, sizeof(o));
 	for (int i = 0; i < 20; i++)
-		assert_non_null(h[i] = signer_pool_mint(p, "acme", EMAIL, clock_now(),
+		assert_non_null(h[i] = signer_pool_mint(p, "acme", EMAIL,
 		    on_result, &o[i], &refusal));
 	/* Some sent already, some waiting: cancel every other one. */
 	for (int i = 0; i < 20; i += 2)
@@ -338,7 +338,7 @@ test_reload(void **state)
 	 * reload is answered by the old generation. */
 	write_tenant("globex", "vendor-pkcs8", NULL);
 	memset(&pending, 0, sizeof(pending));
-	assert_non_null(signer_pool_mint(p, "globex", EMAIL, clock_now(), on_result,
+	assert_non_null(signer_pool_mint(p, "globex", EMAIL, on_result,
 	    &pending, &refusal));
 	assert_int_equal(signer_pool_reload(p, NULL, err, sizeof(err)), 0);
 	assert_true(run_until(is_done, &pending, 20));
