@@ -619,17 +619,29 @@ void	 broker_cancel_waiters(struct broker *);
  * Unchanged tenants keep their cache, changed and removed ones lose it. */
 int	 broker_reconfigure(struct broker *, struct broker_config *, char *errbuf, size_t errlen);
 const struct broker_config *broker_config(const struct broker *);
-/* Answers exactly once through cb, possibly before returning. */
-void	 broker_get_token(struct broker *, const char *tenant, enum token_kind,
+/* A caller waiting for the broker (broker_get_token, broker_mint). */
+struct waiter;
+struct mint_req;
+/* Answers exactly once through cb, possibly before returning (then NULL);
+ * otherwise returns the waiter, valid until cb runs. */
+struct waiter *broker_get_token(struct broker *, const char *tenant, enum token_kind,
 	    const char *subject, broker_cb, void *arg);
+/* The waiter's caller has gone: cb will not run.  The exchange it waited
+ * for goes on if others wait or it is past signing; otherwise its mint is
+ * canceled (a queued one is never signed). */
+void	 broker_token_cancel(struct broker *, struct waiter *);
 /* 0: evicted or nothing cached; -1 with reply filled: unknown tenant/service. */
 int	 broker_evict_token(struct broker *, const char *tenant, enum token_kind,
 	    const char *subject, struct broker_reply *);
 /* Mints a SAMLResponse for a caller that exchanges it itself; answers
  * exactly once through cb (saml_response, not_on_or_after), possibly
- * before returning (refusals). */
-void	 broker_mint(struct broker *, const char *tenant, const char *email,
+ * before returning (refusals: then NULL); otherwise returns the pending
+ * mint, valid until cb runs. */
+struct mint_req *broker_mint(struct broker *, const char *tenant, const char *email,
 	    broker_cb, void *arg);
+/* The mint's caller has gone: cb will not run; the mint is canceled (a
+ * queued one is never signed). */
+void	 broker_mint_cancel(struct broker *, struct mint_req *);
 const struct tenant_stats *broker_tenant_stats(const struct broker *, size_t tenant_index);
 const struct upstream_stats *broker_upstream_stats(const struct broker *);
 size_t	 broker_cached_count(const struct broker *);
