@@ -676,11 +676,19 @@ tick(evutil_socket_t fd, short what, void *arg)
 			struct signer_request	*r = TAILQ_FIRST(&pr->queue);
 
 			/* A signer answers in order: the head's time runs from
-			 * its sending or the previous answer, whichever is later. */
+			 * its sending or the previous answer, whichever is later.
+			 * Answers already waiting are read first: a front that
+			 * was not scheduled for a while has not seen a hang. */
 			if (pr->state == PROC_READY && r != NULL && r->sent &&
 			    now - (r->sent_at > pr->answered_at ? r->sent_at :
-			    pr->answered_at) > p->request_timeout)
-				proc_down(pr, "did not answer in time");
+			    pr->answered_at) > p->request_timeout) {
+				proc_readable(pr->fd, EV_READ, pr);
+				r = TAILQ_FIRST(&pr->queue);
+				if (pr->state == PROC_READY && r != NULL && r->sent &&
+				    now - (r->sent_at > pr->answered_at ? r->sent_at :
+				    pr->answered_at) > p->request_timeout)
+					proc_down(pr, "did not answer in time");
+			}
 			else if (pr->state == PROC_STARTING &&
 			    now - pr->started_at > p->start_timeout)
 				proc_down(pr, "did not start in time");
