@@ -202,7 +202,6 @@ static void
 conn_close(struct http_conn *c)
 {
 	struct server	*srv = c->srv;
-
 	struct http_req	*orphan = c->req;
 
 	if (orphan != NULL)

@@ -446,6 +446,8 @@ server_http_gone(struct http_req *req)
 {
 	struct request	*r = req->api;
 
+	if (r == NULL)
+		return;
 	if (r->token_wait != NULL)
 		broker_token_cancel(r->srv->broker, r->token_wait);
 	else if (r->mint_wait != NULL)
