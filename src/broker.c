@@ -157,16 +157,18 @@ broker_answer_waiters(struct cache_entry *e, double now, bool clear_token)
 	answer_clear(&a);
 }
 
-static void
+static struct waiter *
 waiters_add(struct cache_entry *e, broker_cb cb, void *arg)
 {
 	struct waiter	*w = xcalloc(1, sizeof(*w)), **tail;
 
 	w->cb = cb;
 	w->arg = arg;
+	w->entry = e;
 	for (tail = &entry_state(e)->waiters; *tail != NULL; tail = &(*tail)->next)
 		;
 	*tail = w;
+	return w;
 }
 
 /* Frees an entry's state (the cache's data_free); no waiter is left. */
@@ -246,7 +248,7 @@ entry_drop_if_empty(struct broker *b, struct cache_entry *e)
 		cache_remove(b->cache, e);
 }
 
-void
+struct waiter *
 broker_get_token(struct broker *b, const char *tname, enum token_kind kind,
     const char *subject, broker_cb cb, void *arg)
 {
@@ -264,7 +266,7 @@ broker_get_token(struct broker *b, const char *tname, enum token_kind kind,
 
 	if (request_check(b, tname, kind, subject, &r, &ti, key) == -1) {
 		cb(&r, arg);
-		return;
+		return NULL;
 	}
 	ts = &b->tstate[ti];
 	now = clock_now();
@@ -280,30 +282,49 @@ broker_get_token(struct broker *b, const char *tname, enum token_kind kind,
 	case POLICY_SERVE:
 		ts->stats.hits++;
 		broker_answer_entry(e, now, true, cb, arg);
-		return;
+		return NULL;
 	case POLICY_WAIT:
 		ts->stats.misses++;
-		waiters_add(e, cb, arg);
-		return;
+		return waiters_add(e, cb, arg);
 	case POLICY_REFUSE_FAILING:
 		ts->stats.misses++;
 		broker_answer_entry(e, now, false, cb, arg);
-		return;
+		return NULL;
 	case POLICY_REFUSE_BUSY:
 		ts->stats.misses++;
 		entry_drop_if_empty(b, e);
 		cb(&busy, arg);
-		return;
+		return NULL;
 	case POLICY_START:
 		ts->stats.misses++;
 		if (exchange_start(b, e, &why) == -1) {
 			entry_drop_if_empty(b, e);
 			reply_error(cb, arg, 500, "internal_error", why);
-			return;
+			return NULL;
 		}
-		waiters_add(e, cb, arg);
-		return;
+		return waiters_add(e, cb, arg);
 	}
+	return NULL;
+}
+
+void
+broker_token_cancel(struct broker *b, struct waiter *w)
+{
+	struct cache_entry	*e = w->entry;
+	struct entry_state	*es = entry_state(e);
+	struct waiter		**pp;
+
+	for (pp = &es->waiters; *pp != NULL && *pp != w; pp = &(*pp)->next)
+		;
+	if (*pp == NULL)
+		return;	/* not waiting (cannot happen: answered ones are freed) */
+	*pp = w->next;
+	free(w);
+	/* The last caller gone while the assertion is still being signed:
+	 * nobody needs it (a token endpoint exchange under way goes on, and
+	 * its token is cached). */
+	if (es->waiters == NULL && exchange_cancel_minting(b, e))
+		entry_drop_if_empty(b, e);
 }
 
 int
@@ -374,7 +395,7 @@ mint_answered(struct mint_result *res, void *arg)
 	free(m);
 }
 
-void
+struct mint_req *
 broker_mint(struct broker *b, const char *tname, const char *email,
     broker_cb cb, void *arg)
 {
@@ -385,7 +406,7 @@ broker_mint(struct broker *b, const char *tname, const char *email,
 
 	if (request_check(b, tname, TOKEN_USER, email, &r, &ti, key) == -1) {
 		cb(&r, arg);
-		return;
+		return NULL;
 	}
 	m = xcalloc(1, sizeof(*m));
 	m->broker = b;
@@ -402,7 +423,17 @@ broker_mint(struct broker *b, const char *tname, const char *email,
 		free(m);
 		reply_error(cb, arg, 500, "internal_error",
 		    "cannot sign the SAML assertion");
+		return NULL;
 	}
+	return m;
+}
+
+void
+broker_mint_cancel(struct broker *b, struct mint_req *m)
+{
+	b->mops->cancel(b->mimpl, m->handle);
+	mint_req_unlink(m);
+	free(m);
 }
 
 /* Once a second: refresh service tokens ahead of expiry, wipe expired ones,

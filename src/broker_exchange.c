@@ -300,6 +300,21 @@ exchange_cancel_all(struct broker *b)
 	}
 }
 
+bool
+exchange_cancel_minting(struct broker *b, struct cache_entry *e)
+{
+	for (struct exchange *x = b->exchanges; x != NULL; x = x->next) {
+		if (x->entry != e)
+			continue;
+		if (x->mint == NULL)
+			return false;	/* at the token endpoint: its token is kept */
+		b->mops->cancel(b->mimpl, x->mint);
+		exchange_end(x);
+		return true;
+	}
+	return false;
+}
+
 void
 exchange_discard(struct broker *b, const struct cache_entry *e)
 {

@@ -9,9 +9,10 @@
 #include "samlbroker.h"
 
 struct waiter {
-	broker_cb	 cb;
-	void		*arg;
-	struct waiter	*next;
+	broker_cb		 cb;
+	void			*arg;
+	struct cache_entry	*entry;		/* pinned while anyone waits */
+	struct waiter		*next;
 };
 
 /* The broker's state for one cache entry, hung on its data. */
@@ -69,5 +70,8 @@ void	 exchange_cancel_all(struct broker *);
 void	 exchange_discard(struct broker *, const struct cache_entry *);
 /* Recounts each tenant's exchanges in progress (after a reload). */
 void	 exchange_recount(struct broker *);
+/* Nobody waits for e's exchange any more: if it is still signing, its mint
+ * is canceled and it ends (no callback); returns whether it did. */
+bool	 exchange_cancel_minting(struct broker *, struct cache_entry *);
 
 #endif /* BROKER_INT_H */

@@ -8,8 +8,9 @@
  * with Retry-After, anything else that is not OK is MINT_FAILED).  A
  * request the pool refuses at once (every queue full, no signer up) is
  * answered from a zero timer, so that the seam's contract (exactly once,
- * never before start returns, cancelable) holds.  It has no reconfigure:
- * the server reloads the pool itself before it reconfigures the broker.
+ * never before start returns, cancelable) holds.  Its reconfigure only
+ * tells the pool how many tenants share it (for their shares): the server
+ * reloads the pool itself before it reconfigures the broker.
  * It does not log (the broker logs the message of a FAILED or BUSY result).
  */
 #include "config.h"
@@ -125,7 +126,9 @@ signers_start(void *impl, const char *tenant, const char *email, double now,
 	j->m = m;
 	j->cb = cb;
 	j->arg = arg;
-	j->req = signer_pool_mint(m->pool, tenant, email, now, signed_cb, j, &refusal);
+	/* now is not sent: the signers sign for their own clock. */
+	(void)now;
+	j->req = signer_pool_mint(m->pool, tenant, email, signed_cb, j, &refusal);
 	if (j->req == NULL) {
 		if ((j->ev = evtimer_new(m->base, refusal_fire, j)) == NULL ||
 		    evtimer_add(j->ev, &zero) == -1) {
@@ -138,7 +141,7 @@ signers_start(void *impl, const char *tenant, const char *email, double now,
 			j->res.outcome = MINT_BUSY;
 			j->res.retry_after = SIGNER_RETRY_AFTER;
 			snprintf(j->res.message, sizeof(j->res.message),
-			    "every signer queue is full");
+			    "every signer queue is full or the tenant has its share");
 		} else {
 			j->res.outcome = MINT_FAILED;
 			snprintf(j->res.message, sizeof(j->res.message),
@@ -156,6 +159,17 @@ signers_cancel(void *impl, void *handle)
 		job_unlink_free(handle);
 }
 
+/* Never fails: the broker takes conf after this. */
+static int
+signers_reconfigure(void *impl, const struct broker_config *conf, char *errbuf,
+    size_t errlen)
+{
+	struct minter_signers	*m = impl;
+
+	signer_pool_set_tenants(m->pool, conf->n_tenants);
+	return 0;
+}
+
 const struct minter_ops minter_signers_ops = {
-	signers_start, signers_cancel, NULL
+	signers_start, signers_cancel, signers_reconfigure
 };

@@ -335,6 +335,7 @@ struct signer_pool_options {
 	size_t		 queue_max;	/* per signer, sent and waiting; 0: 64 */
 	double		 request_timeout;	/* seconds; a signer slower is killed; 0: 10 */
 	double		 start_timeout;	/* seconds for a generation to start; 0: 30 */
+	size_t		 n_tenants;	/* tenants sharing the queues; 0: 1 */
 };
 #define SIGNER_LATENCY_BOUNDS { 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1 }
 #define SIGNER_LATENCY_BUCKETS	11	/* the bounds above and +Inf */
@@ -347,7 +348,10 @@ struct signer_pool_stats {
 	uint64_t	 generation;	/* 1 at start, +1 per reload */
 	uint64_t	 restarts;	/* signers started again after dying */
 	uint64_t	 requests;	/* accepted by signer_pool_mint */
-	uint64_t	 ok, failed, busy, retried, canceled;
+	uint64_t	 ok, failed, busy, retried;
+	uint64_t	 canceled;	/* by their callers (signer_pool_cancel) */
+	uint64_t	 canceled_unsent;	/* of which dropped before any signer saw them */
+	uint64_t	 refused;	/* refused by a signer (its clock disagreed) */
 	uint64_t	 unclean_exits;	/* stopped signers that did not exit with 0 */
 	uint64_t	 latency_buckets[SIGNER_LATENCY_BUCKETS];	/* request to answer */
 	double		 latency_sum;
@@ -370,13 +374,17 @@ struct signer_pool *signer_pool_new(struct event_base *, const struct signer_poo
  * them, so no process is left.  Accepts NULL.  Not from a callback. */
 void	 signer_pool_free(struct signer_pool *);
 /* Queues a mint and returns its handle; the callback runs once, later, on
- * the loop.  NULL (and *ret_refusal) when refused at once: SIGNER_BUSY,
- * or SIGNER_FAILED for a tenant or e-mail too long for the wire. */
+ * the loop.  The signer signs for its own clock.  NULL (and *ret_refusal)
+ * when refused at once: SIGNER_BUSY (no room: a tenant at or above its
+ * share of the queues finds every queue full, or no signer is up), or
+ * SIGNER_FAILED for a tenant or e-mail too long for the wire. */
 struct signer_request *signer_pool_mint(struct signer_pool *, const char *tenant,
-	    const char *email, double now, signer_cb, void *arg,
-	    enum signer_status *ret_refusal);
-/* The callback of a pending request will not be called; the handle dies. */
+	    const char *email, signer_cb, void *arg, enum signer_status *ret_refusal);
+/* The callback of a pending request will not be called; the handle dies.
+ * A request not yet sent to a signer is dropped and never signed. */
 void	 signer_pool_cancel(struct signer_pool *, struct signer_request *);
+/* The number of tenants sharing the queues (after a reload). */
+void	 signer_pool_set_tenants(struct signer_pool *, size_t n_tenants);
 /* A new generation of signers loads config_path (NULL: the same file);
  * once all are ready, new requests go to them and the old generation
  * finishes its queue and stops.  On failure the old generation stays.
@@ -652,17 +660,29 @@ void	 broker_cancel_waiters(struct broker *);
  * Unchanged tenants keep their cache, changed and removed ones lose it. */
 int	 broker_reconfigure(struct broker *, struct broker_config *, char *errbuf, size_t errlen);
 const struct broker_config *broker_config(const struct broker *);
-/* Answers exactly once through cb, possibly before returning. */
-void	 broker_get_token(struct broker *, const char *tenant, enum token_kind,
+/* A caller waiting for the broker (broker_get_token, broker_mint). */
+struct waiter;
+struct mint_req;
+/* Answers exactly once through cb, possibly before returning (then NULL);
+ * otherwise returns the waiter, valid until cb runs. */
+struct waiter *broker_get_token(struct broker *, const char *tenant, enum token_kind,
 	    const char *subject, broker_cb, void *arg);
+/* The waiter's caller has gone: cb will not run.  The exchange it waited
+ * for goes on if others wait or it is past signing; otherwise its mint is
+ * canceled (a queued one is never signed). */
+void	 broker_token_cancel(struct broker *, struct waiter *);
 /* 0: evicted or nothing cached; -1 with reply filled: unknown tenant/service. */
 int	 broker_evict_token(struct broker *, const char *tenant, enum token_kind,
 	    const char *subject, struct broker_reply *);
 /* Mints a SAMLResponse for a caller that exchanges it itself; answers
  * exactly once through cb (saml_response, not_on_or_after), possibly
- * before returning (refusals). */
-void	 broker_mint(struct broker *, const char *tenant, const char *email,
+ * before returning (refusals: then NULL); otherwise returns the pending
+ * mint, valid until cb runs. */
+struct mint_req *broker_mint(struct broker *, const char *tenant, const char *email,
 	    broker_cb, void *arg);
+/* The mint's caller has gone: cb will not run; the mint is canceled (a
+ * queued one is never signed). */
+void	 broker_mint_cancel(struct broker *, struct mint_req *);
 const struct tenant_stats *broker_tenant_stats(const struct broker *, size_t tenant_index);
 const struct upstream_stats *broker_upstream_stats(const struct broker *);
 size_t	 broker_cached_count(const struct broker *);

@@ -75,6 +75,7 @@ struct http_head {
 struct http_conn;
 struct http_req {
 	struct http_conn		*conn;	/* NULL once the caller has gone */
+	void				*api;	/* server_http.c's state for it */
 	struct server_front		*front;
 	char				 method[8];
 	char				*target;	/* as sent */
@@ -179,6 +180,10 @@ void	 http_reply(struct http_req *, int status, const char *content_type,
 
 /* server_http.c */
 void	 server_http_handle(struct http_req *);
+/* The caller of a request still waiting for the broker has gone (its
+ * connection is closed): what it waits for is canceled and the request
+ * freed. */
+void	 server_http_gone(struct http_req *);
 /* Which endpoint a request target names and, for the token paths, its
  * tenant and subject (percent-decoded; the caller frees them); -1 when
  * the path is malformed.  Pure. */

@@ -10,13 +10,19 @@
  * driven by libevent events: one read and one write per request, and the
  * caller's credentials are asked of the kernel once per connection.  A
  * request waiting for the broker keeps its connection readable, so a
- * caller that hangs up is noticed and its answer dropped.
+ * caller that hangs up is noticed: its request is canceled (server_http.c
+ * tells the broker, which drops a mint nobody else waits for) and the
+ * connection closed.  A caller that only half-closes (shutdown of its
+ * sending side) still gets its answer: on a Unix socket the kernel tells
+ * the two apart (POLLHUP only when the caller's socket is gone); on TCP a
+ * FIN is a FIN, so a TCP caller's hang-up is noticed only by a reset.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,9 +202,10 @@ static void
 conn_close(struct http_conn *c)
 {
 	struct server	*srv = c->srv;
+	struct http_req	*orphan = c->req;
 
-	if (c->req != NULL)
-		c->req->conn = NULL;	/* answered later into the void */
+	if (orphan != NULL)
+		orphan->conn = NULL;
 	event_free(c->ev_read);
 	event_free(c->ev_write);
 	event_free(c->ev_timeout);
@@ -219,7 +226,21 @@ conn_close(struct http_conn *c)
 	else
 		srv->n_conns--;
 	free(c);
+	/* Its caller gone, what the request waits for is canceled. */
+	if (orphan != NULL)
+		server_http_gone(orphan);
 	server_listeners_update(srv);
+}
+
+/* At EOF: is the caller's socket gone altogether, not just half-closed?
+ * (Unix sockets: POLLHUP once both directions are shut; TCP: after a
+ * reset.) */
+static bool
+peer_gone(int fd)
+{
+	struct pollfd	 pfd = { .fd = fd, .events = POLLIN };
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR)) != 0;
 }
 
 void
@@ -374,6 +395,11 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		c->in_len = 0;	/* discarded */
 	if (c->in_len < c->in_cap) {
 		n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+		if (n == 0 && c->req != NULL && c->out == NULL && !c->lingering &&
+		    peer_gone(c->fd)) {
+			conn_close(c);	/* hung up: its request is canceled */
+			return;
+		}
 		if (n == 0 && (c->req != NULL || c->out != NULL) && !c->lingering) {
 			/* A half-close (nc -N): answer, then close. */
 			reading_set(c, false);

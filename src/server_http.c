@@ -37,6 +37,8 @@ struct request {
 	char			*tenant;
 	char			*subject;
 	char			 headers[192];	/* extra answer headers */
+	struct waiter		*token_wait;	/* waiting for broker_get_token */
+	struct mint_req		*mint_wait;	/* waiting for broker_mint */
 };
 
 static const char *const endpoint_names[EP_COUNT] = {
@@ -225,6 +227,7 @@ on_token(const struct broker_reply *br, void *arg)
 {
 	struct request	*r = arg;
 
+	r->token_wait = NULL;
 	r->srv->in_flight--;
 	if (reply_broker_error(r, br, br->upstream_error))
 		return;
@@ -389,6 +392,7 @@ static void
 handle_token(struct request *r, const char *m, enum token_kind kind)
 {
 	struct broker_reply	 br;
+	struct waiter		*w;
 
 	/* The method first: an unknown tenant is answered the same way. */
 	if (strcmp(m, "DELETE") != 0 && strcmp(m, "GET") != 0) {
@@ -408,7 +412,10 @@ handle_token(struct request *r, const char *m, enum token_kind kind)
 		return;
 	}
 	r->srv->in_flight++;
-	broker_get_token(r->srv->broker, r->tenant, kind, r->subject, on_token, r);
+	/* Answered already (r is gone) or waiting (r waits with it). */
+	if ((w = broker_get_token(r->srv->broker, r->tenant, kind, r->subject,
+	    on_token, r)) != NULL)
+		r->token_wait = w;
 }
 
 static void
@@ -416,6 +423,7 @@ on_saml_response(const struct broker_reply *br, void *arg)
 {
 	struct request	*r = arg;
 
+	r->mint_wait = NULL;
 	r->srv->in_flight--;
 	if (reply_broker_error(r, br, NULL))
 		return;
@@ -426,6 +434,8 @@ on_saml_response(const struct broker_reply *br, void *arg)
 static void
 handle_saml_response(struct request *r, const char *m)
 {
+	struct mint_req	*w;
+
 	if (strcmp(m, "POST") != 0) {
 		header_add(r, "Allow", "POST");
 		reply_error(r, 405, "method_not_allowed", "use POST", NULL);
@@ -434,7 +444,28 @@ handle_saml_response(struct request *r, const char *m)
 	if (!tenant_allows(r))
 		return;
 	r->srv->in_flight++;
-	broker_mint(r->srv->broker, r->tenant, r->subject, on_saml_response, r);
+	if ((w = broker_mint(r->srv->broker, r->tenant, r->subject,
+	    on_saml_response, r)) != NULL)
+		r->mint_wait = w;
+}
+
+void
+server_http_gone(struct http_req *req)
+{
+	struct request	*r = req->api;
+
+	if (r == NULL)
+		return;
+	if (r->token_wait != NULL)
+		broker_token_cancel(r->srv->broker, r->token_wait);
+	else if (r->mint_wait != NULL)
+		broker_mint_cancel(r->srv->broker, r->mint_wait);
+	else
+		return;	/* nothing to cancel: answered into the void later */
+	r->srv->in_flight--;
+	/* 499 as nginx logs it: the client closed the request (counted as
+	 * "other"); nothing is sent. */
+	request_finish(r, 499, NULL, NULL, 0, false, "error=client_gone");
 }
 
 static void
@@ -547,6 +578,7 @@ server_http_handle(struct http_req *req)
 
 	r->srv = srv;
 	r->req = req;
+	req->api = r;
 	r->ep = EP_OTHER;
 	r->started = clock_now();
 	r->who = &req->who;

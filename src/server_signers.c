@@ -51,6 +51,7 @@ server_signers_start(struct server *srv, const struct broker_config *conf,
 		.config_path = srv->config_path,
 		.signers = conf->signers,
 		.queue_max = conf->signer_queue,
+		.n_tenants = conf->n_tenants,
 	};
 	struct signer_pool_stats	 st;
 
@@ -129,7 +130,7 @@ server_signers_status(const struct server *srv, bool activity)
 		    "restarts", (json_int_t)st.restarts,
 		    "processes", procs);
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-	    "s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:o}",
+	    "s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o}",
 	    "count", (json_int_t)st.signers,
 	    "ready", (json_int_t)st.ready,
 	    "draining", (json_int_t)st.draining,
@@ -144,6 +145,8 @@ server_signers_status(const struct server *srv, bool activity)
 		"busy", (json_int_t)st.busy,
 		"retried", (json_int_t)st.retried,
 		"canceled", (json_int_t)st.canceled,
+		"canceled_unsent", (json_int_t)st.canceled_unsent,
+		"refused", (json_int_t)st.refused,
 	    "processes", procs);
 }
 
@@ -170,6 +173,16 @@ signer_activity(FILE *b, const struct signer_pool_stats *st)
 	    "samlbroker_signer_requests_total{outcome=\"busy\"} %llu\n",
 	    (unsigned long long)st->ok, (unsigned long long)st->failed,
 	    (unsigned long long)st->busy);
+	fprintf(b, "# HELP samlbroker_signer_canceled_total Mint requests whose caller went away, by whether a signer had them.\n"
+	    "# TYPE samlbroker_signer_canceled_total counter\n"
+	    "samlbroker_signer_canceled_total{stage=\"queued\"} %llu\n"
+	    "samlbroker_signer_canceled_total{stage=\"sent\"} %llu\n"
+	    "# HELP samlbroker_signer_refused_total Mint requests a signer refused (the front's time was not its own).\n"
+	    "# TYPE samlbroker_signer_refused_total counter\n"
+	    "samlbroker_signer_refused_total %llu\n",
+	    (unsigned long long)st->canceled_unsent,
+	    (unsigned long long)(st->canceled - st->canceled_unsent),
+	    (unsigned long long)st->refused);
 	fprintf(b, "# HELP samlbroker_signer_latency_seconds Mint request to signed answer.\n"
 	    "# TYPE samlbroker_signer_latency_seconds histogram\n");
 	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {

@@ -4,8 +4,13 @@
  * Owns the signers of the front (started by signer_proc.c as `samlbroker
  * signer`, one SOCK_SEQPACKET socketpair each: the front never loads a
  * private key), spreading mint requests over them with a bounded
- * queue per signer (least loaded first; "busy" when every queue is full),
- * their answers on the libevent loop, cancelation, restarting a signer
+ * queue per signer (least loaded first; "busy" when every queue is full)
+ * and each tenant's share of the queues, the queues themselves (at most
+ * SIGNER_IN_FLIGHT requests are sent to a signer at a time; the rest wait
+ * here, so that a canceled one is dropped unsigned), the front's time on
+ * each request (the signers sign for their own and refuse a request whose
+ * time differs), their answers on the libevent loop, cancelation,
+ * restarting a signer
  * that dies (with backoff; its requests are retried once on another
  * signer, else answered busy), generations for reload (the old one
  * drains, then stops), stopping and reaping every child, and the
@@ -43,9 +48,73 @@ static void	 proc_down(struct proc *, const char *why);
 static void	 proc_flush(struct proc *);
 static void	 limbo_drain(struct signer_pool *);
 
-static void
-request_free(struct signer_request *r)
+/* ---- each tenant's share ---- */
+
+static struct tenant_load *
+load_find(struct signer_pool *p, const char *tenant)
 {
+	for (size_t i = 0; i < p->n_loads; i++)
+		if (strcmp(p->loads[i].name, tenant) == 0)
+			return &p->loads[i];
+	return NULL;
+}
+
+static size_t
+load_of(struct signer_pool *p, const char *tenant)
+{
+	struct tenant_load	*l = load_find(p, tenant);
+
+	return l != NULL ? l->queued : 0;
+}
+
+static void
+load_add(struct signer_pool *p, const char *tenant)
+{
+	struct tenant_load	*l = load_find(p, tenant);
+
+	if (l == NULL) {
+		p->loads = reallocarray(p->loads, p->n_loads + 1, sizeof(*p->loads));
+		if (p->loads == NULL)
+			fatal("reallocarray");
+		l = &p->loads[p->n_loads++];
+		memset(l, 0, sizeof(*l));
+		memcpy(l->name, tenant, strlen(tenant));
+	}
+	l->queued++;
+}
+
+static void
+load_remove(struct signer_pool *p, const char *tenant)
+{
+	struct tenant_load	*l = load_find(p, tenant);
+
+	if (l == NULL || --l->queued > 0)
+		return;
+	*l = p->loads[--p->n_loads];
+}
+
+/*
+ * A tenant's fair part of the queues: the ready signers' room divided by
+ * the tenants (all of it for a tenant alone), at least one.  As with the
+ * exchange slots (policy_may_start), a tenant may use any room there is;
+ * when every queue is full, a tenant below its fair part still queues.
+ */
+static size_t
+fair_part(const struct signer_pool *p)
+{
+	size_t	 ready = 0, room, n = p->n_tenants > 0 ? p->n_tenants : 1;
+
+	for (size_t i = 0; i < p->cur->n_procs; i++)
+		ready += p->cur->procs[i].state == PROC_READY;
+	room = ready * p->queue_max;
+	return room / n > 0 ? room / n : 1;
+}
+
+/* Every request ends here: answered, canceled, or dropped with the pool. */
+static void
+request_free(struct signer_pool *p, struct signer_request *r)
+{
+	load_remove(p, r->wire.tenant);
 	OPENSSL_cleanse(r, sizeof(*r));
 	free(r);
 }
@@ -58,7 +127,7 @@ request_answer(struct signer_pool *p, struct signer_request *r,
 	struct signer_result	 res;
 
 	if (r->cb == NULL) {	/* canceled: nobody is told, nothing counted */
-		request_free(r);
+		request_free(p, r);
 		return;
 	}
 	switch (status) {
@@ -78,7 +147,7 @@ request_answer(struct signer_pool *p, struct signer_request *r,
 	res.not_on_or_after = nooa;
 	res.error = error;
 	r->cb(&res, r->arg);
-	request_free(r);
+	request_free(p, r);
 }
 
 static void
@@ -174,6 +243,14 @@ proc_packet(struct proc *pr, const unsigned char *buf, size_t n, const char **wh
 	case SIGNER_WIRE_UNKNOWN_TENANT:
 		status = SIGNER_UNKNOWN_TENANT;
 		break;
+	case SIGNER_WIRE_REFUSED:
+		/* Only a front whose clock disagrees with the signer's gets
+		 * this: worth a line (the text is the signer's, never a secret). */
+		p->stats.refused++;
+		log_warnx("event=signer_refused signer=%d pid=%ld tenant=%s "
+		    "reason=\"%s\"", pr->index, (long)pr->pid, r->wire.tenant, text);
+		status = SIGNER_FAILED;
+		break;
 	default:
 		status = SIGNER_FAILED;
 		break;
@@ -241,18 +318,26 @@ proc_writable(evutil_socket_t fd, short what, void *arg)
 	proc_flush(arg);
 }
 
-/* Sends what is queued and unsent; stops at a full socket buffer. */
+/* Sends what is queued and unsent, keeping at most SIGNER_IN_FLIGHT
+ * unanswered; stops at a full socket buffer. */
 static void
 proc_flush(struct proc *pr)
 {
 	struct signer_request	*r;
+	size_t			 sent = 0;
 	ssize_t			 n;
 
 	if (pr->state != PROC_READY)
 		return;
 	TAILQ_FOREACH(r, &pr->queue, entry) {
-		if (r->sent)
+		if (r->sent) {
+			sent++;
 			continue;
+		}
+		if (sent >= SIGNER_IN_FLIGHT)
+			return;	/* the rest wait here, where cancel is free */
+		/* The front's time now, which the signer checks against its own. */
+		r->wire.now = clock_now();
 		n = send(pr->fd, &r->wire, sizeof(r->wire), MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			event_add(pr->ev_write, NULL);
@@ -264,6 +349,7 @@ proc_flush(struct proc *pr)
 		}
 		r->sent = true;
 		r->sent_at = signer_mono();
+		sent++;
 	}
 }
 
@@ -387,7 +473,7 @@ limbo_drain(struct signer_pool *p)
 	while ((r = TAILQ_FIRST(&p->limbo)) != NULL) {
 		TAILQ_REMOVE(&p->limbo, r, entry);
 		if (r->cb == NULL) {
-			request_free(r);
+			request_free(p, r);
 			continue;
 		}
 		/* Unsent requests were never tried: they may move freely. */
@@ -406,7 +492,7 @@ limbo_drain(struct signer_pool *p)
 
 struct signer_request *
 signer_pool_mint(struct signer_pool *p, const char *tenant, const char *email,
-    double now, signer_cb cb, void *arg, enum signer_status *ret_refusal)
+    signer_cb cb, void *arg, enum signer_status *ret_refusal)
 {
 	struct signer_request	*r;
 	struct proc		*pr;
@@ -416,7 +502,12 @@ signer_pool_mint(struct signer_pool *p, const char *tenant, const char *email,
 		*ret_refusal = SIGNER_FAILED;
 		return NULL;
 	}
-	if ((pr = pick(p, false)) == NULL) {
+	/* Room in a queue, or, every queue full, a tenant below its fair
+	 * part (beyond the bound: the fair parts add up to at most the
+	 * room, so the total stays within twice that). */
+	if ((pr = pick(p, false)) == NULL && load_of(p, tenant) < fair_part(p))
+		pr = pick(p, true);
+	if (pr == NULL) {
 		p->stats.busy++;
 		*ret_refusal = SIGNER_BUSY;
 		return NULL;
@@ -426,9 +517,9 @@ signer_pool_mint(struct signer_pool *p, const char *tenant, const char *email,
 	if (++p->next_id == 0)
 		p->next_id = 1;
 	r->wire.id = p->next_id;
-	r->wire.now = now;
 	memcpy(r->wire.tenant, tenant, strlen(tenant));
 	memcpy(r->wire.email, email, strlen(email));
+	load_add(p, tenant);
 	r->cb = cb;
 	r->arg = arg;
 	r->queued_at = signer_mono();
@@ -444,12 +535,21 @@ signer_pool_cancel(struct signer_pool *p, struct signer_request *r)
 		return;
 	r->cb = NULL;
 	p->stats.canceled++;
-	/* Unsent and queued: gone at once.  Sent: dropped when answered. */
+	if (!r->sent)
+		p->stats.canceled_unsent++;
+	/* Unsent and queued: gone at once, never signed.  Sent: its answer
+	 * is dropped.  In limbo: dropped there. */
 	if (r->proc != NULL && !r->sent && !r->in_limbo) {
 		TAILQ_REMOVE(&r->proc->queue, r, entry);
 		r->proc->depth--;
-		request_free(r);
+		request_free(p, r);
 	}
+}
+
+void
+signer_pool_set_tenants(struct signer_pool *p, size_t n_tenants)
+{
+	p->n_tenants = n_tenants;
 }
 
 /* ---- generations ---- */
@@ -576,11 +676,19 @@ tick(evutil_socket_t fd, short what, void *arg)
 			struct signer_request	*r = TAILQ_FIRST(&pr->queue);
 
 			/* A signer answers in order: the head's time runs from
-			 * its sending or the previous answer, whichever is later. */
+			 * its sending or the previous answer, whichever is later.
+			 * Answers already waiting are read first: a front that
+			 * was not scheduled for a while has not seen a hang. */
 			if (pr->state == PROC_READY && r != NULL && r->sent &&
 			    now - (r->sent_at > pr->answered_at ? r->sent_at :
-			    pr->answered_at) > p->request_timeout)
-				proc_down(pr, "did not answer in time");
+			    pr->answered_at) > p->request_timeout) {
+				proc_readable(pr->fd, EV_READ, pr);
+				r = TAILQ_FIRST(&pr->queue);
+				if (pr->state == PROC_READY && r != NULL && r->sent &&
+				    now - (r->sent_at > pr->answered_at ? r->sent_at :
+				    pr->answered_at) > p->request_timeout)
+					proc_down(pr, "did not answer in time");
+			}
 			else if (pr->state == PROC_STARTING &&
 			    now - pr->started_at > p->start_timeout)
 				proc_down(pr, "did not start in time");
@@ -618,6 +726,7 @@ signer_pool_new(struct event_base *base, const struct signer_pool_options *o,
 	p->base = base;
 	p->exe = xstrdup(o->exe != NULL ? o->exe : "/proc/self/exe");
 	p->queue_max = o->queue_max > 0 ? o->queue_max : QUEUE_MAX_DEFAULT;
+	p->n_tenants = o->n_tenants;
 	p->request_timeout = o->request_timeout > 0 ? o->request_timeout :
 	    REQUEST_TIMEOUT_DEFAULT;
 	p->start_timeout = o->start_timeout > 0 ? o->start_timeout : START_TIMEOUT_DEFAULT;
@@ -681,13 +790,14 @@ signer_pool_free(struct signer_pool *p)
 	/* Nobody is answered: the caller is going away. */
 	while ((r = TAILQ_FIRST(&p->limbo)) != NULL) {
 		TAILQ_REMOVE(&p->limbo, r, entry);
-		request_free(r);
+		request_free(p, r);
 	}
 	signer_reap_run(p, true);
 	generation_free(p->cur);
 	for (size_t i = 0; i < p->n_old; i++)
 		generation_free(p->old[i]);
 	free(p->old);
+	free(p->loads);
 	if (p->ev_tick != NULL)
 		event_free(p->ev_tick);
 	OPENSSL_cleanse(p->rbuf, READ_BUF + 1);

@@ -8,6 +8,11 @@
  * (the base64 SAMLResponse, or a short error that never holds a secret).
  * The first packet a signer sends is READY (or FAILED with the reason,
  * after which it exits).  Both sides check every field they receive.
+ *
+ * A signer signs only for its own clock: the front's time in a request is
+ * a check, not an input.  A request whose time is not finite or differs
+ * from the signer's clock by more than SIGNER_TIME_SKEW is REFUSED, so a
+ * front taken over cannot obtain assertions for another time.
  */
 #ifndef SIGNER_H
 #define SIGNER_H
@@ -22,11 +27,17 @@
 #define SIGNER_WIRE_MAGIC	0x53424d31u	/* "SBM1" */
 #define SIGNER_WIRE_FD		3		/* the signer's end, after exec */
 #define SIGNER_WIRE_MAX_TEXT	(64 * 1024)	/* a SAMLResponse is ~8 KiB */
+/* Seconds the front's time may differ from the signer's (the same host
+ * clock, read on either side of one socketpair). */
+#define SIGNER_TIME_SKEW	5.0
+/* Requests sent to one signer and not yet answered, at most: the rest wait
+ * in the front, where a canceled one is dropped without being signed. */
+#define SIGNER_IN_FLIGHT	2
 
 struct signer_wire_request {
 	uint32_t	 magic;
 	uint32_t	 id;		/* echoed in the reply */
-	double		 now;		/* the front's clock: minting time */
+	double		 now;		/* the front's clock when it sent this */
 	char		 tenant[NAME_MAX_LEN + 1];	/* NUL-terminated */
 	char		 email[EMAIL_MAX_LEN + 1];	/* NUL-terminated */
 };
@@ -35,7 +46,8 @@ enum signer_wire_status {
 	SIGNER_WIRE_READY = 1,		/* start-up done; id 0 */
 	SIGNER_WIRE_OK,			/* text: the base64 SAMLResponse */
 	SIGNER_WIRE_FAILED,		/* text: why (never a secret) */
-	SIGNER_WIRE_UNKNOWN_TENANT	/* no such tenant in this signer's configuration */
+	SIGNER_WIRE_UNKNOWN_TENANT,	/* no such tenant in this signer's configuration */
+	SIGNER_WIRE_REFUSED		/* text: why; e.g. the time is out of range */
 };
 
 struct signer_wire_reply {
@@ -106,10 +118,19 @@ struct reap {
 	bool	 graceful;	/* told to stop by EOF: must exit with status 0 */
 };
 
+/* A tenant's mints accepted and not yet answered, for its share. */
+struct tenant_load {
+	char			 name[NAME_MAX_LEN + 1];
+	size_t			 queued;
+};
+
 struct signer_pool {
 	struct event_base	*base;
 	char			*exe;
 	size_t			 queue_max;
+	size_t			 n_tenants;	/* of the configuration, for shares */
+	struct tenant_load	*loads;		/* tenants with mints queued */
+	size_t			 n_loads;
 	double			 request_timeout;
 	double			 start_timeout;
 	struct generation	*cur;

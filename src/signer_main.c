@@ -9,7 +9,9 @@
  * (non-dumpable, no core files, memory locked where permitted, a seccomp
  * filter where libseccomp was available at build time), a process title
  * that `ps` shows ("samlbroker: signer 2"), and answering mint requests on
- * its socketpair (fd 3) until the front closes it.  It speaks only the
+ * its socketpair (fd 3) until the front closes it, for its own clock only
+ * (a request whose time is not the signer's, within SIGNER_TIME_SKEW, is
+ * refused).  It speaks only the
  * wire format of signer.h; it has no other socket and never sees a byte
  * from the network.
  */
@@ -17,6 +19,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,7 +262,7 @@ serve_one(struct signer_state *st, const struct signer_wire_request *rq)
 {
 	struct keyed	 key, *k;
 	char		 err[256], *b64 = NULL;
-	double		 nooa;
+	double		 nooa, now;
 	int		 rc;
 
 	if (memchr(rq->tenant, '\0', sizeof(rq->tenant)) == NULL ||
@@ -271,7 +274,13 @@ serve_one(struct signer_state *st, const struct signer_wire_request *rq)
 	if (k == NULL)
 		return send_reply(st->fd, rq->id, SIGNER_WIRE_UNKNOWN_TENANT, 0,
 		    "unknown tenant");
-	if (saml_mint_response_b64(k->signer, rq->email, rq->now, &b64, &nooa,
+	/* Its own clock, never the front's: the front's time only has to
+	 * agree with it. */
+	now = clock_now();
+	if (!isfinite(rq->now) || fabs(rq->now - now) > SIGNER_TIME_SKEW)
+		return send_reply(st->fd, rq->id, SIGNER_WIRE_REFUSED, 0,
+		    "time out of range");
+	if (saml_mint_response_b64(k->signer, rq->email, now, &b64, &nooa,
 	    err, sizeof(err)) == -1)
 		return send_reply(st->fd, rq->id, SIGNER_WIRE_FAILED, 0, err);
 	rc = send_reply(st->fd, rq->id, SIGNER_WIRE_OK, nooa, b64);

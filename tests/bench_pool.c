@@ -80,7 +80,7 @@ start_one(struct bench *b, struct slot *s)
 		return;
 	s->i = b->started++;
 	b->started_at[s->i] = mono();
-	if (signer_pool_mint(b->pool, b->tenant, "agent.smith@example.com", clock_now(),
+	if (signer_pool_mint(b->pool, b->tenant, "agent.smith@example.com",
 	    on_result, s, &refusal) == NULL)
 		fatalx("mint refused (%d): lower -j", (int)refusal);
 }

@@ -1,39 +1,47 @@
 /*
  * samlbroker_testclock.c - a test-only samlbroker (never installed) whose
  * clock the integration tests move: SAMLBROKER_TEST_CLOCK_FILE names a
- * file holding an offset in seconds, read again whenever it changes.
+ * file holding an offset in seconds, written twice on one line
+ * ("OFFSET OFFSET", the harness's set_clock rewrites it in place).
  * Otherwise it is the installed program: the same samlbroker_main.
+ *
+ * Every process of this binary maps the file at start and reads the
+ * offset from memory, without a system call: the signers (started from
+ * the same binary) run under a seccomp filter that forbids opening files,
+ * and must keep the same clock as the front.  A line whose two copies
+ * differ (read while being rewritten) keeps the previous offset.
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "samlbroker.h"
 #include "commands.h"
 
-static const char	*clock_file;
+#define CLOCK_RECORD	64	/* bytes of the file that are read */
+
+static const volatile char	*clock_map;
 
 static double
 test_clock(void)
 {
-	static struct timespec	 seen;
 	static double		 offset;
 	struct timespec		 ts;
-	struct stat		 st;
-	FILE			*f;
+	char			 rec[CLOCK_RECORD + 1];
+	double			 a, b;
 
-	if (stat(clock_file, &st) == 0 &&
-	    (st.st_mtim.tv_sec != seen.tv_sec || st.st_mtim.tv_nsec != seen.tv_nsec)) {
-		seen = st.st_mtim;
-		if ((f = fopen(clock_file, "r")) != NULL) {
-			if (fscanf(f, "%lf", &offset) != 1)
-				offset = 0;
-			fclose(f);
-		}
-	}
+	for (size_t i = 0; i < CLOCK_RECORD; i++)
+		rec[i] = clock_map[i];
+	rec[CLOCK_RECORD] = '\0';
+	if (sscanf(rec, "%lf %lf", &a, &b) == 2 && a == b)
+		offset = a;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + offset;
 }
@@ -41,8 +49,23 @@ test_clock(void)
 int
 main(int argc, char **argv)
 {
-	if ((clock_file = getenv("SAMLBROKER_TEST_CLOCK_FILE")) != NULL) {
+	const char	*clock_file = getenv("SAMLBROKER_TEST_CLOCK_FILE");
+	struct stat	 st;
+	void		*map;
+	int		 fd;
+
+	if (clock_file != NULL) {
 		log_init(LOG_LEVEL_INFO, "samlbroker");
+		/* A file shorter than a page reads as zeros past its end; an
+		 * empty one could not be mapped safely. */
+		if ((fd = open(clock_file, O_RDONLY | O_CLOEXEC)) == -1 ||
+		    fstat(fd, &st) == -1 || st.st_size == 0)
+			fatalx("test clock: cannot use %s", clock_file);
+		map = mmap(NULL, CLOCK_RECORD, PROT_READ, MAP_SHARED, fd, 0);
+		close(fd);
+		if (map == MAP_FAILED)
+			fatal("test clock: mmap %s", clock_file);
+		clock_map = map;
 		clock_set(test_clock);
 		log_warnx("event=test_clock file=%s", clock_file);
 	}

@@ -1,6 +1,7 @@
 """Upstream failures: each gives its documented answer while other
 requests keep being served; failures are remembered and backed off;
 refresh ahead and expiry under an injected clock; no descriptor growth."""
+import calendar
 import os
 import sys
 import time
@@ -144,6 +145,21 @@ after = fds()
 check(after <= start + 2, "no descriptor growth after %d requests with upstream faults" % n,
       "%d -> %d" % (start, after))
 s.emu("DELETE", "/emulator/faults")
+
+# The signers sign for their own clock, and the test clock reaches them
+# (they refuse a front whose time is not theirs): a day ahead, a user
+# token still comes (the emulator checks the assertion's times against the
+# same day) and a SAMLResponse is valid from then.
+day = 2000.0 + 86400
+s.set_clock(day)
+r = s.user_token("clockday@example.com")
+check(r.status == 200, "a day ahead, the signers sign for the moved clock", repr(r))
+r = s.request("POST", "/v1/tenants/acme/users/clockday%40example.com/saml-response")
+nooa = (r.json() or {}).get("not_on_or_after", "")
+check(r.status == 200 and calendar.timegm(time.strptime(nooa[:19], "%Y-%m-%dT%H:%M:%S"))
+      > time.time() + 86400, "its SAMLResponse is valid a day ahead", repr(r))
+check("event=signer_refused" not in open(s.broker_log).read(),
+      "no signer refused the front's time")
 
 m = s.metrics()
 check('samlbroker_upstream_exchanges_total{grant="saml2_bearer",outcome="unavailable"}' in m,

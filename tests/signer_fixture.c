@@ -363,7 +363,7 @@ mint_wait(struct signer_pool *p, const char *tenant, const char *email,
 	enum signer_status	 refusal;
 
 	memset(o, 0, sizeof(*o));
-	if (signer_pool_mint(p, tenant, email, clock_now(), on_result, o, &refusal) == NULL)
+	if (signer_pool_mint(p, tenant, email, on_result, o, &refusal) == NULL)
 		fail_msg("mint refused: %d", (int)refusal);
 	if (!run_until(is_done, o, 20))
 		fail_msg("no answer within 20 s");

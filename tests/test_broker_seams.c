@@ -3,7 +3,8 @@
  * (each tenant's share of the cache and of the exchanges in progress: one
  * tenant's callers cannot evict or starve another's tokens) and for the
  * mint seam's answers other than a signature (busy, failed, cancelled at
- * shutdown), with the fakes of tests/broker_fixture.c.
+ * shutdown, canceled because the caller has gone), with the fakes of
+ * tests/broker_fixture.c.
  */
 #include "config.h"
 
@@ -130,6 +131,71 @@ test_mint_cancelled_on_free(void **state)
 	assert_int_equal(f->n_got, 2);
 }
 
+/*
+ * Callers that hang up (issue 15): a broker_mint's mint is canceled; a
+ * user token's mint is canceled only when its last waiter has gone and it
+ * is still being signed (the entry goes too, so the next caller starts
+ * afresh); an exchange past signing goes on and its token is cached.
+ */
+static void
+test_caller_gone(void **state)
+{
+	struct fixture	*f = *state;
+	struct mint_req	*m;
+	struct waiter	*w1, *w2;
+	struct got	*g;
+
+	f->fake_minter = true;
+	f->mint_outcome = MINT_OK;
+	broker_start(f, config_make(f, 1, 100));
+
+	assert_non_null(m = broker_mint(f->broker, "acme", USER, got_cb, f));
+	broker_mint_cancel(f->broker, m);
+	assert_int_equal(f->n_mint_cancels, 1);
+	drain(f);
+	assert_int_equal(f->n_got, 0);
+
+	/* Two wait for one mint: the first leaves, the second is served. */
+	assert_non_null(w1 = broker_get_token(f->broker, "acme", TOKEN_USER, USER,
+	    got_cb, f));
+	assert_non_null(w2 = broker_get_token(f->broker, "acme", TOKEN_USER, USER,
+	    got_cb, f));
+	broker_token_cancel(f->broker, w1);
+	assert_int_equal(f->n_mint_cancels, 1);
+	run_until(f, &f->n_got, 1, 5);
+	assert_token(&f->got[0], "tok-1", T0 + 3600, false);
+	assert_int_equal(f->n_mints, 2);
+
+	/* The only one leaves while signing: the mint is canceled, nothing
+	 * is asked of the token endpoint, nothing cached. */
+	assert_non_null(w1 = broker_get_token(f->broker, "acme", TOKEN_USER,
+	    "gone@example.com", got_cb, f));
+	assert_int_equal(broker_cached_count(f->broker), 2);
+	broker_token_cancel(f->broker, w1);
+	assert_int_equal(f->n_mint_cancels, 2);
+	assert_int_equal(broker_cached_count(f->broker), 1);
+	drain(f);
+	assert_int_equal(f->n_got, 1);
+	assert_int_equal(f->n_requests, 1);
+	g = get_async(f, "acme", TOKEN_USER, "gone@example.com");
+	assert_token(g, "tok-2", T0 + 3600, false);
+
+	/* Past signing (the token endpoint holds the request): the exchange
+	 * goes on without its caller and the next caller gets its token
+	 * from the cache. */
+	script_add(f, hold);
+	assert_non_null(w1 = broker_get_token(f->broker, "acme", TOKEN_USER,
+	    "late@example.com", got_cb, f));
+	run_until(f, &f->n_held, 1, 5);
+	broker_token_cancel(f->broker, w1);
+	assert_int_equal(f->n_mint_cancels, 2);
+	release(f, token(3600));
+	run_until(f, &f->n_requests, 3, 5);
+	drain(f);
+	g = get_sync(f, "acme", TOKEN_USER, "late@example.com");
+	assert_token(g, "tok-3", T0 + 3600, true);
+	assert_int_equal(f->n_got, 3);
+}
 
 /*
  * Issue 8's case: with max_cached_tokens = 3, callers asking for many
@@ -305,6 +371,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		TB(test_mint_busy_or_failed),
 		TB(test_mint_cancelled_on_free),
+		TB(test_caller_gone),
 		TB(test_refresh_mint_busy),
 		TB(test_fair_cache),
 		TB(test_fair_cache_share),

@@ -2,7 +2,8 @@
  * test_signer.c - the signer pool (signer.c) with real signer processes
  * (`samlbroker signer` from the built binary) on a real libevent loop:
  * mints that xmlsec verifies, a signer killed during a burst, a hung
- * signer, full queues, cancelation, reload with changed and unchanged
+ * signer, full queues, each tenant's share of them, cancelation (before
+ * sending: never signed), reload with changed and unchanged
  * keys and with a bad configuration, and no process left after free.
  * The signer process itself is tested by test_signer_main.c.
  */
@@ -131,7 +132,7 @@ test_kill_during_burst(void **state)
 	pids_of(p, pids, MAX_PIDS);
 	for (size_t i = 0; i < b.n; i++)
 		assert_non_null(signer_pool_mint(p, i % 2 ? "acme" : "globex", EMAIL,
-		    clock_now(), on_result, &o[i], &refusal));
+		    on_result, &o[i], &refusal));
 	assert_true(run_until(some_answered, &b, 30));
 	assert_int_equal(kill(pids[0], SIGKILL), 0);
 	assert_true(run_until(all_answered, &b, 30));
@@ -194,7 +195,7 @@ test_request_timeout(void **state)
 	pids_of(p, pids, MAX_PIDS);
 	assert_int_equal(kill(pids[0], SIGSTOP), 0);
 	for (size_t i = 0; i < b.n; i++)
-		assert_non_null(signer_pool_mint(p, "acme", EMAIL, clock_now(), on_result,
+		assert_non_null(signer_pool_mint(p, "acme", EMAIL, on_result,
 		    &o[i], &refusal));
 	assert_true(run_until(all_answered, &b, 20));
 	for (size_t i = 0; i < b.n; i++) {
@@ -212,7 +213,7 @@ test_request_timeout(void **state)
 	p = pool_new_timeout(1, 600, 0.1);
 	b.n = 600;
 	for (size_t i = 0; i < b.n; i++)
-		assert_non_null(signer_pool_mint(p, "acme", EMAIL, clock_now(), on_result,
+		assert_non_null(signer_pool_mint(p, "acme", EMAIL, on_result,
 		    &o[i], &refusal));
 	assert_true(run_until(all_answered, &b, 60));
 	signer_pool_stats(p, &st);
@@ -239,9 +240,9 @@ test_busy(void **state)
 	pid_t			 pids[MAX_PIDS];
 
 	memset(o, 0, sizeof(o));
-	assert_non_null(signer_pool_mint(p, "acme", EMAIL, clock_now(), on_result, &o[0], &refusal));
-	assert_non_null(signer_pool_mint(p, "acme", EMAIL, clock_now(), on_result, &o[1], &refusal));
-	assert_null(signer_pool_mint(p, "acme", EMAIL, clock_now(), on_result, &o[2], &refusal));
+	assert_non_null(signer_pool_mint(p, "acme", EMAIL, on_result, &o[0], &refusal));
+	assert_non_null(signer_pool_mint(p, "acme", EMAIL, on_result, &o[1], &refusal));
+	assert_null(signer_pool_mint(p, "acme", EMAIL, on_result, &o[2], &refusal));
 	assert_int_equal(refusal, SIGNER_BUSY);
 	signer_pool_stats(p, &st);
 	assert_int_equal(st.queue_depth, 2);
@@ -257,13 +258,13 @@ test_busy(void **state)
 	char long_tenant[NAME_MAX_LEN + 2];
 	memset(long_tenant, 'a', sizeof(long_tenant) - 1);
 	long_tenant[sizeof(long_tenant) - 1] = '\0';
-	assert_null(signer_pool_mint(p, long_tenant, EMAIL, clock_now(), on_result, &o[0], &refusal));
+	assert_null(signer_pool_mint(p, long_tenant, EMAIL, on_result, &o[0], &refusal));
 	assert_int_equal(refusal, SIGNER_FAILED);
 
 	/* The only signer dies with requests queued: busy, and it comes back. */
 	pids_of(p, pids, MAX_PIDS);
-	assert_non_null(signer_pool_mint(p, "acme", EMAIL, clock_now(), on_result, &o[0], &refusal));
-	assert_non_null(signer_pool_mint(p, "acme", EMAIL, clock_now(), on_result, &o[1], &refusal));
+	assert_non_null(signer_pool_mint(p, "acme", EMAIL, on_result, &o[0], &refusal));
+	assert_non_null(signer_pool_mint(p, "acme", EMAIL, on_result, &o[1], &refusal));
 	kill(pids[0], SIGKILL);
 	assert_true(run_until(all_answered, &b, 20));
 	for (int i = 0; i < 2; i++) {
@@ -295,7 +296,7 @@ test_cancel(void **state)
 
 	memset(o, 0, sizeof(o));
 	for (int i = 0; i < 20; i++)
-		assert_non_null(h[i] = signer_pool_mint(p, "acme", EMAIL, clock_now(),
+		assert_non_null(h[i] = signer_pool_mint(p, "acme", EMAIL,
 		    on_result, &o[i], &refusal));
 	/* Some sent already, some waiting: cancel every other one. */
 	for (int i = 0; i < 20; i += 2)
@@ -314,6 +315,96 @@ test_cancel(void **state)
 	assert_int_equal(st.ok, 10);
 	/* Cancel from inside another callback is allowed too (nothing to
 	 * check beyond no crash and no call). */
+	pool_free_check(p);
+}
+
+/*
+ * Each tenant's share: with one signer of 4 and two tenants, the fair part
+ * is 2.  acme may fill the queue while there is room, but not beyond it;
+ * globex, below its fair part, still queues (beyond the bound) and is
+ * refused only at its fair part.  A tenant alone has all of it.
+ */
+static void
+test_tenant_share(void **state)
+{
+	struct signer_pool	*p = pool_new(1, 4);
+	struct signer_pool_stats st;
+	struct outcome		 o[8];
+	struct burst		 b = { o, 6 };
+	enum signer_status	 refusal = SIGNER_OK;
+
+	memset(o, 0, sizeof(o));
+	signer_pool_set_tenants(p, 2);
+	for (int i = 0; i < 4; i++)
+		assert_non_null(signer_pool_mint(p, "acme", EMAIL, on_result, &o[i],
+		    &refusal));
+	assert_null(signer_pool_mint(p, "acme", EMAIL, on_result, &o[7], &refusal));
+	assert_int_equal(refusal, SIGNER_BUSY);
+	for (int i = 4; i < 6; i++)
+		assert_non_null(signer_pool_mint(p, "globex", EMAIL, on_result, &o[i],
+		    &refusal));
+	refusal = SIGNER_OK;
+	assert_null(signer_pool_mint(p, "globex", EMAIL, on_result, &o[7], &refusal));
+	assert_int_equal(refusal, SIGNER_BUSY);
+	signer_pool_stats(p, &st);
+	assert_int_equal(st.queue_depth, 6);
+	assert_int_equal(st.busy, 2);
+	assert_true(run_until(all_answered, &b, 20));
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(o[i].status, SIGNER_OK);
+		outcome_clear(&o[i]);
+	}
+	assert_false(o[7].done);
+
+	/* Alone, a tenant's fair part is the whole queue, and no more. */
+	signer_pool_set_tenants(p, 1);
+	b.n = 4;
+	for (int i = 0; i < 4; i++)
+		assert_non_null(signer_pool_mint(p, "globex", EMAIL, on_result, &o[i],
+		    &refusal));
+	assert_null(signer_pool_mint(p, "globex", EMAIL, on_result, &o[7], &refusal));
+	assert_true(run_until(all_answered, &b, 20));
+	for (int i = 0; i < 4; i++)
+		outcome_clear(&o[i]);
+	pool_free_check(p);
+}
+
+/*
+ * Canceled before a signer saw them: at most SIGNER_IN_FLIGHT requests
+ * are sent to a signer, so the rest of a queue is dropped unsigned (only
+ * the sent ones are answered at all).
+ */
+static void
+test_cancel_unsent(void **state)
+{
+	struct signer_pool	*p = pool_new(1, 64);
+	struct signer_pool_stats st;
+	struct signer_request	*h[10];
+	struct outcome		 o[10];
+	enum signer_status	 refusal;
+	double			 until;
+
+	memset(o, 0, sizeof(o));
+	for (int i = 0; i < 10; i++)
+		assert_non_null(h[i] = signer_pool_mint(p, "acme", EMAIL, on_result,
+		    &o[i], &refusal));
+	for (int i = 2; i < 10; i++)
+		signer_pool_cancel(p, h[i]);
+	signer_pool_stats(p, &st);
+	assert_int_equal(st.canceled, 8);
+	assert_int_equal(st.canceled_unsent, 8);
+	assert_int_equal(st.queue_depth, 2);
+	until = mono() + 20;
+	do {
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		signer_pool_stats(p, &st);
+	} while (st.queue_depth > 0 && mono() < until);
+	assert_int_equal(st.ok, 2);
+	assert_int_equal(st.latency_count, 2);	/* answers received: 2 */
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(o[i].calls, i < 2 ? 1 : 0);
+		outcome_clear(&o[i]);
+	}
 	pool_free_check(p);
 }
 
@@ -338,7 +429,7 @@ test_reload(void **state)
 	 * reload is answered by the old generation. */
 	write_tenant("globex", "vendor-pkcs8", NULL);
 	memset(&pending, 0, sizeof(pending));
-	assert_non_null(signer_pool_mint(p, "globex", EMAIL, clock_now(), on_result,
+	assert_non_null(signer_pool_mint(p, "globex", EMAIL, on_result,
 	    &pending, &refusal));
 	assert_int_equal(signer_pool_reload(p, NULL, err, sizeof(err)), 0);
 	assert_true(run_until(is_done, &pending, 20));
@@ -395,6 +486,8 @@ main(void)
 		cmocka_unit_test(test_busy),
 		cmocka_unit_test(test_request_timeout),
 		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_tenant_share),
+		cmocka_unit_test(test_cancel_unsent),
 		cmocka_unit_test(test_reload),
 	};
 

@@ -3,8 +3,9 @@
  * it: its title, seccomp filter and descriptors, a memory scan
  * (tests/memscan.py, as root) that finds the key but not its password in
  * a signer and neither in this process, the front, which never loaded
- * them; signers that outlive no front killed with SIGKILL; and the
- * [broker] signers option.
+ * them; signers that outlive no front killed with SIGKILL; the
+ * [broker] signers option; and a signer that signs only for its own
+ * clock, whatever time a (fake) front sends on the raw wire.
  */
 #include "config.h"
 
@@ -16,11 +17,13 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -29,6 +32,7 @@
 #include <event2/event.h>
 
 #include "samlbroker.h"
+#include "signer.h"
 #include "signer_fixture.h"
 
 /* Titles, seccomp, no descriptor but stdio and the socketpair. */
@@ -214,6 +218,118 @@ test_memory_scan(void **state)
 	pool_free_check(p);
 }
 
+/* One reply packet from a signer: its header, and its text in text. */
+static void
+wire_read(int fd, struct signer_wire_reply *hdr, char *text, size_t cap)
+{
+	static unsigned char	 buf[sizeof(*hdr) + SIGNER_WIRE_MAX_TEXT];
+	ssize_t			 n = recv(fd, buf, sizeof(buf), 0);
+	size_t			 len;
+
+	assert_true(n >= (ssize_t)sizeof(*hdr));
+	memcpy(hdr, buf, sizeof(*hdr));
+	assert_int_equal(hdr->magic, SIGNER_WIRE_MAGIC);
+	len = (size_t)n - sizeof(*hdr);
+	assert_int_equal(hdr->len, len);
+	assert_true(len < cap);
+	memcpy(text, buf + sizeof(*hdr), len);
+	text[len] = '\0';
+}
+
+/*
+ * A fake front on the raw wire: a signer started by hand (as signer_proc.c
+ * starts one) is sent times a front taken over might send.  Only the
+ * request with the signer's own time is signed, and the assertion's
+ * NotOnOrAfter is within the signer's own window.
+ */
+static void
+test_own_clock(void **state)
+{
+	static const struct {
+		const char	*what;
+		double		 offset;	/* from now; NAN/INFINITY as is */
+		bool		 absolute;
+		double		 value;
+	} cases[] = {
+		{ "now + 1 year", 365.0 * 86400, false, 0 },
+		{ "year 9999", 0, true, 253402214400.0 },	/* 9999-12-31 */
+		{ "now - 1 day", -86400, false, 0 },
+		{ "now + 6 s", 6, false, 0 },
+		{ "NaN", 0, true, NAN },
+		{ "infinity", 0, true, INFINITY },
+		{ "-infinity", 0, true, -INFINITY },
+		{ "now", 0, false, 0 },
+	};
+	struct signer_wire_request	 rq;
+	struct signer_wire_reply	 hdr;
+	static char			 text[SIGNER_WIRE_MAX_TEXT + 1];
+	char				 cfg[600];
+	int				 sv[2], status;
+	pid_t				 pid;
+
+	snprintf(cfg, sizeof(cfg), "%s", conf_path);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	if ((pid = fork()) == 0) {
+		char *argv[] = { exe, (char *)"signer", (char *)"-c", cfg,
+		    (char *)"--fd", (char *)"3", (char *)"--index", (char *)"1", NULL };
+
+		if (dup2(sv[1], 3) == -1)
+			_exit(127);
+		if (sv[0] != 3)
+			close(sv[0]);
+		execv(exe, argv);
+		_exit(127);
+	}
+	assert_true(pid > 0);
+	close(sv[1]);
+	wire_read(sv[0], &hdr, text, sizeof(text));
+	assert_int_equal(hdr.status, SIGNER_WIRE_READY);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		double	 before = clock_now();
+
+		memset(&rq, 0, sizeof(rq));
+		rq.magic = SIGNER_WIRE_MAGIC;
+		rq.id = (uint32_t)i + 1;
+		rq.now = cases[i].absolute ? cases[i].value : before + cases[i].offset;
+		snprintf(rq.tenant, sizeof(rq.tenant), "acme");
+		snprintf(rq.email, sizeof(rq.email), "%s", EMAIL);
+		assert_int_equal(send(sv[0], &rq, sizeof(rq), 0), (ssize_t)sizeof(rq));
+		wire_read(sv[0], &hdr, text, sizeof(text));
+		assert_int_equal(hdr.id, rq.id);
+		if (strcmp(cases[i].what, "now") != 0) {
+			if (hdr.status != SIGNER_WIRE_REFUSED)
+				fail_msg("%s: signed (status %u)", cases[i].what, hdr.status);
+			assert_string_equal(text, "time out of range");
+			continue;
+		}
+		/* The signer's own time: signed, valid from its clock on. */
+		assert_int_equal(hdr.status, SIGNER_WIRE_OK);
+		assert_int_equal(verify_b64(text, "vendor-pkcs8", EMAIL), 0);
+		/* assertion_lifetime 300 s from the signer's second. */
+		assert_true(hdr.not_on_or_after >= floor(before) + 300);
+		assert_true(hdr.not_on_or_after <= clock_now() + 300);
+		{
+			unsigned char	*xml;
+			size_t		 len;
+			char		 want[40], *at;
+
+			assert_int_equal(base64_decode_lenient(text, &xml, &len), 0);
+			assert_int_equal(format_rfc3339(hdr.not_on_or_after, want,
+			    sizeof(want)), 0);
+			at = strstr((char *)xml, "NotOnOrAfter=\"");
+			assert_non_null(at);
+			assert_memory_equal(at + strlen("NotOnOrAfter=\""), want,
+			    strlen(want));
+			secret_free((char *)xml);
+		}
+	}
+	close(sv[0]);	/* EOF: the signer exits cleanly */
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int
 main(void)
 {
@@ -222,6 +338,7 @@ main(void)
 		cmocka_unit_test(test_memory_scan),
 		cmocka_unit_test(test_front_killed),
 		cmocka_unit_test(test_signers_option),
+		cmocka_unit_test(test_own_clock),
 	};
 
 	log_init(LOG_LEVEL_ERROR, "test_signer_main");
