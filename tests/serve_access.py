@@ -16,7 +16,7 @@ import signal
 import subprocess
 import time
 
-from harness import BROKER, WRAPPER, Setup, check, done
+from harness import BROKER, WRAPPER, Setup, check, done, wait_seconds
 
 NOBODY, DAEMON, BIN, STRANGER = 65534, 1, 2, 12345
 
@@ -43,7 +43,8 @@ def as_user(uid, method, path, tcp=False, gid=None):
              if tcp else ["--unix-socket", s.socket, "http://localhost" + path])
     p = subprocess.run(["setpriv", "--reuid=%d" % uid, "--regid=%d" % gid, "--clear-groups",
                         "curl", "-s", "-X", method, "-w", "\n%{http_code}"] + where,
-                       capture_output=True, text=True, timeout=60)
+                       capture_output=True, text=True,
+                       timeout=max(60, wait_seconds()))
     body, _, status = p.stdout.rpartition("\n")
     try:
         j = json.loads(body) if body else None
@@ -54,6 +55,12 @@ def as_user(uid, method, path, tcp=False, gid=None):
             if k in j:
                 s.tokens_seen.add(j[k])
     return int(status or 0), j
+
+
+def traced(pid):
+    """Whether a tracer (strace) is attached to pid."""
+    with open("/proc/%d/status" % pid) as f:
+        return any(line.startswith("TracerPid:") and line.split()[1] != "0" for line in f)
 
 
 def user_path(email, tenant="acme", what="token"):
@@ -154,13 +161,15 @@ if shutil.which("strace") and not WRAPPER:
     trace = os.path.join(s.dir, "passwd.trace")
     tracer = subprocess.Popen(["strace", "-f", "-qq", "-e", "trace=openat", "-o", trace,
                                "-p", str(s.broker.pid)], stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
+    # Attached once the broker has a tracer (a deadline, not a sleep).
+    s.wait_for(lambda: tracer.poll() is not None or traced(s.broker.pid), "strace attached")
     p = subprocess.run(["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
                         "--clear-groups", "curl", "-s", "-o", "/dev/null", "-o", "/dev/null",
                         "-w", "%{http_code} %{num_connects}\n", "--unix-socket", s.socket,
                         "http://localhost" + user_path("nobody@example.com"),
                         "http://localhost" + user_path("nobody@example.com")],
-                       capture_output=True, text=True, timeout=60)
+                       capture_output=True, text=True,
+                       timeout=max(60, wait_seconds()))
     time.sleep(0.5)
     tracer.terminate()
     tracer.wait(timeout=10)
