@@ -75,6 +75,8 @@ WAIT_PER_WRAPPED = 60
 def wait_seconds():
     """The default deadline of a wait: 20 s, or scaled under a wrapper."""
     return scaled(20, WAIT_PER_WRAPPED, 900)
+
+
 ORG_ID = "3b1f0c7e-5d2a-4a8e-9c61-0f2b7d4e8a90"
 AUDIENCE = "https://login.emulator.test/oauth/token"
 
