@@ -41,6 +41,12 @@
 
 #define MIN_RSA_BITS		2048
 
+/*
+ * How much stack below keystore_load() is wiped after a key is decoded:
+ * OpenSSL's copies of the password lie about 5 KiB down (see stack_wipe).
+ */
+#define STACK_WIPE_SIZE		(64 * 1024)
+
 struct keystore {
 	EVP_PKEY	*pkey;
 	X509		*cert;
@@ -77,6 +83,26 @@ int
 keystore_secure_heap_active(void)
 {
 	return secure_heap_active;
+}
+
+/*
+ * Wipes the stack that decoding a key used, below the caller's frame.
+ * OpenSSL 3.0 hands a PEM password callback's answer through its UI layer,
+ * whose reader (UI_UTIL_wrap_read_pem_callback) keeps a copy in a stack
+ * array it never cleanses, and PEM_read_bio_PrivateKey_ex wraps the
+ * callback twice (once itself, once in its decoder), so two copies of the
+ * password stay on the stack after the call.  Whether later calls happen
+ * to overwrite those bytes depends on the code OpenSSL picks for the CPU
+ * (AES-NI, AVX2, SHA-NI...): on some machines the password stayed in the
+ * signers' memory.  Both key formats and pkcs11: keys pass the password
+ * through such code, so keystore_load wipes after every decode.
+ */
+static void __attribute__((noinline))
+stack_wipe(void)
+{
+	unsigned char	 area[STACK_WIPE_SIZE];
+
+	OPENSSL_cleanse(area, sizeof(area));
 }
 
 static int
@@ -329,6 +355,7 @@ keystore_load(const char *cert_b64, const char *pkey_b64, char *password,
 			pkey = keystore_pkcs11_load(pkey_b64, pw.password, errbuf, errlen);
 		else
 			pkey = pem_key_load(pkey_b64, &pw, errbuf, errlen);
+		stack_wipe();
 		if (pkey == NULL || key_check(pkey, cert, errbuf, errlen) == -1)
 			goto fail;
 	}

@@ -479,11 +479,17 @@ api /api/v2/organizations/me
 [ "$code" = 401 ] && pass "API with an unknown token: 401" || fail "unknown token: $code"
 
 # A request waiting in a delay when the emulator stops is freed, not leaked.
+faulted() { control GET /emulator/counters | sed -n 's/.*"faulted": *\([0-9]*\).*/\1/p'; }
+before=$(faulted)
 control POST /emulator/faults '{"delay_ms":60000}' > /dev/null
 curl -s --max-time 60 -o /dev/null -u acme-ewt:acme-ewt-SECRET \
     -d grant_type=client_credentials "$base/oauth/token" &
 cpid=$!
-sleep 0.5
+i=0	# until the emulator holds it (a deadline, not a sleep: 60 s)
+while [ "$(faulted)" = "$before" ] && [ $i -lt 600 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 kill -TERM "$pid"
 wait "$pid"
 st=$?

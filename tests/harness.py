@@ -12,6 +12,7 @@ import atexit
 import base64
 import http.client
 import json
+import math
 import os
 import re
 import shlex
@@ -32,6 +33,50 @@ EMULATOR = os.path.join(TOP_BUILDDIR, "samlbroker-emulator")
 WRAPPER = shlex.split(os.environ.get("SAMLBROKER_WRAPPER", ""))
 # Valgrind makes everything 20-50 times slower.
 SLOW = bool(WRAPPER)
+# Seconds a wrapped `samlbroker --version` took (see wrapper_seconds).
+_wrapped_version = None
+
+
+def wrapper_seconds():
+    """Seconds a wrapped `samlbroker --version` takes on this machine now,
+    under whatever else runs (0 without a wrapper); measured once per test.
+    Valgrind's start-up work (reading and translating the libraries) is the
+    same kind of work as the first requests of a wrapped test, so timeouts
+    and deadlines scale from it instead of being fixed numbers."""
+    global _wrapped_version
+    if not SLOW:
+        return 0.0
+    if _wrapped_version is None:
+        t0 = time.monotonic()
+        subprocess.run(WRAPPER + [BROKER, "--version"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=900)
+        _wrapped_version = time.monotonic() - t0
+    return _wrapped_version
+
+
+def scaled(seconds, per_wrapped, ceiling):
+    """A timeout or deadline: seconds without a wrapper; under one,
+    per_wrapped times wrapper_seconds(), never below seconds nor above
+    ceiling."""
+    if not SLOW:
+        return seconds
+    return min(ceiling, max(seconds, per_wrapped * wrapper_seconds()))
+
+
+# The first exchange of a wrapped test (TLS, signing and verifying, all
+# translated by valgrind for the first time in broker, signer and
+# emulator) took 1.7 times a wrapped --version (5.2 s and 3.1 s at a load
+# average of 9): request_timeout allows 8 times.
+REQUEST_PER_WRAPPED = 8
+# Waits (start, readiness, polling, stop) are ceilings, not sleeps.
+WAIT_PER_WRAPPED = 60
+
+
+def wait_seconds():
+    """The default deadline of a wait: 20 s, or scaled under a wrapper."""
+    return scaled(20, WAIT_PER_WRAPPED, 900)
+
+
 ORG_ID = "3b1f0c7e-5d2a-4a8e-9c61-0f2b7d4e8a90"
 AUDIENCE = "https://login.emulator.test/oauth/token"
 
@@ -207,15 +252,19 @@ class Setup:
         listen = "listen = unix:%s\n" % self.socket
         if with_tcp:
             listen += "listen = tcp:127.0.0.1:%d\n" % self.tcp_port
+        # Under a wrapper both timeouts scale with wrapper_seconds(); a
+        # test that provokes a timeout reads self.request_timeout.
+        self.request_timeout = math.ceil(scaled(request_timeout, REQUEST_PER_WRAPPED, 120))
+        # never above request_timeout, which check refuses
+        self.connect_timeout = min(math.ceil(scaled(2, REQUEST_PER_WRAPPED, 120)),
+                                   self.request_timeout)
         self.write_config(self.broker_dir,
                           "https://127.0.0.1:%d/oauth/token" % self.emu_https,
                           badcreds_secret=self.bad_secret,
                           broker_extra=listen + "ca_file = %s\nrequest_timeout = %d\n"
                           "connect_timeout = %d\nlog_level = %s\n%s"
-                          % (self.ca_file, request_timeout,
-                             # never above request_timeout, which check refuses
-                             min(20 if SLOW else 2, request_timeout), log_level,
-                             extra_broker))
+                          % (self.ca_file, self.request_timeout, self.connect_timeout,
+                             log_level, extra_broker))
         self.broker_log = os.path.join(self.dir, "broker.log")
         self.broker = self.start_broker(activation=activation)
         self.tokens_seen = SECRETS
@@ -283,8 +332,7 @@ class Setup:
             self.wait_for(lambda: p.poll() is not None or self._poke(), "activation socket")
         else:
             p = self.start(argv, self.broker_log, env=env, preexec_fn=preexec)
-        self.wait_for(lambda: p.poll() is not None or self._ready(), "broker ready",
-                      timeout=120 if SLOW else 20)
+        self.wait_for(lambda: p.poll() is not None or self._ready(), "broker ready")
         if p.poll() is not None and expect_exit:
             self.procs.remove(p)
             return p
@@ -326,7 +374,7 @@ class Setup:
         return None
 
     def wait_for(self, fn, what, timeout=None):
-        timeout = timeout or (120 if SLOW else 20)
+        timeout = timeout or wait_seconds()
         end = time.time() + timeout
         while time.time() < end:
             r = fn()
@@ -342,7 +390,7 @@ class Setup:
                 p.send_signal(signal.SIGTERM)
         for p in self.procs:
             try:
-                p.wait(timeout=120 if SLOW else 20)
+                p.wait(timeout=wait_seconds())
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
@@ -353,7 +401,7 @@ class Setup:
                 [a for a in p.args if "samlbroker" in a][0]),
                   "status %s" % p.returncode)
         # serve's signers (children of the broker) are gone with it.
-        end = time.time() + 10
+        end = time.time() + scaled(10, WAIT_PER_WRAPPED, 900)
         while any(_alive(k) for k in kids) and time.time() < end:
             time.sleep(0.05)
         check(not any(_alive(k) for k in kids), "no child process left after SIGTERM",
@@ -391,7 +439,9 @@ class Setup:
             self.emu("POST", "/emulator/config", {"clock_offset": offset})
 
     # --- HTTP ----------------------------------------------------------
-    def request(self, method, path, body=None, headers=None, tcp=False, timeout=60):
+    def request(self, method, path, body=None, headers=None, tcp=False, timeout=None):
+        # A request may wait out two exchanges (request_timeout each).
+        timeout = timeout or max(60, 3 * self.request_timeout, wait_seconds())
         if tcp:
             # tcp=True: the first TCP listener; a number: that port.
             port = self.tcp_port if tcp is True else tcp
@@ -424,7 +474,7 @@ class Setup:
         return self.request(method, "/v1/tenants/%s/services/%s/token" % (tenant, service))
 
     def emu(self, method, path, obj=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.emu_http, timeout=30)
+        c = http.client.HTTPConnection("127.0.0.1", self.emu_http, timeout=max(30, wait_seconds()))
         try:
             body = json.dumps(obj) if obj is not None else None
             c.request(method, path, body=body,

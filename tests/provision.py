@@ -20,20 +20,20 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BROKER, SLOW, TOP_SRCDIR, WRAPPER, Setup, check, done,  # noqa: E402
-                     pem_body, redact, _printed)
+from harness import (BROKER, TOP_SRCDIR, WRAPPER, Setup, check, done,  # noqa: E402
+                     pem_body, redact, scaled, wait_seconds, _printed)
 
-# Valgrind makes everything slower: a longer request_timeout, and a
-# timeout test that waits longer.
-TIMEOUT = 30 if SLOW else 3
-s = Setup(emu_provider=False, provisioning=True, request_timeout=TIMEOUT)
+# Under a wrapper the Setup scales request_timeout, and the timeout test
+# below waits longer with it.
+s = Setup(emu_provider=False, provisioning=True, request_timeout=3)
+TIMEOUT = s.request_timeout
 conf = os.path.join(s.broker_dir, "samlbroker.conf")
 ISSUER = "https://www.genesys.com/pureengage/acme"
 
 
 def run(*args, config=conf):
     p = subprocess.run(WRAPPER + [BROKER] + list(args[:1]) + ["-c", config] + list(args[1:]),
-                       capture_output=True, text=True, timeout=600 if SLOW else 120)
+                       capture_output=True, text=True, timeout=max(120, 10 * wait_seconds()))
     _printed.append(p.stdout + p.stderr)  # searched for secrets at the end
     return p
 
@@ -150,7 +150,7 @@ check(p.returncode == 0 and "429 Too Many Requests; trying again in 1 s" in p.st
 s.emu("POST", "/emulator/faults", {"status": 503, "endpoint": "api"})
 p = provision()
 check(p.returncode == 4 and "HTTP 503" in p.stderr, "5xx: exit 4", p.stdout + p.stderr)
-s.emu("POST", "/emulator/faults", {"delay_ms": int((TIMEOUT + 1.5) * 1000), "endpoint": "api",
+s.emu("POST", "/emulator/faults", {"delay_ms": int((TIMEOUT + scaled(1.5, 2, 60)) * 1000), "endpoint": "api",
                                     "count": 1})
 p = provision()
 check(p.returncode == 4 and "timed out" in p.stderr, "a timeout (request_timeout): exit 4",

@@ -23,7 +23,7 @@ import signal
 import subprocess
 import time
 
-from harness import BROKER, SLOW, WRAPPER, Setup, check, done
+from harness import BROKER, SLOW, WRAPPER, Setup, check, done, wait_seconds
 
 NOBODY, DAEMON, BIN, STRANGER = 65534, 1, 2, 12345
 
@@ -53,7 +53,8 @@ def as_user(uid, method, path, tcp=False, gid=None):
              if tcp else ["--unix-socket", s.socket, "http://localhost" + path])
     p = subprocess.run(["setpriv", "--reuid=%d" % uid, "--regid=%d" % gid, "--clear-groups",
                         "curl", "-s", "-X", method, "-w", "\n%{http_code}"] + where,
-                       capture_output=True, text=True, timeout=60)
+                       capture_output=True, text=True,
+                       timeout=max(60, wait_seconds()))
     body, _, status = p.stdout.rpartition("\n")
     try:
         j = json.loads(body) if body else None
@@ -64,6 +65,12 @@ def as_user(uid, method, path, tcp=False, gid=None):
             if k in j:
                 s.tokens_seen.add(j[k])
     return int(status or 0), j
+
+
+def traced(pid):
+    """Whether a tracer (strace) is attached to pid."""
+    with open("/proc/%d/status" % pid) as f:
+        return any(line.startswith("TracerPid:") and line.split()[1] != "0" for line in f)
 
 
 def user_path(email, tenant="acme", what="token"):
@@ -222,7 +229,8 @@ if shutil.which("strace") and not WRAPPER:
                            ["-o", "/dev/null"] * len(paths) +
                            ["-w", "%{http_code} %{num_connects}\n", "--unix-socket", s.socket] +
                            ["http://localhost" + path for path in paths],
-                           capture_output=True, text=True, timeout=60)
+                           capture_output=True, text=True,
+                           timeout=max(60, wait_seconds()))
         s.get("/healthz")  # the requests above were answered before this one
         tracer.terminate()
         tracer.wait(timeout=10)

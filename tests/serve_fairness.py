@@ -12,7 +12,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Setup, check, done  # noqa: E402
+from harness import Setup, check, done, scaled, wait_seconds  # noqa: E402
 
 s = Setup(request_timeout=10,
           extra_broker="max_cached_tokens = 3\nmax_exchanges_per_tenant = 2\n")
@@ -36,7 +36,11 @@ check(total is None or total <= 3, "the cache holds at most max_cached_tokens", 
 # The exchange slots: badcreds holds its two, its third caller is refused,
 # acme is not.
 s.emu("DELETE", "/emulator/faults")
-s.emu("POST", "/emulator/faults", {"grant": "saml2_bearer", "delay_ms": 2500, "count": 3})
+# Held long enough for the third caller and acme's exchange (2.5 s, or
+# scaled under a wrapper).
+s.emu("POST", "/emulator/faults", {"grant": "saml2_bearer", "count": 3,
+                                   "delay_ms": int(scaled(2.5, 4, 60) * 1000)})
+faulted = s.counters()["faulted"]
 results = {}
 
 
@@ -48,19 +52,19 @@ slow = [threading.Thread(target=fetch, args=("b%d" % i, "slow%d@example.com" % i
         for i in range(2)]
 for t in slow:
     t.start()
-time.sleep(0.8)  # both exchanges under way at the emulator
+s.wait_for(lambda: s.counters()["faulted"] >= faulted + 2, "both exchanges held at the emulator")
 t0 = time.time()
 r = s.user_token("slow9@example.com", tenant="badcreds")
 check(r.status == 503 and (r.json() or {}).get("error") == "upstream_unavailable",
       "badcreds' third exchange is refused with 503", repr(r))
 check(r.headers.get("Retry-After") == "1", "the refusal says Retry-After: 1", repr(r.headers))
-check(time.time() - t0 < 1.0, "the refusal comes at once")
+check(time.time() - t0 < scaled(1.0, 1, 10), "the refusal comes at once")
 r = s.service_token("reports")
 check(r.status == 200, "acme starts an exchange while badcreds' slots are full", repr(r))
 a = threading.Thread(target=fetch, args=("a", "agent.acme@example.com", "acme"))
 a.start()
 for t in slow + [a]:
-    t.join(30)
+    t.join(wait_seconds())
 for k in ("b0", "b1", "a"):
     check(k in results and results[k].status == 200, "held exchange %s ends with a token" % k,
           repr(results.get(k)))

@@ -7,7 +7,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Setup, check, done, SLOW  # noqa: E402
+from harness import Setup, check, done, scaled, SLOW  # noqa: E402
 
 s = Setup(expires_in=300, request_timeout=2, test_clock=True)
 
@@ -45,13 +45,16 @@ check(r.status == 503 and int(r.headers.get("Retry-After", "0")) >= 25,
 check(s.counters()["total"] == before, "no upstream request before Retry-After has passed")
 still_served("a 429")
 
-# Timeout -> 504 (request_timeout is 2 s, the emulator waits 4 s).
-fault(delay_ms=4000, count=1)
+# Timeout -> 504: the emulator waits gap seconds longer than request_timeout
+# (2 s and 2 s without a wrapper; both scaled under one).
+gap = scaled(2, 2, 60)
+fault(delay_ms=int((s.request_timeout + gap) * 1000), count=1)
 t0 = time.time()
 r = s.user_token("ftimeout@example.com")
 check(r.status == 504 and r.json()["error"] == "upstream_timeout",
       "slow upstream gives 504 upstream_timeout", repr(r))
-check(time.time() - t0 < 3.9 + (30 if SLOW else 0), "the timeout is the configured one")
+check(time.time() - t0 < s.request_timeout + gap - 0.1, "the timeout is the configured one",
+      "%.1f s, request_timeout %d s" % (time.time() - t0, s.request_timeout))
 still_served("a timeout")
 
 # Malformed JSON -> 502 upstream_rejected, upstream_error invalid_response.

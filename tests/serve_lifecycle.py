@@ -9,9 +9,11 @@ import time
 import shutil
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Setup, check, done, skip  # noqa: E402
+from harness import Setup, check, done, skip, wait_seconds  # noqa: E402
 
-s = Setup(expires_in=7200)
+# The emulator holds two exchanges 1.5 s below; on a busy machine an
+# exchange took 1.5 s by itself (3 s in all), so request_timeout leaves room.
+s = Setup(expires_in=7200, request_timeout=10)
 
 
 def reload_and_wait():
@@ -96,7 +98,7 @@ s.wait_for(lambda: s.counters()["faulted"] >= 1, "exchange under way")
 with open(s.tenant_path("acme"), "w") as f:
     f.write(good_text.replace("expire_time = 1", "expire_time = 2"))
 reload_and_wait()
-t.join(60)
+t.join(wait_seconds())
 check(result.get("r") is not None and result["r"].status == 200,
       "the caller waiting across a reload gets its token")
 before = s.counters()["total"]
@@ -121,16 +123,16 @@ s.broker.send_signal(signal.SIGTERM)
 old = s.broker
 s.wait_for(lambda: not os.path.exists(s.socket), "old broker to close its socket")
 s.broker = s.start_broker()
-t.join(60)
+t.join(wait_seconds())
 r = result.get("r")
 check(r is not None and r.status == 200, "in-flight request finished after SIGTERM", repr(r))
-old.wait(60)
+old.wait(wait_seconds())
 check(old.returncode == 0, "broker exited 0 after SIGTERM")
 s.procs.remove(old)
 check(os.path.exists(s.socket) and s.get("/healthz").status == 200,
       "the exiting broker left its successor's socket alone")
 s.broker.send_signal(signal.SIGTERM)
-s.broker.wait(60)
+s.broker.wait(wait_seconds())
 check(not os.path.exists(s.socket), "socket file removed on exit")
 s.procs.remove(s.broker)
 
@@ -148,7 +150,7 @@ check(p.returncode == 1 and "another process is listening" in p.stderr,
       "a second broker does not steal a live socket", p.stderr[-300:])
 check(s.get("/healthz").status == 200, "the first broker still serves")
 s.broker.send_signal(signal.SIGTERM)
-s.broker.wait(60)
+s.broker.wait(wait_seconds())
 s.procs.remove(s.broker)
 
 # Socket activation: the broker takes the listener it is given.

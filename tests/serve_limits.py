@@ -8,7 +8,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Setup, check, done, skip, SLOW  # noqa: E402
+from harness import Setup, check, done, skip, wait_seconds, SLOW  # noqa: E402
 
 if os.geteuid() != 0:
     skip("needs root to run a client as another uid")
@@ -31,7 +31,8 @@ os.chmod(s.dir, 0o755)  # let uid 65534 reach the socket
 def as_nobody(path):
     p = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
                         "--unix-socket", s.socket, "http://localhost" + path],
-                       capture_output=True, text=True, timeout=60,
+                       capture_output=True, text=True,
+                       timeout=max(60, wait_seconds()),
                        preexec_fn=lambda: (os.setgroups([]), os.setgid(NOBODY),
                                            os.setuid(NOBODY)))
     return p.stdout.strip()

@@ -1,8 +1,8 @@
 /*
  * test_keystore.c - loading a tenant's certificate and encrypted key from
  * the fixtures in tests/data/keys/: both field forms of the key, the three
- * ways base64 is pasted, every refusal with its exact error text, and the
- * secure heap.
+ * ways base64 is pasted, every refusal with its exact error text, the
+ * secure heap, and no copy of the password left in the process's memory.
  */
 #include "config.h"
 
@@ -12,9 +12,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <sys/wait.h>
+
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -490,6 +494,144 @@ test_free_null(void **state)
 	keystore_free(NULL);
 }
 
+/*
+ * The key password leaves no copy anywhere in the process (stack, heap,
+ * secure heap) after loads of both key formats.  OpenSSL leaves copies on
+ * the stack (see stack_wipe in keystore.c) that only some CPUs' code paths
+ * overwrite afterwards, so the probe runs in a child started with
+ * OPENSSL_ia32cap=0:0 (and OPENSSL_armcap=0): OpenSSL's plain C code, the
+ * same on every machine, on which the copies survive without the wipe.
+ * The child reads its own memory through /proc/self/mem and looks for the
+ * passwords XORed, so the needle itself is never in memory in the clear.
+ */
+#define PROBE_XOR	0x5a
+#define PROBE_MAX_REGION ((unsigned long)1 << 30)	/* sanitizer shadow */
+
+static const char	*self_path;
+
+struct needle {
+	const char	*dir;
+	unsigned char	 x[256];
+	size_t		 len;
+};
+
+/*
+ * Places in this process's writable memory holding the needle, printed;
+ * their count.  (Read-only mappings are the programs' own text: this
+ * file's tests have the pkcs8 password as a literal.)
+ */
+static int
+probe_scan(const struct needle *n, const char *when)
+{
+	static unsigned char	 buf[1 << 20];
+	FILE			*maps;
+	char			 line[512];
+	int			 fd, found = 0;
+
+	if ((maps = fopen("/proc/self/maps", "r")) == NULL ||
+	    (fd = open("/proc/self/mem", O_RDONLY)) == -1)
+		fail_msg("cannot read /proc/self/maps or mem");
+	while (fgets(line, sizeof(line), maps) != NULL) {
+		unsigned long	 lo, hi, a;
+		char		 perm[8], path[256] = "anonymous";
+
+		if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %255s", &lo, &hi, perm,
+		    path) < 3 || strncmp(perm, "rw", 2) != 0 ||
+		    strcmp(path, "[vvar]") == 0 ||
+		    hi - lo > PROBE_MAX_REGION)
+			continue;
+		/* Overlapping reads so that a needle across two is seen. */
+		for (a = lo; a < hi; a += sizeof(buf) - n->len) {
+			size_t	 want = hi - a < sizeof(buf) ? hi - a : sizeof(buf);
+			ssize_t	 r = pread(fd, buf, want, (off_t)a);
+
+			for (ssize_t i = 0; r > 0 && i + (ssize_t)n->len <= r; i++) {
+				size_t k = 0;
+
+				while (k < n->len && (buf[i + k] ^ PROBE_XOR) == n->x[k])
+					k++;
+				if (k == n->len) {
+					printf("# %s: the %s password at %#lx in %s\n", when,
+					    n->dir, a + (unsigned long)i, path);
+					found++;
+				}
+			}
+			if (r <= 0 || want < sizeof(buf))
+				break;
+		}
+	}
+	OPENSSL_cleanse(buf, sizeof(buf));
+	close(fd);
+	fclose(maps);
+	return found;
+}
+
+/* The child: 0 when the scan finds a planted copy, and none after loads. */
+static int
+probe_main(void)
+{
+	static const char	*dirs[] = { "vendor-pkcs8", "vendor-traditional" };
+	struct needle		 n[2];
+	int			 found = 0;
+
+	if (keystore_global_init() == -1)
+		return 2;
+	for (size_t i = 0; i < 2; i++) {
+		char *pw = fixture_read(dirs[i], "password");
+
+		n[i].dir = dirs[i];
+		n[i].len = strlen(pw);
+		if (n[i].len == 0 || n[i].len > sizeof(n[i].x))
+			return 2;
+		for (size_t k = 0; k < n[i].len; k++)
+			n[i].x[k] = (unsigned char)pw[k] ^ PROBE_XOR;
+		/* The scan sees a copy that is there (the clear password read). */
+		if (probe_scan(&n[i], "planted") == 0) {
+			printf("# the scan does not find a planted %s password\n", dirs[i]);
+			return 1;
+		}
+		OPENSSL_cleanse(pw, n[i].len);
+		free(pw);
+	}
+	/* Each format several times, alternating, as reloads would. */
+	for (int round = 0; round < 3; round++) {
+		for (size_t i = 0; i < 2; i++) {
+			struct loaded l;
+
+			load_dir(dirs[i], PASTE_WRAPPED, &l);
+			if (l.ks == NULL) {
+				printf("# %s: %s\n", dirs[i], l.err);
+				return 2;
+			}
+			OPENSSL_cleanse(l.password_copy, l.password_len);
+			loaded_clear(&l);
+		}
+	}
+	for (size_t i = 0; i < 2; i++)
+		found += probe_scan(&n[i], "after six loads");
+	return found == 0 ? 0 : 1;
+}
+
+static void
+test_password_wiped(void **state)
+{
+	pid_t	 pid;
+	int	 status;
+
+	fflush(stdout);
+	if ((pid = fork()) == -1)
+		fail_msg("fork");
+	if (pid == 0) {
+		setenv("OPENSSL_ia32cap", "0:0", 1);
+		setenv("OPENSSL_armcap", "0", 1);
+		execl(self_path, self_path, "--password-probe", (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static int
 group_setup(void **state)
 {
@@ -498,7 +640,7 @@ group_setup(void **state)
 
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pkcs8_wrapped),
@@ -527,7 +669,12 @@ main(void)
 		cmocka_unit_test(test_short_errbuf),
 		cmocka_unit_test(test_secure_heap),
 		cmocka_unit_test(test_free_null),
+		cmocka_unit_test(test_password_wiped),
 	};
+
+	self_path = argv[0];
+	if (argc == 2 && strcmp(argv[1], "--password-probe") == 0)
+		return probe_main();
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }
