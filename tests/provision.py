@@ -167,7 +167,7 @@ CONTROLS = (b"\x1b", b"\r", b"\x07", b"\x7f", b"\xc2\x9b")
 
 def run_raw(*args):
     p = subprocess.run(WRAPPER + [BROKER] + list(args[:1]) + ["-c", conf] + list(args[1:]),
-                       capture_output=True, timeout=600 if SLOW else 120)
+                       capture_output=True, timeout=max(120, 10 * wait_seconds()))
     _printed.append((p.stdout + p.stderr).decode("utf-8", "replace"))
     return p
 
