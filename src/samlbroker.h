@@ -156,6 +156,7 @@ struct broker_config {
 	size_t			 max_cached_tokens_per_tenant;	/* 0: no fixed bound */
 	size_t			 max_exchanges_per_tenant;
 	bool			 allow_remote_tcp;
+	bool			 require_landlock;	/* the front fails without it */
 	int			 connect_timeout;	/* seconds */
 	int			 request_timeout;	/* seconds */
 	struct listen_addr	 admin_listen;	/* when has_admin_listen */
@@ -321,9 +322,27 @@ struct signer_result {
 	const char		*error;			/* not OK: short text */
 };
 typedef void (*signer_cb)(const struct signer_result *, void *arg);
+/*
+ * Who starts and stops the pool's processes.  Without one the pool forks
+ * and execs them itself (signer_proc.c: tests, bench_pool); under serve's
+ * master the front cannot start a program, so the master does
+ * (front_control.c), and its answers come back through
+ * signer_pool_started and signer_pool_start_failed.
+ */
+struct signer_spawner {
+	/* Asks for signer index of generation gen; seq names this attempt.
+	 * 0 when asked, -1 with errbuf. */
+	int	(*start)(void *arg, uint64_t gen, int index, uint32_t seq,
+		    char *errbuf, size_t errlen);
+	/* The pool closed pid's socket: it should exit on EOF (graceful),
+	 * or must be killed now (hung or misbehaving). */
+	void	(*stop)(void *arg, pid_t pid, bool graceful);
+	void	*arg;
+};
 struct signer_pool_options {
 	const char	*exe;		/* the samlbroker binary; NULL: /proc/self/exe */
 	const char	*config_path;	/* what each signer loads, with keys */
+	const struct signer_spawner *spawner;	/* NULL: the pool forks them */
 	size_t		 signers;	/* 0: the number of online CPUs */
 	size_t		 queue_max;	/* per signer, sent and waiting; 0: 64 */
 	double		 request_timeout;	/* seconds; a signer slower is killed; 0: 10 */
@@ -376,10 +395,42 @@ void	 signer_pool_cancel(struct signer_pool *, struct signer_request *);
  * Not from a callback. */
 int	 signer_pool_reload(struct signer_pool *, const char *config_path,
 	    char *errbuf, size_t errlen);
+/* With a spawner: a pool over a generation the spawner started and saw
+ * ready (n sockets and pids, index i + 1 each); the pool owns the fds. */
+struct signer_pool *signer_pool_adopt_new(struct event_base *,
+	    const struct signer_pool_options *, uint64_t generation,
+	    const int *fds, const pid_t *pids, size_t n);
+/* Reload with a spawner: the new generation's ready sockets replace the
+ * current one, which drains and stops.  The pool owns the fds. */
+void	 signer_pool_adopt(struct signer_pool *, uint64_t generation,
+	    const int *fds, const pid_t *pids, size_t n);
+/* The spawner's answers to start(): a ready signer's socket (the pool
+ * owns fd; an answer to an attempt given up is stopped at once) or why
+ * it could not start. */
+void	 signer_pool_started(struct signer_pool *, uint64_t gen, int index,
+	    uint32_t seq, pid_t pid, int fd);
+void	 signer_pool_start_failed(struct signer_pool *, uint64_t gen, int index,
+	    uint32_t seq, const char *why);
 void	 signer_pool_stats(const struct signer_pool *, struct signer_pool_stats *);
 /* Up to max processes, current generation first; returns how many. */
 size_t	 signer_pool_processes(const struct signer_pool *, struct signer_process_info *,
 	    size_t max);
+
+/* sandbox.c - the front's confinement: no new privileges, Landlock (no
+ * file but the resolver's may be opened, nothing executed), seccomp */
+struct sandbox_options {
+	bool		 require_landlock;	/* fail when the kernel has none */
+	const char *const *extra_read;	/* more files left readable (tests) */
+};
+struct sandbox_report {
+	bool		 landlock;	/* in force */
+	int		 landlock_abi;	/* 0: the kernel has none */
+	bool		 seccomp;	/* the deny-list is installed */
+};
+/* Confines the calling process for good; -1 with errbuf (fail closed:
+ * the caller must not go on). */
+int	 sandbox_enter(const struct sandbox_options *, struct sandbox_report *ret,
+	    char *errbuf, size_t errlen);
 
 /* upstream.c - token requests to PureCloud: libcurl multi on the libevent loop */
 struct upstream;
@@ -406,6 +457,9 @@ struct upstream_result {
  * live until the callback returns; the callback may take access_token by
  * setting it to NULL. */
 typedef void (*upstream_cb)(struct upstream_result *, void *arg);
+/* Every transfer verifies against this PEM bundle instead of ca_file
+ * (the front, which cannot open files); takes pem (free()d later). */
+void	 upstream_ca_bundle_set(char *pem, size_t len);
 struct upstream *upstream_new(struct event_base *, const char *ca_file,
 	    const char *proxy, int connect_timeout, int request_timeout);
 void	 upstream_free(struct upstream *);	/* cancels pending requests without callbacks */

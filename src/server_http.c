@@ -311,14 +311,19 @@ fail:
  * rule needs it).  NULL when unknown.
  */
 static const char *
-peer_login(struct peer *who)
+peer_login(const struct server *srv, struct peer *who)
 {
 	struct passwd	 pw, *res = NULL;
 	char		 buf[4096];
 
 	if (!who->login_looked_up && who->is_unix) {
 		who->login_looked_up = true;
-		if (getpwuid_r((uid_t)who->uid, &pw, buf, sizeof(buf), &res) == 0 &&
+		/* Under the master the front cannot read the user database:
+		 * the master answers. */
+		if (srv->control != NULL) {
+			who->has_login = front_control_login(srv->control, who->uid,
+			    who->login, sizeof(who->login)) == 0;
+		} else if (getpwuid_r((uid_t)who->uid, &pw, buf, sizeof(buf), &res) == 0 &&
 		    res != NULL && strlen(res->pw_name) < sizeof(who->login)) {
 			memcpy(who->login, res->pw_name, strlen(res->pw_name) + 1);
 			who->has_login = true;
@@ -339,7 +344,7 @@ caller_of(struct request *r, const struct tenant *t, struct caller *c)
 	c->gids = who->groups;
 	c->n_gids = who->n_groups;
 	if (t != NULL && who->is_unix && access_needs_login(t))
-		c->login = peer_login(who);
+		c->login = peer_login(r->srv, who);
 }
 
 /*

@@ -88,6 +88,7 @@ struct proc {
 	double			 answered_at;	/* last answer: the head's work began then */
 	double			 backoff;
 	uint64_t		 restarts;
+	uint32_t		 start_seq;	/* the spawner's current attempt */
 };
 
 struct generation {
@@ -123,10 +124,18 @@ struct signer_pool {
 	size_t			 rr;
 	unsigned char		*rbuf;		/* one answer; wiped after each */
 	struct signer_pool_stats stats;
+	bool			 has_spawner;	/* the master starts processes */
+	struct signer_spawner	 spawner;
 };
 
 /* signer_proc.c */
 double	 signer_mono(void);
+/* Forks and execs `exe signer` with argv's options after "signer" and its
+ * end of a new socketpair on SIGNER_WIRE_FD (extra_fd, if not -1, on
+ * SIGNER_WIRE_FD + 1) and environment envp; our end (non-blocking) in
+ * *ret_fd.  The pid, or -1 with errbuf. */
+pid_t	 signer_exec(const char *exe, char *const opts[], int extra_fd,
+	    char *const envp[], int *ret_fd, char *errbuf, size_t errlen);
 int	 signer_proc_spawn(struct proc *, char *errbuf, size_t errlen);
 void	 signer_reap_add(struct signer_pool *, pid_t, bool graceful);
 /* Waits for stopped children: EOF, then SIGTERM, then SIGKILL; block

@@ -180,7 +180,10 @@ class Setup:
         self.ewt_secret = "cs-EWT-%s" % os.urandom(6).hex()
         self.bad_secret = "cs-BAD-%s" % os.urandom(6).hex()
         self.secrets |= {self.client_secret, self.ewt_secret, self.bad_secret}
-        self.clock_file = os.path.join(self.dir, "clock-offset")
+        # In a directory of its own: the test front's sandbox leaves that
+        # directory readable (and nothing else of the test's).
+        os.makedirs(os.path.join(self.dir, "clock"))
+        self.clock_file = os.path.join(self.dir, "clock", "offset")
         self.set_clock(0)
         # The emulator first: its ports go into the broker's tenant files.
         self.emu_dir = os.path.join(self.dir, "emulator")

@@ -2,12 +2,18 @@
  * samlbroker_testclock.c - a test-only samlbroker (never installed) whose
  * clock the integration tests move: SAMLBROKER_TEST_CLOCK_FILE names a
  * file holding an offset in seconds, read again whenever it changes.
- * Otherwise it is the installed program: the same samlbroker_main.
+ * Otherwise it is the installed program: the same samlbroker_main.  As
+ * serve's master it starts the test front (tests/samlbroker_front_test.c)
+ * and passes it, and the signers, the test variables (only these: the
+ * installed master passes no variable at all); with
+ * SAMLBROKER_TEST_NO_SANDBOX=1 the front gets the whole environment, so
+ * that tests/serve_sandbox.py can show what an unconfined front reaches.
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -15,6 +21,10 @@
 #include "commands.h"
 
 static const char	*clock_file;
+static const char *const test_env[] = {
+	"SAMLBROKER_TEST_CLOCK_FILE", "SAMLBROKER_TEST_PROBE", "SAMLBROKER_TEST_NO_SANDBOX",
+	NULL
+};
 
 static double
 test_clock(void)
@@ -41,10 +51,15 @@ test_clock(void)
 int
 main(int argc, char **argv)
 {
+	const char	*off = getenv("SAMLBROKER_TEST_NO_SANDBOX");
+
 	if ((clock_file = getenv("SAMLBROKER_TEST_CLOCK_FILE")) != NULL) {
 		log_init(LOG_LEVEL_INFO, "samlbroker");
 		clock_set(test_clock);
 		log_warnx("event=test_clock file=%s", clock_file);
 	}
+	master_front_program = "samlbroker-front-testclock";
+	master_front_env = test_env;
+	master_front_env_all = off != NULL && strcmp(off, "1") == 0;
 	return samlbroker_main(argc, argv);
 }
