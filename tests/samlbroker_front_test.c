@@ -4,8 +4,9 @@
  *  - the test clock (SAMLBROKER_TEST_CLOCK_FILE; the sandbox leaves that
  *    file's directory readable, and nothing else more);
  *  - a probe (SAMLBROKER_TEST_PROBE = comma-separated open:PATH,
- *    exec:PATH, env:NAME) that runs once the sandbox is up and logs one
- *    line per attempt: `event=probe what=open path=... result=ok|denied`;
+ *    exec:PATH, env:NAME, resolve:NAME) that runs once the sandbox is up
+ *    and logs one line per attempt: `event=probe what=open path=...
+ *    result=ok|denied`;
  *  - SAMLBROKER_TEST_NO_SANDBOX=1: no sandbox at all, so that a test can
  *    show the probe succeeds without it (and therefore can fail).
  * It never logs what it read.
@@ -15,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <netdb.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +98,23 @@ probe_exec(const char *path)
 	    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
+/* The resolver still works in the sandbox (its files are readable). */
+static void
+probe_resolve(const char *name)
+{
+	struct addrinfo	 hints, *res = NULL;
+	int		 rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	rc = getaddrinfo(name, "443", &hints, &res);
+	log_info("event=probe what=resolve name=%s result=%s%s%s", name,
+	    rc == 0 ? "ok" : "failed", rc == 0 ? "" : " error=", rc == 0 ? "" :
+	    gai_strerror(rc));
+	if (res != NULL)
+		freeaddrinfo(res);
+}
+
 static void
 probe(void)
 {
@@ -111,6 +130,8 @@ probe(void)
 			probe_open(item + 5);
 		else if (strncmp(item, "exec:", 5) == 0)
 			probe_exec(item + 5);
+		else if (strncmp(item, "resolve:", 8) == 0)
+			probe_resolve(item + 8);
 		else if (strncmp(item, "env:", 4) == 0)
 			log_info("event=probe what=env name=%s result=%s", item + 4,
 			    getenv(item + 4) != NULL ? "ok" : "denied");

@@ -147,9 +147,10 @@ st, j = as_user(NOBODY, "GET", "/v1/status", tcp=True)
 check(st == 200 and [t["name"] for t in j["tenants"]] == ["badcreds"],
       "status over TCP: only the tenant that grants tcp", repr((st, j)))
 
-# The caller's login name is an NSS lookup (getpwuid_r): once per
-# connection, not per request.  strace counts the broker's opens of
-# /etc/passwd while one keep-alive connection asks twice.
+# The caller's login name is an NSS lookup (getpwuid_r, which the master
+# does for the front): once per connection, not per request.  strace
+# counts the opens of /etc/passwd by the master and its children while
+# one keep-alive connection asks twice.
 if shutil.which("strace") and not WRAPPER:
     trace = os.path.join(s.dir, "passwd.trace")
     tracer = subprocess.Popen(["strace", "-f", "-qq", "-e", "trace=openat", "-o", trace,
