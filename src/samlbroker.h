@@ -72,14 +72,12 @@ void	 ini_free(struct ini_file *);	/* cleanses every value */
 struct ini_section *ini_section_find(const struct ini_file *, const char *name);
 struct ini_option *ini_option_find(struct ini_section *, const char *name);
 
-/* keystore.c - a tenant's signing key and certificate */
+/* keystore.c - a tenant's certificate, and its signing key where the
+ * program may hold one (keystore_key.c) */
 struct keystore;
-/* Sets up OpenSSL's secure heap for private keys, once; 0 even without it.
- * OpenSSL's own exit handler (OPENSSL_cleanup) releases it. */
-int	 keystore_global_init(void);
-int	 keystore_secure_heap_active(void);
 /* Loads base64(PEM) certificate and base64(encrypted PEM) key; wipes password.
- * pkey_b64 NULL: the certificate only (keystore_pkey is then NULL). */
+ * pkey_b64 NULL: the certificate only (keystore_pkey is then NULL).  A key
+ * needs the loader keystore_global_init sets; without it, an error. */
 struct keystore *keystore_load(const char *cert_b64, const char *pkey_b64,
 	    char *password, char *errbuf, size_t errlen);
 void	 keystore_free(struct keystore *);
@@ -91,6 +89,19 @@ double	 keystore_not_before(const struct keystore *);
 const char *keystore_cert_pem(const struct keystore *);	/* PEM text */
 const char *keystore_fingerprint(const struct keystore *);	/* SHA-256 hex */
 bool	 keystore_in_token(const struct keystore *);	/* a pkcs11: key */
+/* The hint for PEM text pasted where base64 of the file belongs ("" else). */
+const char *keystore_pem_hint(const char *value);
+/* The private-key loader: the key of pkey_b64, checked against cert. */
+typedef struct evp_pkey_st *(*keystore_key_fn)(const char *pkey_b64,
+	    const char *password, struct x509_st *cert, char *errbuf, size_t errlen);
+void	 keystore_key_loader_set(keystore_key_fn);
+/* keystore_key.c - private keys: decoding and checking them, the secure
+ * heap they live in */
+/* Sets up OpenSSL's secure heap for private keys, once, and lets
+ * keystore_load load keys in this program; 0 even without the heap.
+ * OpenSSL's own exit handler (OPENSSL_cleanup) releases it. */
+int	 keystore_global_init(void);
+int	 keystore_secure_heap_active(void);
 /* keystore_pkcs11.c - `pkey = pkcs11:URI` keys, signed inside the token */
 struct evp_pkey_st *keystore_pkcs11_load(const char *uri, const char *pin,
 	    char *errbuf, size_t errlen);
@@ -679,9 +690,10 @@ struct tenant_stats {
 	int		 consecutive_failures;
 	double		 current_backoff;
 };
-struct broker *broker_new(struct event_base *, struct broker_config *, char *errbuf, size_t errlen);
-/* Where the broker sends exchanges and mints; a NULL ops means the real one
- * (upstream_curl_ops over a struct upstream, minter_local_ops). */
+/* Where the broker sends exchanges and mints.  A NULL upstream means the
+ * real one (upstream_curl_ops over a struct upstream); the minter is
+ * required: minter_signers_ops (serve's front) or minter_local_ops (tools
+ * and tests; the front's binary does not link it). */
 struct broker_seams {
 	const struct upstream_ops	*upstream;
 	void				*upstream_impl;

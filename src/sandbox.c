@@ -124,7 +124,9 @@ landlock_enter(const char *const *extra_read, int *ret_abi, char *errbuf, size_t
 		*ret_abi = 0;
 		if (errno == ENOSYS || errno == EOPNOTSUPP)
 			return 0;
-		snprintf(errbuf, errlen, "landlock ABI: %s", strerror(errno));
+		snprintf(errbuf, errlen, "landlock ABI: %s (a service manager's system "
+		    "call filter must allow landlock_create_ruleset, landlock_add_rule "
+		    "and landlock_restrict_self)", strerror(errno));
 		return -1;
 	}
 	*ret_abi = abi;

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -38,6 +39,15 @@
 #define TICK			0.1	/* seconds between timeout and reaper checks */
 
 static const double	 latency_bounds[] = SIGNER_LATENCY_BOUNDS;
+
+double
+signer_mono(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void	 proc_down(struct proc *, const char *why);
 static void	 proc_flush(struct proc *);
@@ -111,8 +121,8 @@ proc_close(struct proc *pr, enum proc_state state, bool graceful)
 	pr->fd = -1;
 	if (pr->pool->has_spawner && pr->pid > 0)
 		pr->pool->spawner.stop(pr->pool->spawner.arg, pr->pid, graceful);
-	else
-		signer_reap_add(pr->pool, pr->pid, graceful);
+	else if (pr->pool->local != NULL)
+		pr->pool->local->reap_add(pr->pool, pr->pid, graceful);
 	pr->pid = 0;
 	pr->state = state;
 }
@@ -304,7 +314,7 @@ proc_restart(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 	} else
-		rc = signer_proc_spawn(pr, err, sizeof(err));
+		rc = p->local->spawn(pr, err, sizeof(err));
 	if (rc == -1) {
 		log_warnx("signer %d: cannot restart: %s", pr->index, err);
 		pr->backoff = pr->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : pr->backoff * 2;
@@ -562,16 +572,16 @@ generation_start(struct signer_pool *p, const char *config_path, size_t n,
 	struct generation	*g = generation_new(p, config_path, n, number);
 
 	for (size_t i = 0; i < n; i++)
-		if (signer_proc_spawn(&g->procs[i], errbuf, errlen) == -1)
+		if (p->local->spawn(&g->procs[i], errbuf, errlen) == -1)
 			goto fail;
-	if (signer_generation_wait_ready(p, g, errbuf, errlen) == -1)
+	if (p->local->wait_ready(p, g, errbuf, errlen) == -1)
 		goto fail;
 	for (size_t i = 0; i < n; i++)
 		proc_events_add(&g->procs[i]);
 	return g;
 fail:
 	generation_stop(p, g, false);
-	signer_reap_run(p, true);
+	p->local->reap_run(p, true);
 	generation_free(g);
 	return NULL;
 }
@@ -632,7 +642,8 @@ tick(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	drain_check(p);
-	signer_reap_run(p, false);
+	if (p->local != NULL)
+		p->local->reap_run(p, false);
 }
 
 static size_t
@@ -674,9 +685,13 @@ pool_tick_start(struct signer_pool *p)
 	event_add(p->ev_tick, &tv);
 }
 
+/*
+ * A pool that starts its own processes (signer_pool_new in signer_proc.c,
+ * which alone knows fork and exec: the front's binary does not link it).
+ */
 struct signer_pool *
-signer_pool_new(struct event_base *base, const struct signer_pool_options *o,
-    char *errbuf, size_t errlen)
+signer_pool_start(struct event_base *base, const struct signer_pool_options *o,
+    const struct signer_local *local, char *errbuf, size_t errlen)
 {
 	struct signer_pool	*p;
 	size_t			 n = o->signers > 0 ? o->signers : online_cpus();
@@ -690,8 +705,9 @@ signer_pool_new(struct event_base *base, const struct signer_pool_options *o,
 		return NULL;
 	}
 	p = pool_alloc(base, o);
+	p->local = local;
 	if ((p->cur = generation_start(p, o->config_path, n, 1, errbuf, errlen)) == NULL) {
-		signer_reap_run(p, true);
+		p->local->reap_run(p, true);
 		free(p->reaps);
 		free(p->rbuf);
 		free(p->exe);
@@ -826,7 +842,8 @@ signer_pool_free(struct signer_pool *p)
 		TAILQ_REMOVE(&p->limbo, r, entry);
 		request_free(r);
 	}
-	signer_reap_run(p, true);
+	if (p->local != NULL)
+		p->local->reap_run(p, true);
 	generation_free(p->cur);
 	for (size_t i = 0; i < p->n_old; i++)
 		generation_free(p->old[i]);

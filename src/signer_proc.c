@@ -1,12 +1,15 @@
 /*
- * signer_proc.c - starting, waiting for and reaping signer processes, for
- * the pool in signer.c.
+ * signer_proc.c - starting, waiting for and reaping signer processes: for
+ * serve's master (signer_exec) and for a pool that starts its own
+ * (signer_pool_new: tests and bench_pool).
  *
- * Owns fork and exec of `samlbroker signer` with nothing of the front but
- * stdio and the signer's end of its socketpair (fd 3), the wait for a new
- * generation's READY packets at start and reload, and waiting for stopped
- * children without blocking the loop (EOF first, so a signer exits
- * cleanly; then SIGTERM; then SIGKILL), so that no process is left.
+ * Owns fork and exec of `samlbroker signer` with nothing of the parent
+ * but stdio, the signer's end of its socketpair (fd 3) and, from the
+ * master, its generation's snapshot (fd 4); for a pool of its own, the
+ * wait for a new generation's READY packets at start and reload, and
+ * waiting for stopped children without blocking the loop (EOF first, so
+ * a signer exits cleanly; then SIGTERM; then SIGKILL), so that no process
+ * is left.  The front's binary does not link this file.
  */
 #include "config.h"
 
@@ -26,15 +29,6 @@
 
 #include "samlbroker.h"
 #include "signer.h"
-
-double
-signer_mono(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* In the child between fork and exec: async-signal-safe calls only. */
 static void __attribute__((noreturn))
@@ -273,3 +267,14 @@ signer_generation_wait_ready(struct signer_pool *p, struct generation *g, char *
 	return 0;
 }
 
+
+static const struct signer_local local_ops = {
+	signer_proc_spawn, signer_generation_wait_ready, signer_reap_add, signer_reap_run
+};
+
+struct signer_pool *
+signer_pool_new(struct event_base *base, const struct signer_pool_options *o,
+    char *errbuf, size_t errlen)
+{
+	return signer_pool_start(base, o, &local_ops, errbuf, errlen);
+}
