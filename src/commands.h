@@ -29,6 +29,9 @@ int	 cmd_status(int argc, char **argv);	/* client.c */
 /* signer_main.c: the hidden `signer` command the signer pool starts; its
  * argv must be main's argv + 1 (it rewrites the process title). */
 int	 signer_main(int argc, char **argv);
+/* Test builds only: called in a signer once its keys are loaded, before
+ * it says READY (NULL in the installed program). */
+extern void (*signer_start_hook)(int index);
 int	 cmd_provision(int argc, char **argv);	/* provision.c */
 /* check --online: per tenant (all when NULL) one line per check; 0, or 1
  * when any check failed. */

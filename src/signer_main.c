@@ -42,6 +42,9 @@
 
 #define SIGNER_SNAPSHOT_MAX	(64 * 1024 * 1024)
 
+/* Test builds only (tests/samlbroker_testclock.c): runs before READY. */
+void	(*signer_start_hook)(int index);
+
 struct keyed {
 	char			 name[NAME_MAX_LEN + 1];
 	struct saml_signer	*signer;
@@ -418,6 +421,8 @@ signer_main(int argc, char **argv)
 	if (load_tenants(&st, path != NULL ? path : "the snapshot", snap_fd,
 	    &error) == -1)
 		goto fail;
+	if (signer_start_hook != NULL)
+		signer_start_hook(st.index);
 	if (harden(&st, err, sizeof(err)) == -1) {
 		error = xstrdup(err);
 		goto fail;

@@ -23,8 +23,30 @@
 static const char	*clock_file;
 static const char *const test_env[] = {
 	"SAMLBROKER_TEST_CLOCK_FILE", "SAMLBROKER_TEST_PROBE", "SAMLBROKER_TEST_NO_SANDBOX",
-	NULL
+	"SAMLBROKER_TEST_SIGNER_DELAY_FILE", NULL
 };
+
+/* A signer that takes a while to start: while the file named by
+ * SAMLBROKER_TEST_SIGNER_DELAY_FILE exists, it waits its number of seconds
+ * before saying READY (tests/serve_reload.py). */
+static void
+slow_start(int index)
+{
+	const char	*path = getenv("SAMLBROKER_TEST_SIGNER_DELAY_FILE");
+	double		 secs = 0;
+	FILE		*f;
+
+	(void)index;
+	if (path == NULL || (f = fopen(path, "r")) == NULL)
+		return;
+	if (fscanf(f, "%lf", &secs) == 1 && secs > 0 && secs < 600) {
+		struct timespec ts = { (time_t)secs,
+		    (long)((secs - (double)(time_t)secs) * 1e9) };
+
+		nanosleep(&ts, NULL);
+	}
+	fclose(f);
+}
 
 static double
 test_clock(void)
@@ -61,5 +83,6 @@ main(int argc, char **argv)
 	master_front_program = "samlbroker-front-testclock";
 	master_front_env = test_env;
 	master_front_env_all = off != NULL && strcmp(off, "1") == 0;
+	signer_start_hook = slow_start;
 	return samlbroker_main(argc, argv);
 }
