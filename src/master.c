@@ -1032,13 +1032,68 @@ title_set(int argc, char **argv)
 	memcpy(start, title, sizeof(title) - 1);
 }
 
+/* Signals and the tick, on a new base. */
+static void
+events_add(struct master *m)
+{
+	struct timeval		 tv = { 0, (suseconds_t)(TICK_SEC * 1e6) };
+
+	if ((m->base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	m->sig_term = evsignal_new(m->base, SIGTERM, stop_cb, m);
+	m->sig_int = evsignal_new(m->base, SIGINT, stop_cb, m);
+	m->sig_hup = evsignal_new(m->base, SIGHUP, hup_cb, m);
+	m->sig_chld = evsignal_new(m->base, SIGCHLD, chld_cb, m);
+	m->ev_tick = event_new(m->base, -1, EV_PERSIST, tick_cb, m);
+	if (m->sig_term == NULL || m->sig_int == NULL || m->sig_hup == NULL ||
+	    m->sig_chld == NULL || m->ev_tick == NULL)
+		fatalx("event_new");
+	evsignal_add(m->sig_term, NULL);
+	evsignal_add(m->sig_int, NULL);
+	evsignal_add(m->sig_hup, NULL);
+	evsignal_add(m->sig_chld, NULL);
+	event_add(m->ev_tick, &tv);
+}
+
+/* Our socket files go; everything else is let go of. */
+static void
+master_free(struct master *m)
+{
+	master_listeners_close(m->listeners, m->n_listeners, true);
+	for (size_t i = m->n_signers; i > 0; i--)
+		signer_forget(m, m->signers[i - 1]);
+	free(m->signers);
+	gen_free(m->cur);
+	gen_free(m->pending);
+	if (m->ca_fd != -1)
+		close(m->ca_fd);
+	if (m->ctl != -1)
+		close(m->ctl);
+	if (m->qry != -1)
+		close(m->qry);
+	if (m->ev_ctl)
+		event_free(m->ev_ctl);
+	if (m->ev_qry)
+		event_free(m->ev_qry);
+	if (m->base) {
+		event_free(m->sig_term);
+		event_free(m->sig_int);
+		event_free(m->sig_hup);
+		event_free(m->sig_chld);
+		event_free(m->ev_tick);
+		event_base_free(m->base);
+	}
+	free(m->self_exe);
+	free(m->front_exe);
+	free(m->config_path);
+}
+
 int
 master_run(const char *config_path, int argc, char **argv)
 {
 	struct master		 m;
 	struct broker_config	*conf = NULL;
 	struct mgen		*g;
-	struct timeval		 tv = { 0, (suseconds_t)(TICK_SEC * 1e6) };
 	char			 err[512];
 
 	memset(&m, 0, sizeof(m));
@@ -1056,18 +1111,7 @@ master_run(const char *config_path, int argc, char **argv)
 	m.self_exe = self_exe();
 	m.front_exe = front_exe();
 	m.ca_fd = ca_load(conf);
-	if ((m.base = event_base_new()) == NULL)
-		fatalx("event_base_new");
-	m.sig_term = evsignal_new(m.base, SIGTERM, stop_cb, &m);
-	m.sig_int = evsignal_new(m.base, SIGINT, stop_cb, &m);
-	m.sig_hup = evsignal_new(m.base, SIGHUP, hup_cb, &m);
-	m.sig_chld = evsignal_new(m.base, SIGCHLD, chld_cb, &m);
-	m.ev_tick = event_new(m.base, -1, EV_PERSIST, tick_cb, &m);
-	evsignal_add(m.sig_term, NULL);
-	evsignal_add(m.sig_int, NULL);
-	evsignal_add(m.sig_hup, NULL);
-	evsignal_add(m.sig_chld, NULL);
-	event_add(m.ev_tick, &tv);
+	events_add(&m);
 	title_set(argc, argv);
 	if (master_listeners_open(conf, &m.listeners, &m.n_listeners) == -1) {
 		log_warnx("event=startup_failed reason=listen");
@@ -1090,45 +1134,15 @@ master_run(const char *config_path, int argc, char **argv)
 	event_add(m.ev_ctl, NULL);
 	event_add(m.ev_qry, NULL);
 	m.pending = g;
-	if (gen_start(&m, g, g->signers, err, sizeof(err)) == -1) {
+	if (gen_start(&m, g, g->signers, err, sizeof(err)) == -1)
 		gen_failed(&m, g, err);
-		goto loop;
-	}
 loop:
-	/* gen_send moves M_STARTING on once the first generation is out. */
-	if (m.state != M_STOPPING && m.state != M_FAILED)
-		event_base_dispatch(m.base);
-	else if (!all_gone(&m))
+	/* Until stopped and every child is gone. */
+	if ((m.state != M_STOPPING && m.state != M_FAILED) || !all_gone(&m))
 		event_base_dispatch(m.base);
 	if (m.exit_code == 0)
 		log_info("event=stopped");
 done:
-	master_listeners_close(m.listeners, m.n_listeners, true);
-	for (size_t i = m.n_signers; i > 0; i--)
-		signer_forget(&m, m.signers[i - 1]);
-	free(m.signers);
-	gen_free(m.cur);
-	gen_free(m.pending);
-	if (m.ca_fd != -1)
-		close(m.ca_fd);
-	if (m.ctl != -1)
-		close(m.ctl);
-	if (m.qry != -1)
-		close(m.qry);
-	if (m.ev_ctl)
-		event_free(m.ev_ctl);
-	if (m.ev_qry)
-		event_free(m.ev_qry);
-	if (m.base) {
-		event_free(m.sig_term);
-		event_free(m.sig_int);
-		event_free(m.sig_hup);
-		event_free(m.sig_chld);
-		event_free(m.ev_tick);
-		event_base_free(m.base);
-	}
-	free(m.self_exe);
-	free(m.front_exe);
-	free(m.config_path);
+	master_free(&m);
 	return m.exit_code;
 }

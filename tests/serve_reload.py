@@ -1,4 +1,5 @@
-"""The master's generations: a reload whose new signers take long to start
+"""The master's generations, and its end when the front dies (signers
+stopped, socket file removed, exit 1).  A reload whose new signers take long to start
 does not stop the front (its loop never waits: health checks and cached
 tokens are answered meanwhile), and a signer started again after a crash
 loads its generation's snapshot, not the files as they are now (a tenant
@@ -104,4 +105,27 @@ check(st["last_reload"]["ok"] is False and st["signers"]["generation"] == 2 and
       repr(st["last_reload"]))
 with open(path, "w") as f:
     f.write(good)
+s.stop()
+s.cleanup()
+
+# --- the front dies: the master stops the signers and exits 1 -------------
+s = Setup(extra_broker="signers = 2\n")
+master, front = s.broker, s.front_pid()
+kids = [k for k in s.signer_pids()]
+check(front is not None and len(kids) == 2, "a front and two signers run", repr(kids))
+os.kill(front, signal.SIGKILL)
+try:
+    master.wait(timeout=120 if SLOW else 20)
+except Exception:
+    pass
+check(master.returncode == 1, "the master exits 1 when its front dies (systemd restarts it)",
+      repr(master.returncode))
+check("event=front_exited signal=9" in open(s.broker_log).read(),
+      "and logs how the front ended")
+gone = s.wait_for(lambda: all(not os.path.exists("/proc/%d/stat" % k) or
+                              open("/proc/%d/stat" % k).read().split(") ")[1][0] == "Z"
+                              for k in kids) or None, "signers gone", timeout=20)
+check(gone, "no signer is left")
+check(not os.path.exists(s.socket), "the master removed its socket file")
+s.procs.remove(master)
 done(s)
