@@ -94,7 +94,7 @@ ll_fs_rights(int abi)
 /* One file readable, nothing else about it; a file that is not there
  * needs no rule. */
 static int
-ll_allow_read(int ruleset, const char *path, char *errbuf, size_t errlen)
+ll_allow(int ruleset, const char *path, uint64_t access, char *errbuf, size_t errlen)
 {
 	struct landlock_path_beneath_attr	 pb;
 	int					 fd, rc;
@@ -102,7 +102,7 @@ ll_allow_read(int ruleset, const char *path, char *errbuf, size_t errlen)
 	if ((fd = open(path, O_PATH | O_CLOEXEC)) == -1)
 		return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
 	memset(&pb, 0, sizeof(pb));
-	pb.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE;
+	pb.allowed_access = access;
 	pb.parent_fd = fd;
 	rc = (int)syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH,
 	    &pb, 0);
@@ -148,11 +148,25 @@ landlock_enter(const char *const *extra_read, int *ret_abi, char *errbuf, size_t
 		return -1;
 	}
 	for (size_t i = 0; resolver_files[i] != NULL; i++)
-		if (ll_allow_read(rs, resolver_files[i], errbuf, errlen) == -1)
+		if (ll_allow(rs, resolver_files[i], LANDLOCK_ACCESS_FS_READ_FILE, errbuf,
+		    errlen) == -1)
 			goto fail;
 	for (size_t i = 0; extra_read != NULL && extra_read[i] != NULL; i++)
-		if (ll_allow_read(rs, extra_read[i], errbuf, errlen) == -1)
+		if (ll_allow(rs, extra_read[i], LANDLOCK_ACCESS_FS_READ_FILE, errbuf,
+		    errlen) == -1)
 			goto fail;
+#ifdef UNDER_ASAN
+	/* Sanitizer builds only: LeakSanitizer reads our own /proc entry
+	 * (threads, maps) at exit. */
+	{
+		char	 self[32];
+
+		snprintf(self, sizeof(self), "/proc/%ld", (long)getpid());
+		if (ll_allow(rs, self, LANDLOCK_ACCESS_FS_READ_FILE |
+		    LANDLOCK_ACCESS_FS_READ_DIR, errbuf, errlen) == -1)
+			goto fail;
+	}
+#endif
 	if (syscall(SYS_landlock_restrict_self, rs, 0) == -1) {
 		snprintf(errbuf, errlen, "landlock_restrict_self: %s", strerror(errno));
 		goto fail;
