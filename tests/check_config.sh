@@ -178,4 +178,87 @@ if selected permissions; then
 	[ "$rc" -eq 0 ] || { echo "FAIL permissions: allow_insecure_permissions = yes did not help"; cat "$tmp/err"; fail=1; }
 fi
 
+# Safe reading: every file is opened once, without blocking and (but the
+# main file) without following a symbolic link, and judged by fstat on
+# that descriptor.  A FIFO must fail at once: each run gets a time limit of
+# 10 times a normal run (measured here, so a wrapper or a slow machine
+# scales it) plus 5 s, and a run that reaches it fails the case.
+if selected safe-reading; then
+	start=$(date +%s%N)
+	run "$data/valid"
+	[ "$rc" -eq 0 ] || { echo "FAIL safe-reading: the valid case fails"; cat "$tmp/err"; fail=1; }
+	limit=$(( ($(date +%s%N) - start) * 10 / 1000000000 + 5 ))
+	base="$rundir"
+	# safe NAME EXPECTED-RC EXPECTED-STDERR-LINE...: check on $case.
+	safe() {
+		name=$1 want=$2
+		shift 2
+		timeout "$limit" ${SAMLBROKER_WRAPPER:-} "$bin" check -c "$case/samlbroker.conf" \
+		    >"$tmp/out" 2>"$tmp/err.raw"
+		rc=$?
+		sed -E '/^(==|--)[0-9]+(==|--) /d' "$tmp/err.raw" >"$tmp/err"
+		if [ "$rc" -eq 124 ]; then
+			echo "FAIL safe-reading $name: check hung (no answer in ${limit}s)"
+			fail=1
+			return
+		fi
+		[ "$rc" -eq "$want" ] || { echo "FAIL safe-reading $name: exit status $rc, not $want"; cat "$tmp/err"; fail=1; }
+		if [ $# -gt 0 ]; then
+			printf '%s\n' "$@" >"$tmp/exp"
+			same "safe-reading $name" stderr "$tmp/exp" "$tmp/err"
+		fi
+		no_secrets "safe-reading $name"
+	}
+	fresh() {	# a copy of the valid case in $case
+		case="${base%/*}/safe-$1"	# beside valid: its relative paths hold
+		rm -rf "$case" && cp -Rp "$base" "$case"
+	}
+	insecure() {
+		sed -i 's/^\[broker\]$/[broker]\nallow_insecure_permissions = yes/' "$case/samlbroker.conf"
+	}
+
+	fresh main-0622; chmod 622 "$case/samlbroker.conf"
+	safe main-0622 1 "$case/samlbroker.conf: is writable by group or others (mode 0622): chmod go-w it"
+	insecure; chmod 622 "$case/samlbroker.conf"
+	safe main-0622-insecure 1 "$case/samlbroker.conf: is writable by group or others (mode 0622): chmod go-w it"
+	# The package's mode: group-readable, not group-writable.
+	fresh main-0640; chmod 640 "$case/samlbroker.conf"
+	safe main-0640 0
+
+	fresh tenant-0622; chmod 622 "$case/tenants/acme.cfg"
+	safe tenant-0622 1 "$case/tenants/acme.cfg: is writable by group or others (mode 0622): chmod go-w it"
+	fresh tenant-0620; chmod 620 "$case/tenants/acme.cfg"
+	safe tenant-0620 1 "$case/tenants/acme.cfg: is writable by group or others (mode 0620): chmod go-w it"
+
+	fresh tenant-fifo; mkfifo "$case/tenants/zeta.cfg"
+	safe tenant-fifo 1 "$case/tenants/zeta.cfg: not a regular file"
+	fresh map-fifo; rm "$case/globex.map"; mkfifo "$case/globex.map"
+	safe map-fifo 1 "$case/samlbroker.conf: [access:globex] agent_map: cannot read $case/globex.map: not a regular file"
+	fresh map-0666; chmod 666 "$case/globex.map"
+	safe map-0666 1 "$case/samlbroker.conf: [access:globex] agent_map: $case/globex.map: is writable by group or others (mode 0666): chmod go-w it"
+	# A map holds no secret: others may read it.
+	fresh map-0644; chmod 644 "$case/globex.map"
+	safe map-0644 0
+
+	# Symbolic links: the main file's path is the administrator's own
+	# (followed: /etc alternatives); files the configuration names are
+	# not, unless allow_insecure_permissions = yes (container mounts).
+	fresh main-link; mv "$case/samlbroker.conf" "$case/real.conf"
+	ln -s real.conf "$case/samlbroker.conf"
+	safe main-link 0
+	fresh tenant-link; mv "$case/tenants/acme.cfg" "$case/acme.cfg.real"
+	ln -s ../acme.cfg.real "$case/tenants/acme.cfg"
+	safe tenant-link 1 "$case/tenants/acme.cfg: a symbolic link, not followed (name the file itself)" \
+	    "$case/samlbroker.conf: [access:acme]: no tenant is named 'acme' (tenants are the *.cfg files of tenants_dir, without .cfg)"
+	insecure
+	safe tenant-link-insecure 0
+	fresh secret-link; mv "$case/tenants/secrets/globex-saml-auth" "$case/globex-saml-auth"
+	ln -s ../../globex-saml-auth "$case/tenants/secrets/globex-saml-auth"
+	safe secret-link 1 "$case/tenants/globex.cfg: [saml_auth] client_secret: file:$case/tenants/secrets/globex-saml-auth: a symbolic link, not followed (name the file itself)" \
+	    "$case/samlbroker.conf: [access:globex]: no tenant is named 'globex' (tenants are the *.cfg files of tenants_dir, without .cfg)"
+	fresh map-link; mv "$case/globex.map" "$case/globex.map.real"
+	ln -s globex.map.real "$case/globex.map"
+	safe map-link 1 "$case/samlbroker.conf: [access:globex] agent_map: cannot read $case/globex.map: a symbolic link, not followed (name the file itself)"
+fi
+
 exit $fail

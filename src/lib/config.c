@@ -144,6 +144,7 @@ config_load_from(struct config_source *src, const char *path, struct diag *d,
 	if (c->allow_insecure_permissions)
 		l.flags |= CONFIG_ALLOW_INSECURE;
 	config_permissions_check(&l, NULL, NULL, path, &st, true);
+	config_ca_load(&l, c);
 	tenants_load(&l, c);
 	access_load(&l, c);
 	for (size_t i = 0; (flags & CONFIG_WARN_OPEN) && d->errors == errors &&
@@ -196,6 +197,7 @@ config_free(struct broker_config *c)
 	free(c->path);
 	free(c->tenants_dir);
 	free(c->ca_file);
+	free(c->ca_pem);
 	free(c->proxy);
 	config_listen_clear(&c->admin_listen);
 	free(c);

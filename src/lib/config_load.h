@@ -40,6 +40,7 @@ enum source_kind {
 	SOURCE_PKEY,	/* a file: pkey */
 	SOURCE_CERT,	/* a file: certificate */
 	SOURCE_MAP,	/* an agent_map */
+	SOURCE_CA,	/* ca_file */
 	SOURCE_KIND_COUNT
 };
 /* Who needs a read: the front, or only the signers (a key or its password). */
@@ -138,6 +139,9 @@ struct tenant *tenant_load_from(struct config_source *, const char *path,
 void	 config_broker_load(struct load *l, struct broker_config *c,
 	    struct ini_section *s);
 void	 config_listen_clear(struct listen_addr *la);
+/* Reads ca_file into c->ca_pem and checks it. */
+void	 config_ca_load(struct load *l, struct broker_config *c);
+#define CA_FILE_MAX		(4 * 1024 * 1024)
 
 /* config_secret.c */
 /* Resolves a secret option (relative file: paths from the loaded file's

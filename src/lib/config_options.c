@@ -322,17 +322,36 @@ config_broker_load(struct load *l, struct broker_config *c, struct ini_section *
 			diag_error(l->d, l->file, "broker", options[i].name, "%s", why);
 	}
 	names[N_OPTIONS] = NULL;
-	if (c->ca_file != NULL && access(c->ca_file, R_OK) == -1) {
-		char *shown = config_printable_dup(c->ca_file);
-		diag_error(l->d, l->file, "broker", "ca_file", "cannot read %s: %s",
-		    shown, strerror(errno));
-		free(shown);
-	}
 	if (c->request_timeout < c->connect_timeout)
 		diag_error(l->d, l->file, "broker", "request_timeout",
 		    "must not be less than connect_timeout");
 	broker_listens(l, c, s);
 	config_refuse_unknown(l, s, names);
+}
+
+/*
+ * ca_file is read with the configuration (through its source, so that a
+ * process that may open no file gets its bytes: c->ca_pem) and checked
+ * like every file the configuration names; it holds no secret, and a
+ * symbolic link is followed (certificate bundles are often links).
+ */
+void
+config_ca_load(struct load *l, struct broker_config *c)
+{
+	struct source_stat	 st;
+	char			*shown;
+
+	if (c->ca_file == NULL)
+		return;
+	if (source_read(l->src, c->ca_file, SOURCE_CA, SOURCE_USE_FRONT, true,
+	    CA_FILE_MAX, &c->ca_pem, &c->ca_pem_len, &st) == -1) {
+		shown = config_printable_dup(c->ca_file);
+		diag_error(l->d, l->file, "broker", "ca_file", "cannot read %s: %s",
+		    shown, errno == EFBIG ? "larger than 4 MiB" : source_strerror(errno));
+		free(shown);
+		return;
+	}
+	config_permissions_check(l, "broker", "ca_file", c->ca_file, &st, false);
 }
 
 static bool

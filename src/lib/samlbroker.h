@@ -161,6 +161,8 @@ struct broker_config {
 	mode_t			 socket_mode;
 	char			*tenants_dir;
 	char			*ca_file;
+	char			*ca_pem;	/* ca_file's bytes as loaded, NUL-terminated */
+	size_t			 ca_pem_len;
 	char			*proxy;
 	enum log_level		 log_level;
 	size_t			 max_cached_tokens;

@@ -183,6 +183,8 @@ source_read(struct config_source *src, const char *path, enum source_kind kind,
 		*ret_buf = mem_dup(e->data, e->len);
 		*ret_len = e->len;
 		*ret_st = e->st;
+		/* A replaying process, maybe another user, checks nothing. */
+		ret_st->live = src->mode == SOURCE_RECORD && e->st.live;
 		return 0;
 	}
 	if (src->mode == SOURCE_REPLAY) {
