@@ -13,7 +13,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Setup, check, done, skip  # noqa: E402
+from harness import Setup, check, done, skip, SLOW  # noqa: E402
 
 PW_VAR = "SB_TEST_KEY_PASSWORD"
 
@@ -95,8 +95,10 @@ with open("/proc/%d/environ" % front, "rb") as f:
     env = f.read()
 check((PW_VAR + "=").encode() not in env and key_password.encode() not in env,
       "the front's environment holds neither the variable nor the password", repr(env[:200]))
-with open("/proc/%d/cmdline" % s.broker.pid, "rb") as f:
-    check(f.read().startswith(b"samlbroker: master"), "the master is titled 'samlbroker: master'")
+if not SLOW:  # under valgrind the kernel shows valgrind's own command line
+    with open("/proc/%d/cmdline" % s.broker.pid, "rb") as f:
+        check(f.read().startswith(b"samlbroker: master"),
+              "the master is titled 'samlbroker: master'")
 check(os.path.basename(os.readlink("/proc/%d/exe" % front)).startswith("samlbroker-front"),
       "the front runs the separate front program", os.readlink("/proc/%d/exe" % front))
 # Still a working broker: exchanges upstream over TLS (the CA bundle the
