@@ -205,6 +205,8 @@ main(int argc, char **argv)
 	int			 ch, sign_response = 0;
 
 	log_init(LOG_LEVEL_INFO, "bench_mint");
+	/* Keys are loaded here (the front's binary cannot). */
+	keystore_global_init();
 	while ((ch = getopt_long(argc, argv, "n:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':

@@ -342,6 +342,17 @@ broker_start(struct fixture *f, struct broker_config *c)
 	if (f->fake_minter) {
 		seams.minter = &fake_minter;
 		seams.minter_impl = f;
+	} else {
+		/* The broker has no minter of its own: the in-process one. */
+		if (f->broker == NULL) {
+			minter_local_free(f->local_minter);
+			f->local_minter = NULL;
+		}
+		if (f->local_minter == NULL &&
+		    (f->local_minter = minter_local_new(f->base, c, err, sizeof(err))) == NULL)
+			fail_msg("minter_local_new: %s", err);
+		seams.minter = &minter_local_ops;
+		seams.minter_impl = f->local_minter;
 	}
 	f->broker = broker_new_with(f->base, c, &seams, err, sizeof(err));
 	if (f->broker == NULL)
@@ -377,6 +388,7 @@ void
 fixture_free(struct fixture *f)
 {
 	broker_free(f->broker);
+	minter_local_free(f->local_minter);
 	/* The broker cancelled whatever it had started. */
 	if (f->n_calls != 0)
 		fprintf(stderr, "fixture: %d calls left after broker_free\n",

@@ -110,6 +110,7 @@ struct fixture {
 	int			 n_cancelled;
 
 	bool			 fake_minter;	/* broker_start uses the fake */
+	struct minter_local	*local_minter;	/* else this one, signing here */
 	enum mint_outcome	 mint_outcome;
 	struct fake_mint	 mints[8];
 	int			 n_mints, n_mint_cancels;

@@ -102,7 +102,7 @@ if selected options; then
 	    "option proxy = (none) (default none; takes effect on restart)"; do
 		grep -qxF "$want" "$tmp/out" || { echo "FAIL options: no line '$want'"; fail=1; }
 	done
-	[ "$(grep -c '^option ' "$tmp/out")" -eq 20 ] || { echo "FAIL options: not 20 options"; fail=1; }
+	[ "$(grep -c '^option ' "$tmp/out")" -eq 21 ] || { echo "FAIL options: not 21 options"; fail=1; }
 fi
 
 for dir in "$data"/ok/*/; do

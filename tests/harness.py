@@ -203,7 +203,7 @@ class Setup:
     def __init__(self, expires_in=3600, request_timeout=3, extra_broker="",
                  with_tcp=True, log_level="debug", admin_socket=None,
                  test_clock=False, nofile=None, activation=None, emu_provider=True,
-                 provisioning=False):
+                 provisioning=False, test_build=False, before_broker=None):
         if not os.access(BROKER, os.X_OK) or not os.access(EMULATOR, os.X_OK):
             skip("binaries not built")
         self.admin_socket = admin_socket  # where /readyz is, with admin_listen
@@ -211,6 +211,9 @@ class Setup:
         # emulator's admin client).
         self.provisioning = provisioning
         self.test_clock = test_clock  # only tests that call set_clock
+        # The test-only build (tests/samlbroker-testclock and its front)
+        # without moving the clock.
+        self.test_build = test_build or test_clock
         self.nofile = nofile  # (soft, hard) RLIMIT_NOFILE for the broker
         self.dir = tempfile.mkdtemp(prefix="samlbroker-test-")
         self.secrets = SECRETS
@@ -225,7 +228,10 @@ class Setup:
         self.ewt_secret = "cs-EWT-%s" % os.urandom(6).hex()
         self.bad_secret = "cs-BAD-%s" % os.urandom(6).hex()
         self.secrets |= {self.client_secret, self.ewt_secret, self.bad_secret}
-        self.clock_file = os.path.join(self.dir, "clock-offset")
+        # In a directory of its own: the test front's sandbox leaves that
+        # directory readable (and nothing else of the test's).
+        os.makedirs(os.path.join(self.dir, "clock"))
+        self.clock_file = os.path.join(self.dir, "clock", "offset")
         self.set_clock(0)
         # The emulator first: its ports go into the broker's tenant files.
         self.emu_dir = os.path.join(self.dir, "emulator")
@@ -266,6 +272,8 @@ class Setup:
                           % (self.ca_file, self.request_timeout, self.connect_timeout,
                              log_level, extra_broker))
         self.broker_log = os.path.join(self.dir, "broker.log")
+        if before_broker:
+            before_broker(self)  # e.g. tenant files changed before the start
         self.broker = self.start_broker(activation=activation)
         self.tokens_seen = SECRETS
 
@@ -311,7 +319,7 @@ class Setup:
         env = dict(os.environ)
         if self.test_clock:
             env["SAMLBROKER_TEST_CLOCK_FILE"] = self.clock_file
-        binary = BROKER_TESTCLOCK if self.test_clock else BROKER
+        binary = BROKER_TESTCLOCK if self.test_build else BROKER
         argv = [binary, "serve", "-c", os.path.join(self.broker_dir, "samlbroker.conf")]
         nofile = self.nofile
         preexec = (lambda: __import__("resource").setrlimit(
@@ -340,6 +348,29 @@ class Setup:
             print(open(self.broker_log).read())
             raise SystemExit("broker exited at start")
         return p
+
+    def front_pid(self, master=None):
+        """The front: the master's child titled "samlbroker: front"."""
+        for k in _children(master or self.broker.pid):
+            try:
+                with open("/proc/%d/cmdline" % k, "rb") as f:
+                    if f.read().startswith(b"samlbroker: front"):
+                        return k
+            except OSError:
+                pass
+        return None
+
+    def signer_pids(self, master=None):
+        """The master's live children titled "samlbroker: signer N"."""
+        out = []
+        for k in _children(master or self.broker.pid):
+            try:
+                with open("/proc/%d/cmdline" % k, "rb") as f:
+                    if f.read().startswith(b"samlbroker: signer"):
+                        out.append(k)
+            except OSError:
+                pass
+        return sorted(out)
 
     def _poke(self):
         try:

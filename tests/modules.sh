@@ -1,5 +1,5 @@
 #!/bin/sh
-# modules.sh - every source file below src/ and emulator/ has a row in
+# modules.sh - every source file below src/*/ and emulator/ has a row in
 # tests/README's table "Module -> its tests", and every test a row names
 # exists, so that a new module cannot come without its tests.
 set -u
@@ -10,7 +10,14 @@ readme=tests/README
 rc=0
 
 rows=$(sed -n 's/^| \(src\/[^ ]*\.c\|emulator\/[^ ]*\.c\) *|\(.*\)|$/\1 \2/p' "$readme")
-for f in src/*.c emulator/*.c; do
+# One directory per kind of process (src/lib, src/master, src/front,
+# src/signer, src/tools); no source may sit in src/ itself.
+for f in src/*.c src/*.h; do
+	[ -e "$f" ] || continue
+	echo "FAIL: $f is not in a process's directory (src/lib, src/master, ...)"
+	rc=1
+done
+for f in src/*/*.c emulator/*.c; do
 	if ! printf '%s\n' "$rows" | grep -q "^$f "; then
 		echo "FAIL: $f has no row in $readme (module -> its tests)"
 		rc=1

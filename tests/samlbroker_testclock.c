@@ -10,6 +10,12 @@
  * the same binary) run under a seccomp filter that forbids opening files,
  * and must keep the same clock as the front.  A line whose two copies
  * differ (read while being rewritten) keeps the previous offset.
+ *
+ * As serve's master it starts the test front (tests/samlbroker_front_test.c)
+ * and passes it, and the signers, the test variables (only these: the
+ * installed master passes no variable at all); with
+ * SAMLBROKER_TEST_NO_SANDBOX=1 the front gets the whole environment, so
+ * that tests/serve_sandbox.py can show what an unconfined front reaches.
  */
 #include "config.h"
 
@@ -28,6 +34,32 @@
 #define CLOCK_RECORD	64	/* bytes of the file that are read */
 
 static const volatile char	*clock_map;
+static const char *const test_env[] = {
+	"SAMLBROKER_TEST_CLOCK_FILE", "SAMLBROKER_TEST_PROBE", "SAMLBROKER_TEST_NO_SANDBOX",
+	"SAMLBROKER_TEST_SIGNER_DELAY_FILE", NULL
+};
+
+/* A signer that takes a while to start: while the file named by
+ * SAMLBROKER_TEST_SIGNER_DELAY_FILE exists, it waits its number of seconds
+ * before saying READY (tests/serve_reload.py). */
+static void
+slow_start(int index)
+{
+	const char	*path = getenv("SAMLBROKER_TEST_SIGNER_DELAY_FILE");
+	double		 secs = 0;
+	FILE		*f;
+
+	(void)index;
+	if (path == NULL || (f = fopen(path, "r")) == NULL)
+		return;
+	if (fscanf(f, "%lf", &secs) == 1 && secs > 0 && secs < 600) {
+		struct timespec ts = { (time_t)secs,
+		    (long)((secs - (double)(time_t)secs) * 1e9) };
+
+		nanosleep(&ts, NULL);
+	}
+	fclose(f);
+}
 
 static double
 test_clock(void)
@@ -50,6 +82,7 @@ int
 main(int argc, char **argv)
 {
 	const char	*clock_file = getenv("SAMLBROKER_TEST_CLOCK_FILE");
+	const char	*off = getenv("SAMLBROKER_TEST_NO_SANDBOX");
 	struct stat	 st;
 	void		*map;
 	int		 fd;
@@ -69,5 +102,9 @@ main(int argc, char **argv)
 		clock_set(test_clock);
 		log_warnx("event=test_clock file=%s", clock_file);
 	}
+	master_front_program = "samlbroker-front-testclock";
+	master_front_env = test_env;
+	master_front_env_all = off != NULL && strcmp(off, "1") == 0;
+	signer_start_hook = slow_start;
 	return samlbroker_main(argc, argv);
 }

@@ -209,17 +209,20 @@ check(st == st2 == st3 == 200 and j["access_token"] == j2["access_token"] == j3[
 check(c["last_subject"] == "case.test@example.com",
       "the assertion carries the canonical address", repr(c))
 
-# The caller's login name is an NSS lookup (getpwuid_r): once per
-# connection, not per request.  strace counts the broker's opens of
-# /etc/passwd while one keep-alive connection asks twice.
+# The caller's login name is an NSS lookup (getpwuid_r, which the master
+# does for the front): once per connection, not per request.  strace
+# counts the opens of /etc/passwd by the master and its children while
+# one keep-alive connection asks twice.
 # A tenant that hides the caller is decided before any lookup: its time
 # would otherwise tell which tenants have agent rules.
 if shutil.which("strace") and not WRAPPER:
     def passwd_opens(uid, *paths):
-        """(curl's statuses and connects, the broker's opens of /etc/passwd)."""
+        """(curl's statuses and connects, the opens of /etc/passwd by the
+        master, which looks login names up, and the front)."""
         trace = os.path.join(s.dir, "passwd.trace")
         tracer = subprocess.Popen(["strace", "-f", "-qq", "-e", "trace=openat,accept,accept4",
-                                   "-o", trace, "-p", str(s.broker.pid)],
+                                   "-o", trace, "-p", str(s.broker.pid),
+                                   "-p", str(s.front_pid())],
                                   stderr=subprocess.DEVNULL)
         # Attached once a connection shows in the trace.
         s.wait_for(lambda: s.get("/healthz") and os.path.exists(trace) and

@@ -131,8 +131,8 @@ check(backoffs[-1] >= 8 and backoffs[-1] > backoffs[0],
       "backoff grows across failures of a key without a token", repr(backoffs))
 s.emu("DELETE", "/emulator/faults")
 
-# Descriptor growth: many requests with upstream faults.
-pid = s.broker.pid
+# Descriptor growth: many requests with upstream faults (in the front).
+pid = s.front_pid()
 
 
 def fds():

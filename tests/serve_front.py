@@ -59,10 +59,10 @@ with open(BROKER, "rb") as f:
 shutil.rmtree(clock_dir, ignore_errors=True)
 
 # --- descriptor limits ----------------------------------------------------------
-with open("/proc/%d/limits" % s.broker.pid) as f:
+with open("/proc/%d/limits" % s.front_pid()) as f:
     m = re.search(r"Max open files\s+(\d+)\s+(\d+)", f.read())
 check(m and int(m.group(1)) == HARD and int(m.group(2)) == HARD,
-      "the soft descriptor limit is raised to the hard one at start",
+      "the front's soft descriptor limit is raised to the hard one at start",
       m.group(0) if m else "")
 check("event=nofile limit=%d" % HARD in log(), "and a limit under max_connections is warned of")
 

@@ -128,16 +128,23 @@ def reload_and_wait(s):
                                else None)(s.get("/v1/status").json()), "reload")["last_reload"]
 
 
+def signer_children(pid):
+    """The signers among pid's children (the master's: the front is one
+    child, each signer another)."""
+    return sorted(p for p in live_children(pid) if title(p).startswith("samlbroker: signer "))
+
+
 def scan_front(s, key_dirs, when):
     for kd in key_dirs:
-        rc, out = memscan(kd, [s.broker.pid])
+        rc, out = memscan(kd, [s.front_pid()])
         check(rc == 0, "the front holds neither prime nor the password of %s %s"
               % (os.path.basename(kd), when), out)
 
 
 def stop_leaves_nothing(s, what):
     pids = live_children(s.broker.pid)
-    check(len(pids) >= 1, "%s: the front has signer children before SIGTERM" % what)
+    check(len(pids) >= 2, "%s: the master has the front and signers as children before "
+          "SIGTERM" % what)
     s.stop()
     gone = s.wait_for(lambda: not any(alive(p) for p in pids) or None,
                       "signers gone") if pids else True
@@ -153,12 +160,12 @@ os.environ["OPENSSL_ia32cap"] = "0:0"
 os.environ["OPENSSL_armcap"] = "0"
 s = Setup(extra_broker="signers = 2\n")
 del os.environ["OPENSSL_ia32cap"], os.environ["OPENSSL_armcap"]
-front = s.broker.pid
+master = s.broker.pid
 sig = s.wait_for(lambda: (lambda st: st if st["ready"] == 2 else None)(signers_status(s)),
                  "two signers ready")
-kids = live_children(front)
+kids = sorted(p for p in live_children(master) if p != s.front_pid())
 check(sig["count"] == 2 and sorted(p["pid"] for p in sig["processes"]) == kids,
-      "/v1/status lists both signers with the pids of the front's children",
+      "/v1/status lists both signers with the pids of the master's children (but the front)",
       "%r %r" % (sig, kids))
 check(all(title(p).startswith("samlbroker: signer ") for p in kids),
       "ps shows the signers by title", repr([title(p) for p in kids]))
@@ -219,7 +226,7 @@ sig = s.wait_for(lambda: (lambda st: st if st["generation"] == 2 and st["ready"]
                           st["draining"] == 0 else None)(signers_status(s)),
                  "new generation ready, old one gone")
 kids = s.wait_for(lambda: (lambda k: k if k == sorted(p["pid"] for p in sig["processes"])
-                           else None)(live_children(front)), "old signers reaped")
+                           else None)(signer_children(master)), "old signers reaped")
 check(not set(kids) & set(old_kids) and len(kids) == 2,
       "the reload replaced both signers and the old ones exited", "%r %r" % (old_kids, kids))
 scan_front(s, [PKCS8, TRADITIONAL], "after a reload")
@@ -233,7 +240,7 @@ def new_generation(s, gen):
                               st["draining"] == 0 else None)(signers_status(s)),
                      "generation %d ready, the old one gone" % gen)
     want = sorted(p["pid"] for p in sig["processes"])
-    return s.wait_for(lambda: want if live_children(front) == want else None,
+    return s.wait_for(lambda: want if signer_children(master) == want else None,
                       "generation %d's signers alone" % gen)
 
 
@@ -267,7 +274,7 @@ check(lr["ok"] is False and lr["error"], "a key the signers cannot decrypt fails
       repr(lr))
 check("samlbroker_config_last_reload_successful 0" in s.metrics(),
       "metrics show the failed reload")
-check(signers_status(s)["generation"] == gen and live_children(front) == kids and
+check(signers_status(s)["generation"] == gen and signer_children(master) == kids and
       mint(s, "still@example.com", tenant="badcreds").status == 200,
       "the old signers keep signing after the failed reload")
 with open(path, "w") as f:
@@ -320,7 +327,7 @@ def listen_notify():
             return
         pid = next((struct.unpack("3i", d[:12])[0] for lvl, typ, d in anc
                     if lvl == socket.SOL_SOCKET and typ == socket.SCM_CREDENTIALS), 0)
-        notes.append((msg.decode(), live_children(pid) if pid else None))
+        notes.append((msg.decode(), signer_children(pid) if pid else None))
 
 
 threading.Thread(target=listen_notify, daemon=True).start()

@@ -1503,5 +1503,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_tenant_digest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_documented_examples, setup, teardown),
 	};
+	/* Keys are loaded here (the front's binary cannot). */
+	keystore_global_init();
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1138,6 +1138,8 @@ main(void)
 	int	 failed;
 
 	log_init(LOG_LEVEL_ERROR, "test_saml");
+	/* Keys are loaded here (the front's binary cannot). */
+	keystore_global_init();
 	failed = cmocka_run_group_tests_name("lifecycle", lifecycle, NULL, NULL);
 	failed += cmocka_run_group_tests_name("minting", minting, group_setup,
 	    group_teardown);

@@ -1,7 +1,8 @@
 /*
- * test_server.c - server.c's listeners on a real event_base: Unix socket
- * files (mode, a stale file replaced, a live one or a non-socket refused,
- * removal on close), the one owner of listener on/off (max_connections,
+ * test_server.c - the listeners the master opens (master_listen.c) as the
+ * front's server.c takes them, on a real event_base: Unix socket files
+ * (mode, a stale file replaced, a live one or a non-socket refused,
+ * removal at the master's end), the one owner of listener on/off (max_connections,
  * the admin cap, shutdown), accept() failing with EMFILE (listeners rest,
  * then accept again), and the descriptor limit raised at start.
  */
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include "server.h"
+#include "master.h"
 
 struct fixture {
 	struct server		 srv;
@@ -34,7 +36,41 @@ struct fixture {
 	char			 dir[64];
 	char			 path[2][96];
 	char			 text[2][108];
+	struct master_listener	*ml;	/* the master's side */
+	size_t			 n_ml;
 };
+
+/* What the master does (open) and the front (adopt each). */
+static int
+listeners_open(struct fixture *f, struct server *srv)
+{
+	struct master_listener	*ml;
+	size_t			 n;
+
+	if (master_listeners_open(&f->conf, &ml, &n) == -1)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(server_listener_adopt(srv, ml[i].fd, ml[i].admin,
+		    ml[i].inherited, ml[i].text, ml[i].path), 0);
+		ml[i].fd = -1;
+	}
+	if (srv == &f->srv) {
+		f->ml = ml;
+		f->n_ml = n;
+	} else {
+		master_listeners_close(ml, n, false);
+	}
+	return 0;
+}
+
+/* The master's end: our socket files go. */
+static void
+listeners_remove(struct fixture *f)
+{
+	master_listeners_close(f->ml, f->n_ml, true);
+	f->ml = NULL;
+	f->n_ml = 0;
+}
 
 static int
 setup(void **state)
@@ -73,6 +109,7 @@ teardown(void **state)
 	conns_close_all(&f->srv);
 	server_listeners_close(&f->srv);
 	server_listeners_free(&f->srv);
+	listeners_remove(f);
 	evtimer_del(&f->srv.accept_retry);
 	event_base_free(f->srv.base);
 	unlink(f->path[0]);
@@ -119,7 +156,7 @@ test_socket_files(void **state)
 		assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	}
 	close(fd);
-	assert_int_equal(server_listeners_open(&f->srv, &f->conf), 0);
+	assert_int_equal(listeners_open(f, &f->srv), 0);
 	assert_int_equal(f->srv.n_listeners, 2);
 	assert_true(f->srv.has_admin_listener);
 	assert_true(f->srv.listeners[1].front->admin);
@@ -134,13 +171,15 @@ test_socket_files(void **state)
 
 		memset(&two, 0, sizeof(two));
 		server_init(&two, f->srv.base);
-		assert_int_equal(server_listeners_open(&two, &f->conf), -1);
+		assert_int_equal(listeners_open(f, &two), -1);
 		server_listeners_close(&two);
 		server_listeners_free(&two);
 		assert_int_equal(stat(f->path[0], &st), 0);
 	}
-	/* Closing removes our own files. */
+	/* Closing removes our own files (the master, at its end). */
 	server_listeners_close(&f->srv);
+	assert_int_equal(stat(f->path[0], &st), 0);
+	listeners_remove(f);
 	assert_int_equal(stat(f->path[0], &st), -1);
 	assert_int_equal(stat(f->path[1], &st), -1);
 
@@ -149,7 +188,7 @@ test_socket_files(void **state)
 	fd = open(f->path[0], O_CREAT | O_WRONLY, 0600);
 	close(fd);
 	f->srv.has_admin_listener = false;
-	assert_int_equal(server_listeners_open(&f->srv, &f->conf), -1);
+	assert_int_equal(listeners_open(f, &f->srv), -1);
 	assert_int_equal(stat(f->path[0], &st), 0);
 	assert_true(S_ISREG(st.st_mode));
 }
@@ -161,7 +200,7 @@ test_connection_limits(void **state)
 	struct fixture	*f = *state;
 	int		 c[2], admin[SERVER_ADMIN_MAX_CONNECTIONS + 1];
 
-	assert_int_equal(server_listeners_open(&f->srv, &f->conf), 0);
+	assert_int_equal(listeners_open(f, &f->srv), 0);
 	c[0] = connect_to(f->path[0]);
 	spin(&f->srv, 5);
 	assert_int_equal(f->srv.n_conns, 1);
@@ -213,7 +252,7 @@ test_accept_emfile(void **state)
 
 	f->conf.has_admin_listen = false;
 	f->srv.max_connections = 8;
-	assert_int_equal(server_listeners_open(&f->srv, &f->conf), 0);
+	assert_int_equal(listeners_open(f, &f->srv), 0);
 	client = connect_to(f->path[0]);
 	/* Use up every descriptor under a low limit. */
 	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);

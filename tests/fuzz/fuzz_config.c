@@ -51,6 +51,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct diag		 d;
 	char			 path[PATH_MAX];
 
+	keystore_global_init();	/* keys load in this program; idempotent */
 	if (dir[0] == '\0') {
 		snprintf(dir, sizeof(dir), "/tmp/fuzz_config.XXXXXX");
 		if (mkdtemp(dir) == NULL)

@@ -67,6 +67,8 @@ static const struct config_option options[] = {
 	  "signer processes, which alone hold the keys; 0: one per online CPU" },
 	{ "signer_queue", COPT_COUNT, 1, 4096, "64", F(signer_queue), false, false,
 	  "mint requests each signer may have sent or waiting; beyond: 503 signers_busy" },
+	{ "require_landlock", COPT_BOOL, 0, 0, "no", F(require_landlock), false, false,
+	  "refuse to start on a kernel without Landlock (the front's file sandbox)" },
 };
 #define N_OPTIONS	(sizeof(options) / sizeof(options[0]))
 

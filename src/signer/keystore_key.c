@@ -1,20 +1,18 @@
 /*
- * keystore.c - a tenant's SAML signing key and certificate.
- *
- * Owns decoding the two option values (base64 of a PEM certificate and
- * base64 of a password-encrypted PEM private key, in PKCS#8 or traditional
- * form), checking that they belong together and are fit for signing, and
- * the OpenSSL secure heap the private keys live in.  It does not judge
- * dates (the configuration compares them with clock_now()) and does not
- * log: every failure is one error text that starts with the name of the
- * option it concerns ("certificate: ", "pkey: " or "password: ").
+ * keystore_key.c - a tenant's private key: decoding base64 of a
+ * password-encrypted PEM key (PKCS#8 or traditional form) or a pkcs11:
+ * URI, checking that it is RSA, long enough, the certificate's own and fit
+ * for signing, and the OpenSSL secure heap the keys live in.
+ * keystore_global_init hands keystore.c this loader; only programs that
+ * call it (the signers, the tools, tests) can load a key, and the front's
+ * binary does not link this file (tests/front_symbols.sh).  Every failure
+ * is one error text starting with "pkey: " or "password: "; no logging.
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
@@ -47,17 +45,6 @@
  */
 #define STACK_WIPE_SIZE		(64 * 1024)
 
-struct keystore {
-	EVP_PKEY	*pkey;
-	X509		*cert;
-	char		*subject;
-	char		*cert_pem;
-	char		 fingerprint[32 * 3];
-	double		 not_before;
-	double		 not_after;
-	bool		 in_token;	/* pkey is a pkcs11: key */
-};
-
 /* What the password callback was given and whether OpenSSL asked. */
 struct pw_ctx {
 	const char	*password;
@@ -66,9 +53,12 @@ struct pw_ctx {
 
 static int	 secure_heap_active;
 
+static EVP_PKEY *key_load(const char *, const char *, X509 *, char *, size_t);
+
 int
 keystore_global_init(void)
 {
+	keystore_key_loader_set(key_load);
 	if (CRYPTO_secure_malloc_initialized()) {
 		secure_heap_active = 1;
 		return 0;
@@ -139,56 +129,12 @@ errors_say_bad_decrypt(void)
 }
 
 static void
-buf_free(unsigned char *buf, size_t len)
+key_buf_free(unsigned char *buf, size_t len)
 {
 	if (buf == NULL)
 		return;
 	OPENSSL_cleanse(buf, len);
 	free(buf);
-}
-
-static int
-asn1_time_to_epoch(const ASN1_TIME *t, double *ret)
-{
-	struct tm	 tm;
-
-	memset(&tm, 0, sizeof(tm));
-	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
-		return -1;
-	*ret = (double)timegm(&tm);
-	return 0;
-}
-
-/* The subject as `openssl x509 -subject` prints it: "CN = a, O = b". */
-static char *
-name_oneline(const X509_NAME *name)
-{
-	BIO	*bio;
-	char	*data, *s = NULL;
-	long	 len;
-
-	if ((bio = BIO_new(BIO_s_mem())) == NULL)
-		return NULL;
-	if (X509_NAME_print_ex(bio, name, 0,
-	    (XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB) | ASN1_STRFLGS_UTF8_CONVERT) >= 0 &&
-	    (len = BIO_get_mem_data(bio, &data)) >= 0)
-		s = xstrndup(data, (size_t)len);
-	BIO_free(bio);
-	return s;
-}
-
-/* SHA-256 of the DER certificate as "AB:CD:...", like openssl x509 -fingerprint. */
-static int
-cert_fingerprint(X509 *cert, char *out, size_t outlen)
-{
-	unsigned char	*der = NULL;
-	int		 len, rc;
-
-	if ((len = i2d_X509(cert, &der)) <= 0)
-		return -1;
-	rc = x509_fingerprint(der, (size_t)len, out, outlen);
-	OPENSSL_free(der);
-	return rc;
 }
 
 /*
@@ -225,18 +171,6 @@ done:
 	return ok;
 }
 
-/* A hint for the common mistake of pasting the PEM text itself. */
-static const char *
-pem_hint(const char *value)
-{
-	while (*value == ' ' || *value == '\t' || *value == '\r' || *value == '\n')
-		value++;
-	if (strncmp(value, "-----BEGIN", 10) == 0)
-		return " (this is PEM text; the option wants base64 of the PEM file, "
-		    "as made by openssl base64)";
-	return "";
-}
-
 /* The password-encrypted PEM key in base64; NULL with errbuf on failure. */
 static EVP_PKEY *
 pem_key_load(const char *pkey_b64, struct pw_ctx *pw, char *errbuf, size_t errlen)
@@ -247,7 +181,7 @@ pem_key_load(const char *pkey_b64, struct pw_ctx *pw, char *errbuf, size_t errle
 	EVP_PKEY	*pkey = NULL;
 
 	if (base64_decode_lenient(pkey_b64, &key_pem, &key_len) == -1) {
-		snprintf(errbuf, errlen, "pkey: not valid base64%s", pem_hint(pkey_b64));
+		snprintf(errbuf, errlen, "pkey: not valid base64%s", keystore_pem_hint(pkey_b64));
 		goto done;
 	}
 	if ((bio = BIO_new_mem_buf(key_pem, (int)key_len)) == NULL) {
@@ -278,31 +212,8 @@ pem_key_load(const char *pkey_b64, struct pw_ctx *pw, char *errbuf, size_t errle
 	}
 done:
 	BIO_free(bio);
-	buf_free(key_pem, key_len);
+	key_buf_free(key_pem, key_len);
 	return pkey;
-}
-
-/* The certificate: base64 of its PEM text. */
-static X509 *
-cert_load(const char *cert_b64, char *errbuf, size_t errlen)
-{
-	unsigned char	*cert_der = NULL;
-	size_t		 cert_len = 0;
-	BIO		*bio = NULL;
-	X509		*cert = NULL;
-
-	if (base64_decode_lenient(cert_b64, &cert_der, &cert_len) == -1) {
-		snprintf(errbuf, errlen, "certificate: not valid base64%s",
-		    pem_hint(cert_b64));
-		return NULL;
-	}
-	if ((bio = BIO_new_mem_buf(cert_der, (int)cert_len)) == NULL ||
-	    (cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL)
-		snprintf(errbuf, errlen,
-		    "certificate: no PEM certificate found (truncated or not a certificate)");
-	BIO_free(bio);
-	buf_free(cert_der, cert_len);
-	return cert;
 }
 
 /* The key must be RSA, long enough, and the certificate's own. */
@@ -338,116 +249,22 @@ key_check(EVP_PKEY *pkey, X509 *cert, char *errbuf, size_t errlen)
 	return 0;
 }
 
-struct keystore *
-keystore_load(const char *cert_b64, const char *pkey_b64, char *password,
-    char *errbuf, size_t errlen)
+/* The loader keystore.c calls: the key, checked against cert. */
+static EVP_PKEY *
+key_load(const char *pkey_b64, const char *password, X509 *cert, char *errbuf,
+    size_t errlen)
 {
-	struct keystore	*ks = NULL;
-	struct pw_ctx	 pw = { password != NULL ? password : "", 0 };
-	X509		*cert = NULL;
-	EVP_PKEY	*pkey = NULL;
+	struct pw_ctx	 pw = { password, 0 };
+	EVP_PKEY	*pkey;
 
-	ERR_clear_error();
-	if ((cert = cert_load(cert_b64, errbuf, errlen)) == NULL)
-		goto fail;
-	if (pkey_b64 != NULL) {
-		if (strncmp(pkey_b64, "pkcs11:", 7) == 0)
-			pkey = keystore_pkcs11_load(pkey_b64, pw.password, errbuf, errlen);
-		else
-			pkey = pem_key_load(pkey_b64, &pw, errbuf, errlen);
-		stack_wipe();
-		if (pkey == NULL || key_check(pkey, cert, errbuf, errlen) == -1)
-			goto fail;
+	if (strncmp(pkey_b64, "pkcs11:", 7) == 0)
+		pkey = keystore_pkcs11_load(pkey_b64, password, errbuf, errlen);
+	else
+		pkey = pem_key_load(pkey_b64, &pw, errbuf, errlen);
+	stack_wipe();
+	if (pkey != NULL && key_check(pkey, cert, errbuf, errlen) == -1) {
+		EVP_PKEY_free(pkey);
+		pkey = NULL;
 	}
-	ks = xcalloc(1, sizeof(*ks));
-	if (asn1_time_to_epoch(X509_get0_notBefore(cert), &ks->not_before) == -1 ||
-	    asn1_time_to_epoch(X509_get0_notAfter(cert), &ks->not_after) == -1) {
-		snprintf(errbuf, errlen, "certificate: unreadable validity dates");
-		goto fail;
-	}
-	if ((ks->subject = name_oneline(X509_get_subject_name(cert))) == NULL ||
-	    (ks->cert_pem = x509_cert_pem(cert)) == NULL ||
-	    cert_fingerprint(cert, ks->fingerprint, sizeof(ks->fingerprint)) == -1) {
-		snprintf(errbuf, errlen, "certificate: cannot encode the certificate");
-		goto fail;
-	}
-	ks->cert = cert;
-	ks->pkey = pkey;
-	ks->in_token = pkey_b64 != NULL && strncmp(pkey_b64, "pkcs11:", 7) == 0;
-	if (password != NULL)
-		OPENSSL_cleanse(password, strlen(password));
-	return ks;
-
-fail:
-	if (ks != NULL) {
-		free(ks->subject);
-		free(ks->cert_pem);
-		free(ks);
-	}
-	EVP_PKEY_free(pkey);
-	X509_free(cert);
-	if (password != NULL)
-		OPENSSL_cleanse(password, strlen(password));
-	ERR_clear_error();
-	return NULL;
-}
-
-void
-keystore_free(struct keystore *ks)
-{
-	if (ks == NULL)
-		return;
-	EVP_PKEY_free(ks->pkey);
-	X509_free(ks->cert);
-	free(ks->subject);
-	free(ks->cert_pem);
-	free(ks);
-}
-
-struct evp_pkey_st *
-keystore_pkey(const struct keystore *ks)
-{
-	return ks->pkey;
-}
-
-struct x509_st *
-keystore_cert(const struct keystore *ks)
-{
-	return ks->cert;
-}
-
-const char *
-keystore_subject(const struct keystore *ks)
-{
-	return ks->subject;
-}
-
-double
-keystore_not_after(const struct keystore *ks)
-{
-	return ks->not_after;
-}
-
-double
-keystore_not_before(const struct keystore *ks)
-{
-	return ks->not_before;
-}
-
-const char *
-keystore_cert_pem(const struct keystore *ks)
-{
-	return ks->cert_pem;
-}
-
-bool
-keystore_in_token(const struct keystore *ks)
-{
-	return ks->in_token;
-}
-
-const char *
-keystore_fingerprint(const struct keystore *ks)
-{
-	return ks->fingerprint;
+	return pkey;
 }

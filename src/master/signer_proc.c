@@ -1,12 +1,15 @@
 /*
- * signer_proc.c - starting, waiting for and reaping signer processes, for
- * the pool in signer.c.
+ * signer_proc.c - starting, waiting for and reaping signer processes: for
+ * serve's master (signer_exec) and for a pool that starts its own
+ * (signer_pool_new: tests and bench_pool).
  *
- * Owns fork and exec of `samlbroker signer` with nothing of the front but
- * stdio and the signer's end of its socketpair (fd 3), the wait for a new
- * generation's READY packets at start and reload, and waiting for stopped
- * children without blocking the loop (EOF first, so a signer exits
- * cleanly; then SIGTERM; then SIGKILL), so that no process is left.
+ * Owns fork and exec of `samlbroker signer` with nothing of the parent
+ * but stdio, the signer's end of its socketpair (fd 3) and, from the
+ * master, its generation's snapshot (fd 4); for a pool of its own, the
+ * wait for a new generation's READY packets at start and reload, and
+ * waiting for stopped children without blocking the loop (EOF first, so
+ * a signer exits cleanly; then SIGTERM; then SIGKILL), so that no process
+ * is left.  The front's binary does not link this file.
  */
 #include "config.h"
 
@@ -21,40 +24,42 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "samlbroker.h"
 #include "signer.h"
 
-double
-signer_mono(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* In the child between fork and exec: async-signal-safe calls only. */
 static void __attribute__((noreturn))
-child_exec(const char *exe, char *const argv[], int fd, pid_t parent)
+child_exec(const char *exe, char *const argv[], char *const envp[], int fd,
+    int extra_fd, pid_t parent)
 {
+	int	 last = extra_fd != -1 ? SIGNER_WIRE_FD + 1 : SIGNER_WIRE_FD;
+
+	/* extra_fd first out of the way of fd 3, then both in place. */
+	if (extra_fd != -1 && extra_fd <= SIGNER_WIRE_FD + 1) {
+		if ((extra_fd = fcntl(extra_fd, F_DUPFD_CLOEXEC, 10)) == -1)
+			_exit(127);
+	}
 	if (fd == SIGNER_WIRE_FD) {
 		if (fcntl(fd, F_SETFD, 0) == -1)
 			_exit(127);
 	} else if (dup2(fd, SIGNER_WIRE_FD) == -1) {
 		_exit(127);
 	}
-	/* Nothing of the front's but stdio and the socketpair survives. */
-	if (close_range(SIGNER_WIRE_FD + 1, ~0U, 0) == -1) {
+	if (extra_fd != -1 && dup2(extra_fd, SIGNER_WIRE_FD + 1) == -1)
+		_exit(127);
+	/* Nothing of the parent's but stdio and these survives. */
+	if (close_range((unsigned)last + 1, ~0U, 0) == -1) {
 		long max = sysconf(_SC_OPEN_MAX);
 
-		for (long i = SIGNER_WIRE_FD + 1; i < (max > 0 ? max : 65536); i++)
+		for (long i = last + 1; i < (max > 0 ? max : 65536); i++)
 			(void)close((int)i);
 	}
 	/* Signals as a fresh process has them; an interrupt or hangup of the
-	 * terminal is the front's business (signers exit when it closes
-	 * their socket). */
+	 * terminal is the parent's business (signers exit when the front
+	 * closes their socket). */
 	struct sigaction sa;
 	sigset_t none;
 
@@ -68,27 +73,31 @@ child_exec(const char *exe, char *const argv[], int fd, pid_t parent)
 	(void)sigaction(SIGHUP, &sa, NULL);
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	/* A front that dies takes its signers with it. */
+	/* A parent that dies takes its signers with it. */
 	(void)prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
 	if (getppid() != parent)	/* it died before prctl */
 		_exit(127);
-	execv(exe, argv);
+	if (envp != NULL)
+		execve(exe, argv, envp);
+	else
+		execv(exe, argv);
 	_exit(127);
 }
 
-/* Forks and execs one signer; 0, or -1 with errbuf. */
-int
-signer_proc_spawn(struct proc *pr, char *errbuf, size_t errlen)
+pid_t
+signer_exec(const char *exe, char *const opts[], int extra_fd, char *const envp[],
+    int *ret_fd, char *errbuf, size_t errlen)
 {
-	struct signer_pool	*p = pr->pool;
-	char			 index[16], fdarg[16];
-	char			*argv[] = { p->exe, (char *)"signer", (char *)"-c",
-	    pr->gen->config_path, (char *)"--fd", fdarg, (char *)"--index", index, NULL };
-	int			 sv[2];
-	pid_t			 pid, parent;
+	char		*argv[16];
+	size_t		 n = 0;
+	int		 sv[2];
+	pid_t		 pid, parent;
 
-	snprintf(index, sizeof(index), "%d", pr->index);
-	snprintf(fdarg, sizeof(fdarg), "%d", SIGNER_WIRE_FD);
+	argv[n++] = (char *)(uintptr_t)exe;
+	argv[n++] = (char *)"signer";
+	for (size_t i = 0; opts[i] != NULL && n < sizeof(argv) / sizeof(argv[0]) - 1; i++)
+		argv[n++] = opts[i];
+	argv[n] = NULL;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
 		snprintf(errbuf, errlen, "socketpair: %s", strerror(errno));
 		return -1;
@@ -101,7 +110,7 @@ signer_proc_spawn(struct proc *pr, char *errbuf, size_t errlen)
 		return -1;
 	}
 	if (pid == 0)
-		child_exec(p->exe, argv, sv[1], parent);
+		child_exec(exe, argv, envp, sv[1], extra_fd, parent);
 	close(sv[1]);
 	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) == -1) {
 		snprintf(errbuf, errlen, "fcntl: %s", strerror(errno));
@@ -110,8 +119,27 @@ signer_proc_spawn(struct proc *pr, char *errbuf, size_t errlen)
 		waitpid(pid, NULL, 0);
 		return -1;
 	}
+	*ret_fd = sv[0];
+	return pid;
+}
+
+/* Forks and execs one signer of the pool; 0, or -1 with errbuf. */
+int
+signer_proc_spawn(struct proc *pr, char *errbuf, size_t errlen)
+{
+	struct signer_pool	*p = pr->pool;
+	char			 index[16], fdarg[16];
+	char			*opts[] = { (char *)"-c", pr->gen->config_path,
+	    (char *)"--fd", fdarg, (char *)"--index", index, NULL };
+	pid_t			 pid;
+	int			 fd;
+
+	snprintf(index, sizeof(index), "%d", pr->index);
+	snprintf(fdarg, sizeof(fdarg), "%d", SIGNER_WIRE_FD);
+	if ((pid = signer_exec(p->exe, opts, -1, NULL, &fd, errbuf, errlen)) == -1)
+		return -1;
 	pr->pid = pid;
-	pr->fd = sv[0];
+	pr->fd = fd;
 	pr->state = PROC_STARTING;
 	pr->started_at = signer_mono();
 	return 0;
@@ -239,3 +267,14 @@ signer_generation_wait_ready(struct signer_pool *p, struct generation *g, char *
 	return 0;
 }
 
+
+static const struct signer_local local_ops = {
+	signer_proc_spawn, signer_generation_wait_ready, signer_reap_add, signer_reap_run
+};
+
+struct signer_pool *
+signer_pool_new(struct event_base *base, const struct signer_pool_options *o,
+    char *errbuf, size_t errlen)
+{
+	return signer_pool_start(base, o, &local_ops, errbuf, errlen);
+}

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -44,9 +45,19 @@
 
 static const double	 latency_bounds[] = SIGNER_LATENCY_BOUNDS;
 
+double
+signer_mono(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void	 proc_down(struct proc *, const char *why);
 static void	 proc_flush(struct proc *);
 static void	 limbo_drain(struct signer_pool *);
+static void	 generation_switch(struct signer_pool *, struct generation *);
 
 /* ---- each tenant's share ---- */
 
@@ -177,7 +188,10 @@ proc_close(struct proc *pr, enum proc_state state, bool graceful)
 	if (pr->fd != -1)
 		close(pr->fd);
 	pr->fd = -1;
-	signer_reap_add(pr->pool, pr->pid, graceful);
+	if (pr->pool->has_spawner && pr->pid > 0)
+		pr->pool->spawner.stop(pr->pool->spawner.arg, pr->pid, graceful);
+	else if (pr->pool->local != NULL)
+		pr->pool->local->reap_add(pr->pool, pr->pid, graceful);
 	pr->pid = 0;
 	pr->state = state;
 }
@@ -354,16 +368,40 @@ proc_flush(struct proc *pr)
 }
 
 static void
+proc_events_add(struct proc *pr)
+{
+	pr->ev_read = event_new(pr->pool->base, pr->fd, EV_READ | EV_PERSIST,
+	    proc_readable, pr);
+	pr->ev_write = event_new(pr->pool->base, pr->fd, EV_WRITE, proc_writable, pr);
+	if (pr->ev_read == NULL || pr->ev_write == NULL)
+		fatalx("event_new");
+	event_add(pr->ev_read, NULL);
+}
+
+static void
 proc_restart(evutil_socket_t fd, short what, void *arg)
 {
 	struct proc	*pr = arg;
+	struct signer_pool *p = pr->pool;
 	char		 err[256];
+	int		 rc;
 
 	if (pr->state != PROC_DOWN)
 		return;
 	pr->restarts++;
-	pr->pool->stats.restarts++;
-	if (signer_proc_spawn(pr, err, sizeof(err)) == -1) {
+	p->stats.restarts++;
+	if (p->has_spawner) {
+		/* The spawner answers later; the start timeout still runs. */
+		rc = p->spawner.start(p->spawner.arg, pr->gen->number, pr->index,
+		    ++pr->start_seq, err, sizeof(err));
+		if (rc == 0) {
+			pr->state = PROC_STARTING;
+			pr->started_at = signer_mono();
+			return;
+		}
+	} else
+		rc = p->local->spawn(pr, err, sizeof(err));
+	if (rc == -1) {
 		log_warnx("signer %d: cannot restart: %s", pr->index, err);
 		pr->backoff = pr->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : pr->backoff * 2;
 		struct timeval tv = { (time_t)pr->backoff,
@@ -371,12 +409,7 @@ proc_restart(evutil_socket_t fd, short what, void *arg)
 		event_add(pr->ev_restart, &tv);
 		return;
 	}
-	pr->ev_read = event_new(pr->pool->base, pr->fd, EV_READ | EV_PERSIST,
-	    proc_readable, pr);
-	pr->ev_write = event_new(pr->pool->base, pr->fd, EV_WRITE, proc_writable, pr);
-	if (pr->ev_read == NULL || pr->ev_write == NULL)
-		fatalx("event_new");
-	event_add(pr->ev_read, NULL);
+	proc_events_add(pr);
 }
 
 /* A signer's queued requests go to limbo (retried once elsewhere). */
@@ -408,7 +441,7 @@ proc_down(struct proc *pr, const char *why)
 
 	if (pr->state == PROC_DOWN || pr->state == PROC_STOPPED)
 		return;
-	if (pid > 0)
+	if (pid > 0 && !p->has_spawner)
 		kill(pid, SIGKILL);	/* a hung or confused signer must go */
 	queue_to_limbo(p, pr);
 	proc_close(pr, pr->gen->draining ? PROC_STOPPED : PROC_DOWN, false);
@@ -585,15 +618,15 @@ generation_stop(struct signer_pool *p, struct generation *g, bool graceful)
 	}
 }
 
-/* Starts a generation of n signers and waits for them; NULL on failure. */
+/* A generation of n processes, none started. */
 static struct generation *
-generation_start(struct signer_pool *p, const char *config_path, size_t n,
-    uint64_t number, char *errbuf, size_t errlen)
+generation_new(struct signer_pool *p, const char *config_path, size_t n,
+    uint64_t number)
 {
 	struct generation	*g = xcalloc(1, sizeof(*g));
 
 	g->number = number;
-	g->config_path = xstrdup(config_path);
+	g->config_path = config_path != NULL ? xstrdup(config_path) : NULL;
 	g->procs = xcalloc(n, sizeof(*g->procs));
 	g->n_procs = n;
 	for (size_t i = 0; i < n; i++) {
@@ -608,25 +641,47 @@ generation_start(struct signer_pool *p, const char *config_path, size_t n,
 		if ((pr->ev_restart = evtimer_new(p->base, proc_restart, pr)) == NULL)
 			fatalx("evtimer_new");
 	}
-	for (size_t i = 0; i < n; i++)
-		if (signer_proc_spawn(&g->procs[i], errbuf, errlen) == -1)
-			goto fail;
-	if (signer_generation_wait_ready(p, g, errbuf, errlen) == -1)
-		goto fail;
+	return g;
+}
+
+/* A generation of the spawner's ready processes; the pool owns the fds. */
+static struct generation *
+generation_adopt(struct signer_pool *p, uint64_t number, const int *fds,
+    const pid_t *pids, size_t n)
+{
+	struct generation	*g = generation_new(p, NULL, n, number);
+	double			 now = signer_mono();
+
 	for (size_t i = 0; i < n; i++) {
 		struct proc *pr = &g->procs[i];
 
-		pr->ev_read = event_new(p->base, pr->fd, EV_READ | EV_PERSIST,
-		    proc_readable, pr);
-		pr->ev_write = event_new(p->base, pr->fd, EV_WRITE, proc_writable, pr);
-		if (pr->ev_read == NULL || pr->ev_write == NULL)
-			fatalx("event_new");
-		event_add(pr->ev_read, NULL);
+		pr->fd = fds[i];
+		pr->pid = pids[i];
+		pr->state = PROC_READY;
+		pr->started_at = now;
+		proc_events_add(pr);
 	}
+	return g;
+}
+
+/* Starts a generation of n signers and waits for them; NULL on failure. */
+static struct generation *
+generation_start(struct signer_pool *p, const char *config_path, size_t n,
+    uint64_t number, char *errbuf, size_t errlen)
+{
+	struct generation	*g = generation_new(p, config_path, n, number);
+
+	for (size_t i = 0; i < n; i++)
+		if (p->local->spawn(&g->procs[i], errbuf, errlen) == -1)
+			goto fail;
+	if (p->local->wait_ready(p, g, errbuf, errlen) == -1)
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		proc_events_add(&g->procs[i]);
 	return g;
 fail:
 	generation_stop(p, g, false);
-	signer_reap_run(p, true);
+	p->local->reap_run(p, true);
 	generation_free(g);
 	return NULL;
 }
@@ -695,7 +750,8 @@ tick(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	drain_check(p);
-	signer_reap_run(p, false);
+	if (p->local != NULL)
+		p->local->reap_run(p, false);
 }
 
 static size_t
@@ -706,22 +762,11 @@ online_cpus(void)
 	return n < 1 ? 1 : (size_t)n;
 }
 
-struct signer_pool *
-signer_pool_new(struct event_base *base, const struct signer_pool_options *o,
-    char *errbuf, size_t errlen)
+static struct signer_pool *
+pool_alloc(struct event_base *base, const struct signer_pool_options *o)
 {
 	struct signer_pool	*p;
-	struct timeval		 tv = { 0, (suseconds_t)(TICK * 1e6) };
-	size_t			 n = o->signers > 0 ? o->signers : online_cpus();
 
-	if (o->config_path == NULL) {
-		snprintf(errbuf, errlen, "no configuration file for the signers");
-		return NULL;
-	}
-	if (n > MAX_SIGNERS) {
-		snprintf(errbuf, errlen, "at most %d signers", MAX_SIGNERS);
-		return NULL;
-	}
 	p = xcalloc(1, sizeof(*p));
 	p->base = base;
 	p->exe = xstrdup(o->exe != NULL ? o->exe : "/proc/self/exe");
@@ -732,8 +777,46 @@ signer_pool_new(struct event_base *base, const struct signer_pool_options *o,
 	p->start_timeout = o->start_timeout > 0 ? o->start_timeout : START_TIMEOUT_DEFAULT;
 	p->rbuf = xmalloc(READ_BUF + 1);
 	TAILQ_INIT(&p->limbo);
+	if (o->spawner != NULL) {
+		p->spawner = *o->spawner;
+		p->has_spawner = true;
+	}
+	return p;
+}
+
+static void
+pool_tick_start(struct signer_pool *p)
+{
+	struct timeval		 tv = { 0, (suseconds_t)(TICK * 1e6) };
+
+	if ((p->ev_tick = event_new(p->base, -1, EV_PERSIST, tick, p)) == NULL)
+		fatalx("event_new");
+	event_add(p->ev_tick, &tv);
+}
+
+/*
+ * A pool that starts its own processes (signer_pool_new in signer_proc.c,
+ * which alone knows fork and exec: the front's binary does not link it).
+ */
+struct signer_pool *
+signer_pool_start(struct event_base *base, const struct signer_pool_options *o,
+    const struct signer_local *local, char *errbuf, size_t errlen)
+{
+	struct signer_pool	*p;
+	size_t			 n = o->signers > 0 ? o->signers : online_cpus();
+
+	if (o->config_path == NULL || o->spawner != NULL) {
+		snprintf(errbuf, errlen, "no configuration file for the signers");
+		return NULL;
+	}
+	if (n > MAX_SIGNERS) {
+		snprintf(errbuf, errlen, "at most %d signers", MAX_SIGNERS);
+		return NULL;
+	}
+	p = pool_alloc(base, o);
+	p->local = local;
 	if ((p->cur = generation_start(p, o->config_path, n, 1, errbuf, errlen)) == NULL) {
-		signer_reap_run(p, true);
+		p->local->reap_run(p, true);
 		free(p->reaps);
 		free(p->rbuf);
 		free(p->exe);
@@ -741,9 +824,22 @@ signer_pool_new(struct event_base *base, const struct signer_pool_options *o,
 		return NULL;
 	}
 	p->stats.generation = 1;
-	if ((p->ev_tick = event_new(base, -1, EV_PERSIST, tick, p)) == NULL)
-		fatalx("event_new");
-	event_add(p->ev_tick, &tv);
+	pool_tick_start(p);
+	return p;
+}
+
+struct signer_pool *
+signer_pool_adopt_new(struct event_base *base, const struct signer_pool_options *o,
+    uint64_t generation, const int *fds, const pid_t *pids, size_t n)
+{
+	struct signer_pool	*p;
+
+	if (o->spawner == NULL || n == 0 || n > MAX_SIGNERS)
+		return NULL;
+	p = pool_alloc(base, o);
+	p->cur = generation_adopt(p, generation, fds, pids, n);
+	p->stats.generation = generation;
+	pool_tick_start(p);
 	return p;
 }
 
@@ -757,6 +853,70 @@ signer_pool_reload(struct signer_pool *p, const char *config_path, char *errbuf,
 	g = generation_start(p, path, p->cur->n_procs, p->cur->number + 1, errbuf, errlen);
 	if (g == NULL)
 		return -1;
+	generation_switch(p, g);
+	return 0;
+}
+
+void
+signer_pool_adopt(struct signer_pool *p, uint64_t generation, const int *fds,
+    const pid_t *pids, size_t n)
+{
+	generation_switch(p, generation_adopt(p, generation, fds, pids, n));
+}
+
+/* Which process of which live generation; NULL when none. */
+static struct proc *
+proc_of(struct signer_pool *p, uint64_t gen, int index)
+{
+	struct generation	*g = p->cur->number == gen ? p->cur : NULL;
+
+	for (size_t i = 0; g == NULL && i < p->n_old; i++)
+		if (p->old[i]->number == gen)
+			g = p->old[i];
+	if (g == NULL || index < 1 || (size_t)index > g->n_procs)
+		return NULL;
+	return &g->procs[index - 1];
+}
+
+void
+signer_pool_started(struct signer_pool *p, uint64_t gen, int index, uint32_t seq,
+    pid_t pid, int fd)
+{
+	struct proc	*pr = proc_of(p, gen, index);
+
+	if (pr == NULL || pr->state != PROC_STARTING || pr->start_seq != seq ||
+	    pr->gen->draining) {
+		/* An attempt given up (timed out, or its generation replaced). */
+		close(fd);
+		if (p->has_spawner && pid > 0)
+			p->spawner.stop(p->spawner.arg, pid, false);
+		return;
+	}
+	pr->fd = fd;
+	pr->pid = pid;
+	pr->state = PROC_READY;
+	log_info("signer %d ready pid=%ld generation=%llu", pr->index, (long)pid,
+	    (unsigned long long)gen);
+	proc_events_add(pr);
+}
+
+void
+signer_pool_start_failed(struct signer_pool *p, uint64_t gen, int index, uint32_t seq,
+    const char *why)
+{
+	struct proc	*pr = proc_of(p, gen, index);
+	char		 reason[300];
+
+	if (pr == NULL || pr->state != PROC_STARTING || pr->start_seq != seq)
+		return;
+	snprintf(reason, sizeof(reason), "failed to start: %s", why);
+	proc_down(pr, reason);
+}
+
+/* g becomes current; the current one drains and stops. */
+static void
+generation_switch(struct signer_pool *p, struct generation *g)
+{
 	p->cur->draining = true;
 	for (size_t i = 0; i < p->cur->n_procs; i++) {
 		struct proc *pr = &p->cur->procs[i];
@@ -774,7 +934,6 @@ signer_pool_reload(struct signer_pool *p, const char *config_path, char *errbuf,
 	p->stats.generation = g->number;
 	drain_check(p);
 	limbo_drain(p);
-	return 0;
 }
 
 void
@@ -792,7 +951,8 @@ signer_pool_free(struct signer_pool *p)
 		TAILQ_REMOVE(&p->limbo, r, entry);
 		request_free(p, r);
 	}
-	signer_reap_run(p, true);
+	if (p->local != NULL)
+		p->local->reap_run(p, true);
 	generation_free(p->cur);
 	for (size_t i = 0; i < p->n_old; i++)
 		generation_free(p->old[i]);

@@ -100,6 +100,7 @@ struct proc {
 	double			 answered_at;	/* last answer: the head's work began then */
 	double			 backoff;
 	uint64_t		 restarts;
+	uint32_t		 start_seq;	/* the spawner's current attempt */
 };
 
 struct generation {
@@ -144,10 +145,35 @@ struct signer_pool {
 	size_t			 rr;
 	unsigned char		*rbuf;		/* one answer; wiped after each */
 	struct signer_pool_stats stats;
+	bool			 has_spawner;	/* the master starts processes */
+	struct signer_spawner	 spawner;
+	const struct signer_local *local;	/* else the pool does (signer_proc.c) */
 };
 
-/* signer_proc.c */
+/* How a pool without a spawner starts and reaps its own processes
+ * (signer_proc.c, for tests and bench_pool): signer.c reaches fork and
+ * exec only through this table, so the front's binary does not link them. */
+struct signer_local {
+	int	(*spawn)(struct proc *, char *errbuf, size_t errlen);
+	int	(*wait_ready)(struct signer_pool *, struct generation *, char *errbuf,
+		    size_t errlen);
+	void	(*reap_add)(struct signer_pool *, pid_t, bool graceful);
+	void	(*reap_run)(struct signer_pool *, bool block);
+};
+
+/* signer.c */
 double	 signer_mono(void);
+/* signer_pool_new's body, with the local table. */
+struct signer_pool *signer_pool_start(struct event_base *, const struct signer_pool_options *,
+	    const struct signer_local *, char *errbuf, size_t errlen);
+
+/* signer_proc.c */
+/* Forks and execs `exe signer` with argv's options after "signer" and its
+ * end of a new socketpair on SIGNER_WIRE_FD (extra_fd, if not -1, on
+ * SIGNER_WIRE_FD + 1) and environment envp; our end (non-blocking) in
+ * *ret_fd.  The pid, or -1 with errbuf. */
+pid_t	 signer_exec(const char *exe, char *const opts[], int extra_fd,
+	    char *const envp[], int *ret_fd, char *errbuf, size_t errlen);
 int	 signer_proc_spawn(struct proc *, char *errbuf, size_t errlen);
 void	 signer_reap_add(struct signer_pool *, pid_t, bool graceful);
 /* Waits for stopped children: EOF, then SIGTERM, then SIGKILL; block

@@ -508,15 +508,14 @@ seams_set(struct broker *b, const struct broker_seams *s, char *errbuf,
 		b->uops = &upstream_curl_ops;
 		b->uimpl = b->own_upstream;
 	}
-	if (s != NULL && s->minter != NULL) {
-		b->mops = s->minter;
-		b->mimpl = s->minter_impl;
-		return 0;
-	}
-	if ((b->own_minter = minter_local_new(b->base, conf, errbuf, errlen)) == NULL)
+	/* No default: the in-process minter (saml.c, private keys) is not
+	 * linked into the front; its callers pass it (tests, tools). */
+	if (s == NULL || s->minter == NULL) {
+		snprintf(errbuf, errlen, "no minter");
 		return -1;
-	b->mops = &minter_local_ops;
-	b->mimpl = b->own_minter;
+	}
+	b->mops = s->minter;
+	b->mimpl = s->minter_impl;
 	return 0;
 }
 
@@ -543,13 +542,6 @@ fail:
 	b->conf = NULL;	/* the caller keeps its configuration on failure */
 	broker_free(b);
 	return NULL;
-}
-
-struct broker *
-broker_new(struct event_base *base, struct broker_config *conf, char *errbuf,
-    size_t errlen)
-{
-	return broker_new_with(base, conf, NULL, errbuf, errlen);
 }
 
 static void
@@ -606,7 +598,6 @@ broker_free(struct broker *b)
 		cache_foreach(b->cache, drop_waiters, b);
 	cache_free(b->cache);
 	upstream_free(b->own_upstream);
-	minter_local_free(b->own_minter);
 	free(b->tstate);
 	config_free(b->conf);
 	free(b);

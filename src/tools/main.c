@@ -284,7 +284,7 @@ cmd_serve(int argc, char **argv)
 		fprintf(stderr, "samlbroker serve: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	return server_run(path);
+	return master_run(path, argc, argv);
 }
 
 static const struct command {

@@ -312,7 +312,8 @@ fail:
 
 /*
  * The caller's login name (struct caller's login seam; arg is the
- * connection's struct peer), looked up once per connection.  An NSS
+ * request, whose connection's struct peer keeps it), looked up once per
+ * connection: asked of the master under serve, else of NSS.  An NSS
  * lookup: getpwuid_r may ask a directory server, and its time depends on
  * the caller, so access_decide asks for it only after the caller is known
  * to the tenant, and only for an agent.  NULL when unknown.
@@ -320,13 +321,20 @@ fail:
 static const char *
 caller_login(void *arg)
 {
-	struct peer	*who = arg;
+	struct request		*r = arg;
+	const struct server	*srv = r->srv;
+	struct peer		*who = &r->req->who;
 	struct passwd	 pw, *res = NULL;
 	char		 buf[4096];
 
 	if (!who->login_looked_up && who->is_unix) {
 		who->login_looked_up = true;
-		if (getpwuid_r((uid_t)who->uid, &pw, buf, sizeof(buf), &res) == 0 &&
+		/* Under the master the front cannot read the user database:
+		 * the master answers. */
+		if (srv->control != NULL) {
+			who->has_login = front_control_login(srv->control, who->uid,
+			    who->login, sizeof(who->login)) == 0;
+		} else if (getpwuid_r((uid_t)who->uid, &pw, buf, sizeof(buf), &res) == 0 &&
 		    res != NULL && strlen(res->pw_name) < sizeof(who->login)) {
 			memcpy(who->login, res->pw_name, strlen(res->pw_name) + 1);
 			who->has_login = true;
@@ -349,7 +357,7 @@ caller_of(struct request *r, struct caller *c)
 	c->n_gids = who->n_groups;
 	if (who->is_unix) {
 		c->login = caller_login;
-		c->login_arg = who;
+		c->login_arg = r;
 	}
 }
 

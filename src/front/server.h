@@ -110,8 +110,8 @@ struct server {
 	struct broker			*broker;
 	struct signer_pool		*signers;	/* hold the keys (server_signers.c) */
 	struct minter_signers		*minter;	/* the broker's minter over them */
-	char				*signer_exe;	/* the program they run */
-	char				*config_path;
+	struct front_control		*control;	/* the channel to the master */
+	char				*config_path;	/* the master's, for status */
 	struct server_listener		*listeners;
 	size_t				 n_listeners;
 	double				 started;
@@ -119,7 +119,7 @@ struct server {
 	bool				 stopping;
 	int				 grace_ticks;	/* 100 ms each since SIGTERM */
 	size_t				 in_flight;	/* requests waiting for the broker */
-	struct event			*sig_term, *sig_int, *sig_hup, *grace_timer;
+	struct event			*sig_term, *sig_int, *grace_timer;
 	/* Embedded and assigned before any listener exists, so that an
 	 * accept() failure always finds it. */
 	struct event			 accept_retry;
@@ -146,9 +146,11 @@ struct server {
 /* server.c */
 /* Prepares a server on a base: timers exist before any listener. */
 void	 server_init(struct server *, struct event_base *);
-/* Opens (or inherits) the listeners; -1 with the reason logged. */
-int	 server_listeners_open(struct server *, const struct broker_config *);
-/* Stops accepting; unlinks our socket files. */
+struct event_base *server_base_new(void);
+/* Takes a listening socket the master opened (the server owns fd). */
+int	 server_listener_adopt(struct server *, int fd, bool admin, bool inherited,
+	    const char *text, const char *path);
+/* Stops accepting (the master removes the socket files). */
 void	 server_listeners_close(struct server *);
 void	 server_listeners_free(struct server *);
 /* The one owner of listener on/off: after accept() failed, connections
@@ -157,6 +159,20 @@ void	 server_listeners_update(struct server *);
 /* Raises the soft descriptor limit to the hard one; warns when
  * max_connections does not fit. */
 void	 server_nofile_raise(size_t max_connections);
+/* The limits a configuration sets (a reload may change them). */
+void	 server_configure(struct server *, const struct broker_config *);
+/* SIGTERM/SIGINT stop the server gracefully. */
+void	 server_signals_add(struct server *);
+/* A graceful stop: no new connection, requests finish (why: log text). */
+void	 server_stop(struct server *, const char *why);
+/* A new generation's configuration (takes conf on success); -1 with
+ * errbuf, the old one kept. */
+int	 server_generation_take(struct server *, struct broker_config *,
+	    char *errbuf, size_t errlen);
+/* A reload failed (count: the master's, not counted yet). */
+void	 server_reload_failed(struct server *, const char *error, bool count);
+/* Everything the server holds, the broker and the signer pool included. */
+void	 server_teardown(struct server *);
 
 /* http_parser.c */
 /* Parses a request head at the start of buf: returns its length in bytes
@@ -192,15 +208,34 @@ int	 server_http_route(const char *target, enum endpoint *ret_ep,
 int	 server_endpoint_status_index(int status);
 
 /* server_signers.c */
-/* Starts the signers (conf's signers and signer_queue) over srv->config_path
- * and the minter the broker uses; -1 with errbuf. */
+/* The pool over the master's first generation of ready signers (the pool
+ * owns the fds) and the minter the broker uses. */
 int	 server_signers_start(struct server *, const struct broker_config *,
-	    char *errbuf, size_t errlen);
-/* A new generation of signers loads the file again; on failure the old
- * one stays (-1 with errbuf). */
-int	 server_signers_reload(struct server *, char *errbuf, size_t errlen);
-/* After broker_free: the minter, then the signers; no process is left. */
+	    const struct signer_spawner *, uint64_t generation, const int *fds,
+	    const pid_t *pids, size_t n);
+/* A new generation's ready signers replace the current ones. */
+void	 server_signers_adopt(struct server *, uint64_t generation, const int *fds,
+	    const pid_t *pids, size_t n);
+/* After broker_free: the minter, then the signers' sockets. */
 void	 server_signers_stop(struct server *);
+
+/* front_control.c - the front's channel to the master */
+struct front_control;
+/* Reads the master's first messages (listeners, the first generation)
+ * and builds the server on srv->base: the configuration, the signer
+ * pool, the broker, the listeners; -1 with the reason logged. */
+struct front_control *front_control_start(struct server *);
+/* The spawner the signer pool asks for restarts. */
+const struct signer_spawner *front_control_spawner(struct front_control *);
+/* The master's answers from now on, on the loop. */
+void	 front_control_listen(struct front_control *);
+/* Tells the master the front serves. */
+int	 front_control_ready(struct front_control *);
+/* The login name of uid, asked of the master (NSS is the master's); 0
+ * with out set, -1 when unknown or the master did not answer. */
+int	 front_control_login(struct front_control *, unsigned uid, char *out,
+	    size_t outlen);
+void	 front_control_free(struct front_control *);
 /* /v1/status's "signers" object (null without signers) and /metrics' lines;
  * without activity, only the processes (no queue depth, requests or
  * latency: they move with every tenant's mints). */

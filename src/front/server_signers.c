@@ -1,11 +1,10 @@
 /*
- * server_signers.c - the daemon's signer processes: starting the signer
- * pool (signer.c) for `samlbroker serve`, the broker's minter over it
- * (minter_signers.c), reloading it before the broker on SIGHUP, stopping
- * it after the broker, and what /v1/status and /metrics say about it.
- * The front itself never loads a private key (server.c loads the
- * configuration with CONFIG_NO_PRIVATE_KEYS); the signers load the same
- * file with the keys.
+ * server_signers.c - the front's signer pool (signer.c) over the signers
+ * the master started (the front cannot start a program): the pool over
+ * the first generation, the broker's minter over it (minter_signers.c),
+ * each new generation's signers, stopping it after the broker, and what
+ * /v1/status and /metrics say about it.  The front never loads a private
+ * key; the signers load their generation's snapshot with the keys.
  */
 #include "config.h"
 
@@ -21,55 +20,33 @@
 
 #include "server.h"
 
-/*
- * The program the signers run: /proc/self/exe, the very binary of the
- * front even if its file is replaced later (a package upgrade), unless the
- * front runs under an interpreter such as valgrind, where /proc/self/exe
- * is the interpreter and readlink tells the program it runs.
- */
-static char *
-signer_exe(void)
-{
-	char		 path[PATH_MAX];
-	struct stat	 self, named;
-	ssize_t		 n;
-
-	if ((n = readlink("/proc/self/exe", path, sizeof(path) - 1)) <= 0)
-		return xstrdup("/proc/self/exe");
-	path[n] = '\0';
-	if (stat("/proc/self/exe", &self) == 0 && stat(path, &named) == 0 &&
-	    (self.st_dev != named.st_dev || self.st_ino != named.st_ino))
-		return xstrdup(path);
-	return xstrdup("/proc/self/exe");
-}
-
 int
 server_signers_start(struct server *srv, const struct broker_config *conf,
-    char *errbuf, size_t errlen)
+    const struct signer_spawner *spawner, uint64_t generation, const int *fds,
+    const pid_t *pids, size_t n)
 {
 	struct signer_pool_options	 o = {
-		.config_path = srv->config_path,
-		.signers = conf->signers,
+		.spawner = spawner,
 		.queue_max = conf->signer_queue,
 		.n_tenants = conf->n_tenants,
 	};
 	struct signer_pool_stats	 st;
 
-	srv->signer_exe = signer_exe();
-	o.exe = srv->signer_exe;
-	if ((srv->signers = signer_pool_new(srv->base, &o, errbuf, errlen)) == NULL)
+	if ((srv->signers = signer_pool_adopt_new(srv->base, &o, generation, fds, pids,
+	    n)) == NULL)
 		return -1;
 	srv->minter = minter_signers_new(srv->base, srv->signers);
 	signer_pool_stats(srv->signers, &st);
-	log_info("event=signers_started signers=%zu queue=%zu", st.signers,
-	    st.queue_max);
+	log_info("event=signers_started signers=%zu queue=%zu generation=%llu",
+	    st.signers, st.queue_max, (unsigned long long)generation);
 	return 0;
 }
 
-int
-server_signers_reload(struct server *srv, char *errbuf, size_t errlen)
+void
+server_signers_adopt(struct server *srv, uint64_t generation, const int *fds,
+    const pid_t *pids, size_t n)
 {
-	return signer_pool_reload(srv->signers, srv->config_path, errbuf, errlen);
+	signer_pool_adopt(srv->signers, generation, fds, pids, n);
 }
 
 /* After the broker (which cancels its mints through the minter). */
@@ -80,8 +57,6 @@ server_signers_stop(struct server *srv)
 	srv->minter = NULL;
 	signer_pool_free(srv->signers);
 	srv->signers = NULL;
-	free(srv->signer_exe);
-	srv->signer_exe = NULL;
 }
 
 /* Every process, current generation first; the caller frees *ret. */

@@ -72,14 +72,12 @@ void	 ini_free(struct ini_file *);	/* cleanses every value */
 struct ini_section *ini_section_find(const struct ini_file *, const char *name);
 struct ini_option *ini_option_find(struct ini_section *, const char *name);
 
-/* keystore.c - a tenant's signing key and certificate */
+/* keystore.c - a tenant's certificate, and its signing key where the
+ * program may hold one (keystore_key.c) */
 struct keystore;
-/* Sets up OpenSSL's secure heap for private keys, once; 0 even without it.
- * OpenSSL's own exit handler (OPENSSL_cleanup) releases it. */
-int	 keystore_global_init(void);
-int	 keystore_secure_heap_active(void);
 /* Loads base64(PEM) certificate and base64(encrypted PEM) key; wipes password.
- * pkey_b64 NULL: the certificate only (keystore_pkey is then NULL). */
+ * pkey_b64 NULL: the certificate only (keystore_pkey is then NULL).  A key
+ * needs the loader keystore_global_init sets; without it, an error. */
 struct keystore *keystore_load(const char *cert_b64, const char *pkey_b64,
 	    char *password, char *errbuf, size_t errlen);
 void	 keystore_free(struct keystore *);
@@ -91,6 +89,19 @@ double	 keystore_not_before(const struct keystore *);
 const char *keystore_cert_pem(const struct keystore *);	/* PEM text */
 const char *keystore_fingerprint(const struct keystore *);	/* SHA-256 hex */
 bool	 keystore_in_token(const struct keystore *);	/* a pkcs11: key */
+/* The hint for PEM text pasted where base64 of the file belongs ("" else). */
+const char *keystore_pem_hint(const char *value);
+/* The private-key loader: the key of pkey_b64, checked against cert. */
+typedef struct evp_pkey_st *(*keystore_key_fn)(const char *pkey_b64,
+	    const char *password, struct x509_st *cert, char *errbuf, size_t errlen);
+void	 keystore_key_loader_set(keystore_key_fn);
+/* keystore_key.c - private keys: decoding and checking them, the secure
+ * heap they live in */
+/* Sets up OpenSSL's secure heap for private keys, once, and lets
+ * keystore_load load keys in this program; 0 even without the heap.
+ * OpenSSL's own exit handler (OPENSSL_cleanup) releases it. */
+int	 keystore_global_init(void);
+int	 keystore_secure_heap_active(void);
 /* keystore_pkcs11.c - `pkey = pkcs11:URI` keys, signed inside the token */
 struct evp_pkey_st *keystore_pkcs11_load(const char *uri, const char *pin,
 	    char *errbuf, size_t errlen);
@@ -158,6 +169,7 @@ struct broker_config {
 	size_t			 max_cached_tokens_per_tenant;	/* 0: no fixed bound */
 	size_t			 max_exchanges_per_tenant;
 	bool			 allow_remote_tcp;
+	bool			 require_landlock;	/* the front fails without it */
 	int			 connect_timeout;	/* seconds */
 	int			 request_timeout;	/* seconds */
 	struct listen_addr	 admin_listen;	/* when has_admin_listen */
@@ -328,9 +340,27 @@ struct signer_result {
 	const char		*error;			/* not OK: short text */
 };
 typedef void (*signer_cb)(const struct signer_result *, void *arg);
+/*
+ * Who starts and stops the pool's processes.  Without one the pool forks
+ * and execs them itself (signer_proc.c: tests, bench_pool); under serve's
+ * master the front cannot start a program, so the master does
+ * (front_control.c), and its answers come back through
+ * signer_pool_started and signer_pool_start_failed.
+ */
+struct signer_spawner {
+	/* Asks for signer index of generation gen; seq names this attempt.
+	 * 0 when asked, -1 with errbuf. */
+	int	(*start)(void *arg, uint64_t gen, int index, uint32_t seq,
+		    char *errbuf, size_t errlen);
+	/* The pool closed pid's socket: it should exit on EOF (graceful),
+	 * or must be killed now (hung or misbehaving). */
+	void	(*stop)(void *arg, pid_t pid, bool graceful);
+	void	*arg;
+};
 struct signer_pool_options {
 	const char	*exe;		/* the samlbroker binary; NULL: /proc/self/exe */
 	const char	*config_path;	/* what each signer loads, with keys */
+	const struct signer_spawner *spawner;	/* NULL: the pool forks them */
 	size_t		 signers;	/* 0: the number of online CPUs */
 	size_t		 queue_max;	/* per signer, sent and waiting; 0: 64 */
 	double		 request_timeout;	/* seconds; a signer slower is killed; 0: 10 */
@@ -391,10 +421,42 @@ void	 signer_pool_set_tenants(struct signer_pool *, size_t n_tenants);
  * Not from a callback. */
 int	 signer_pool_reload(struct signer_pool *, const char *config_path,
 	    char *errbuf, size_t errlen);
+/* With a spawner: a pool over a generation the spawner started and saw
+ * ready (n sockets and pids, index i + 1 each); the pool owns the fds. */
+struct signer_pool *signer_pool_adopt_new(struct event_base *,
+	    const struct signer_pool_options *, uint64_t generation,
+	    const int *fds, const pid_t *pids, size_t n);
+/* Reload with a spawner: the new generation's ready sockets replace the
+ * current one, which drains and stops.  The pool owns the fds. */
+void	 signer_pool_adopt(struct signer_pool *, uint64_t generation,
+	    const int *fds, const pid_t *pids, size_t n);
+/* The spawner's answers to start(): a ready signer's socket (the pool
+ * owns fd; an answer to an attempt given up is stopped at once) or why
+ * it could not start. */
+void	 signer_pool_started(struct signer_pool *, uint64_t gen, int index,
+	    uint32_t seq, pid_t pid, int fd);
+void	 signer_pool_start_failed(struct signer_pool *, uint64_t gen, int index,
+	    uint32_t seq, const char *why);
 void	 signer_pool_stats(const struct signer_pool *, struct signer_pool_stats *);
 /* Up to max processes, current generation first; returns how many. */
 size_t	 signer_pool_processes(const struct signer_pool *, struct signer_process_info *,
 	    size_t max);
+
+/* sandbox.c - the front's confinement: no new privileges, Landlock (no
+ * file but the resolver's may be opened, nothing executed), seccomp */
+struct sandbox_options {
+	bool		 require_landlock;	/* fail when the kernel has none */
+	const char *const *extra_read;	/* more files left readable (tests) */
+};
+struct sandbox_report {
+	bool		 landlock;	/* in force */
+	int		 landlock_abi;	/* 0: the kernel has none */
+	bool		 seccomp;	/* the deny-list is installed */
+};
+/* Confines the calling process for good; -1 with errbuf (fail closed:
+ * the caller must not go on). */
+int	 sandbox_enter(const struct sandbox_options *, struct sandbox_report *ret,
+	    char *errbuf, size_t errlen);
 
 /* upstream.c - token requests to PureCloud: libcurl multi on the libevent loop */
 struct upstream;
@@ -421,6 +483,9 @@ struct upstream_result {
  * live until the callback returns; the callback may take access_token by
  * setting it to NULL. */
 typedef void (*upstream_cb)(struct upstream_result *, void *arg);
+/* Every transfer verifies against this PEM bundle instead of ca_file
+ * (the front, which cannot open files); takes pem (free()d later). */
+void	 upstream_ca_bundle_set(char *pem, size_t len);
 struct upstream *upstream_new(struct event_base *, const char *ca_file,
 	    const char *proxy, int connect_timeout, int request_timeout);
 void	 upstream_free(struct upstream *);	/* cancels pending requests without callbacks */
@@ -640,9 +705,10 @@ struct tenant_stats {
 	int		 consecutive_failures;
 	double		 current_backoff;
 };
-struct broker *broker_new(struct event_base *, struct broker_config *, char *errbuf, size_t errlen);
-/* Where the broker sends exchanges and mints; a NULL ops means the real one
- * (upstream_curl_ops over a struct upstream, minter_local_ops). */
+/* Where the broker sends exchanges and mints.  A NULL upstream means the
+ * real one (upstream_curl_ops over a struct upstream); the minter is
+ * required: minter_signers_ops (serve's front) or minter_local_ops (tools
+ * and tests; the front's binary does not link it). */
 struct broker_seams {
 	const struct upstream_ops	*upstream;
 	void				*upstream_impl;

@@ -11,7 +11,9 @@
  * that `ps` shows ("samlbroker: signer 2"), and answering mint requests on
  * its socketpair (fd 3) until the front closes it, for its own clock only
  * (a request whose time is not the signer's, within SIGNER_TIME_SKEW, is
- * refused).  It speaks only the
+ * refused).  Under serve the master starts it with its generation's
+ * snapshot on fd 4 (--snapshot-fd); tests' pools give it the file (-c).
+ * It speaks only the
  * wire format of signer.h; it has no other socket and never sees a byte
  * from the network.
  */
@@ -39,6 +41,12 @@
 #include "samlbroker.h"
 #include "commands.h"
 #include "signer.h"
+#include "master_wire.h"
+
+#define SIGNER_SNAPSHOT_MAX	(64 * 1024 * 1024)
+
+/* Test builds only (tests/samlbroker_testclock.c): runs before READY. */
+void	(*signer_start_hook)(int index);
 
 struct keyed {
 	char			 name[NAME_MAX_LEN + 1];
@@ -123,16 +131,51 @@ diag_summary(const struct diag *d, const char *path)
 	return out;
 }
 
+/*
+ * The generation's snapshot the master recorded, with the keys: a signer
+ * started again later loads the same bytes, never the files as they are
+ * by then.  The memfd is closed at once.
+ */
+static struct broker_config *
+load_snapshot(int fd, struct diag *d, char **ret_error)
+{
+	struct config_snapshot	*snap;
+	struct broker_config	*conf;
+	char			*buf, err[256];
+	size_t			 len;
+
+	if (mw_memfd_read(fd, SIGNER_SNAPSHOT_MAX, &buf, &len, err, sizeof(err)) == -1) {
+		close(fd);
+		*ret_error = xstrdup(err);
+		return NULL;
+	}
+	close(fd);
+	snap = snapshot_decode(buf, len, err, sizeof(err));
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	if (snap == NULL) {
+		*ret_error = xstrdup(err);
+		return NULL;
+	}
+	conf = config_load_snapshot(snap, d, 0);
+	snapshot_free(snap);
+	return conf;
+}
+
 /* Loads the configuration and keeps one saml_signer per tenant. */
 static int
-load_tenants(struct signer_state *st, const char *path, char **ret_error)
+load_tenants(struct signer_state *st, const char *path, int snap_fd, char **ret_error)
 {
 	struct broker_config	*conf;
 	struct diag		 d;
 	char			 err[256];
 
 	diag_init(&d);
-	conf = config_load(path, &d);
+	conf = snap_fd != -1 ? load_snapshot(snap_fd, &d, ret_error) : config_load(path, &d);
+	if (conf == NULL && *ret_error != NULL) {
+		diag_clear(&d);
+		return -1;
+	}
 	if (conf == NULL) {
 		*ret_error = diag_summary(&d, path);
 		diag_clear(&d);
@@ -326,7 +369,8 @@ serve_loop(struct signer_state *st)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: samlbroker signer -c FILE --fd N --index N\n"
+	fprintf(stderr, "usage: samlbroker signer {-c FILE | --snapshot-fd N} --fd N "
+	    "--index N\n"
 	    "(started by samlbroker serve; not for use by hand)\n");
 }
 
@@ -337,12 +381,13 @@ signer_main(int argc, char **argv)
 		{ "config",	required_argument,	NULL, 'c' },
 		{ "fd",		required_argument,	NULL, 'f' },
 		{ "index",	required_argument,	NULL, 'i' },
+		{ "snapshot-fd", required_argument,	NULL, 's' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static char		 progname[32];
 	struct signer_state	 st;
 	char			*path = NULL, *error = NULL, err[256];
-	int			 ch, rc = 1;
+	int			 ch, rc = 1, snap_fd = -1;
 	bool			 xml_ready = false;
 
 	memset(&st, 0, sizeof(st));
@@ -359,12 +404,16 @@ signer_main(int argc, char **argv)
 		case 'i':
 			st.index = atoi(optarg);
 			break;
+		case 's':
+			snap_fd = atoi(optarg);
+			break;
 		default:
 			usage();
 			return 2;
 		}
 	}
-	if (path == NULL || st.fd < 3 || st.index < 1 || optind != argc) {
+	if ((path == NULL) == (snap_fd < 3) || st.fd < 3 || st.index < 1 ||
+	    optind != argc) {
 		usage();
 		free(path);
 		return 2;
@@ -378,8 +427,11 @@ signer_main(int argc, char **argv)
 		goto fail;
 	}
 	xml_ready = true;
-	if (load_tenants(&st, path, &error) == -1)
+	if (load_tenants(&st, path != NULL ? path : "the snapshot", snap_fd,
+	    &error) == -1)
 		goto fail;
+	if (signer_start_hook != NULL)
+		signer_start_hook(st.index);
 	if (harden(&st, err, sizeof(err)) == -1) {
 		error = xstrdup(err);
 		goto fail;

@@ -56,6 +56,10 @@
 
 struct xfer;
 
+/* The CA bundle in memory (the front's, from the master), else ca_file. */
+static char	*ca_bundle;
+static size_t	 ca_bundle_len;
+
 struct upstream {
 	struct event_base	*base;
 	CURLM			*multi;
@@ -519,7 +523,13 @@ xfer_start(struct upstream *up, const char *url,
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
-	if (up->ca_file != NULL)
+	if (ca_bundle != NULL) {
+		/* The front cannot open ca_file: the master read it. */
+		struct curl_blob blob = { ca_bundle, ca_bundle_len, CURL_BLOB_NOCOPY };
+
+		SET(CURLOPT_CAINFO_BLOB, &blob);
+		SET(CURLOPT_CAPATH, NULL);
+	} else if (up->ca_file != NULL)
 		SET(CURLOPT_CAINFO, up->ca_file);
 	/* "" disables proxies from the environment (https_proxy and so on). */
 	SET(CURLOPT_PROXY, up->proxy != NULL ? up->proxy : "");
@@ -552,6 +562,14 @@ fail:
 /*
  * The interface.
  */
+
+void
+upstream_ca_bundle_set(char *pem, size_t len)
+{
+	free(ca_bundle);
+	ca_bundle = pem;
+	ca_bundle_len = len;
+}
 
 struct upstream *
 upstream_new(struct event_base *base, const char *ca_file, const char *proxy,

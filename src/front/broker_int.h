@@ -39,7 +39,6 @@ struct broker {
 	const struct minter_ops	*mops;
 	void			*mimpl;
 	struct upstream		*own_upstream;	/* when uops is the real one */
-	struct minter_local	*own_minter;	/* when mops is the local one */
 	struct event		*sweep;
 	struct upstream_stats	 ustats;
 	struct exchange		*exchanges;	/* in progress */

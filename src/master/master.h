@@ -1,0 +1,31 @@
+/*
+ * master.h - the master's own parts (master.c, master_listen.c), shared
+ * with their tests.  The wire to the front is master_wire.h.
+ */
+#ifndef SAMLBROKER_MASTER_H
+#define SAMLBROKER_MASTER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "samlbroker.h"
+
+/* One listening socket, until it is handed to the front. */
+struct master_listener {
+	int		 fd;		/* -1 once handed over */
+	bool		 admin;		/* admin_listen or systemd's "admin" */
+	bool		 inherited;	/* socket activation */
+	char		 text[512];	/* the address as written, for logs */
+	char		 path[108];	/* a UNIX socket's path */
+	dev_t		 dev;		/* our socket file, to remove at the end */
+	ino_t		 ino;		/* (0: nothing to remove) */
+};
+
+/* master_listen.c */
+/* Opens (or inherits) every listener; -1 with the reason logged. */
+int	 master_listeners_open(const struct broker_config *,
+	    struct master_listener **ret, size_t *ret_n);
+/* Closes what is open, removes our socket files (remove_files), frees. */
+void	 master_listeners_close(struct master_listener *, size_t n, bool remove_files);
+
+#endif
