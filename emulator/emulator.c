@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * emulator.c - samlbroker-emulator: a stand-in for the PureCloud token
  * endpoint and the platform API's identity provider and organization

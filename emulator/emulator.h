@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * emulator.h - the private header of samlbroker-emulator, a stand-in for
  * the PureCloud token endpoint and the part of the platform API that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * emulator_api.c - the part of the PureCloud platform API that
  * provisioning uses, under /api/v2/:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * emulator_conf.c - the emulator's own configuration and the state of its
  * organizations: OAuth clients, identity provider records (as the API

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * emulator_control.c - the test controls of samlbroker-emulator under
  * /emulator/: counters, injected faults (for the token endpoint, the

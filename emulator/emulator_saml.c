@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * emulator_saml.c - the assertion checks of samlbroker-emulator: what the
  * PureCloud token endpoint is expected to check in a SAML2 Bearer grant.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * emulator_token.c - POST /oauth/token of samlbroker-emulator: client
  * authentication (HTTP Basic), the Client Credentials and SAML2 Bearer

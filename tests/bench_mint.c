@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_mint.c - how close minting a signed SAMLResponse comes to the
  * cost of one bare RSA-2048/SHA-256 signature, and whether memory stays

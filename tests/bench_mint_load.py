@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Benchmark (not a test) of issue 10, in one run on one build: cached
 service-token throughput and latency under wrk -t1 -c32 over loopback TCP
 while a second client mints (POST .../saml-response) at 0, 100 and 400

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_pool.c - mint throughput through the signer pool (signer.c) with
  * real signer processes.  Built by `make`, run by tests/bench_signers.py

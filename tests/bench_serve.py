@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Benchmark (not a test): the cached service-token path over loopback TCP
 under wrk, against nginx answering a body of the same size in the same run;
 then the broker's resident memory with many cached user tokens.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """bench_signers.py - mint throughput through the signer pool with 1 and
 with 2 signer processes, and bench_mint's ratio of a whole mint to a bare
 RSA signature, measured in one run on one build.  A benchmark: it prints

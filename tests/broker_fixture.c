@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * broker_fixture.c - the fakes and helpers of tests/broker_fixture.h.
  */

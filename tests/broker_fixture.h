@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * broker_fixture.h - what tests/test_broker.c and tests/test_broker_seams.c
  * share: a fake token endpoint behind struct upstream_ops, a fake minter

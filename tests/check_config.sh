@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # check_config.sh - `samlbroker check` on the configuration fixtures.
 #
 #   tests/data/config/valid/        loads: exit 0, stdout equals expected-stdout

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_capture.c - a command function run with its output captured (see
  * cmd_capture.h): stdout and stderr are pointed at temporary files for the

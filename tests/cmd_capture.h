@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_capture.h - runs one command function of samlbroker (cmd_keygen,
  * cmd_token, ...) in the test process with its stdout and stderr captured,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # emulator.sh - samlbroker-emulator end to end with curl: Client Credentials
 # and SAML2 Bearer grants for two tenants, each way a token request is
 # refused, the assertion checks (tampering, signature wrapping, time,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # front_symbols.sh - the link line shows the process model: the front
 # (samlbroker-front) holds no code that loads a private key, decrypts,
 # signs or starts a program.  nm lists what it defines and what it

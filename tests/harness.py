@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Integration-test harness: runs the real samlbroker daemon against the
 real samlbroker-emulator on temporary sockets, with python3's standard
 library only.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # keygen.sh - `samlbroker keygen` end to end: the files it writes, their
 # modes, that the openssl CLI reads them, that it refuses what it must, that
 # the password never shows, and that its [saml] section passes

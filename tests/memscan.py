@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """memscan.py - does a process hold a tenant's private key or its password?
 
 Reads /proc/PID/maps and /proc/PID/mem (as root) and searches every

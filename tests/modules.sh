@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # modules.sh - every source file below src/*/ and emulator/ has a row in
 # tests/README's table "Module -> its tests", and every test a row names
 # exists, so that a new module cannot come without its tests.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # pkcs11.sh - a tenant key in a PKCS#11 token (SoftHSM2, through libp11's
 # OpenSSL engine): `pkey = pkcs11:...` with the PIN in password.  check
 # loads it, mint signs inside the token and xmlsec1 verifies with the

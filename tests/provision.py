@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """samlbroker provision and check --online against the emulator's platform
 API, end to end: the emulator starts with no identity provider and trusts,
 for SAML2 Bearer, only what `provision` stores.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # saml_verify.sh - `samlbroker mint` output checked by another verifier: the
 # xmlsec1 command line, with the fixture certificate as the only trusted key.
 #

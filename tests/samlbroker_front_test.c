@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * samlbroker_front_test.c - the test-only front (never installed), which
  * tests/samlbroker-testclock starts: the installed front's code with

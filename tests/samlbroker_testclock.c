@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * samlbroker_testclock.c - a test-only samlbroker (never installed) whose
  * clock the integration tests move: SAMLBROKER_TEST_CLOCK_FILE names a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Who may obtain what ([access:TENANT], issue 8 items 1, 2 and 8) with the
 real daemon: callers run as other uids with setpriv.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The API's edges: every documented error, the TCP request guard, health,
 readiness, status and metrics after real exchanges."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Per-tenant fairness (issue 8): one tenant's callers can neither evict
 another tenant's cached tokens nor use up its exchange slots.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Upstream failures: each gives its documented answer while other
 requests keep being served; failures are remembered and backed off;
 refresh ahead and expiry under an injected clock; no descriptor growth."""

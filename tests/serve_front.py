@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The broker's front door: the descriptor limit (more callers than
 descriptors on a Unix socket, a TCP listener and a TCP admin address), the
 admin address's connection cap, Host and Origin on TCP (DNS rebinding),

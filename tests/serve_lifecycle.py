@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The daemon's life: SIGHUP reload of a changed, an unchanged and a
 broken tenant; SIGTERM with requests in flight; socket activation."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Access control and limits: per-tenant user/group rules checked against
 the kernel's view of the caller, the admin address, body and header size
 limits, slow clients, and the connection limit."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The master's generations, and its end when the front dies (signers
 stopped, socket file removed, exit 1).  A reload whose new signers take long to start
 does not stop the front (its loop never waits: health checks and cached

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The front's sandbox, tested from inside: the test-only front
 (tests/samlbroker-front-testclock) probes, once it is up and sandboxed,
 opening the tenant file, the key's password file and /etc/passwd,

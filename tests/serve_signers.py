@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """serve's signer processes through the real daemon: the front holds no
 private key nor key password (memory scan after start, after 1,000 mints
 and after a reload that changed a tenant's key; the same scan finds the

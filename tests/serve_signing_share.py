@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """One tenant's caller cannot starve another tenant's signing (issue 15).
 
 Tenants acme and badcreds both offer saml-response.  One agent of acme runs

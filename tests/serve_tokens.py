@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The broker's main job against the emulator: both token kinds, the
 cache, single flight under 200 concurrent callers, DELETE, the
 SAMLResponse endpoint, and `samlbroker token`."""

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * signer_fixture.c - helpers of the signer tests (see signer_fixture.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * signer_fixture.h - what the signer tests share (signer_fixture.c): a
  * temporary configuration with two tenants (acme: the vendor-pkcs8

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The systemd units are valid, and the service's sandbox scores at most
 # 2.0 ("OK") in systemd-analyze security.  Skipped without systemd-analyze.
 set -u

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_access.c - access.c (the [access:TENANT] rules and the decision),
  * the option table of config_options.c against the manual and the example

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_broker.c - unit tests for src/broker.c and src/broker_exchange.c,
  * the token service: cache hits and misses, lifetimes and the safety

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_broker_policy.c - unit tests for src/broker_policy.c, the broker's
  * decisions as pure functions: each table row is a state, a time and an

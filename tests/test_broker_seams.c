@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_broker_seams.c - unit tests for the broker's per-tenant fairness
  * (each tenant's share of the cache and of the exchanges in progress: one

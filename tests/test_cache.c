@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_cache.c - unit tests for src/cache.c: keys, recency order,
  * eviction at the bound, pinned entries kept, token ownership, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_client.c - client.c (`samlbroker token` and `samlbroker status`)
  * against a real local server on a Unix socket: a forked process that

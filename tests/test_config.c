@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_config.c - config.c: the main file, tenant files, secrets, the
  * checks on every option and the exact text of every message.

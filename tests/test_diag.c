@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_diag.c - diag.c: the "FILE: [section] option: what" lines of
  * `samlbroker check`, warnings marked and counted apart from errors, and

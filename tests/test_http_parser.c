@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_http_parser.c - http_parser.c from tables: every request head form
  * the README accepts or refuses, fed whole and byte by byte, and the Host

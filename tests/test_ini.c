@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_ini.c - the INI reader: what it accepts, what it rejects and the
  * exact text of each error.

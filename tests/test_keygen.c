@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_keygen.c - keygen.c through `samlbroker keygen`'s entry point:
  * argument errors (exit 2) and their words, the password's sources and

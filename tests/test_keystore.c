@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_keystore.c - loading a tenant's certificate and encrypted key from
  * the fixtures in tests/data/keys/: both field forms of the key, the three

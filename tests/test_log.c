@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_log.c - log.c: level names, the level filter, the
  * "prog: level=NAME key=value" line, control characters replaced so a

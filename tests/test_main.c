@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_main.c - main.c's command line, called as the installed program
  * calls it (samlbroker_main): dispatch, help and version, the usage

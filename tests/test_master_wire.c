@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_master_wire.c - master_wire.c: a message and its descriptors
  * cross a SOCK_SEQPACKET socketpair intact; everything malformed (short,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_minter_signers.c - the broker's minter over a pool of real signer
  * processes (minter_signers.c): a mint answers MINT_OK with an assertion

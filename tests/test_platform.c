@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_platform.c - platform.c's pure parts: platform_api_url (a path on
  * base_service_url, a selfUri "/api/v2/..." on its scheme and host) and

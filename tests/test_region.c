@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_region.c - the table of PureCloud regions (src/region.c): lookup,
  * the URLs a domain implies, and which region a URL belongs to.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_saml.c - signed SAMLResponses: every field of the document at a
  * fixed time, defaults and overrides, both signatures checked by xmlsec

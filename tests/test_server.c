@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_server.c - the listeners the master opens (master_listen.c) as the
  * front's server.c takes them, on a real event_base: Unix socket files

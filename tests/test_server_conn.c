@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_server_conn.c - server_conn.c on a real event_base: connections
  * fed through socketpairs (and a loopback TCP pair for Host), answered by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_server_http.c - server_http.c's routing from a table: which
  * endpoint a request target names, its percent-decoded tenant and

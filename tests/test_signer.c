@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_signer.c - the signer pool (signer.c) with real signer processes
  * (`samlbroker signer` from the built binary) on a real libevent loop:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_signer_main.c - a signer process (signer_main.c) as the pool starts
  * it: its title, seccomp filter and descriptors, a memory scan

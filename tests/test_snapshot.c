@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_snapshot.c - snapshot.c: a load recorded from the system and
  * replayed with no system access (files gone, variables unset, NSS answers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_upstream.c - unit tests for src/upstream.c against a real HTTP
  * server: an evhttp server on 127.0.0.1 in this process, on the same

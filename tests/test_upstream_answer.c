@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_upstream_answer.c - unit tests for src/upstream_answer.c, the pure
  * reader of the token endpoint's answers: one table row per HTTP status,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_util.c - util.c: e-mail and name checks, lenient base64, RFC 3339
  * time stamps, bounded file reads, the replaceable clock and the secret

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_x509.c - certificate making and PEM text (src/x509.c): a
  * self-signed certificate with its extensions and dates, PEM of a

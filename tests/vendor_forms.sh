@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # vendor_forms.sh - the vendor's encoded files in every form a tenant file
 # holds them (tests/data/vendor-forms/, made by its make-fixtures.sh from
 # key files the vendor's exact openssl commands made): wrapped continuation

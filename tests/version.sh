@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # One version: configure.ac's AC_INIT (config.h's PACKAGE_VERSION) is what
 # `samlbroker --version` prints, the newest NEWS entry, the Debian
 # changelog's upstream version, the RPM spec's Version and the manual

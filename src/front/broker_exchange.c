@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * broker_exchange.c - one exchange for one cache key, through the seams:
  * for a user, a mint (struct minter_ops) and then a SAML2 Bearer exchange;

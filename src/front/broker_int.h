@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * broker_int.h - what broker.c and broker_exchange.c share: the broker's
  * state and the per-entry policy state it hangs on cache entries.  Private

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * broker_policy.c - the broker's decisions as plain functions of (state,
  * now, event): whether a caller is served from the cache, waits for an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache.c - tokens by (tenant, kind, subject), bounded per tenant and in
  * total, least recently used out.

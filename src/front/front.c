@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * front.c - the installed samlbroker-front program (in libexecdir; the
  * master starts it).  Its link line has no private-key code at all:

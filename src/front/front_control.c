@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * front_control.c - the front's side of its two channels to the master
  * (master_wire.h): at start, the listeners and the first generation (its

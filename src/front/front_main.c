@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * front_main.c - the front (samlbroker-front, started by the master,
  * never by hand): the one process that reads callers' bytes and talks to

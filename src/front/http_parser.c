@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * http_parser.c - the request head of the HTTP/1.x subset the broker
  * speaks, as a pure function in the shape of h2o's picohttpparser: bytes

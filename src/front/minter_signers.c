@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * minter_signers.c - the broker's minter over the signer pool (signer.c):
  * how `samlbroker serve`, whose front holds no private key, gets its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sandbox.c - the front's confinement, entered once it holds everything
  * it needs (listeners, signer sockets, the configuration and CA bundle

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * server.c - the front's service: the listeners the master opened (the
  * front only accepts on them, and alone switches them on and off), the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * server.h - state shared by server.c (listeners, signals, lifecycle),
  * server_conn.c (HTTP/1.1 connections), http_parser.c (the request head)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * server_conn.c - HTTP/1.1 connections: accept, read, have a request head
  * parsed (http_parser.c), hand the request to server_http.c, write the

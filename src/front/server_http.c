@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * server_http.c - the local HTTP/JSON API: routing, the request guard for
  * TCP callers, token, SAMLResponse, health, status and metrics endpoints.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * server_signers.c - the front's signer pool (signer.c) over the signers
  * the master started (the front cannot start a program): the pool over

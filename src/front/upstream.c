@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * upstream.c - token requests to PureCloud: libcurl's multi interface
  * driven by the caller's libevent loop.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * upstream_answer.c - reads what the token endpoint answered: HTTP status,
  * Retry-After and body bytes in, an upstream_result out.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * access.c - who may obtain what: the [access:TENANT] sections of the main
  * file and the decision for one caller.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * commands.h - the command line: samlbroker_main (main.c) runs one
  * subcommand; those implemented outside main.c are here.  Each takes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * common.h - generic helpers shared by samlbroker and its tools
  * (samlbroker-emulator): logging, allocation, the clock, base64, bounded

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config.c - the loading of everything: the main file, whose sections are
  * [broker] (config_options.c) and [access:TENANT] (access.c), and every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config_load.h - what the configuration loaders share (config.c,
  * config_options.c, config_tenant.c, config_secret.c, config_util.c,

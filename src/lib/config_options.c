@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config_options.c - the options of the main file's [broker] section: one
  * table row per option (name, type, range, default, whether a reload can

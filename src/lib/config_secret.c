@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config_secret.c - secrets in configuration files and the permission
  * check of the files that hold them.

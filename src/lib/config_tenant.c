@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config_tenant.c - one tenant file, in the layout of a Genesys
  * hybrid_integration options export: [general], [saml], [saml_auth] and

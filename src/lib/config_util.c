@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config_util.c - small helpers of the configuration loaders: option
  * lookup with "missing"/"empty" reports, numbers, booleans, URLs, paths

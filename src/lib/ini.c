@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ini.c - the INI reader for configuration files and Genesys options
  * exports.

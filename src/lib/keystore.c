@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keystore.c - a tenant's SAML certificate, and its signing key where the
  * program may hold one.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * master_wire.c - sending and receiving the master's and the front's
  * messages (master_wire.h) with their descriptors, and the sealed memory

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * master_wire.h - the messages between serve's master (master.c) and its
  * front (front_control.c), private to those files and master_wire.c.

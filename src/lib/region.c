@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * region.c - the PureCloud regions: the one table of their domains, and
  * the URLs a domain implies (login.DOMAIN for tokens, api.DOMAIN for the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * samlbroker.h - the one private header of samlbroker.
  *

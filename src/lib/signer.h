@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * signer.h - the wire format between the front (signer.c) and its signer
  * processes (signer_main.c), private to those two files.

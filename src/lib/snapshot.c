@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * snapshot.c - one generation's configuration as read: every file's bytes,
  * the tenants directory's listing, env: values and NSS answers, recorded

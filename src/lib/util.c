@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * util.c - small helpers shared by every module: the clock, allocation
  * that cannot fail silently, secret wiping, base64, input shape checks,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * x509.c - certificate making and PEM text for the tools: the SAML
  * certificate of `samlbroker keygen`, the HTTPS certificate of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * master.c - `samlbroker serve`: the master, the one process of the
  * broker that reads files and starts programs, and never reads a byte

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * master.h - the master's own parts (master.c, master_listen.c), shared
  * with their tests.  The wire to the front is master_wire.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * master_listen.c - the master's listening sockets: opening each
  * configured address (a stale socket file of a dead broker is replaced,

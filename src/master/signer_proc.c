@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * signer_proc.c - starting, waiting for and reaping signer processes: for
  * serve's master (signer_exec) and for a pool that starts its own

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keystore_key.c - a tenant's private key: decoding base64 of a
  * password-encrypted PEM key (PKCS#8 or traditional form) or a pkcs11:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keystore_pkcs11.c - a tenant's private key in a PKCS#11 token, for
  * keystore.c: `pkey = pkcs11:...` (RFC 7512) with `password` as the PIN.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * minter.c - the in-process minter: signed SAMLResponses through the
  * asynchronous struct minter_ops seam, signed here with saml.c.

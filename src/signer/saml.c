@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * saml.c - signed SAML 2.0 Responses for the SAML2 Bearer grant.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * signer_main.c - a signer process: the only kind of process that holds
  * decrypted private keys (`samlbroker signer`, started by the front's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_online.c - `samlbroker check --online`: the vendor's
  * troubleshooting list, asked of PureCloud itself, per tenant.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * client.c - `samlbroker token` and `samlbroker status`: small clients of
  * a running broker, over its Unix socket or loopback TCP, for scripts and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keygen.c - the `samlbroker keygen` command: makes a tenant's SAML
  * signing key and self-signed certificate, in the shapes the vendor's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * main.c - the samlbroker command line: dispatch to subcommands, `serve`'s
  * options, and the two commands that only load configuration (`check`,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * platform.c - PureCloud's token endpoint and platform API for the
  * one-shot commands (`provision`, `check --online`): blocking libcurl easy

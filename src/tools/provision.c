@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * provision.c - `samlbroker provision`: creates or updates a tenant's
  * PureEngage identity provider in PureCloud, the vendor's manual

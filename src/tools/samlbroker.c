@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * samlbroker.c - the installed program: the command line of main.c on the
  * real clock.  Nothing here reads the environment; the tests' movable

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_config.c - a libFuzzer target for the configuration loaders: the
  * main file ([broker], [access:TENANT]) and one tenant file, through the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_http_parser.c - a libFuzzer target for the request-head parser
  * (http_parser.c) and the Host rule: any bytes in, no crash, no read out

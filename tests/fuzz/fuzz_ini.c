@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_ini.c - a libFuzzer target for the INI reader: any bytes in, no
  * crash, no leak, no read out of bounds; on success every option has a

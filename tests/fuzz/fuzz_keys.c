@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_keys.c - a libFuzzer target for key loading (keystore_load): the
  * base64 of a certificate PEM and of an encrypted private key PEM, and

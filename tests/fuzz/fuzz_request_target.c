@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_request_target.c - a libFuzzer target for what the API does with a
  * request target: percent-decoding, path routing (server_http_route) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_snapshot.c - a libFuzzer target for snapshot_decode, the receiving
  * side of the snapshot a process gets from the one that reads files: any

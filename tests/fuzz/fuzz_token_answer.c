@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_token_answer.c - a libFuzzer target for the token-answer reader
  * (upstream_answer_read): any status, Retry-After and body bytes in, no
