@@ -27,6 +27,14 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
+/* The caller's login name, as struct caller asks for it. */
+static const char *
+login_root(void *arg)
+{
+	(void)arg;
+	return "root";
+}
+
 static char	 dir[64];
 
 static void
@@ -78,7 +86,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < n; i++)
 			(void)config_option_format(c, &o[i], buf, sizeof(buf));
 		for (size_t i = 0; i < c->n_tenants; i++) {
-			struct caller	 who = { true, false, 0, NULL, 0, "root" };
+			struct caller	 who = { .is_unix = true, .login = login_root };
 			char		**lines;
 			size_t		  k = access_describe(c->tenants[i], &lines);
 
