@@ -42,6 +42,9 @@ test_line_forms(void **state)
 	assert_string_equal(d.lines[4], "-: no file");
 	assert_string_equal(d.lines[5], "a.conf: warning: [cache] size: is 100000, large");
 	assert_string_equal(d.lines[6], "a.conf: warning: empty");
+	/* Each line keeps its severity, for the log's level. */
+	for (size_t i = 0; i < d.n_lines; i++)
+		assert_int_equal(d.warning[i], i >= 5);
 	diag_clear(&d);
 }
 

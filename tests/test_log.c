@@ -2,7 +2,8 @@
 /*
  * test_log.c - log.c: level names, the level filter, the
  * "prog: level=NAME key=value" line, control characters replaced so a
- * line stays a line, the errno text of log_warn and fatal's exit.
+ * line stays a line, the errno text of log_warn, log_error's level and
+ * fatal's exit.
  *
  * stderr is sent to a temporary file (dup2) while a test logs, then read.
  */
@@ -152,6 +153,29 @@ test_warn_errno(void **state)
 	assert_string_equal(out, want);
 }
 
+/* log_error and log_errorx: level=error, the process goes on, errno kept;
+ * level=error passes a filter set to error, warn does not. */
+static void
+test_error_levels(void **state)
+{
+	char	 want[256];
+
+	(void)state;
+	log_init(LOG_LEVEL_ERROR, "prog");
+	capture_start();
+	log_warnx("event=hidden");
+	log_errorx("event=startup_failed reason=%s", "configuration");
+	errno = EACCES;
+	log_error("event=listen_failed path=%s", "/run/x");
+	assert_int_equal(errno, EACCES);
+	snprintf(want, sizeof(want),
+	    "prog: level=error event=startup_failed reason=configuration\n"
+	    "prog: level=error event=listen_failed path=/run/x error=\"%s\"\n",
+	    strerror(EACCES));
+	assert_string_equal(capture_end(), want);
+	log_init(LOG_LEVEL_INFO, "prog");
+}
+
 static void
 test_long_line(void **state)
 {
@@ -210,6 +234,7 @@ main(void)
 		cmocka_unit_test(test_level_filter),
 		cmocka_unit_test(test_control_characters),
 		cmocka_unit_test(test_warn_errno),
+		cmocka_unit_test(test_error_levels),
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_fatal_exits),
 	};

@@ -326,7 +326,7 @@ front_control_start(struct server *srv)
 		if ((rc = poll(&pfd, 1, START_WAIT_MS)) == -1 && errno == EINTR)
 			continue;
 		if (rc <= 0) {
-			log_warnx("event=startup_failed reason=\"no generation from the "
+			log_errorx("event=startup_failed reason=\"no generation from the "
 			    "master\"");
 			goto fail;
 		}
@@ -334,7 +334,7 @@ front_control_start(struct server *srv)
 		if (rc == -1 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (rc != 1 || (rc = handle(fc, &m, fds)) == -1) {
-			log_warnx("event=startup_failed reason=\"the master's channel "
+			log_errorx("event=startup_failed reason=\"the master's channel "
 			    "failed\"");
 			goto fail;
 		}
@@ -342,7 +342,7 @@ front_control_start(struct server *srv)
 			break;
 	}
 	if (gen_first(fc, err, sizeof(err)) == -1) {
-		log_warnx("event=startup_failed error=\"%s\"", err);
+		log_errorx("event=startup_failed error=\"%s\"", err);
 		gen_answer(fc, false, err);
 		goto fail;
 	}

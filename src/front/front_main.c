@@ -74,7 +74,7 @@ sandbox(const struct broker_config *conf)
 	o.require_landlock = conf->require_landlock;
 	o.extra_read = front_sandbox_extra_read;
 	if (sandbox_enter(&o, &r, err, sizeof(err)) == -1) {
-		log_warnx("event=startup_failed reason=sandbox error=\"%s\"", err);
+		log_errorx("event=startup_failed reason=sandbox error=\"%s\"", err);
 		return -1;
 	}
 	if (r.landlock)
@@ -111,7 +111,7 @@ front_main(int argc, char **argv)
 	srv.started = clock_now();
 	srv.reload_ok = true;
 	if ((srv.base = server_base_new()) == NULL) {
-		log_warnx("event=startup_failed reason=libevent");
+		log_errorx("event=startup_failed reason=libevent");
 		goto done;
 	}
 	server_init(&srv, srv.base);
@@ -125,7 +125,7 @@ front_main(int argc, char **argv)
 	server_signals_add(&srv);
 	front_control_listen(fc);
 	if (front_control_ready(fc) == -1) {
-		log_warn("event=startup_failed reason=master");
+		log_error("event=startup_failed reason=master");
 		goto done;
 	}
 	srv.ready = true;

@@ -39,6 +39,8 @@ void	 log_init(enum log_level, const char *progname);
 void	 log_set_level(enum log_level);
 enum log_level log_get_level(void);
 int	 log_level_parse(const char *, enum log_level *);
+void	 log_error(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_errorx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));

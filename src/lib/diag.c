@@ -27,6 +27,7 @@ diag_clear(struct diag *d)
 	for (size_t i = 0; i < d->n_lines; i++)
 		free(d->lines[i]);
 	free(d->lines);
+	free(d->warning);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -49,8 +50,10 @@ diag_add(struct diag *d, const char *kind, const char *file,
 	line = xmalloc((size_t)n + 1);
 	snprintf(line, (size_t)n + 1, "%s: %s%s%s", file ? file : "-", kind, where, msg);
 	d->lines = realloc(d->lines, (d->n_lines + 1) * sizeof(*d->lines));
-	if (d->lines == NULL)
+	d->warning = realloc(d->warning, (d->n_lines + 1) * sizeof(*d->warning));
+	if (d->lines == NULL || d->warning == NULL)
 		fatal("realloc");
+	d->warning[d->n_lines] = kind[0] != '\0';
 	d->lines[d->n_lines++] = line;
 	if (kind[0] == '\0')
 		d->errors++;

@@ -76,6 +76,30 @@ vlog(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 		    level_names[level], msg);
 }
 
+/* A failure that stops what was being done (a start-up, a reload): the
+ * process may go on, unlike fatal. */
+void
+log_error(const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 saved = errno;
+
+	va_start(ap, fmt);
+	vlog(LOG_LEVEL_ERROR, strerror(saved), fmt, ap);
+	va_end(ap);
+	errno = saved;
+}
+
+void
+log_errorx(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LEVEL_ERROR, NULL, fmt, ap);
+	va_end(ap);
+}
+
 void
 log_warn(const char *fmt, ...)
 {

@@ -31,6 +31,7 @@ struct x509_st;		/* OpenSSL X509 */
 /* diag.c - problems found while loading configuration, for `check` and the daemon */
 struct diag {
 	char	**lines;
+	bool	 *warning;	/* per line: a warning, else an error */
 	size_t	  n_lines;
 	int	  errors;
 	int	  warnings;

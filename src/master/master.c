@@ -427,6 +427,37 @@ restart_failed(struct master *m, struct msigner *s, const char *why)
 	signer_stop(s, false);
 }
 
+/*
+ * A signer's reasons for failing, a line each (several tenants' keys may
+ * be wrong at once): one reason goes into why as it is; several are
+ * logged a line each, at error level like the master's own, and why
+ * counts them.  Never a secret: a signer's reasons are written for logs.
+ */
+static void
+signer_failure(int index, char *text, char *why, size_t whylen)
+{
+	char	*line, *next;
+	int	 lines = 0;
+
+	for (char *p = text; *p != '\0'; p++) {
+		if (*p == '\n')
+			lines++;
+		else if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	}
+	if (lines == 0) {
+		snprintf(why, whylen, "signer %d: %s", index, text);
+		return;
+	}
+	for (line = text; line != NULL; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		log_errorx("event=config signer=%d %s", index, line);
+	}
+	snprintf(why, whylen, "signer %d: %d problems loading the keys, logged above",
+	    index, lines + 1);
+}
+
 /* A starting signer's first packet: READY, or FAILED with the reason. */
 static void
 signer_readable(evutil_socket_t fd, short what, void *arg)
@@ -454,8 +485,8 @@ signer_readable(evutil_socket_t fd, short what, void *arg)
 			}
 			return;
 		}
-		snprintf(why, sizeof(why), "signer %d: %.*s", s->index,
-		    (int)((size_t)n - sizeof(hdr)), (const char *)buf + sizeof(hdr));
+		buf[n] = '\0';
+		signer_failure(s->index, (char *)buf + sizeof(hdr), why, sizeof(why));
 	} else {
 		snprintf(why, sizeof(why), "signer %d exited while starting", s->index);
 	}
@@ -488,8 +519,14 @@ gen_load(struct master *m, struct broker_config **ret_conf, char *errbuf, size_t
 	diag_init(&d);
 	conf = config_load_recorded(m->config_path, &d, CONFIG_WARN_OPEN |
 	    CONFIG_NO_PRIVATE_KEYS, &snap);
-	for (size_t i = 0; i < d.n_lines; i++)
-		log_warnx("event=config %s", d.lines[i]);
+	/* One line per problem, at its own level: an error stops a start or
+	 * a reload, a warning does not. */
+	for (size_t i = 0; i < d.n_lines; i++) {
+		if (d.warning[i])
+			log_warnx("event=config %s", d.lines[i]);
+		else
+			log_errorx("event=config %s", d.lines[i]);
+	}
 	if (conf == NULL) {
 		snprintf(errbuf, errlen, "%s", d.n_lines > 0 ? d.lines[0] :
 		    "configuration invalid");
@@ -560,11 +597,11 @@ gen_failed(struct master *m, struct mgen *g, const char *why)
 		m->pending = NULL;
 	gen_free(g);
 	if (m->state == M_STARTING) {
-		log_warnx("event=startup_failed reason=signers error=\"%s\"", why);
+		log_errorx("event=startup_failed reason=signers error=\"%s\"", why);
 		master_stop(m, 1);
 		return;
 	}
-	log_warnx("event=reload_failed error=\"%s\" keeping=old", why);
+	log_errorx("event=reload_failed error=\"%s\" keeping=old", why);
 	mw_init(&msg, MW_RELOAD_FAILED);
 	snprintf(msg.text, sizeof(msg.text), "%s", why);
 	(void)mw_send(m->ctl, &msg, NULL, 0);
@@ -588,7 +625,7 @@ reload(struct master *m)
 	notify("RELOADING=1");
 	log_info("event=reload_start config=%s", m->config_path);
 	if ((g = gen_load(m, &conf, err, sizeof(err))) == NULL) {
-		log_warnx("event=reload_failed errors=1 keeping=old");
+		log_errorx("event=reload_failed reason=configuration keeping=old");
 		mw_init(&msg, MW_RELOAD_FAILED);
 		snprintf(msg.text, sizeof(msg.text), "%s", err);
 		(void)mw_send(m->ctl, &msg, NULL, 0);
@@ -615,12 +652,12 @@ front_start(struct master *m)
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) == -1 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, qry) == -1) {
-		log_warn("event=startup_failed reason=socketpair");
+		log_error("event=startup_failed reason=socketpair");
 		return -1;
 	}
 	env = child_env(master_front_env_all);
 	if ((pid = fork()) == -1) {
-		log_warn("event=startup_failed reason=fork");
+		log_error("event=startup_failed reason=fork");
 		free(env);
 		return -1;
 	}
@@ -981,7 +1018,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (m->front_pid > 0) {
 		if (m->state == M_FRONT_STARTING && now - m->front_since > FRONT_START_TIMEOUT) {
-			log_warnx("event=startup_failed reason=front error=\"not ready "
+			log_errorx("event=startup_failed reason=front error=\"not ready "
 			    "within %.0f s\"", FRONT_START_TIMEOUT);
 			master_stop(m, 1);
 		} else if ((m->state == M_STOPPING || m->state == M_FAILED) &&
@@ -1103,7 +1140,7 @@ master_run(const char *config_path, int argc, char **argv)
 	the_master = &m;
 	signal(SIGPIPE, SIG_IGN);
 	if ((g = gen_load(&m, &conf, err, sizeof(err))) == NULL) {
-		log_warnx("event=startup_failed reason=configuration");
+		log_errorx("event=startup_failed reason=configuration");
 		free(m.config_path);
 		return 1;
 	}
@@ -1115,7 +1152,7 @@ master_run(const char *config_path, int argc, char **argv)
 	events_add(&m);
 	title_set(argc, argv);
 	if (master_listeners_open(conf, &m.listeners, &m.n_listeners) == -1) {
-		log_warnx("event=startup_failed reason=listen");
+		log_errorx("event=startup_failed reason=listen");
 		config_free(conf);
 		gen_free(g);
 		m.exit_code = 1;

@@ -10,8 +10,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +76,46 @@ unix_path_claim(const char *path, char *errbuf, size_t errlen)
 	return 0;
 }
 
+/*
+ * Why a socket file could not be made, with the fix: the usual cause is
+ * its directory, which systemd makes (RuntimeDirectory=) and a broker
+ * started by hand does not.
+ */
+static void
+unix_bind_error(const struct listen_addr *la, int err, char *errbuf, size_t errlen)
+{
+	char	 dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char	*slash;
+
+	snprintf(dir, sizeof(dir), "%s", la->path);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	if (slash == dir)
+		snprintf(dir, sizeof(dir), "/");
+	if (err == ENOENT) {
+		struct passwd	*pw = getpwuid(geteuid());
+		struct group	*gr = getgrgid(getegid());
+		char		 owner[128];
+
+		if (pw != NULL && gr != NULL)
+			snprintf(owner, sizeof(owner), "-o %s -g %s ", pw->pw_name,
+			    gr->gr_name);
+		else
+			snprintf(owner, sizeof(owner), "-o %u -g %u ",
+			    (unsigned)geteuid(), (unsigned)getegid());
+		snprintf(errbuf, errlen, "%s: the directory %s does not exist "
+		    "(samlbroker.service makes it with RuntimeDirectory=; without "
+		    "systemd make it first: install -d -m 0750 %s%s)",
+		    la->text, dir, owner, dir);
+	}
+	else if (err == EACCES || err == EPERM)
+		snprintf(errbuf, errlen, "%s: %s: uid %u may not create a socket in "
+		    "%s (it must own the directory or be able to write to it)",
+		    la->text, strerror(err), (unsigned)geteuid(), dir);
+	else
+		snprintf(errbuf, errlen, "%s: %s", la->text, strerror(err));
+}
+
 static int
 listen_unix(const struct listen_addr *la, mode_t mode, char *errbuf, size_t errlen)
 {
@@ -105,7 +147,7 @@ listen_unix(const struct listen_addr *la, mode_t mode, char *errbuf, size_t errl
 	}
 	return fd;
 fail:
-	snprintf(errbuf, errlen, "%s: %s", la->text, strerror(errno));
+	unix_bind_error(la, errno, errbuf, errlen);
 	if (fd != -1)
 		close(fd);
 	return -1;
@@ -173,7 +215,7 @@ listener_open(struct set *m, const struct broker_config *conf,
 	fd = la->kind == LISTEN_UNIX ? listen_unix(la, conf->socket_mode, err,
 	    sizeof(err)) : listen_tcp(la, err, sizeof(err));
 	if (fd == -1) {
-		log_warnx("event=listen_failed %s", err);
+		log_errorx("event=listen_failed %s", err);
 		return -1;
 	}
 	l = listener_add(m, fd, admin, la->text);
@@ -220,7 +262,7 @@ listeners_inherit(struct set *m, const struct broker_config *conf, bool *ret_adm
 			continue;
 		if (ss.ss_family != AF_UNIX && !conf->allow_remote_tcp &&
 		    !sockaddr_is_loopback(&ss)) {
-			log_warnx("event=listen_failed reason=\"an inherited TCP socket is "
+			log_errorx("event=listen_failed reason=\"an inherited TCP socket is "
 			    "not on loopback; set allow_remote_tcp = yes to allow it\"");
 			rc = -1;
 			break;
@@ -264,7 +306,7 @@ listeners_open(struct set *m, const struct broker_config *conf)
 		log_info("event=socket_activation listeners=%d admin=%s", n,
 		    admin ? "inherited" : conf->has_admin_listen ? "admin_listen" : "none");
 		if (admin && conf->has_admin_listen) {
-			log_warnx("event=listen_failed reason=\"admin_listen is set and "
+			log_errorx("event=listen_failed reason=\"admin_listen is set and "
 			    "systemd passed a socket named admin: give the admin address "
 			    "in one place\"");
 			return -1;

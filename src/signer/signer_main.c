@@ -118,17 +118,24 @@ send_reply(int fd, uint32_t id, enum signer_wire_status status, double nooa,
 	return n == (ssize_t)(sizeof(hdr) + len) ? 0 : -1;
 }
 
-/* The configuration's errors in one line, for the front to log. */
+/*
+ * The configuration's errors, a line each, for the master to log at their
+ * level: the master has logged the warnings already (it read the same
+ * snapshot, without keys).
+ */
 static char *
-diag_summary(const struct diag *d, const char *path)
+diag_errors(const struct diag *d, const char *path)
 {
 	char	*out = xmalloc(2048);
-	size_t	 o;
+	size_t	 o = 0;
 
-	o = (size_t)snprintf(out, 2048, "cannot load %s", path);
+	out[0] = '\0';
 	for (size_t i = 0; i < d->n_lines && o < 2048; i++)
-		o += (size_t)snprintf(out + o, 2048 - o, "%s%s", i == 0 ? ": " : "; ",
-		    d->lines[i]);
+		if (!d->warning[i])
+			o += (size_t)snprintf(out + o, 2048 - o, "%s%s",
+			    o == 0 ? "" : "\n", d->lines[i]);
+	if (o == 0)
+		snprintf(out, 2048, "cannot load %s", path);
 	return out;
 }
 
@@ -178,7 +185,7 @@ load_tenants(struct signer_state *st, const char *path, int snap_fd, char **ret_
 		return -1;
 	}
 	if (conf == NULL) {
-		*ret_error = diag_summary(&d, path);
+		*ret_error = diag_errors(&d, path);
 		diag_clear(&d);
 		return -1;
 	}
