@@ -148,24 +148,35 @@ config_opt_optional(struct load *l, struct ini_section *s, const char *sname,
 	return o->value;
 }
 
-void
-config_unknown_options(struct load *l, struct ini_section *s,
-    const char *const *known)
+/* Options of s not in known, with the nearest known name when one is
+ * close: errors, or warnings that say the option is ignored. */
+static void
+unknown_options(struct load *l, struct ini_section *s,
+    const char *const *known, bool refuse)
 {
-	for (size_t i = 0; i < s->n_options; i++) {
-		struct ini_option *o = &s->options[i];
+	void	(*report)(struct diag *, const char *, const char *, const char *,
+		    const char *, ...) = refuse ? diag_error : diag_warn;
+	const char *what = refuse ? "unknown option" : "unknown option, ignored";
 
-		const char *near;
+	for (size_t i = 0; i < s->n_options; i++) {
+		struct ini_option	*o = &s->options[i];
+		const char		*near;
 
 		if (o->used || config_in_list(known, o->name))
 			continue;
 		if ((near = config_near_miss(o->name, known)) != NULL)
-			diag_warn(l->d, l->file, s->name, o->name,
-			    "unknown option, ignored; did you mean %s?", near);
+			report(l->d, l->file, s->name, o->name, "%s; did you mean %s?",
+			    what, near);
 		else
-			diag_warn(l->d, l->file, s->name, o->name,
-			    "unknown option, ignored");
+			report(l->d, l->file, s->name, o->name, "%s", what);
 	}
+}
+
+void
+config_unknown_options(struct load *l, struct ini_section *s,
+    const char *const *known)
+{
+	unknown_options(l, s, known, false);
 }
 
 /* A decimal number in [min, max], digits only. */
@@ -369,16 +380,5 @@ void
 config_refuse_unknown(struct load *l, struct ini_section *s,
     const char *const *known)
 {
-	for (size_t i = 0; i < s->n_options; i++) {
-		struct ini_option	*o = &s->options[i];
-		const char		*near;
-
-		if (o->used || config_in_list(known, o->name))
-			continue;
-		if ((near = config_near_miss(o->name, known)) != NULL)
-			diag_error(l->d, l->file, s->name, o->name,
-			    "unknown option; did you mean %s?", near);
-		else
-			diag_error(l->d, l->file, s->name, o->name, "unknown option");
-	}
+	unknown_options(l, s, known, true);
 }
