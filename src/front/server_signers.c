@@ -76,11 +76,12 @@ server_signers_status(const struct server *srv, bool activity)
 {
 	struct signer_process_info	*info;
 	struct signer_pool_stats	 st;
-	json_t				*procs = json_array(), *p;
+	json_t				*procs, *p, *out;
 	size_t				 n;
 
 	if (srv->signers == NULL)
 		return json_null();
+	procs = json_array();
 	signer_pool_stats(srv->signers, &st);
 	n = processes_get(srv, &st, &info);
 	for (size_t i = 0; i < n; i++) {
@@ -97,33 +98,28 @@ server_signers_status(const struct server *srv, bool activity)
 		json_array_append_new(procs, p);
 	}
 	free(info);
-	if (!activity)
-		return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}",
-		    "count", (json_int_t)st.signers,
-		    "ready", (json_int_t)st.ready,
-		    "draining", (json_int_t)st.draining,
-		    "generation", (json_int_t)st.generation,
-		    "restarts", (json_int_t)st.restarts,
-		    "processes", procs);
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-	    "s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o}",
+	out = json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}",
 	    "count", (json_int_t)st.signers,
 	    "ready", (json_int_t)st.ready,
 	    "draining", (json_int_t)st.draining,
-	    "queue_depth", (json_int_t)st.queue_depth,
-	    "queue_max", (json_int_t)st.queue_max,
 	    "generation", (json_int_t)st.generation,
 	    "restarts", (json_int_t)st.restarts,
-	    "requests",
-		"total", (json_int_t)st.requests,
-		"ok", (json_int_t)st.ok,
-		"failed", (json_int_t)st.failed,
-		"busy", (json_int_t)st.busy,
-		"retried", (json_int_t)st.retried,
-		"canceled", (json_int_t)st.canceled,
-		"canceled_unsent", (json_int_t)st.canceled_unsent,
-		"refused", (json_int_t)st.refused,
 	    "processes", procs);
+	if (!activity)
+		return out;
+	json_object_set_new(out, "queue_depth", json_integer((json_int_t)st.queue_depth));
+	json_object_set_new(out, "queue_max", json_integer((json_int_t)st.queue_max));
+	json_object_set_new(out, "requests", json_pack("{s:I, s:I, s:I, s:I, s:I, "
+	    "s:I, s:I, s:I}",
+	    "total", (json_int_t)st.requests,
+	    "ok", (json_int_t)st.ok,
+	    "failed", (json_int_t)st.failed,
+	    "busy", (json_int_t)st.busy,
+	    "retried", (json_int_t)st.retried,
+	    "canceled", (json_int_t)st.canceled,
+	    "canceled_unsent", (json_int_t)st.canceled_unsent,
+	    "refused", (json_int_t)st.refused));
+	return out;
 }
 
 static void
