@@ -103,7 +103,9 @@ if selected options; then
 	    "option proxy = (none) (default none; takes effect on restart)"; do
 		grep -qxF "$want" "$tmp/out" || { echo "FAIL options: no line '$want'"; fail=1; }
 	done
-	[ "$(grep -c '^option ' "$tmp/out")" -eq 21 ] || { echo "FAIL options: not 21 options"; fail=1; }
+	grep -qxF "option user = (none) (default none; takes effect on restart)" "$tmp/out" ||
+	    { echo "FAIL options: no line for user"; fail=1; }
+	[ "$(grep -c '^option ' "$tmp/out")" -eq 22 ] || { echo "FAIL options: not 22 options"; fail=1; }
 fi
 
 for dir in "$data"/ok/*/; do
@@ -177,6 +179,45 @@ if selected permissions; then
 	${SAMLBROKER_WRAPPER:-} "$bin" check -c "$rundir/samlbroker.conf" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	[ "$rc" -eq 0 ] || { echo "FAIL permissions: allow_insecure_permissions = yes did not help"; cat "$tmp/err"; fail=1; }
+fi
+
+# [broker] user: as root, files are judged for the named user (here the
+# system user daemon, as a package's samlbroker would be), not for root:
+# tenant files and file: secrets owned by it and the main file 0640
+# root:<its group> pass; without user = the same files fail as before;
+# a file the named user cannot read fails.  Needs root (chown).
+if selected user; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "SKIP user: not root (the case chowns files to the user daemon)"
+	elif ! daemon_gid=$(id -g daemon 2>/dev/null); then
+		echo "SKIP user: no system user daemon"
+	else
+		run "$data/valid"
+		keysdir="$tmp/mirror/tests/data/keys"
+		chown -R daemon:daemon "$rundir" "$keysdir"
+		chown "root:$daemon_gid" "$rundir/samlbroker.conf"
+		chmod 640 "$rundir/samlbroker.conf"
+		ucheck() {
+			${SAMLBROKER_WRAPPER:-} "$bin" check -c "$rundir/samlbroker.conf" \
+			    >"$tmp/out" 2>"$tmp/err.raw"
+			rc=$?
+			sed -E '/^(==|--)[0-9]+(==|--) /d' "$tmp/err.raw" >"$tmp/err"
+		}
+		ucheck
+		[ "$rc" -eq 1 ] && grep -qF "acme.cfg: it belongs to uid $(id -u daemon), neither root nor the broker's user (uid 0); chown it" "$tmp/err" ||
+		    { echo "FAIL user: without user =, root did not refuse daemon's files (exit $rc)"; cat "$tmp/err"; fail=1; }
+		sed -i 's/^\[broker\]$/[broker]\nuser = daemon/' "$rundir/samlbroker.conf"
+		ucheck
+		[ "$rc" -eq 0 ] && [ "$(tail -n 1 "$tmp/out")" = "configuration OK" ] ||
+		    { echo "FAIL user: user = daemon, as root: exit $rc"; cat "$tmp/err"; fail=1; }
+		chown root:root "$rundir/tenants/acme.cfg"
+		ucheck
+		printf '%s\n' "$rundir/tenants/acme.cfg: the broker's user daemon (uid $(id -u daemon), [broker] user) cannot read it (owner uid 0, group gid 0, mode 0600); chown daemon it, or chgrp daemon and chmod g+r it (or set allow_insecure_permissions = yes in [broker], e.g. for read-only container mounts)" >"$tmp/exp"
+		[ "$rc" -eq 1 ] || { echo "FAIL user: a file daemon cannot read passed (exit $rc)"; fail=1; }
+		same user stderr "$tmp/exp" "$tmp/err"
+		no_secrets user
+		chown -R root:root "$keysdir"
+	fi
 fi
 
 # A fresh copy of the shipped example: every problem in one run, the

@@ -18,6 +18,7 @@ and alice) login Alice cannot obtain alice's address.
 """
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -141,6 +142,32 @@ for method, what in (("GET", "token"), ("DELETE", "token"), ("POST", "saml-respo
 hidden = as_user(STRANGER, "GET", "/v1/tenants/acme/services/ewt/token")
 missing = as_user(STRANGER, "GET", "/v1/tenants/nosuch/services/ewt/token")
 check(hidden == missing and hidden[0] == 404, "services too", repr((hidden, missing)))
+
+# ... but `samlbroker token` and `status`, for a caller that can read the
+# configuration itself (here root, whom no rule names), tell a hidden
+# tenant from an absent one from the local files (issue 17 point 3).
+me = "uid %d (%s)" % (os.getuid(), pwd.getpwuid(os.getuid()).pw_name)
+acme_cfg = os.path.join(s.broker_dir, "tenants", "acme.cfg")
+p = subprocess.run([BROKER, "token", "-s", "unix:" + s.socket, "-c", conf_path,
+                    "-t", "acme", "--service", "ewt"], capture_output=True, text=True,
+                   timeout=max(60, wait_seconds()))
+want = ("samlbroker token: hint: tenant acme exists (%s) but [access:acme] in %s does not "
+        "let %s obtain it: add a rule for this caller, or run as a caller it names"
+        % (acme_cfg, conf_path, me))
+check(p.returncode == 1 and "unknown_tenant (HTTP 404)" in p.stderr and want in p.stderr,
+      "token: a tenant hidden from this caller is named as hidden, with the fix", p.stderr)
+p = subprocess.run([BROKER, "token", "-s", "unix:" + s.socket, "-c", conf_path,
+                    "-t", "nosuch", "--service", "ewt"], capture_output=True, text=True,
+                   timeout=max(60, wait_seconds()))
+check(p.returncode == 1 and "hint: there is no tenant nosuch here: no file %s "
+      "(tenants_dir of %s)" % (os.path.join(s.broker_dir, "tenants", "nosuch.cfg"), conf_path)
+      in p.stderr, "token: an absent tenant is named as absent", p.stderr)
+p = subprocess.run([BROKER, "status", "-s", "unix:" + s.socket], capture_output=True,
+                   text=True, timeout=max(60, wait_seconds()))
+check(p.returncode == 0 and ("hint: 2 tenants of %s (acme, badcreds) have an [access:TENANT] "
+      "section naming no principal of %s, so they are hidden from it" % (conf_path, me))
+      in p.stdout, "status: the tenants hidden from this caller are named (from the "
+      "broker's config_file)", p.stdout + p.stderr)
 
 # TCP: nothing from a tenant with rules unless a rule grants tcp.
 st, j = as_user(NOBODY, "GET", user_path("nobody@example.com"), tcp=True)

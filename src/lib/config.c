@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,38 @@ tenants_load(struct load *l, struct broker_config *c)
 		free(names[i]);
 	}
 	free(names);
+}
+
+/*
+ * [broker] user: looked up (not when replaying a snapshot, whose recording
+ * process judged the files); from here on files are judged for it.  An
+ * unknown name is an error: the files would be judged for nobody.
+ */
+static void
+broker_user_load(struct load *l, struct broker_config *c)
+{
+	struct passwd	*pw;
+	char		*shown;
+
+	if (c->user == NULL || l->src->mode == SOURCE_REPLAY)
+		return;
+	errno = 0;
+	if ((pw = getpwnam(c->user)) == NULL) {
+		shown = config_printable_dup(c->user);
+		diag_error(l->d, l->file, "broker", "user", "no such user '%s'%s%s "
+		    "(the broker's service user: create it, e.g. with "
+		    "systemd-sysusers, or fix the name)", shown,
+		    errno != 0 ? ": " : "", errno != 0 ? strerror(errno) : "");
+		free(shown);
+		return;
+	}
+	c->user_uid = pw->pw_uid;
+	c->user_gid = pw->pw_gid;
+	c->user_known = true;
+	l->src->owner_set = true;
+	l->src->owner_uid = pw->pw_uid;
+	l->src->owner_gid = pw->pw_gid;
+	l->src->owner_name = c->user;
 }
 
 static void
@@ -182,6 +215,7 @@ config_load_from(struct config_source *src, const char *path, struct diag *d,
 		goto fail;
 	}
 	config_broker_load(&l, c, s);
+	broker_user_load(&l, c);
 	if (c->allow_insecure_permissions)
 		l.flags |= CONFIG_ALLOW_INSECURE;
 	config_permissions_check(&l, NULL, NULL, path, &st, true);
@@ -205,10 +239,14 @@ config_load_from(struct config_source *src, const char *path, struct diag *d,
 	ini_free(l.ini);
 	l.ini = NULL;
 	failed_tenants_free(&l);
+	src->owner_set = false;		/* its name was c's */
+	src->owner_name = NULL;
 	if (d->errors > errors)
 		goto fail;
 	return c;
 fail:
+	src->owner_set = false;
+	src->owner_name = NULL;
 	failed_tenants_free(&l);
 	ini_free(l.ini);
 	config_free(c);
@@ -249,6 +287,7 @@ config_free(struct broker_config *c)
 	free(c->ca_file);
 	free(c->ca_pem);
 	free(c->proxy);
+	free(c->user);
 	config_listen_clear(&c->admin_listen);
 	free(c);
 }

@@ -32,6 +32,12 @@ struct config_source {
 	enum source_mode		 mode;
 	struct config_snapshot		*rec;		/* SOURCE_RECORD */
 	const struct config_snapshot	*replay;	/* SOURCE_REPLAY */
+	/* Whom files are judged for: [broker] user once it is known (owner_set),
+	 * else the effective user and group. */
+	bool				 owner_set;
+	uid_t				 owner_uid;
+	gid_t				 owner_gid;
+	const char			*owner_name;
 };
 /* What a file is, for the permission rules. */
 enum source_kind {

@@ -64,6 +64,8 @@ static const struct config_option options[] = {
 	{ "allow_insecure_permissions", COPT_BOOL, 0, 0, "no",
 	  F(allow_insecure_permissions), true, false,
 	  "accept secret files that other users may read" },
+	{ "user", COPT_STRING, 0, 0, NULL, F(user), false, false,
+	  "the broker's service user: files are judged for it; serve as root drops to it" },
 	{ "signers", COPT_COUNT, 0, 256, "0", F(signers), false, false,
 	  "signer processes, which alone hold the keys; 0: one per online CPU" },
 	{ "signer_queue", COPT_COUNT, 1, 4096, "64", F(signer_queue), false, false,

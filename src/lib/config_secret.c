@@ -164,13 +164,17 @@ config_follow_links(const struct load *l)
 
 /*
  * The rules for every file the configuration names, on what fstat said of
- * the descriptor it was read from:
- *   - no one but root and the broker's own user may change it: its owner
- *     is one of them, and neither its group nor others may write it;
+ * the descriptor it was read from, for the broker's user ([broker] user,
+ * else whoever runs the command):
+ *   - no one but root and the broker's user may change it: its owner is
+ *     one of them, and neither its group nor others may write it;
  *   - a file of secrets (the main file, a tenant file, a file: secret or
  *     pkey) may be read by its owner, and by its group only when that
- *     group is root's or the broker's own (a package installs the main
- *     file 0640 root:samlbroker).
+ *     group is root's or the broker's user's primary group (a package
+ *     installs the main file 0640 root:samlbroker);
+ *   - with [broker] user set, that user must be able to read it (as its
+ *     owner, through its primary group, or as anyone), so that `check` as
+ *     root does not pass a file the service cannot open.
  * allow_insecure_permissions = yes lifts the owner and read rules (e.g.
  * read-only container mounts), never the write rule.  sname NULL: the
  * problem is the file's own; else it is reported at that option of the
@@ -181,25 +185,42 @@ config_permissions_check(struct load *l, const char *sname,
     const char *oname, const char *path, const struct source_stat *st, bool secret)
 {
 	bool		 insecure = (l->flags & CONFIG_ALLOW_INSECURE) != 0;
+	bool		 named = l->src->owner_set;
+	uid_t		 uid = named ? l->src->owner_uid : geteuid();
+	gid_t		 gid = named ? l->src->owner_gid : getegid();
 	/* an agent_map names its file; secrets and keys say file:PATH */
 	const char	*ref = oname != NULL && strcmp(oname, "agent_map") == 0 ? "" : "file:";
-	char		*shown, what[200];
+	char		*shown, what[300], who[120];
 
 	if (!st->live)
 		return;
+	if (named)
+		snprintf(who, sizeof(who), "the broker's user %s (uid %u, [broker] user)",
+		    l->src->owner_name, (unsigned)uid);
+	else
+		snprintf(who, sizeof(who), "the broker's user (uid %u)",
+		    (unsigned)uid);
 	if ((st->mode & 0022) != 0) {
 		snprintf(what, sizeof(what), "is writable by group or others (mode "
 		    "%04o): chmod go-w it", (unsigned)(st->mode & 07777));
 	} else if (insecure)
 		return;
 	else if (secret && ((st->mode & 0004) != 0 || ((st->mode & 0040) != 0 &&
-	    st->gid != 0 && st->gid != getegid())))
+	    st->gid != 0 && st->gid != gid)))
 		snprintf(what, sizeof(what), "mode %04o lets other users read the "
-		    "secrets in it; chmod 600 it", (unsigned)(st->mode & 07777));
-	else if (st->uid != 0 && st->uid != geteuid())
+		    "secrets in it; chmod 600 it%s%s%s", (unsigned)(st->mode & 07777),
+		    named ? " (or 640 with group " : "",
+		    named ? l->src->owner_name : "", named ? "'s primary group)" : "");
+	else if (st->uid != 0 && st->uid != uid)
 		snprintf(what, sizeof(what), "it belongs to uid %u, neither root "
-		    "nor the broker's user (uid %u); chown it",
-		    (unsigned)st->uid, (unsigned)geteuid());
+		    "nor %s; chown it", (unsigned)st->uid, who);
+	else if (named && uid != 0 && !(st->uid == uid && (st->mode & 0400) != 0) &&
+	    !(st->gid == gid && (st->mode & 0040) != 0) && (st->mode & 0004) == 0)
+		snprintf(what, sizeof(what), "%s cannot read it (owner uid %u, "
+		    "group gid %u, mode %04o); chown %s it, or chgrp %s and "
+		    "chmod g+r it", who, (unsigned)st->uid, (unsigned)st->gid,
+		    (unsigned)(st->mode & 07777), l->src->owner_name,
+		    l->src->owner_name);
 	else
 		return;
 	shown = config_printable_dup(path);

@@ -181,6 +181,10 @@ struct broker_config {
 	size_t			 max_body_size;
 	int			 client_timeout;	/* seconds to send a request */
 	bool			 allow_insecure_permissions;
+	char			*user;		/* the broker's service user; NULL: unset */
+	uid_t			 user_uid;	/* its uid and primary gid, when */
+	gid_t			 user_gid;	/* user is set and was looked up */
+	bool			 user_known;
 	size_t			 signers;	/* signer processes; 0: online CPUs */
 	size_t			 signer_queue;	/* mint requests per signer */
 	struct tenant		**tenants;

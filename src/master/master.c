@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -1126,6 +1127,43 @@ master_free(struct master *m)
 	free(m->config_path);
 }
 
+/*
+ * serve as root with [broker] user set: once the listeners are open and
+ * before the front (the one process that reads callers' bytes) starts,
+ * the master becomes that user (its groups, gid, uid) and checks that it
+ * cannot become root again; the front and the signers inherit it.  Our
+ * socket files are given to the user first, so that socket_mode's group
+ * is the user's and the master can remove them at the end.
+ */
+static int
+privileges_drop(struct master *m, const struct broker_config *conf)
+{
+	for (size_t i = 0; i < m->n_listeners; i++) {
+		struct master_listener *l = &m->listeners[i];
+
+		if (l->ino != 0 && l->path[0] != '\0' &&
+		    chown(l->path, conf->user_uid, conf->user_gid) == -1) {
+			log_warn("event=startup_failed reason=chown socket=%s", l->path);
+			return -1;
+		}
+	}
+	if (initgroups(conf->user, conf->user_gid) == -1 ||
+	    setresgid(conf->user_gid, conf->user_gid, conf->user_gid) == -1 ||
+	    setresuid(conf->user_uid, conf->user_uid, conf->user_uid) == -1) {
+		log_warn("event=startup_failed reason=drop_privileges user=%s",
+		    conf->user);
+		return -1;
+	}
+	if (conf->user_uid != 0 && (setuid(0) != -1 || geteuid() == 0)) {
+		log_warnx("event=startup_failed reason=drop_privileges user=%s "
+		    "detail=\"could become root again\"", conf->user);
+		return -1;
+	}
+	log_info("event=privileges_dropped user=%s uid=%u gid=%u", conf->user,
+	    (unsigned)conf->user_uid, (unsigned)conf->user_gid);
+	return 0;
+}
+
 int
 master_run(const char *config_path, int argc, char **argv)
 {
@@ -1145,6 +1183,17 @@ master_run(const char *config_path, int argc, char **argv)
 		return 1;
 	}
 	log_set_level(conf->log_level);
+	if (conf->user_known && geteuid() != 0 && geteuid() != conf->user_uid) {
+		/* The files were judged for another user than the one reading them. */
+		log_warnx("event=startup_failed reason=user detail=\"serve runs as "
+		    "uid %u, but [broker] user is %s (uid %u): start it as %s, or "
+		    "as root (it then drops to %s)\"", (unsigned)geteuid(),
+		    conf->user, (unsigned)conf->user_uid, conf->user, conf->user);
+		config_free(conf);
+		gen_free(g);
+		free(m.config_path);
+		return 1;
+	}
 	m.signers_wanted = g->signers;
 	m.self_exe = self_exe();
 	m.front_exe = front_exe();
@@ -1153,6 +1202,12 @@ master_run(const char *config_path, int argc, char **argv)
 	title_set(argc, argv);
 	if (master_listeners_open(conf, &m.listeners, &m.n_listeners) == -1) {
 		log_errorx("event=startup_failed reason=listen");
+		config_free(conf);
+		gen_free(g);
+		m.exit_code = 1;
+		goto done;
+	}
+	if (conf->user_known && geteuid() == 0 && privileges_drop(&m, conf) == -1) {
 		config_free(conf);
 		gen_free(g);
 		m.exit_code = 1;

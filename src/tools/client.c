@@ -204,10 +204,129 @@ caller_describe(char *buf, size_t len)
 	    pw ? pw->pw_name : "", pw ? ")" : "");
 }
 
-/* Prints the broker's {"error","message"} answer, and what to do next. */
+/*
+ * The main file at conf as this caller can read it itself (nothing comes
+ * from the broker, which tells a caller nothing of tenants hidden from
+ * it): NULL when it cannot; else its sections, and in *ret_dir (free) the
+ * tenants directory it names.
+ */
+static struct ini_file *
+local_conf_read(const char *conf, char **ret_dir)
+{
+	static const char *const repeatable[] = { "listen", NULL };
+	struct ini_file		*ini;
+	struct ini_section	*s;
+	struct ini_option	*o;
+	const char		*dir = SAMLBROKER_DEFAULT_TENANTS, *slash;
+	char			*buf, err[256];
+	size_t			 len;
+
+	if (read_file_limited(conf, 1024 * 1024, &buf, &len) == -1)
+		return NULL;
+	ini = ini_parse_ext(conf, buf, len, repeatable, err, sizeof(err));
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	if (ini == NULL)
+		return NULL;
+	if ((s = ini_section_find(ini, "broker")) != NULL &&
+	    (o = ini_option_find(s, "tenants_dir")) != NULL && o->value[0] != '\0')
+		dir = o->value;
+	if (dir[0] == '/' || (slash = strrchr(conf, '/')) == NULL)
+		*ret_dir = xstrdup(dir);
+	else if (asprintf(ret_dir, "%.*s/%s", (int)(slash - conf), conf, dir) == -1)
+		fatal("asprintf");
+	return ini;
+}
+
+/* Whether tenant's file exists in dir; its path in *ret_path (free). */
+static bool
+local_tenant_exists(const char *dir, const char *tenant, char **ret_path)
+{
+	struct stat	 st;
+
+	if (asprintf(ret_path, "%s/%s.cfg", dir, tenant) == -1)
+		fatal("asprintf");
+	return stat(*ret_path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/*
+ * unknown_tenant for tenant, explained from the local configuration at
+ * conf when this caller can read it: hidden by [access:TENANT], not
+ * served by the running broker, or no such tenant file.  false: nothing
+ * could be told.
+ */
+static bool
+hidden_tenant_hint(const char *prog, const char *conf, const char *tenant,
+    const char *who)
+{
+	struct ini_file	*ini;
+	char		*dir = NULL, *path = NULL, sname[128];
+
+	if (conf == NULL || tenant == NULL || strchr(tenant, '/') != NULL ||
+	    (ini = local_conf_read(conf, &dir)) == NULL)
+		return false;
+	snprintf(sname, sizeof(sname), "access:%s", tenant);
+	if (!local_tenant_exists(dir, tenant, &path))
+		fprintf(stderr, "%s: hint: there is no tenant %s here: no file %s "
+		    "(tenants_dir of %s)\n", prog, tenant, path, conf);
+	else if (ini_section_find(ini, sname) != NULL)
+		fprintf(stderr, "%s: hint: tenant %s exists (%s) but [%s] in %s does "
+		    "not let %s obtain it: add a rule for this caller, or run as a "
+		    "caller it names\n", prog, tenant, path, sname, conf, who);
+	else
+		fprintf(stderr, "%s: hint: tenant %s exists (%s) and %s has no [%s], "
+		    "but the running broker does not serve it: run samlbroker check, "
+		    "then reload the broker (systemctl reload samlbroker)\n", prog,
+		    tenant, path, conf, sname);
+	free(dir);
+	free(path);
+	ini_free(ini);
+	return true;
+}
+
+/*
+ * status showed no tenant: those of conf with an [access:TENANT] section
+ * are hidden from this caller; says so when there are any.
+ */
+static void
+hidden_tenants_hint(const char *conf, const char *who)
+{
+	struct ini_file	*ini;
+	char		*dir = NULL, *path, names[512] = "";
+	size_t		 n = 0, used = 0;
+
+	if (conf == NULL || (ini = local_conf_read(conf, &dir)) == NULL)
+		return;
+	for (size_t i = 0; i < ini->n_sections; i++) {
+		const char *name = ini->sections[i].name;
+
+		if (strncmp(name, "access:", 7) != 0 || strchr(name + 7, '/') != NULL)
+			continue;
+		if (local_tenant_exists(dir, name + 7, &path)) {
+			int w = snprintf(names + used, sizeof(names) - used, "%s%s",
+			    n > 0 ? ", " : "", name + 7);
+
+			if (w > 0 && (size_t)w < sizeof(names) - used)
+				used += (size_t)w;
+			n++;
+		}
+		free(path);
+	}
+	if (n > 0)
+		printf("hint: %zu tenant%s of %s (%s) %s an [access:TENANT] section "
+		    "naming no principal of %s, so %s hidden from it: run as a caller "
+		    "the section names, or add a rule for this one\n", n,
+		    n == 1 ? "" : "s", conf, names, n == 1 ? "has" : "have", who,
+		    n == 1 ? "it is" : "they are");
+	free(dir);
+	ini_free(ini);
+}
+
+/* Prints the broker's {"error","message"} answer, and what to do next:
+ * for unknown_tenant, from conf (NULL: none) when it names tenant. */
 static void
 print_error(const char *prog, long status, const struct secret_buf *b,
-    const struct answer_meta *meta)
+    const struct answer_meta *meta, const char *conf, const char *tenant)
 {
 	json_t		*j = b->data ? json_loads(b->data, 0, NULL) : NULL;
 	const char	*code = NULL, *msg = NULL, *up = NULL;
@@ -224,9 +343,10 @@ print_error(const char *prog, long status, const struct secret_buf *b,
 		    prog, meta->retry_after);
 	if (code != NULL && strcmp(code, "unknown_tenant") == 0) {
 		caller_describe(who, sizeof(who));
-		fprintf(stderr, "%s: hint: either no such tenant, or its [access:TENANT] "
-		    "section names no principal of this caller (%s): such a tenant is "
-		    "hidden from it\n", prog, who);
+		if (!hidden_tenant_hint(prog, conf, tenant, who))
+			fprintf(stderr, "%s: hint: either no such tenant, or its "
+			    "[access:TENANT] section names no principal of this caller "
+			    "(%s): such a tenant is hidden from it\n", prog, who);
 	}
 	json_decref(j);
 }
@@ -237,7 +357,7 @@ print_error(const char *prog, long status, const struct secret_buf *b,
  */
 static int
 client_fetch(const char *address, const char *path, const char *prog,
-    int json, struct secret_buf *b)
+    int json, struct secret_buf *b, const char *conf, const char *tenant)
 {
 	struct answer_meta	 meta;
 	long			 status = 0;
@@ -245,7 +365,7 @@ client_fetch(const char *address, const char *path, const char *prog,
 	if (client_get(address, path, &status, b, &meta, prog) == -1)
 		return -1;
 	if (status != 200) {
-		print_error(prog, status, b, &meta);
+		print_error(prog, status, b, &meta, conf, tenant);
 		return -1;
 	}
 	if (json) {
@@ -260,6 +380,7 @@ cmd_token(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "socket",	required_argument,	NULL, 's' },
+		{ "config",	required_argument,	NULL, 'c' },
 		{ "tenant",	required_argument,	NULL, 't' },
 		{ "user",	required_argument,	NULL, 'u' },
 		{ "service",	required_argument,	NULL, 'S' },
@@ -269,15 +390,16 @@ cmd_token(int argc, char **argv)
 	};
 	const char	*address = SAMLBROKER_DEFAULT_SOCKET, *tenant = NULL;
 	const char	*user = NULL, *service = NULL, *token;
-	const char	*prog = "samlbroker token";
+	const char	*prog = "samlbroker token", *conf = SAMLBROKER_DEFAULT_CONF;
 	struct secret_buf b = { NULL, 0, 0 };
 	char		 path[1024], *et = NULL, *es = NULL;
 	json_t		*j = NULL;
 	int		 ch, json = 0, got, rc = 1;
 
-	while ((ch = getopt_long(argc, argv, "s:t:u:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:c:t:u:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's': address = optarg; break;
+		case 'c': conf = optarg; break;
 		case 't': tenant = optarg; break;
 		case 'u': user = optarg; break;
 		case 'S': service = optarg; break;
@@ -286,8 +408,10 @@ cmd_token(int argc, char **argv)
 			printf("usage: samlbroker token [-s ADDRESS] -t TENANT (-u EMAIL | --service NAME) [--json]\n"
 			    "Prints the access token from a running broker (ADDRESS is\n"
 			    "unix:PATH, a socket's absolute path or tcp:HOST:PORT; default %s).\n"
-			    "--json prints the broker's whole answer instead.\n",
-			    SAMLBROKER_DEFAULT_SOCKET);
+			    "--json prints the broker's whole answer instead.  On\n"
+			    "unknown_tenant the main file (-c, default %s), when this\n"
+			    "caller can read it, tells a hidden tenant from an absent one.\n",
+			    SAMLBROKER_DEFAULT_SOCKET, SAMLBROKER_DEFAULT_CONF);
 			return 0;
 		default:
 			return 2;
@@ -317,7 +441,7 @@ cmd_token(int argc, char **argv)
 		goto done;
 	snprintf(path, sizeof(path), "/v1/tenants/%s/%s/%s/token", et,
 	    user ? "users" : "services", es);
-	if ((got = client_fetch(address, path, prog, json, &b)) != 0) {
+	if ((got = client_fetch(address, path, prog, json, &b, conf, tenant)) != 0) {
 		rc = got == 1 ? 0 : 1;
 		goto done;
 	}
@@ -391,35 +515,40 @@ cmd_status(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "socket",	required_argument,	NULL, 's' },
+		{ "config",	required_argument,	NULL, 'c' },
 		{ "json",	no_argument,		NULL, 'j' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char	*address = SAMLBROKER_DEFAULT_SOCKET, *prog = "samlbroker status";
+	const char	*conf = NULL;
 	struct secret_buf b = { NULL, 0, 0 };
 	json_t		*j = NULL, *t;
 	size_t		 i;
 	int		 ch, json = 0, got, rc = 1;
 
-	while ((ch = getopt_long(argc, argv, "s:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:c:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's': address = optarg; break;
+		case 'c': conf = optarg; break;
 		case 'j': json = 1; break;
 		case 'h':
-			printf("usage: samlbroker status [-s ADDRESS] [--json]\n"
+			printf("usage: samlbroker status [-s ADDRESS] [-c FILE] [--json]\n"
 			    "Summarises a running broker's status (GET /v1/status; ADDRESS\n"
-			    "is unix:PATH, a socket's absolute path or tcp:HOST:PORT).\n");
+			    "is unix:PATH, a socket's absolute path or tcp:HOST:PORT).  When\n"
+			    "no tenant is visible, the main file (-c, default the broker's\n"
+			    "config_file), if this caller can read it, tells which are hidden.\n");
 			return 0;
 		default:
 			return 2;
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "usage: samlbroker status [-s ADDRESS] [--json]\n");
+		fprintf(stderr, "usage: samlbroker status [-s ADDRESS] [-c FILE] [--json]\n");
 		return 2;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if ((got = client_fetch(address, "/v1/status", prog, json, &b)) != 0) {
+	if ((got = client_fetch(address, "/v1/status", prog, json, &b, NULL, NULL)) != 0) {
 		rc = got == 1 ? 0 : 1;
 		goto done;
 	}
@@ -441,6 +570,8 @@ cmd_status(int argc, char **argv)
 		printf("no tenant visible to this caller (%s): a tenant with an "
 		    "[access:TENANT] section is shown only to the principals it names; "
 		    "the admin address (admin_listen) shows every tenant\n", who);
+		hidden_tenants_hint(conf != NULL ? conf : str_or(j, "config_file", NULL),
+		    who);
 	}
 	rc = 0;
 done:

@@ -247,6 +247,11 @@ def invalid_cases():
     case("invalid", "bad-log-level",
          [M + ": [broker] log_level: must be one of error, warn, info, debug"],
          main=MAIN + "log_level = verbose\n")
+    case("invalid", "user-unknown",
+         [M + ": [broker] user: no such user 'samlbroker-no-such-user' (the "
+          "broker's service user: create it, e.g. with systemd-sysusers, or fix "
+          "the name)"],
+         main=MAIN + "user = samlbroker-no-such-user\n")
     case("invalid", "bad-allow-remote-tcp",
          [M + ": [broker] allow_remote_tcp: must be yes or no (or true/false, on/off, 1/0)"],
          main=MAIN + "allow_remote_tcp = sure\n")
