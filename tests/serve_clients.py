@@ -93,7 +93,9 @@ check(logged(r"event=exchange tenant=acme kind=user client=saml_auth "
 check(logged(r"event=exchange tenant=acme kind=service client=reports "
              r"client_id=reports-client-acme outcome=ok "),
       "log: the good service's exchange names client=reports", "".join(lines))
-check(not any(AGENT in ln for ln in lines), "log: no agent address in an exchange line")
+check(lines and all(" client=" in ln and " client_id=" in ln and AGENT not in ln
+                   for ln in lines),
+      "log: every exchange line names its client, none the agent's address", "".join(lines))
 
 # Metrics: by tenant and client section, never an address.
 m = s.metrics()
@@ -106,8 +108,11 @@ for want in ('{tenant="acme",client="ewt",grant="client_credentials",outcome="re
              'outcome="rejected"} 1'):
     check("samlbroker_upstream_exchanges_total" + want in series,
           "metrics: exchanges%s" % want, "\n".join(series))
-check(series and not any("@" in ln for ln in series),
-      "metrics: no address in an exchange label", "\n".join(series))
+check(series and all(re.match(r'samlbroker_upstream_exchanges_total\{tenant="[^"@]+",'
+                              r'client="[^"@]+",grant="[a-z0-9_]+",outcome="[a-z]+"\} \d+$',
+                              ln) for ln in series),
+      "metrics: every exchange series has tenant and client labels, none an address",
+      "\n".join(series))
 
 # /v1/status: each client with its client id and last result; the tenant
 # fails while any client's last exchange failed.

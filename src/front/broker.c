@@ -82,7 +82,8 @@ refusal_text(char *buf, size_t len, const char *tenant,
 	if (client != NULL && strcmp(error, "invalid_client") == 0)
 		snprintf(buf, len, "the token endpoint refused [%s] client_id/%s of "
 		    "tenant %s (invalid_client): check them against the OAuth client "
-		    "in PureCloud", client->name, client->secret_option, tenant);
+		    "in PureCloud", client->name, client->secret_option != NULL ?
+		    client->secret_option : "client_secret", tenant);
 	else if (client != NULL && strcmp(error, "unauthorized_client") == 0)
 		snprintf(buf, len, "the token endpoint refused [%s] client_id of tenant "
 		    "%s (unauthorized_client): its OAuth client in PureCloud must have "
