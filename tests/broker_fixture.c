@@ -278,6 +278,7 @@ client_set(struct service_client *c, const char *name, const char *id,
 	c->name = xstrdup(name);
 	c->client_id = xstrdup(id);
 	c->secret = xstrdup(secret);
+	c->secret_option = "client_secret";
 }
 
 static struct tenant *

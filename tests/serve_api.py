@@ -88,6 +88,8 @@ check(acme["cache"]["hits"] >= 1 and acme["cache"]["misses"] >= 1 and
       acme["cache"]["entries"] == 2, "status: cache counts", repr(acme["cache"]))
 check(acme["upstream"]["last_success"] is not None and
       acme["upstream"]["consecutive_failures"] == 0, "status: upstream healthy")
+check(acme["state"] == "ok" and [c["name"] for c in acme["clients"]] ==
+      ["saml_auth", "ewt", "reports"], "status: state and clients", repr(acme))
 check("CN=" in acme["certificate"]["subject"] or "samlbroker" in acme["certificate"]["subject"],
       "status: certificate subject", repr(acme["certificate"]))
 m = s.metrics()
@@ -95,8 +97,10 @@ for needle in ('samlbroker_requests_total{endpoint="user_token",status="200"}',
                'samlbroker_requests_total{endpoint="user_token",status="400"}',
                "samlbroker_cache_hits_total ",
                "samlbroker_cache_misses_total ",
-               'samlbroker_upstream_exchanges_total{grant="saml2_bearer",outcome="ok"} 1',
-               'samlbroker_upstream_exchanges_total{grant="client_credentials",outcome="ok"} 1',
+               'samlbroker_upstream_exchanges_total{tenant="acme",client="saml_auth",'
+               'grant="saml2_bearer",outcome="ok"} 1',
+               'samlbroker_upstream_exchanges_total{tenant="acme",client="ewt",'
+               'grant="client_credentials",outcome="ok"} 1',
                "samlbroker_upstream_latency_seconds_bucket{le=\"+Inf\"} 2",
                "samlbroker_mints_total 1",
                'samlbroker_certificate_not_after_seconds{tenant="acme"}',

@@ -4,6 +4,7 @@ requests keep being served; failures are remembered and backed off;
 refresh ahead and expiry under an injected clock; no descriptor growth."""
 import calendar
 import os
+import re
 import sys
 import time
 
@@ -166,8 +167,9 @@ check("event=signer_refused" not in open(s.broker_log).read(),
       "no signer refused the front's time")
 
 m = s.metrics()
-check('samlbroker_upstream_exchanges_total{grant="saml2_bearer",outcome="unavailable"}' in m,
-      "metrics count upstream failures by grant and outcome")
+check(re.search(r'samlbroker_upstream_exchanges_total\{tenant="acme",client="saml_auth",'
+                r'grant="saml2_bearer",outcome="unavailable"\} [1-9]', m),
+      "metrics count upstream failures by tenant, client, grant and outcome")
 st = s.get("/v1/status").json()
 acme = [t for t in st["tenants"] if t["name"] == "acme"][0]
 check(acme["upstream"]["last_error"] is not None and acme["upstream"]["last_failure"],

@@ -354,7 +354,8 @@ test_retry_after_429(void **state)
 	assert_exchanges(f, X4(0, 0, 0, 0), X4(1, 0, 1, 0));
 }
 
-#define REFUSED_CLIENT	"the token endpoint refused the request (invalid_client)"
+#define REFUSED_CLIENT	"the token endpoint refused [ewt] client_id/client_secret of " \
+	"tenant acme (invalid_client): check them against the OAuth client in PureCloud"
 
 /* invalid_client: 502, remembered for 5 s whatever the backoff. */
 static void
@@ -392,6 +393,102 @@ test_invalid_client(void **state)
 	assert_exchanges(f, X4(0, 0, 0, 0), X4(1, 1, 0, 0));
 }
 
+/* unauthorized_client names the section and the grant its client lacks;
+ * invalid_grant of a service and other codes keep the plain text. */
+static void
+test_refusal_texts(void **state)
+{
+	struct fixture	*f = *state;
+	struct got	*g;
+
+	script_add(f, status(400, "{\"error\":\"unauthorized_client\"}", NULL));
+	script_add(f, status(400, "{\"error\":\"unauthorized_client\"}", NULL));
+	script_add(f, status(400, "{\"error\":\"invalid_grant\"}", NULL));
+	g = get_async(f, "acme", TOKEN_SERVICE, "ewt");
+	assert_failure(g, 502, "upstream_rejected", "the token endpoint refused [ewt] "
+	    "client_id of tenant acme (unauthorized_client): its OAuth client in "
+	    "PureCloud must have the Client Credentials grant");
+	assert_string_equal(g->upstream_error, "unauthorized_client");
+	g = get_async(f, "acme", TOKEN_USER, USER);
+	assert_failure(g, 502, "upstream_rejected", "the token endpoint refused "
+	    "[saml_auth] client_id of tenant acme (unauthorized_client): its OAuth "
+	    "client in PureCloud must have the SAML2 Bearer grant");
+	fake = T0 + 60;
+	g = get_async(f, "acme", TOKEN_SERVICE, "ewt");
+	assert_failure(g, 502, "upstream_rejected",
+	    "the token endpoint refused the request (invalid_grant)");
+}
+
+/* Each client keeps its own last result: a tenant fails while any of its
+ * clients' last exchange failed, whatever another client did after; an
+ * unchanged reload keeps the record, a changed one starts afresh. */
+static void
+test_client_stats(void **state)
+{
+	struct fixture			*f = *state;
+	const struct client_stats	*saml, *svc;
+	struct broker_config		*c;
+	char				 err[256];
+	struct got			*g;
+
+	broker_start(f, config_make(f, 2, 100));
+	script_add(f, status(401, "{\"error\":\"invalid_client\","
+	    "\"error_description\":\"authentication failed\"}", NULL));
+	script_add(f, token(3600));
+	g = get_async(f, "acme", TOKEN_SERVICE, "ewt");
+	assert_failure(g, 502, "upstream_rejected", REFUSED_CLIENT);
+	fake = T0 + 1;
+	g = get_async(f, "acme", TOKEN_USER, USER);
+	assert_token(g, "tok-2", T0 + 1 + 3600, false);
+
+	saml = broker_client_stats(f->broker, 0, 0);
+	svc = broker_client_stats(f->broker, 0, 1);
+	assert_non_null(saml);
+	assert_non_null(svc);
+	assert_null(broker_client_stats(f->broker, 0, 2));
+	assert_null(broker_client_stats(f->broker, 2, 0));
+	assert_false(saml->failed);
+	assert_true(saml->last_success == T0 + 1);
+	assert_true(saml->last_failure == 0);
+	assert_int_equal(saml->exchanges[UPSTREAM_OK], 1);
+	assert_true(svc->failed);
+	assert_true(svc->last_failure == T0);
+	assert_true(svc->last_success == 0);
+	assert_string_equal(svc->last_error, "invalid_client");
+	assert_non_null(strstr(svc->last_reason, "authentication failed"));
+	assert_int_equal(svc->exchanges[UPSTREAM_REJECTED], 1);
+	/* The tenant's own record forgot the failure; its clients did not. */
+	assert_int_equal(broker_tenant_stats(f->broker, 0)->consecutive_failures, 0);
+	assert_true(broker_tenant_failing(f->broker, 0));
+	assert_false(broker_tenant_failing(f->broker, 1));
+	assert_false(broker_tenant_failing(f->broker, 2));
+
+	/* Unchanged: kept. */
+	c = config_make(f, 2, 100);
+	assert_int_equal(broker_reconfigure(f->broker, c, err, sizeof(err)), 0);
+	assert_true(broker_tenant_failing(f->broker, 0));
+	assert_int_equal(broker_client_stats(f->broker, 0, 1)->exchanges[UPSTREAM_REJECTED], 1);
+
+	/* The service succeeds once its failure memory has passed. */
+	fake = T0 + 10;
+	f->dflt = token(3600);
+	g = get_async(f, "acme", TOKEN_SERVICE, "ewt");
+	assert_token(g, "tok-3", T0 + 10 + 3600, false);
+	svc = broker_client_stats(f->broker, 0, 1);
+	assert_false(svc->failed);
+	assert_true(svc->last_success == T0 + 10);
+	assert_string_equal(svc->last_error, "invalid_client");	/* the last one seen */
+	assert_false(broker_tenant_failing(f->broker, 0));
+
+	/* Changed: afresh. */
+	c = config_make(f, 2, 100);
+	c->tenants[0]->digest = 7;
+	assert_int_equal(broker_reconfigure(f->broker, c, err, sizeof(err)), 0);
+	svc = broker_client_stats(f->broker, 0, 1);
+	assert_int_equal(svc->exchanges[UPSTREAM_OK], 0);
+	assert_true(svc->last_success == 0);
+}
+
 /* Other refusals: invalid_grant is remembered too, invalid_request only
  * backs off; a timeout is 504. */
 static void
@@ -407,7 +504,9 @@ test_other_refusals(void **state)
 	script_add(f, timeout_);
 	g = get_async(f, "acme", TOKEN_USER, "a@example.com");
 	assert_failure(g, 502, "upstream_rejected",
-	    "the token endpoint refused the request (invalid_grant)");
+	    "the token endpoint refused the SAML assertion of tenant acme "
+	    "(invalid_grant): check [saml] issuer, certificate and audience against "
+	    "the identity provider in PureCloud, and that the agent exists there");
 	assert_string_equal(g->upstream_error, "invalid_grant");
 	assert_true(g->retry_after == 5);
 	g = get_async(f, "acme", TOKEN_USER, "b@example.com");
@@ -1095,6 +1194,8 @@ main(void)
 		T(test_failure_backoff),
 		T(test_retry_after_429),
 		T(test_invalid_client),
+		T(test_refusal_texts),
+		TB(test_client_stats),
 		TB(test_other_refusals),
 		T(test_failed_refresh),
 		T(test_bad_requests),

@@ -356,6 +356,37 @@ test_status(void **state)
 	    "tenant ? (?): ok; cache 0 entries, 0 hits, 0 misses; certificate expires ?\n"
 	    "  last success never\n");
 
+	/* A tenant's state and its clients' table: FAILING although its last
+	 * exchange (another client's) succeeded. */
+	server_start(answer(200, "{\"version\":\"2\",\"tenants\":[{\"name\":\"acme\","
+	    "\"organization_sname\":\"a\",\"state\":\"failing\","
+	    "\"certificate\":{\"not_after\":\"2030-01-01T00:00:00Z\"},"
+	    "\"cache\":{\"entries\":1,\"hits\":0,\"misses\":2},"
+	    "\"upstream\":{\"consecutive_failures\":0,"
+	    "\"last_success\":\"2026-01-01T00:00:20Z\"},"
+	    "\"clients\":[{\"name\":\"saml_auth\",\"client_id\":\"saml-client\","
+	    "\"last_result\":\"ok\",\"last_success\":\"2026-01-01T00:00:20Z\","
+	    "\"last_failure\":null,\"last_error\":null,\"last_reason\":null},"
+	    "{\"name\":\"ewt\",\"client_id\":\"ewt-client-acme\","
+	    "\"last_result\":\"failed\",\"last_success\":null,"
+	    "\"last_failure\":\"2026-01-01T00:00:10Z\",\"last_error\":\"invalid_client\","
+	    "\"last_reason\":\"authentication failed\"},"
+	    "{\"name\":\"reports\",\"client_id\":\"r\",\"last_result\":null}]}]}"));
+	assert_int_equal(run(cmd_status, "-s", address, NULL), 0);
+	server_wait();
+	assert_string_equal(got_out, "samlbroker 2, up 0s since ?, config ?\n"
+	    "tenant acme (a): FAILING; cache 1 entries, 0 hits, 2 misses; "
+	    "certificate expires 2030-01-01T00:00:00Z\n"
+	    "  last success 2026-01-01T00:00:20Z\n"
+	    "  CLIENT     CLIENT ID        LAST    LAST SUCCESS          "
+	    "LAST FAILURE          LAST ERROR\n"
+	    "  saml_auth  saml-client      ok      2026-01-01T00:00:20Z  "
+	    "-                     -\n"
+	    "  ewt        ewt-client-acme  failed  -                     "
+	    "2026-01-01T00:00:10Z  invalid_client: authentication failed\n"
+	    "  reports    r                -       -                     "
+	    "-                     -\n");
+
 	server_start(answer(200, body));
 	assert_int_equal(run(cmd_status, "-s", address, "--json", NULL), 0);
 	server_wait();

@@ -2,7 +2,8 @@
 /*
  * test_server_http.c - server_http.c's routing from a table: which
  * endpoint a request target names, its percent-decoded tenant and
- * subject, and the malformed paths that get 400.  (Access decisions are
+ * subject, and the malformed paths that get 400; the escaping of metric
+ * label values.  (Access decisions are
  * tested in test_access.c; the Host/Origin/guard front in
  * test_server_conn.c.)
  */
@@ -100,12 +101,44 @@ test_status_index(void **state)
 	assert_int_equal(server_endpoint_status_index(418), SERVER_N_STATUSES - 1);
 }
 
+/* Prometheus label values: backslash, double quote and newline escaped,
+ * the rest as it is. */
+static void
+test_metrics_label(void **state)
+{
+	static const struct {
+		const char	*in, *out;
+	} rows[] = {
+		{ "acme", "acme" },
+		{ "", "" },
+		{ "a\"b", "a\\\"b" },
+		{ "a\\b", "a\\\\b" },
+		{ "a\nb", "a\\nb" },
+		{ "x-y_z.1", "x-y_z.1" },
+	};
+	char	*text;
+	size_t	 len;
+	FILE	*f;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		text = NULL;
+		f = open_memstream(&text, &len);
+		assert_non_null(f);
+		server_metrics_label(f, rows[i].in);
+		fclose(f);
+		assert_string_equal(text, rows[i].out);
+		free(text);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_route),
 		cmocka_unit_test(test_status_index),
+		cmocka_unit_test(test_metrics_label),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -63,13 +63,47 @@ struct answer {
 	double		 expires_at;
 	int		 status;	/* failing: 502/503/504 */
 	char		 error[64];
+	char		 message[384];	/* failing */
 	double		 until;		/* failing: no new attempt before */
 };
 
+/*
+ * What a refusal (502) tells the caller: for the codes that mean a
+ * tenant file is wrong, which section and option to fix.  client is the
+ * exchange's client ([saml_auth] for an agent), NULL when no longer
+ * configured.
+ */
 static void
-answer_take(struct answer *a, const struct cache_entry *e, double now)
+refusal_text(char *buf, size_t len, const char *tenant,
+    const struct service_client *client, bool saml, const char *error)
 {
-	const struct policy	*p = &entry_state(e)->pol;
+	const char	*grant = saml ? "SAML2 Bearer" : "Client Credentials";
+
+	if (client != NULL && strcmp(error, "invalid_client") == 0)
+		snprintf(buf, len, "the token endpoint refused [%s] client_id/%s of "
+		    "tenant %s (invalid_client): check them against the OAuth client "
+		    "in PureCloud", client->name, client->secret_option != NULL ?
+		    client->secret_option : "client_secret", tenant);
+	else if (client != NULL && strcmp(error, "unauthorized_client") == 0)
+		snprintf(buf, len, "the token endpoint refused [%s] client_id of tenant "
+		    "%s (unauthorized_client): its OAuth client in PureCloud must have "
+		    "the %s grant", client->name, tenant, grant);
+	else if (client != NULL && saml && strcmp(error, "invalid_grant") == 0)
+		snprintf(buf, len, "the token endpoint refused the SAML assertion of "
+		    "tenant %s (invalid_grant): check [saml] issuer, certificate and "
+		    "audience against the identity provider in PureCloud, and that the "
+		    "agent exists there", tenant);
+	else
+		snprintf(buf, len, "the token endpoint refused the request (%s)", error);
+}
+
+static void
+answer_take(const struct broker *b, struct answer *a, const struct cache_entry *e,
+    double now)
+{
+	const struct policy		*p = &entry_state(e)->pol;
+	const struct tenant		*t = config_tenant_find(b->conf, e->tenant);
+	const struct service_client	*client = NULL;
 
 	memset(a, 0, sizeof(*a));
 	if (policy_token_usable(p, e->token != NULL, now)) {
@@ -80,20 +114,34 @@ answer_take(struct answer *a, const struct cache_entry *e, double now)
 	a->status = p->last_status;
 	snprintf(a->error, sizeof(a->error), "%s", p->last_error);
 	a->until = fmax(p->retry_at, p->hard_fail_until);
+	if (t != NULL)
+		client = e->kind == TOKEN_USER ? &t->saml_auth :
+		    tenant_service_find(t, e->subject);
+	switch (a->status) {
+	case 502:
+		refusal_text(a->message, sizeof(a->message), e->tenant, client,
+		    e->kind == TOKEN_USER, a->error);
+		break;
+	case 504:
+		snprintf(a->message, sizeof(a->message),
+		    "the token endpoint did not answer in time");
+		break;
+	default:
+		snprintf(a->message, sizeof(a->message),
+		    "the token endpoint is unavailable (%s)", a->error);
+		break;
+	}
 }
 
 static void
 answer_give(const struct answer *a, double now, bool from_cache, broker_cb cb,
     void *arg)
 {
-	struct broker_reply	 r = { .status = a->status };
-	char			 msg[160];
+	struct broker_reply	 r = { .status = a->status, .message = a->message };
 
 	if (a->token != NULL) {
-		r.status = 200;
-		r.token = a->token;
-		r.expires_at = a->expires_at;
-		r.from_cache = from_cache;
+		r = (struct broker_reply){ .status = 200, .token = a->token,
+		    .expires_at = a->expires_at, .from_cache = from_cache };
 		cb(&r, arg);
 		return;
 	}
@@ -101,21 +149,15 @@ answer_give(const struct answer *a, double now, bool from_cache, broker_cb cb,
 	case 502:
 		r.error = "upstream_rejected";
 		r.upstream_error = a->error;
-		snprintf(msg, sizeof(msg), "the token endpoint refused the request (%s)",
-		    a->error);
 		break;
 	case 504:
 		r.error = "upstream_timeout";
-		snprintf(msg, sizeof(msg), "the token endpoint did not answer in time");
 		break;
 	default:
 		r.status = 503;
 		r.error = "upstream_unavailable";
-		snprintf(msg, sizeof(msg), "the token endpoint is unavailable (%s)",
-		    a->error);
 		break;
 	}
-	r.message = msg;
 	if (a->until > now)
 		r.retry_after = ceil(a->until - now);
 	cb(&r, arg);
@@ -129,25 +171,26 @@ answer_clear(struct answer *a)
 }
 
 void
-broker_answer_entry(const struct cache_entry *e, double now, bool from_cache,
-    broker_cb cb, void *arg)
+broker_answer_entry(const struct broker *b, const struct cache_entry *e,
+    double now, bool from_cache, broker_cb cb, void *arg)
 {
 	struct answer	 a;
 
-	answer_take(&a, e, now);
+	answer_take(b, &a, e, now);
 	answer_give(&a, now, from_cache, cb, arg);
 	answer_clear(&a);
 }
 
 void
-broker_answer_waiters(struct cache_entry *e, double now, bool clear_token)
+broker_answer_waiters(const struct broker *b, struct cache_entry *e, double now,
+    bool clear_token)
 {
 	struct entry_state	*es = entry_state(e);
 	struct waiter		*w = es->waiters, *next;
 	struct answer		 a;
 
 	es->waiters = NULL;
-	answer_take(&a, e, now);
+	answer_take(b, &a, e, now);
 	if (clear_token)
 		cache_clear_token(e);
 	for (; w != NULL; w = next) {
@@ -282,14 +325,14 @@ broker_get_token(struct broker *b, const char *tname, enum token_kind kind,
 		/* FALLTHROUGH */
 	case POLICY_SERVE:
 		ts->stats.hits++;
-		broker_answer_entry(e, now, true, cb, arg);
+		broker_answer_entry(b, e, now, true, cb, arg);
 		return NULL;
 	case POLICY_WAIT:
 		ts->stats.misses++;
 		return waiters_add(e, cb, arg);
 	case POLICY_REFUSE_FAILING:
 		ts->stats.misses++;
-		broker_answer_entry(e, now, false, cb, arg);
+		broker_answer_entry(b, e, now, false, cb, arg);
 		return NULL;
 	case POLICY_REFUSE_BUSY:
 		ts->stats.misses++;
@@ -483,10 +526,27 @@ tstate_new(struct broker_config *conf, struct broker *old)
 		const struct tenant	*t = conf->tenants[i];
 		ssize_t			 oi = old ? broker_tenant_index(old, t->name) : -1;
 
-		if (oi != -1 && old->conf->tenants[oi]->digest == t->digest)
+		ts[i].n_clients = tenant_client_count(t);
+		ts[i].clients = xcalloc(ts[i].n_clients, sizeof(*ts[i].clients));
+		/* An unchanged file has the same clients in the same order. */
+		if (oi != -1 && old->conf->tenants[oi]->digest == t->digest &&
+		    old->tstate[oi].n_clients == ts[i].n_clients) {
 			ts[i].stats = old->tstate[oi].stats;
+			memcpy(ts[i].clients, old->tstate[oi].clients,
+			    ts[i].n_clients * sizeof(*ts[i].clients));
+		}
 	}
 	return ts;
+}
+
+static void
+tstate_free(struct tenant_state *ts, size_t n)
+{
+	if (ts == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(ts[i].clients);
+	free(ts);
 }
 
 /* The real seams, for whatever the caller did not give. */
@@ -540,6 +600,8 @@ broker_new_with(struct event_base *base, struct broker_config *conf,
 	}
 	return b;
 fail:
+	tstate_free(b->tstate, conf->n_tenants);
+	b->tstate = NULL;
 	b->conf = NULL;	/* the caller keeps its configuration on failure */
 	broker_free(b);
 	return NULL;
@@ -599,7 +661,7 @@ broker_free(struct broker *b)
 		cache_foreach(b->cache, drop_waiters, b);
 	cache_free(b->cache);
 	upstream_free(b->own_upstream);
-	free(b->tstate);
+	tstate_free(b->tstate, b->conf != NULL ? b->conf->n_tenants : 0);
 	config_free(b->conf);
 	free(b);
 }
@@ -639,7 +701,7 @@ broker_reconfigure(struct broker *b, struct broker_config *conf, char *errbuf,
 	    b->mops->reconfigure(b->mimpl, conf, errbuf, errlen) == -1)
 		return -1;
 	ts = tstate_new(conf, b);
-	free(b->tstate);
+	tstate_free(b->tstate, b->conf->n_tenants);
 	b->tstate = ts;
 	b->conf = conf;
 	exchange_recount(b);
@@ -658,6 +720,40 @@ const struct tenant_stats *
 broker_tenant_stats(const struct broker *b, size_t i)
 {
 	return i < b->conf->n_tenants ? &b->tstate[i].stats : NULL;
+}
+
+const struct client_stats *
+broker_client_stats(const struct broker *b, size_t i, size_t client)
+{
+	if (i >= b->conf->n_tenants || client >= b->tstate[i].n_clients)
+		return NULL;
+	return &b->tstate[i].clients[client];
+}
+
+bool
+broker_tenant_failing(const struct broker *b, size_t i)
+{
+	if (i >= b->conf->n_tenants)
+		return false;
+	for (size_t c = 0; c < b->tstate[i].n_clients; c++)
+		if (b->tstate[i].clients[c].failed)
+			return true;
+	return false;
+}
+
+struct client_stats *
+broker_client_find(struct broker *b, const char *tenant, const char *client)
+{
+	ssize_t			 ti = broker_tenant_index(b, tenant);
+	const struct tenant	*t;
+
+	if (ti == -1)
+		return NULL;
+	t = b->conf->tenants[ti];
+	for (size_t c = 0; c < b->tstate[ti].n_clients; c++)
+		if (strcmp(tenant_client(t, c)->name, client) == 0)
+			return &b->tstate[ti].clients[c];
+	return NULL;
 }
 
 const struct upstream_stats *

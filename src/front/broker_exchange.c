@@ -25,6 +25,8 @@ struct exchange {
 	struct broker		*broker;
 	struct cache_entry	*entry;
 	char			 tenant[NAME_MAX_LEN + 1];
+	char			*client;	/* its section: saml_auth or the service */
+	char			*client_id;	/* as configured when it started */
 	void			*mint;		/* the minter's handle while signing */
 	void			*call;		/* the upstream's handle while asking */
 	bool			 discard;	/* tenant changed meanwhile: keep no token */
@@ -82,6 +84,8 @@ exchange_end(struct exchange *x)
 		ts->running--;
 	x->entry->pinned = false;
 	entry_state(x->entry)->pol.in_flight = false;
+	free(x->client);
+	free(x->client_id);
 	free(x);
 }
 
@@ -141,19 +145,40 @@ stats_record(struct broker *b, struct tenant_stats *ts,
 	ts->current_backoff = backoff;
 }
 
+/* The client's own record: its last exchange decides whether it fails. */
 static void
-log_exchange(const struct cache_entry *e, const struct upstream_result *res,
-    double backoff)
+client_record(struct client_stats *cs, const struct upstream_result *res,
+    double now)
+{
+	cs->exchanges[res->outcome]++;
+	cs->failed = res->outcome != UPSTREAM_OK;
+	if (!cs->failed) {
+		cs->last_success = now;
+		return;
+	}
+	cs->last_failure = now;
+	snprintf(cs->last_error, sizeof(cs->last_error), "%s", res->error);
+	/* message is never a secret; only its start is kept. */
+	snprintf(cs->last_reason, sizeof(cs->last_reason), "%.*s",
+	    CLIENT_REASON_LEN - 1, res->message);
+}
+
+/* One line per exchange: which tenant, client section and client id (not
+ * secrets); never the agent's address, the secret or the token. */
+static void
+log_exchange(const struct cache_entry *e, const char *client,
+    const char *client_id, const struct upstream_result *res, double backoff)
 {
 	const char	*kind = e->kind == TOKEN_USER ? "user" : "service";
 
 	if (res->outcome == UPSTREAM_OK)
-		log_info("event=exchange tenant=%s kind=%s outcome=ok expires_in=%ld "
-		    "latency_ms=%.1f", e->tenant, kind, res->expires_in,
-		    res->latency * 1000);
+		log_info("event=exchange tenant=%s kind=%s client=%s client_id=%s "
+		    "outcome=ok expires_in=%ld latency_ms=%.1f", e->tenant, kind,
+		    client, client_id, res->expires_in, res->latency * 1000);
 	else
-		log_warnx("event=exchange tenant=%s kind=%s outcome=failed error=%s "
-		    "http_status=%ld retry_in=%.1f message=\"%s\"", e->tenant, kind,
+		log_warnx("event=exchange tenant=%s kind=%s client=%s client_id=%s "
+		    "outcome=failed error=%s http_status=%ld retry_in=%.1f "
+		    "message=\"%s\"", e->tenant, kind, client, client_id,
 		    res->error, res->http_status, backoff, res->message);
 }
 
@@ -167,9 +192,12 @@ exchange_done(struct upstream_result *res, void *arg)
 	struct entry_state	*es = entry_state(e);
 	struct tenant_state	*ts = tstate_of(b, x->tenant);
 	const struct tenant	*t = config_tenant_find(b->conf, x->tenant);
+	struct client_stats	*cs;
+	char			*client = x->client, *client_id = x->client_id;
 	double			 now = clock_now(), backoff = 0;
 	bool			 discard = x->discard;
 
+	x->client = x->client_id = NULL;	/* kept past x */
 	exchange_end(x);
 	if (res->outcome == UPSTREAM_OK) {
 		policy_on_success(&es->pol, res->expires_in, t != NULL ?
@@ -181,10 +209,16 @@ exchange_done(struct upstream_result *res, void *arg)
 		backoff = policy_on_failure(&es->pol, res->outcome, res->error,
 		    res->retry_after, now, random_unit());
 	stats_record(b, ts != NULL ? &ts->stats : NULL, res, backoff, now);
-	log_exchange(e, res, backoff);
+	/* A client whose tenant changed meanwhile is judged by its next
+	 * exchange, not by one made with the old file. */
+	if (!discard && (cs = broker_client_find(b, e->tenant, client)) != NULL)
+		client_record(cs, res, now);
+	log_exchange(e, client, client_id, res, backoff);
+	free(client);
+	free(client_id);
 	/* Obtained with a configuration that has since changed: the callers
 	 * that waited for it get it, the cache does not keep it. */
-	broker_answer_waiters(e, now, discard);
+	broker_answer_waiters(b, e, now, discard);
 }
 
 static void *
@@ -257,6 +291,7 @@ int
 exchange_start(struct broker *b, struct cache_entry *e, const char **why)
 {
 	const struct tenant	*t = config_tenant_find(b->conf, e->tenant);
+	const struct service_client *client;
 	struct exchange		*x;
 
 	if (t == NULL) {
@@ -271,6 +306,10 @@ exchange_start(struct broker *b, struct cache_entry *e, const char **why)
 	x->broker = b;
 	x->entry = e;
 	snprintf(x->tenant, sizeof(x->tenant), "%s", e->tenant);
+	client = e->kind == TOKEN_USER ? &t->saml_auth :
+	    tenant_service_find(t, e->subject);
+	x->client = xstrdup(client->name);
+	x->client_id = xstrdup(client->client_id);
 	/* Linked first: a seam answers only from the loop, never in start. */
 	exchange_link(b, x);
 	if (e->kind == TOKEN_USER)

@@ -24,6 +24,8 @@ struct entry_state {
 
 struct tenant_state {
 	struct tenant_stats	 stats;
+	struct client_stats	*clients;	/* tenant_client's order */
+	size_t			 n_clients;
 	size_t			 running;	/* exchanges in progress */
 };
 
@@ -55,11 +57,15 @@ entry_state(const struct cache_entry *e)
 
 /* broker.c */
 ssize_t	 broker_tenant_index(const struct broker *, const char *name);
-void	 broker_answer_entry(const struct cache_entry *, double now, bool from_cache,
-	    broker_cb, void *arg);
+void	 broker_answer_entry(const struct broker *, const struct cache_entry *,
+	    double now, bool from_cache, broker_cb, void *arg);
 /* Answers every waiter of e from the entry, read once before any callback
  * (which may evict it); clear_token: the cache then keeps no token. */
-void	 broker_answer_waiters(struct cache_entry *, double now, bool clear_token);
+void	 broker_answer_waiters(const struct broker *, struct cache_entry *, double now,
+	    bool clear_token);
+/* A client's stats by section name ("saml_auth" or a service), or NULL. */
+struct client_stats *broker_client_find(struct broker *, const char *tenant,
+	    const char *client);
 
 /* broker_exchange.c */
 /* Starts an exchange for e (minting first for a user); -1 with why. */

@@ -207,6 +207,9 @@ void	 server_http_gone(struct http_req *);
 int	 server_http_route(const char *target, enum endpoint *ret_ep,
 	    char **ret_tenant, char **ret_subject);
 int	 server_endpoint_status_index(int status);
+/* Writes s as a Prometheus label value, escaped (\\, \" and \n), without
+ * the quotes. */
+void	 server_metrics_label(FILE *, const char *s);
 
 /* server_signers.c */
 /* The pool over the master's first generation of ready signers (the pool

@@ -694,6 +694,48 @@ reload_error(struct request *r, const struct view *v)
 	return json_string(v->all ? r->srv->reload_error : RELOAD_ERROR_HIDDEN);
 }
 
+static const char *const grant_names[] = { "saml2_bearer", "client_credentials" };
+static const char *const outcome_names[] = { "ok", "rejected", "unavailable",
+    "timeout" };
+
+static json_t *
+json_str_or_null(const char *s)
+{
+	return s[0] != '\0' ? json_string(s) : json_null();
+}
+
+/* Each OAuth client of tenant i ([saml_auth], then the services): its
+ * client id (not a secret) and how its last exchange ended. */
+static json_t *
+status_clients(struct request *r, size_t i)
+{
+	const struct tenant	*t = broker_config(r->srv->broker)->tenants[i];
+	json_t			*arr = json_array();
+
+	for (size_t c = 0; c < tenant_client_count(t); c++) {
+		const struct service_client *sc = tenant_client(t, c);
+		const struct client_stats *cs = broker_client_stats(r->srv->broker, i, c);
+		json_int_t	 n = 0;
+
+		for (int o = 0; o < 4; o++)
+			n += (json_int_t)cs->exchanges[o];
+		json_array_append_new(arr, json_pack(
+		    "{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I}",
+		    "name", sc->name,
+		    "client_id", sc->client_id,
+		    "grant", grant_names[c == 0 ? GRANT_SAML2_BEARER :
+			GRANT_CLIENT_CREDENTIALS],
+		    "last_result", n == 0 ? json_null() :
+			json_string(cs->failed ? "failed" : "ok"),
+		    "last_success", json_time(cs->last_success),
+		    "last_failure", json_time(cs->last_failure),
+		    "last_error", json_str_or_null(cs->last_error),
+		    "last_reason", json_str_or_null(cs->last_reason),
+		    "exchanges", n));
+	}
+	return arr;
+}
+
 static void
 handle_status(struct request *r)
 {
@@ -716,10 +758,11 @@ handle_status(struct request *r)
 		for (size_t s = 0; s < t->n_services; s++)
 			json_array_append_new(svcs, json_string(t->services[s].name));
 		json_array_append_new(tenants, json_pack(
-		    "{s:s, s:s, s:s, s:s, s:{s:s, s:o, s:s}, s:o, "
+		    "{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:o, s:s}, s:o, s:o, "
 		    "s:{s:I, s:I, s:I, s:I}, "
 		    "s:{s:o, s:o, s:o, s:i, s:f}}",
 		    "name", t->name,
+		    "state", broker_tenant_failing(r->srv->broker, i) ? "failing" : "ok",
 		    "organization_id", t->organization_id,
 		    "organization_sname", t->organization_sname,
 		    "issuer", t->issuer,
@@ -728,6 +771,7 @@ handle_status(struct request *r)
 			"not_after", json_time(keystore_not_after(t->keys)),
 			"sha256_fingerprint", keystore_fingerprint(t->keys),
 		    "services", svcs,
+		    "clients", status_clients(r, i),
 		    "cache",
 			"entries", (json_int_t)broker_cached_count_tenant(r->srv->broker, t->name),
 			"hits", (json_int_t)ts->hits,
@@ -756,21 +800,65 @@ handle_status(struct request *r)
 	reply_json(r, 200, o, NULL);
 }
 
-/* The token endpoint's exchanges and latency, for every tenant together. */
+void
+server_metrics_label(FILE *f, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\\' || *s == '"')
+			fprintf(f, "\\%c", *s);
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+/*
+ * The token endpoint's exchanges by tenant, client section (saml_auth or
+ * a service: a bounded set, never an agent's address), grant and outcome,
+ * for the tenants in view.
+ */
+static void
+metrics_exchanges(FILE *b, struct request *r, const struct view *v)
+{
+	const struct broker_config	*conf = broker_config(r->srv->broker);
+	bool				 head = false;
+
+	for (size_t i = 0; i < conf->n_tenants; i++) {
+		const struct tenant	*t = conf->tenants[i];
+
+		if (!view_has(v, t))
+			continue;
+		if (!head)
+			fprintf(b, "# HELP samlbroker_upstream_exchanges_total Token endpoint "
+			    "exchanges by tenant, client section, grant and outcome.\n"
+			    "# TYPE samlbroker_upstream_exchanges_total counter\n");
+		head = true;
+		for (size_t c = 0; c < tenant_client_count(t); c++) {
+			const struct client_stats *cs = broker_client_stats(
+			    r->srv->broker, i, c);
+
+			for (int o = 0; o < 4; o++) {
+				fputs("samlbroker_upstream_exchanges_total{tenant=\"", b);
+				server_metrics_label(b, t->name);
+				fputs("\",client=\"", b);
+				server_metrics_label(b, tenant_client(t, c)->name);
+				fprintf(b, "\",grant=\"%s\",outcome=\"%s\"} %llu\n",
+				    grant_names[c == 0 ? GRANT_SAML2_BEARER :
+				    GRANT_CLIENT_CREDENTIALS], outcome_names[o],
+				    (unsigned long long)cs->exchanges[o]);
+			}
+		}
+	}
+}
+
+/* The token endpoint's latency, for every tenant together. */
 static void
 metrics_upstream(FILE *b, const struct upstream_stats *us)
 {
 	static const double		 bounds[] = BROKER_LATENCY_BOUNDS;
-	static const char *const	 grants[] = { "saml2_bearer", "client_credentials" };
-	static const char *const	 outcomes[] = { "ok", "rejected", "unavailable", "timeout" };
 	uint64_t			 cum = 0;
 
-	fprintf(b, "# HELP samlbroker_upstream_exchanges_total Token endpoint exchanges by grant and outcome.\n"
-	    "# TYPE samlbroker_upstream_exchanges_total counter\n");
-	for (int g = 0; g < 2; g++)
-		for (int o = 0; o < 4; o++)
-			fprintf(b, "samlbroker_upstream_exchanges_total{grant=\"%s\",outcome=\"%s\"} %llu\n",
-			    grants[g], outcomes[o], (unsigned long long)us->exchanges[g][o]);
 	fprintf(b, "# HELP samlbroker_upstream_latency_seconds Token endpoint latency.\n"
 	    "# TYPE samlbroker_upstream_latency_seconds histogram\n");
 	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {
@@ -833,14 +921,18 @@ handle_metrics(struct request *r)
 	    "# TYPE samlbroker_cached_tokens gauge\nsamlbroker_cached_tokens %zu\n",
 	    (unsigned long long)hits, (unsigned long long)misses,
 	    (unsigned long long)mints, view_cached(r, &v));
+	metrics_exchanges(b, r, &v);
 	if (v.all)
 		metrics_upstream(b, us);
 	fprintf(b, "# HELP samlbroker_certificate_not_after_seconds Signing certificate expiry (Unix time) per tenant.\n"
 	    "# TYPE samlbroker_certificate_not_after_seconds gauge\n");
 	for (size_t i = 0; i < conf->n_tenants; i++)
-		if (view_has(&v, conf->tenants[i]))
-			fprintf(b, "samlbroker_certificate_not_after_seconds{tenant=\"%s\"} %.0f\n",
-			    conf->tenants[i]->name, keystore_not_after(conf->tenants[i]->keys));
+		if (view_has(&v, conf->tenants[i])) {
+			fputs("samlbroker_certificate_not_after_seconds{tenant=\"", b);
+			server_metrics_label(b, conf->tenants[i]->name);
+			fprintf(b, "\"} %.0f\n",
+			    keystore_not_after(conf->tenants[i]->keys));
+		}
 	fprintf(b, "# HELP samlbroker_http_protocol_errors_total Requests refused before routing (malformed, too large).\n"
 	    "# TYPE samlbroker_http_protocol_errors_total counter\n"
 	    "samlbroker_http_protocol_errors_total %llu\n",

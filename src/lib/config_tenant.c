@@ -451,6 +451,7 @@ client_load(struct load *l, struct ini_section *s, struct service_client *sc)
 		return -1;
 	sc->name = xstrdup(s->name);
 	sc->client_id = xstrdup(id->value);
+	sc->secret_option = pw != NULL ? "password" : "client_secret";
 	return 0;
 }
 
@@ -626,4 +627,18 @@ tenant_service_find(const struct tenant *t, const char *name)
 		if (strcmp(t->services[i].name, name) == 0)
 			return &t->services[i];
 	return NULL;
+}
+
+size_t
+tenant_client_count(const struct tenant *t)
+{
+	return 1 + t->n_services;
+}
+
+const struct service_client *
+tenant_client(const struct tenant *t, size_t i)
+{
+	if (i == 0)
+		return &t->saml_auth;
+	return i <= t->n_services ? &t->services[i - 1] : NULL;
 }

@@ -123,6 +123,8 @@ struct service_client {
 	char	*name;		/* section name: "saml_auth", "ewt", ... */
 	char	*client_id;
 	char	*secret;	/* resolved from literal, file: or env: */
+	const char *secret_option;	/* "password" or "client_secret": the
+					   option that holds it, for messages */
 };
 
 struct tenant {
@@ -230,6 +232,10 @@ struct broker_config *config_load_verbose(const char *path);
 void	 config_free(struct broker_config *);
 struct tenant *config_tenant_find(const struct broker_config *, const char *name);
 const struct service_client *tenant_service_find(const struct tenant *, const char *name);
+/* A tenant's OAuth clients in one order: 0 is [saml_auth], 1..n_services
+ * the services; tenant_client is NULL past the last. */
+size_t	 tenant_client_count(const struct tenant *);
+const struct service_client *tenant_client(const struct tenant *, size_t);
 /* Loads one tenant file (used by config_load and by tests). */
 struct tenant *tenant_load(const char *path, const char *name, struct diag *);
 struct tenant *tenant_load_ext(const char *path, const char *name, struct diag *,
@@ -701,6 +707,17 @@ struct upstream_stats {
 	uint64_t	 latency_count;
 };
 #define BROKER_LATENCY_BOUNDS { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 }
+/* One OAuth client of a tenant ([saml_auth] or a service): its exchanges
+ * with the token endpoint and how the last one ended. */
+#define CLIENT_REASON_LEN	120
+struct client_stats {
+	uint64_t	 exchanges[4];	/* by enum upstream_outcome */
+	double		 last_success;
+	double		 last_failure;
+	bool		 failed;	/* the last exchange failed */
+	char		 last_error[64];	/* its error code */
+	char		 last_reason[CLIENT_REASON_LEN];	/* short, never a secret */
+};
 struct tenant_stats {
 	uint64_t	 hits;
 	uint64_t	 misses;
@@ -757,6 +774,11 @@ struct mint_req *broker_mint(struct broker *, const char *tenant, const char *em
 void	 broker_mint_cancel(struct broker *, struct mint_req *);
 const struct tenant_stats *broker_tenant_stats(const struct broker *, size_t tenant_index);
 const struct upstream_stats *broker_upstream_stats(const struct broker *);
+/* A tenant's client (tenant_client's order), NULL past the last. */
+const struct client_stats *broker_client_stats(const struct broker *, size_t tenant_index,
+	    size_t client);
+/* Whether any client's last exchange failed: the tenant is failing. */
+bool	 broker_tenant_failing(const struct broker *, size_t tenant_index);
 size_t	 broker_cached_count(const struct broker *);
 size_t	 broker_cached_count_tenant(const struct broker *, const char *tenant);
 

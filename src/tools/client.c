@@ -483,20 +483,83 @@ reload_print(json_t *reload)
 	    ok ? "" : str_or(reload, "error", ""));
 }
 
-/* One tenant's two lines: health, cache and certificate, then upstream. */
+/* A client's last error: its code and short reason, or "-". */
+static void
+client_error_text(json_t *c, char *buf, size_t len)
+{
+	const char	*code = str_or(c, "last_error", NULL);
+	const char	*reason = str_or(c, "last_reason", NULL);
+
+	if (code == NULL)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%s%s%s", code, reason ? ": " : "",
+		    reason ? reason : "");
+}
+
+#define CLIENT_COLUMNS	6
+
+/* One tenant's clients as a table: section, client id, last result, last
+ * success and failure, last error; columns as wide as their widest cell. */
+static void
+clients_print(json_t *clients)
+{
+	static const char *const head[CLIENT_COLUMNS] = { "CLIENT", "CLIENT ID",
+	    "LAST", "LAST SUCCESS", "LAST FAILURE", "LAST ERROR" };
+	size_t		 n = json_array_size(clients), w[CLIENT_COLUMNS], i;
+	char		 (*err)[256];
+	const char	*(*cell)[CLIENT_COLUMNS];
+	json_t		*c;
+
+	if (n == 0)
+		return;
+	err = xcalloc(n, sizeof(*err));
+	cell = xcalloc(n, sizeof(*cell));
+	for (int k = 0; k < CLIENT_COLUMNS; k++)
+		w[k] = strlen(head[k]);
+	json_array_foreach(clients, i, c) {
+		client_error_text(c, err[i], sizeof(err[i]));
+		cell[i][0] = str_or(c, "name", "?");
+		cell[i][1] = str_or(c, "client_id", "?");
+		cell[i][2] = str_or(c, "last_result", "-");
+		cell[i][3] = str_or(c, "last_success", "-");
+		cell[i][4] = str_or(c, "last_failure", "-");
+		cell[i][5] = err[i];
+		for (int k = 0; k < CLIENT_COLUMNS; k++)
+			if (strlen(cell[i][k]) > w[k])
+				w[k] = strlen(cell[i][k]);
+	}
+	printf("  %-*s  %-*s  %-*s  %-*s  %-*s  %s\n", (int)w[0], head[0],
+	    (int)w[1], head[1], (int)w[2], head[2], (int)w[3], head[3],
+	    (int)w[4], head[4], head[5]);
+	for (i = 0; i < n; i++)
+		printf("  %-*s  %-*s  %-*s  %-*s  %-*s  %s\n", (int)w[0], cell[i][0],
+		    (int)w[1], cell[i][1], (int)w[2], cell[i][2], (int)w[3],
+		    cell[i][3], (int)w[4], cell[i][4], cell[i][5]);
+	free(cell);
+	free(err);
+}
+
+/*
+ * One tenant: health, cache and certificate, then upstream, then its
+ * clients.  The tenant fails when any client's last exchange failed
+ * ("state"; a broker without it is judged by consecutive failures).
+ */
 static void
 tenant_print(json_t *t)
 {
 	json_t		*cert = json_object_get(t, "certificate");
 	json_t		*cache = json_object_get(t, "cache");
 	json_t		*up = json_object_get(t, "upstream");
+	const char	*state = str_or(t, "state", NULL);
 	json_int_t	 fails = json_integer_value(json_object_get(up,
 			    "consecutive_failures"));
+	bool		 failing = state != NULL ? strcmp(state, "ok") != 0 : fails > 0;
 
 	printf("tenant %s (%s): %s; cache %lld entries, %lld hits, %lld misses; "
 	    "certificate expires %s\n", str_or(t, "name", "?"),
 	    str_or(t, "organization_sname", "?"),
-	    fails > 0 ? "FAILING" : "ok",
+	    failing ? "FAILING" : "ok",
 	    (long long)json_integer_value(json_object_get(cache, "entries")),
 	    (long long)json_integer_value(json_object_get(cache, "hits")),
 	    (long long)json_integer_value(json_object_get(cache, "misses")),
@@ -508,6 +571,7 @@ tenant_print(json_t *t)
 		    json_real_value(json_object_get(up, "current_backoff")));
 	else
 		printf("  last success %s\n", str_or(up, "last_success", "never"));
+	clients_print(json_object_get(t, "clients"));
 }
 
 int
