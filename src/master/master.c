@@ -1029,25 +1029,33 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* The CA bundle the front verifies PureCloud with: ca_file, else the
- * system's. -1 when neither can be read (the front then uses libcurl's
- * default, which it cannot open: every TLS exchange fails, loudly). */
+/* The CA bundle the front verifies PureCloud with: ca_file's bytes as the
+ * configuration read and checked them, else the system's bundle.  -1 when
+ * neither is there (the front then uses libcurl's default, which it
+ * cannot open: every TLS exchange fails, loudly). */
 static int
 ca_load(const struct broker_config *conf)
 {
-	const char	*path = conf->ca_file != NULL ? conf->ca_file : DEFAULT_CA_BUNDLE;
 	char		*buf = NULL, err[256];
 	size_t		 len = 0;
 	int		 fd;
 
-	if (read_file_limited(path, CA_MAX, &buf, &len) == -1) {
-		log_warn("event=ca_bundle path=%s", path);
+	if (conf->ca_pem != NULL)
+		fd = mw_memfd("samlbroker-ca", conf->ca_pem, conf->ca_pem_len, err,
+		    sizeof(err));
+	else if (read_file_limited(DEFAULT_CA_BUNDLE, CA_MAX, &buf, &len) == -1) {
+		log_warn("event=ca_bundle path=%s", DEFAULT_CA_BUNDLE);
 		return -1;
+	} else {
+		fd = mw_memfd("samlbroker-ca", buf, len, err, sizeof(err));
+		free(buf);
 	}
-	fd = mw_memfd("samlbroker-ca", buf, len, err, sizeof(err));
-	free(buf);
 	if (fd == -1)
 		log_warnx("event=ca_bundle error=\"%s\"", err);
+	else
+		log_debug("event=ca_bundle path=%s bytes=%zu", conf->ca_pem != NULL ?
+		    conf->ca_file : DEFAULT_CA_BUNDLE, conf->ca_pem != NULL ?
+		    conf->ca_pem_len : len);
 	return fd;
 }
 
