@@ -1151,19 +1151,19 @@ privileges_drop(struct master *m, const struct broker_config *conf)
 
 		if (l->ino != 0 && l->path[0] != '\0' &&
 		    chown(l->path, conf->user_uid, conf->user_gid) == -1) {
-			log_warn("event=startup_failed reason=chown socket=%s", l->path);
+			log_error("event=startup_failed reason=chown socket=%s", l->path);
 			return -1;
 		}
 	}
 	if (initgroups(conf->user, conf->user_gid) == -1 ||
 	    setresgid(conf->user_gid, conf->user_gid, conf->user_gid) == -1 ||
 	    setresuid(conf->user_uid, conf->user_uid, conf->user_uid) == -1) {
-		log_warn("event=startup_failed reason=drop_privileges user=%s",
+		log_error("event=startup_failed reason=drop_privileges user=%s",
 		    conf->user);
 		return -1;
 	}
 	if (conf->user_uid != 0 && (setuid(0) != -1 || geteuid() == 0)) {
-		log_warnx("event=startup_failed reason=drop_privileges user=%s "
+		log_errorx("event=startup_failed reason=drop_privileges user=%s "
 		    "detail=\"could become root again\"", conf->user);
 		return -1;
 	}
@@ -1193,7 +1193,7 @@ master_run(const char *config_path, int argc, char **argv)
 	log_set_level(conf->log_level);
 	if (conf->user_known && geteuid() != 0 && geteuid() != conf->user_uid) {
 		/* The files were judged for another user than the one reading them. */
-		log_warnx("event=startup_failed reason=user detail=\"serve runs as "
+		log_errorx("event=startup_failed reason=user detail=\"serve runs as "
 		    "uid %u, but [broker] user is %s (uid %u): start it as %s, or "
 		    "as root (it then drops to %s)\"", (unsigned)geteuid(),
 		    conf->user, (unsigned)conf->user_uid, conf->user, conf->user);
