@@ -605,8 +605,10 @@ broker_free(struct broker *b)
 }
 
 /* On reload: entries of a tenant that changed or went away, or of a
- * service that went away, lose their tokens (a changed key or client must
- * not keep serving tokens obtained with the old one). */
+ * service that went away, lose their tokens (a changed client must not keep
+ * serving tokens obtained with the old one).  A change of the [saml] keys
+ * and certificates alone (a rollover) keeps them: a token does not depend
+ * on the key that signed the assertion it was exchanged for. */
 struct reconfigure_ctx {
 	struct broker		*broker;
 	struct broker_config	*old;
@@ -619,7 +621,7 @@ reconfigure_entry(struct cache_entry *e, void *arg)
 	struct tenant		*nt = config_tenant_find(rc->broker->conf, e->tenant);
 	struct tenant		*ot = config_tenant_find(rc->old, e->tenant);
 
-	if (nt != NULL && ot != NULL && nt->digest == ot->digest)
+	if (nt != NULL && ot != NULL && nt->cache_digest == ot->cache_digest)
 		return;
 	if (entry_state(e)->pol.in_flight) {
 		cache_clear_token(e);
