@@ -31,6 +31,7 @@ usage_main(FILE *out)
 	    "  status   show a running broker's status\n"
 	    "  keygen   make a tenant's SAML certificate and encrypted key\n"
 	    "  provision create or update the tenant's identity provider in PureCloud\n"
+	    "  rollover replace a tenant's signing key: stage, activate, retire\n"
 	    "\n"
 	    "Run 'samlbroker COMMAND --help' for a command's options.\n"
 	    "  -h, --help      this text\n"
@@ -300,6 +301,7 @@ static const struct command {
 	{ "status",	cmd_status },
 	{ "signer",	signer_main },	/* hidden: started by serve's signer pool */
 	{ "provision",	cmd_provision },
+	{ "rollover",	cmd_rollover },
 };
 
 int
