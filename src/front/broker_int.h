@@ -25,6 +25,7 @@ struct entry_state {
 struct tenant_state {
 	struct tenant_stats	 stats;
 	size_t			 running;	/* exchanges in progress */
+	double			 expiry_logged;	/* the last certificate_expiry line */
 };
 
 struct exchange;
