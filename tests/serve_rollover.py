@@ -11,8 +11,9 @@ record does not list the next certificate; activate --dry-run changes
 nothing; after activate and its reload every new assertion verifies with
 the new certificate only (xmlsec1) and a token cached before is still
 served; retire leaves the record with the new certificate only, removes
-previous_* from the tenant file and the old key's file from disk; the
-emulator refuses a record with more than 5 certificates and accepts an
+previous_* from the tenant file and the old key's file from disk; a
+staged key that does not decrypt fails check and the reload (the old
+generation keeps serving); the emulator refuses a record with more than 5 certificates and accepts an
 assertion signed by any certificate of the list.
 """
 import base64
@@ -272,6 +273,32 @@ check(p.returncode == 0 and "nothing to retire" in p.stdout, "retire again: noth
 n0 = status()["last_reload"]["count"]
 s.broker.send_signal(signal.SIGHUP)
 wait_reload(n0)
+progress(8)
+
+# A broken staged key fails the reload that would load it, not the
+# activation: the running generation keeps serving.
+with open(tenant_file) as f:
+    good = f.read()
+bad_pw = os.path.join(s.keydir, "wrong-password")
+with open(bad_pw, "w") as f:
+    f.write("not-the-password\n")
+os.chmod(bad_pw, 0o600)
+with open(tenant_file, "w") as f:
+    f.write(good.replace("expire_time = 24\n", "expire_time = 24\nnext_certificate = file:%s\n"
+                         "next_pkey = file:%s\nnext_password = file:%s\n"
+                         % (next_cert_path, next_key_path, bad_pw)))
+p = subprocess.run(WRAPPER + [BROKER, "check", "-c", conf], capture_output=True, text=True)
+check(p.returncode == 1 and "[saml] next_" in p.stdout + p.stderr,
+      "check refuses a staged key that does not decrypt, naming [saml] next_",
+      p.stdout + p.stderr)
+n0 = status()["last_reload"]["count"]
+s.broker.send_signal(signal.SIGHUP)
+st = s.wait_for(lambda: (lambda j: j if j["last_reload"]["count"] > n0 else None)(status()),
+                "the refused reload")
+check(st["last_reload"]["ok"] is False, "a reload with a broken staged key is refused",
+      repr(st["last_reload"]))
+with open(tenant_file, "w") as f:
+    f.write(good)
 progress(8)
 
 stop.set()
