@@ -167,9 +167,12 @@ rollover_file_replace(const char *path, const char *buf, size_t len, char *err,
 	ssize_t		 w;
 	int		 fd = -1, rc = -1;
 
-	if (lstat(path, &st) == -1 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: %s", path, errno != 0 && !S_ISLNK(st.st_mode) ?
-		    strerror(errno) : "not a regular file");
+	if (lstat(path, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
 		return -1;
 	}
 	copy = xstrdup(path);
