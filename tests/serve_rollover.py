@@ -3,7 +3,8 @@
 `activate --reload` and `retire` while 4 threads fetch agent tokens, each
 for a new address (a mint and an exchange each): no request fails.
 
-Covers: stage makes the next key beside the current key's file (0600),
+Covers: stage puts the tenant file back (and removes the key it made) when
+the configuration would not load with it; stage makes the next key beside the current key's file (0600),
 writes next_* into the tenant file keeping every other byte, publishes
 certificate = current, certificates = [current, next] on the emulator's
 record, and a second run changes nothing; activate refuses while the
@@ -178,6 +179,20 @@ progress(8)
 # --- stage --------------------------------------------------------------
 with open(tenant_file, "rb") as f:
     before_stage = f.read()
+# A password file others may read: the configuration would not load with
+# it, so stage puts the tenant file back and removes the key it made.
+loose_pw = os.path.join(s.dir, "loose-password")
+with open(loose_pw, "w") as f:
+    f.write(NEXT_PASSWORD + "\n")
+os.chmod(loose_pw, 0o644)
+keys_before = sorted(os.listdir(s.keydir))
+p = rollover("stage", "--password-file", loose_pw)
+with open(tenant_file, "rb") as f:
+    check(p.returncode == 1 and "it is back as it was" in p.stderr and
+          "lets other users read" in p.stderr and f.read() == before_stage and
+          sorted(os.listdir(s.keydir)) == keys_before,
+          "stage with a password file others may read: refused, the tenant file "
+          "and the key directory as they were", p.stdout + p.stderr)
 mode_before = os.stat(tenant_file).st_mode & 0o7777
 p = rollover("stage", "--password-file", s.pw_file)
 check(p.returncode == 0 and "identity provider: updated" in p.stdout,

@@ -299,14 +299,20 @@ option_raw(const char *buf, size_t len, const char *name)
 	return v;
 }
 
-/* The tenant file's text edited and written back; prints what changes. */
+/*
+ * The tenant file's text edited and written back; prints what changes.
+ * The configuration must still load with it (conf, the main file):
+ * otherwise the file is put back as it was, and the broker's next reload
+ * is not the one to find out.
+ */
 static int
-tenant_file_edit(const struct tenant *t, const struct rollover_edit *edits, size_t n,
-    bool dry_run)
+tenant_file_edit(const char *conf, const struct tenant *t,
+    const struct rollover_edit *edits, size_t n, bool dry_run)
 {
-	char	 err[PATH_MAX + 256], *buf = NULL, *out = NULL;
-	size_t	 len, olen;
-	int	 rc = -1;
+	struct broker_config	*c;
+	char			 err[PATH_MAX + 256], *buf = NULL, *out = NULL;
+	size_t			 len, olen;
+	int			 rc = -1;
 
 	if (read_file_limited(t->file, TENANT_MAX, &buf, &len) == -1) {
 		fprintf(stderr, PROG ": cannot read %s: %s\n", t->file, strerror(errno));
@@ -327,6 +333,17 @@ tenant_file_edit(const struct tenant *t, const struct rollover_edit *edits, size
 		fprintf(stderr, PROG ": %s\n", err);
 		goto done;
 	}
+	if ((c = config_load_verbose(conf)) == NULL) {
+		if (rollover_file_replace(t->file, buf, len, err, sizeof(err)) == -1)
+			fprintf(stderr, PROG ": the configuration does not load with the "
+			    "changed %s (above), and putting it back failed: %s\n", t->file,
+			    err);
+		else
+			fprintf(stderr, PROG ": the configuration does not load with the "
+			    "changed %s (above); it is back as it was\n", t->file);
+		goto done;
+	}
+	config_free(c);
 	rc = 0;
 done:
 	if (buf != NULL)
@@ -434,7 +451,7 @@ stage(const struct rollover_opts *o, const struct broker_config *conf,
 	char			*vc = NULL, *vk = NULL, *vp = NULL, err[512], stamp[32], name[300];
 	struct keystore		*ks = NULL;
 	size_t			 len;
-	bool			 changed;
+	bool			 changed, made = false;
 	time_t			 now = time(NULL);
 	int			 ex = 1;
 
@@ -515,6 +532,7 @@ stage(const struct rollover_opts *o, const struct broker_config *conf,
 			}
 			if (key_files_write(t, cert_path, cert_b64, key_path, key_b64) == -1)
 				goto done;
+			made = true;
 			bodies[1] = cert_body(ks);
 			printf("tenant %s: made the next key %s and certificate %s (SHA-256 "
 			    "%s)\n", t->name, key_path, cert_path, keystore_fingerprint(ks));
@@ -526,8 +544,14 @@ stage(const struct rollover_opts *o, const struct broker_config *conf,
 	edits[0] = (struct rollover_edit){ "next_certificate", vc };
 	edits[1] = (struct rollover_edit){ "next_pkey", vk };
 	edits[2] = (struct rollover_edit){ "next_password", vp };
-	if (tenant_file_edit(t, edits, 3, o->dry_run) == -1)
+	if (tenant_file_edit(o->conf, t, edits, 3, o->dry_run) == -1) {
+		/* A key made for nothing does not stay on disk. */
+		if (made && (rollover_file_wipe(key_path, err, sizeof(err)) == -1 ||
+		    unlink(cert_path) == -1))
+			fprintf(stderr, PROG ": cannot remove %s or %s\n", key_path,
+			    cert_path);
 		goto done;
+	}
 	if (o->dry_run && bodies[1] == NULL) {
 		printf("dry run: nothing written; the identity provider would publish "
 		    "the current and the next certificate\n");
@@ -670,7 +694,7 @@ activate(const struct rollover_opts *o, const struct broker_config *conf,
 	edits[n++] = (struct rollover_edit){ "next_certificate", NULL };
 	edits[n++] = (struct rollover_edit){ "next_pkey", NULL };
 	edits[n++] = (struct rollover_edit){ "next_password", NULL };
-	if (tenant_file_edit(t, edits, n, o->dry_run) == -1)
+	if (tenant_file_edit(o->conf, t, edits, n, o->dry_run) == -1)
 		goto done;
 	if (o->dry_run) {
 		printf("dry run: nothing written\n");
@@ -724,7 +748,7 @@ retire(const struct rollover_opts *o, const struct broker_config *conf,
 	    (const char *const *)&body, 1, o->dry_run, &changed)) != PROVISION_OK)
 		goto done;
 	ex = 1;
-	if (tenant_file_edit(t, edits, 2, o->dry_run) == -1)
+	if (tenant_file_edit(o->conf, t, edits, 2, o->dry_run) == -1)
 		goto done;
 	if (t->previous_pkey != NULL) {
 		if (o->dry_run)
