@@ -5,7 +5,8 @@
 Covers: check warns for the current and the next certificate ("expires on
 ... (in N days)") and prints the rollover state; /metrics exports
 samlbroker_tenant_certificate_expiry_seconds for which="current" and
-which="next"; the broker logs event=certificate_expiry for each at start;
+which="next"; the broker logs event=certificate_expiry for each at start
+and after a reload, and again a day later;
 with the clock moved 11 days on, the broker logs event=certificate_expired,
 /readyz stays 200, an agent token is refused with 503
 certificate_expired while a service token is still served, /v1/status and
@@ -108,6 +109,12 @@ st = s.get("/v1/status").json()["tenants"][0]
 check(st["rollover"]["state"] == "staged" and st["certificate"]["expired"] is False and
       "not_after" in st["rollover"]["next"],
       "/v1/status shows the rollover state and the next certificate's end", repr(st))
+
+# A day later the lines come again (days_left one less).
+s.set_clock(DAY + 60)
+s.wait_for(lambda: re.search(r"event=certificate_expiry tenant=acme which=current "
+                             r"not_after=\S+ days_left=9", log()), "the next day's line")
+check(True, "a day later the broker logs event=certificate_expiry again")
 
 # --- 11 days later ----------------------------------------------------------
 r = s.service_token("ewt")
