@@ -795,6 +795,33 @@ metrics_upstream(FILE *b, const struct upstream_stats *us)
 	    (unsigned long long)us->latency_count);
 }
 
+/* Each tenant's signing certificates' ends, Unix time. */
+static void
+metrics_certificates(FILE *b, const struct broker_config *conf, const struct view *v)
+{
+	fprintf(b, "# HELP samlbroker_certificate_not_after_seconds Signing certificate expiry (Unix time) per tenant.\n"
+	    "# TYPE samlbroker_certificate_not_after_seconds gauge\n");
+	for (size_t i = 0; i < conf->n_tenants; i++)
+		if (view_has(v, conf->tenants[i]))
+			fprintf(b, "samlbroker_certificate_not_after_seconds{tenant=\"%s\"} %.0f\n",
+			    conf->tenants[i]->name, keystore_not_after(conf->tenants[i]->keys));
+	fprintf(b, "# HELP samlbroker_tenant_certificate_expiry_seconds Signing certificate "
+	    "expiry (Unix time) per tenant: the current one, and the next one while staged.\n"
+	    "# TYPE samlbroker_tenant_certificate_expiry_seconds gauge\n");
+	for (size_t i = 0; i < conf->n_tenants; i++) {
+		const struct tenant *t = conf->tenants[i];
+
+		if (!view_has(v, t))
+			continue;
+		fprintf(b, "samlbroker_tenant_certificate_expiry_seconds{tenant=\"%s\","
+		    "which=\"current\"} %.0f\n", t->name, keystore_not_after(t->keys));
+		if (t->next_cert != NULL)
+			fprintf(b, "samlbroker_tenant_certificate_expiry_seconds{tenant=\"%s\","
+			    "which=\"next\"} %.0f\n", t->name,
+			    keystore_not_after(t->next_cert));
+	}
+}
+
 static void
 handle_metrics(struct request *r)
 {
@@ -845,27 +872,7 @@ handle_metrics(struct request *r)
 	    (unsigned long long)mints, view_cached(r, &v));
 	if (v.all)
 		metrics_upstream(b, us);
-	fprintf(b, "# HELP samlbroker_certificate_not_after_seconds Signing certificate expiry (Unix time) per tenant.\n"
-	    "# TYPE samlbroker_certificate_not_after_seconds gauge\n");
-	for (size_t i = 0; i < conf->n_tenants; i++)
-		if (view_has(&v, conf->tenants[i]))
-			fprintf(b, "samlbroker_certificate_not_after_seconds{tenant=\"%s\"} %.0f\n",
-			    conf->tenants[i]->name, keystore_not_after(conf->tenants[i]->keys));
-	fprintf(b, "# HELP samlbroker_tenant_certificate_expiry_seconds Signing certificate "
-	    "expiry (Unix time) per tenant: the current one, and the next one while staged.\n"
-	    "# TYPE samlbroker_tenant_certificate_expiry_seconds gauge\n");
-	for (size_t i = 0; i < conf->n_tenants; i++) {
-		const struct tenant *t = conf->tenants[i];
-
-		if (!view_has(&v, t))
-			continue;
-		fprintf(b, "samlbroker_tenant_certificate_expiry_seconds{tenant=\"%s\","
-		    "which=\"current\"} %.0f\n", t->name, keystore_not_after(t->keys));
-		if (t->next_cert != NULL)
-			fprintf(b, "samlbroker_tenant_certificate_expiry_seconds{tenant=\"%s\","
-			    "which=\"next\"} %.0f\n", t->name,
-			    keystore_not_after(t->next_cert));
-	}
+	metrics_certificates(b, conf, &v);
 	fprintf(b, "# HELP samlbroker_http_protocol_errors_total Requests refused before routing (malformed, too large).\n"
 	    "# TYPE samlbroker_http_protocol_errors_total counter\n"
 	    "samlbroker_http_protocol_errors_total %llu\n",

@@ -440,19 +440,135 @@ abs_path(const char *p)
 	return xstrdup(buf);
 }
 
+/* The next key's files: their paths, and the certificate loaded. */
+struct next_key {
+	char		*cert_path;
+	char		*key_path;
+	struct keystore	*ks;	/* certificate only, or with the key */
+	bool		 made;	/* by this run: removed if the stage fails */
+};
+
+static void
+next_key_clear(struct next_key *nk)
+{
+	free(nk->cert_path);
+	free(nk->key_path);
+	keystore_free(nk->ks);
+}
+
+/* --cert and --key: the admin's files, checked against each other. */
+static int
+next_key_take(const struct rollover_opts *o, const struct tenant *t, const char *pw_path,
+    struct next_key *nk)
+{
+	char	 err[512], *c = NULL, *k = NULL, *pw = NULL;
+	size_t	 cl, kl, pl;
+	int	 rc = -1;
+
+	if ((nk->cert_path = abs_path(o->cert)) == NULL ||
+	    (nk->key_path = abs_path(o->key)) == NULL)
+		return -1;
+	if (read_file_limited(nk->cert_path, 65536, &c, &cl) == -1 ||
+	    read_file_limited(nk->key_path, 65536, &k, &kl) == -1 ||
+	    read_file_limited(pw_path, 4096, &pw, &pl) == -1) {
+		fprintf(stderr, PROG ": cannot read --cert, --key or --password-file: %s\n",
+		    strerror(errno));
+		goto done;
+	}
+	pw[strcspn(pw, "\r\n")] = '\0';
+	/* keystore_load wipes the password. */
+	if ((nk->ks = keystore_load(c, k, pw, err, sizeof(err))) == NULL) {
+		fprintf(stderr, PROG ": the next key: %s\n", err);
+		goto done;
+	}
+	printf("tenant %s: next key from %s (SHA-256 %s)\n", t->name, nk->key_path,
+	    keystore_fingerprint(nk->ks));
+	rc = 0;
+done:
+	free(c);
+	secret_free(k);
+	secret_free(pw);
+	return rc;
+}
+
+/* A new key as keygen makes it, as TENANT-STAMP.{cert,key}.b64 in the key
+ * directory; with dry_run only the paths. */
+static int
+next_key_make(const struct rollover_opts *o, const struct tenant *t, const char *pw_path,
+    struct next_key *nk)
+{
+	char	 err[512], stamp[32], name[300], *buf = NULL, *pkey_raw = NULL, *dir;
+	char	*cert_b64 = NULL, *key_b64 = NULL;
+	size_t	 len = 0;
+	time_t	 now = time(NULL);
+	int	 rc = -1;
+
+	if (read_file_limited(t->file, TENANT_MAX, &buf, &len) == 0)
+		pkey_raw = option_raw(buf, len, "pkey");
+	dir = key_dir(o, t, pkey_raw);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime(&now));
+	snprintf(name, sizeof(name), "%s-%s.cert.b64", t->name, stamp);
+	nk->cert_path = path_join(dir, name);
+	snprintf(name, sizeof(name), "%s-%s.key.b64", t->name, stamp);
+	nk->key_path = path_join(dir, name);
+	if (o->dry_run) {
+		printf("tenant %s: would make a %ld-day key and certificate as %s and %s\n",
+		    t->name, o->days, nk->cert_path, nk->key_path);
+		rc = 0;
+		goto done;
+	}
+	if (keygen_pair_new(t->issuer, o->days, pw_path, &cert_b64, &key_b64, err,
+	    sizeof(err)) == -1 ||
+	    (nk->ks = keystore_load(cert_b64, NULL, NULL, err, sizeof(err))) == NULL) {
+		fprintf(stderr, PROG ": %s\n", err);
+		goto done;
+	}
+	if (key_files_write(t, nk->cert_path, cert_b64, nk->key_path, key_b64) == -1)
+		goto done;
+	nk->made = true;
+	printf("tenant %s: made the next key %s and certificate %s (SHA-256 %s)\n",
+	    t->name, nk->key_path, nk->cert_path, keystore_fingerprint(nk->ks));
+	rc = 0;
+done:
+	if (buf != NULL)
+		OPENSSL_cleanse(buf, len);
+	free(buf);
+	secret_free(pkey_raw);
+	free(dir);
+	free(cert_b64);
+	secret_free(key_b64);
+	return rc;
+}
+
+/* Publishes [current, next] and says what comes next. */
+static int
+stage_publish(const struct rollover_opts *o, const struct broker_config *conf,
+    const struct tenant *t, const struct keystore *next)
+{
+	char	*bodies[2] = { cert_body(t->keys), cert_body(next) };
+	bool	 changed;
+	int	 ex;
+
+	ex = provision_certificates(conf, t, PROG, PROVISION_PUBLISH,
+	    (const char *const *)bodies, 2, o->dry_run, &changed);
+	if (ex == 0 && o->dry_run)
+		printf("dry run: nothing written\n");
+	else if (ex == 0)
+		printf("staged: the broker still signs with the current key; when "
+		    "check --online lists the next certificate, run rollover activate "
+		    "-t %s\n", t->name);
+	free(bodies[0]);
+	free(bodies[1]);
+	return ex;
+}
+
 static int
 stage(const struct rollover_opts *o, const struct broker_config *conf,
     const struct tenant *t)
 {
+	struct next_key		 nk = { NULL, NULL, NULL, false };
 	struct rollover_edit	 edits[3];
-	char			*bodies[2] = { NULL, NULL }, *buf = NULL, *pkey_raw = NULL;
-	char			*dir = NULL, *cert_path = NULL, *key_path = NULL;
-	char			*pw_path = NULL, *cert_b64 = NULL, *key_b64 = NULL;
-	char			*vc = NULL, *vk = NULL, *vp = NULL, err[512], stamp[32], name[300];
-	struct keystore		*ks = NULL;
-	size_t			 len;
-	bool			 changed, made = false;
-	time_t			 now = time(NULL);
+	char			*pw_path = NULL, *vc = NULL, *vk = NULL, *vp = NULL, err[512];
 	int			 ex = 1;
 
 	if (t->previous_cert != NULL) {
@@ -460,12 +576,10 @@ stage(const struct rollover_opts *o, const struct broker_config *conf,
 		    "certificate: run rollover retire -t %s first\n", t->name, t->name);
 		return 1;
 	}
-	bodies[0] = cert_body(t->keys);
 	if (t->next_cert != NULL) {
 		printf("tenant %s: a next key is staged already (SHA-256 %s); nothing "
 		    "to change in %s\n", t->name, keystore_fingerprint(t->next_cert), t->file);
-		bodies[1] = cert_body(t->next_cert);
-		goto publish;
+		return stage_publish(o, conf, t, t->next_cert);
 	}
 	if ((o->cert != NULL) != (o->key != NULL)) {
 		fprintf(stderr, PROG ": --cert and --key go together (with --password-file)\n");
@@ -476,111 +590,31 @@ stage(const struct rollover_opts *o, const struct broker_config *conf,
 		    "password%s\n", o->cert != NULL ? "" : " (the key is encrypted with it)");
 		return 2;
 	}
-	if ((pw_path = abs_path(o->password_file)) == NULL)
+	if ((pw_path = abs_path(o->password_file)) == NULL ||
+	    (o->cert != NULL ? next_key_take(o, t, pw_path, &nk) :
+	    next_key_make(o, t, pw_path, &nk)) == -1)
 		goto done;
-	if (o->cert != NULL) {
-		/* The admin's files: checked the broker's way, named as they are. */
-		char *c = NULL, *k = NULL, *pw = NULL;
-		size_t cl, kl, pl;
-
-		if ((cert_path = abs_path(o->cert)) == NULL ||
-		    (key_path = abs_path(o->key)) == NULL)
-			goto done;
-		if (read_file_limited(cert_path, 65536, &c, &cl) == -1 ||
-		    read_file_limited(key_path, 65536, &k, &kl) == -1 ||
-		    read_file_limited(pw_path, 4096, &pw, &pl) == -1) {
-			fprintf(stderr, PROG ": cannot read --cert, --key or "
-			    "--password-file: %s\n", strerror(errno));
-			free(c);
-			secret_free(k);
-			secret_free(pw);
-			goto done;
-		}
-		pw[strcspn(pw, "\r\n")] = '\0';
-		ks = keystore_load(c, k, pw, err, sizeof(err));
-		free(c);
-		secret_free(k);
-		secret_free(pw);
-		if (ks == NULL) {
-			fprintf(stderr, PROG ": the next key: %s\n", err);
-			goto done;
-		}
-		bodies[1] = cert_body(ks);
-		printf("tenant %s: next key from %s (SHA-256 %s)\n", t->name, key_path,
-		    keystore_fingerprint(ks));
-	} else {
-		if (read_file_limited(t->file, TENANT_MAX, &buf, &len) == 0)
-			pkey_raw = option_raw(buf, len, "pkey");
-		dir = key_dir(o, t, pkey_raw);
-		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime(&now));
-		snprintf(name, sizeof(name), "%s-%s.cert.b64", t->name, stamp);
-		cert_path = path_join(dir, name);
-		snprintf(name, sizeof(name), "%s-%s.key.b64", t->name, stamp);
-		key_path = path_join(dir, name);
-		if (o->dry_run) {
-			printf("tenant %s: would make a %ld-day key and certificate as %s "
-			    "and %s\n", t->name, o->days, cert_path, key_path);
-		} else {
-			if (keygen_pair_new(t->issuer, o->days, pw_path, &cert_b64, &key_b64,
-			    err, sizeof(err)) == -1) {
-				fprintf(stderr, PROG ": %s\n", err);
-				goto done;
-			}
-			if ((ks = keystore_load(cert_b64, NULL, NULL, err, sizeof(err))) == NULL) {
-				fprintf(stderr, PROG ": %s\n", err);
-				goto done;
-			}
-			if (key_files_write(t, cert_path, cert_b64, key_path, key_b64) == -1)
-				goto done;
-			made = true;
-			bodies[1] = cert_body(ks);
-			printf("tenant %s: made the next key %s and certificate %s (SHA-256 "
-			    "%s)\n", t->name, key_path, cert_path, keystore_fingerprint(ks));
-		}
-	}
-	vc = file_value(cert_path);
-	vk = file_value(key_path);
-	vp = file_value(pw_path);
-	edits[0] = (struct rollover_edit){ "next_certificate", vc };
-	edits[1] = (struct rollover_edit){ "next_pkey", vk };
-	edits[2] = (struct rollover_edit){ "next_password", vp };
+	edits[0] = (struct rollover_edit){ "next_certificate", vc = file_value(nk.cert_path) };
+	edits[1] = (struct rollover_edit){ "next_pkey", vk = file_value(nk.key_path) };
+	edits[2] = (struct rollover_edit){ "next_password", vp = file_value(pw_path) };
 	if (tenant_file_edit(o->conf, t, edits, 3, o->dry_run) == -1) {
 		/* A key made for nothing does not stay on disk. */
-		if (made && (rollover_file_wipe(key_path, err, sizeof(err)) == -1 ||
-		    unlink(cert_path) == -1))
-			fprintf(stderr, PROG ": cannot remove %s or %s\n", key_path,
-			    cert_path);
+		if (nk.made && (rollover_file_wipe(nk.key_path, err, sizeof(err)) == -1 ||
+		    unlink(nk.cert_path) == -1))
+			fprintf(stderr, PROG ": cannot remove %s or %s\n", nk.key_path,
+			    nk.cert_path);
 		goto done;
 	}
-	if (o->dry_run && bodies[1] == NULL) {
+	if (nk.ks == NULL) {	/* a dry run that made no key */
 		printf("dry run: nothing written; the identity provider would publish "
 		    "the current and the next certificate\n");
 		ex = 0;
 		goto done;
 	}
-publish:
-	ex = provision_certificates(conf, t, PROG, PROVISION_PUBLISH,
-	    (const char *const *)bodies, 2, o->dry_run, &changed);
-	if (ex == 0 && o->dry_run)
-		printf("dry run: nothing written\n");
-	else if (ex == 0)
-		printf("staged: the broker still signs with the current key; when "
-		    "check --online lists the next certificate, run rollover activate "
-		    "-t %s\n", t->name);
+	ex = stage_publish(o, conf, t, nk.ks);
 done:
-	keystore_free(ks);
-	free(bodies[0]);
-	free(bodies[1]);
-	if (buf != NULL)
-		OPENSSL_cleanse(buf, len);
-	free(buf);
-	free(pkey_raw);
-	free(dir);
-	free(cert_path);
-	free(key_path);
+	next_key_clear(&nk);
 	free(pw_path);
-	free(cert_b64);
-	secret_free(key_b64);
 	free(vc);
 	free(vk);
 	free(vp);
@@ -631,16 +665,52 @@ reload_broker(const struct rollover_opts *o)
 	return 0;
 }
 
+/* The tenant file with the next key as the current one and the old
+ * certificate (and key file) as the previous. */
+static int
+activate_edit(const struct rollover_opts *o, const struct tenant *t)
+{
+	static const char *const names[] = { "next_certificate", "next_pkey",
+	    "next_password", "certificate", "pkey" };
+	struct rollover_edit	 edits[8];
+	char			*buf = NULL, *v[5] = { NULL };
+	size_t			 len, n = 0;
+	int			 rc = -1;
+
+	if (read_file_limited(t->file, TENANT_MAX, &buf, &len) == -1) {
+		fprintf(stderr, PROG ": cannot read %s: %s\n", t->file, strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < 5; i++)
+		if ((v[i] = option_raw(buf, len, names[i])) == NULL) {
+			fprintf(stderr, PROG ": %s changed since it was loaded\n", t->file);
+			goto done;
+		}
+	edits[n++] = (struct rollover_edit){ "certificate", v[0] };
+	edits[n++] = (struct rollover_edit){ "pkey", v[1] };
+	edits[n++] = (struct rollover_edit){ "password", v[2] };
+	edits[n++] = (struct rollover_edit){ "previous_certificate", v[3] };
+	if (strncmp(v[4], "file:", 5) == 0)
+		edits[n++] = (struct rollover_edit){ "previous_pkey", v[4] };
+	edits[n++] = (struct rollover_edit){ "next_certificate", NULL };
+	edits[n++] = (struct rollover_edit){ "next_pkey", NULL };
+	edits[n++] = (struct rollover_edit){ "next_password", NULL };
+	rc = tenant_file_edit(o->conf, t, edits, n, o->dry_run);
+done:
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	for (size_t i = 0; i < 5; i++)
+		secret_free(v[i]);	/* a pkey or password may be inline */
+	return rc;
+}
+
 static int
 activate(const struct rollover_opts *o, const struct broker_config *conf,
     const struct tenant *t)
 {
-	struct rollover_edit	 edits[8];
-	char			*body = NULL, *buf = NULL, *nc = NULL, *nk = NULL, *np = NULL;
-	char			*oc = NULL, *ok = NULL, *opk = NULL;
-	size_t			 len, n = 0;
-	bool			 listed;
-	int			 ex = 1;
+	char	*body;
+	bool	 listed;
+	int	 ex;
 
 	if (t->next_cert == NULL) {
 		if (t->previous_cert != NULL) {
@@ -658,70 +728,32 @@ activate(const struct rollover_opts *o, const struct broker_config *conf,
 		return 1;
 	}
 	body = cert_body(t->next_cert);
-	if ((ex = provision_certificates(conf, t, PROG, PROVISION_LISTS,
-	    (const char *const *)&body, 1, false, &listed)) != PROVISION_OK)
-		goto done;
-	ex = 1;
+	ex = provision_certificates(conf, t, PROG, PROVISION_LISTS,
+	    (const char *const *)&body, 1, false, &listed);
+	free(body);
+	if (ex != PROVISION_OK)
+		return ex;
 	if (!listed) {
 		fprintf(stderr, PROG ": the identity provider does not list the next "
 		    "certificate (SHA-256 %s): activating now would fail every exchange; "
 		    "run rollover stage -t %s\n", keystore_fingerprint(t->next_cert), t->name);
-		goto done;
+		return 1;
 	}
 	printf("tenant %s: the identity provider lists the next certificate (SHA-256 "
 	    "%s)\n", t->name, keystore_fingerprint(t->next_cert));
-	if (read_file_limited(t->file, TENANT_MAX, &buf, &len) == -1) {
-		fprintf(stderr, PROG ": cannot read %s: %s\n", t->file, strerror(errno));
-		goto done;
-	}
-	nc = option_raw(buf, len, "next_certificate");
-	nk = option_raw(buf, len, "next_pkey");
-	np = option_raw(buf, len, "next_password");
-	oc = option_raw(buf, len, "certificate");
-	ok = option_raw(buf, len, "pkey");
-	if (nc == NULL || nk == NULL || np == NULL || oc == NULL || ok == NULL) {
-		fprintf(stderr, PROG ": %s changed since it was loaded\n", t->file);
-		goto done;
-	}
-	edits[n++] = (struct rollover_edit){ "certificate", nc };
-	edits[n++] = (struct rollover_edit){ "pkey", nk };
-	edits[n++] = (struct rollover_edit){ "password", np };
-	edits[n++] = (struct rollover_edit){ "previous_certificate", oc };
-	if (strncmp(ok, "file:", 5) == 0) {
-		opk = xstrdup(ok);
-		edits[n++] = (struct rollover_edit){ "previous_pkey", opk };
-	}
-	edits[n++] = (struct rollover_edit){ "next_certificate", NULL };
-	edits[n++] = (struct rollover_edit){ "next_pkey", NULL };
-	edits[n++] = (struct rollover_edit){ "next_password", NULL };
-	if (tenant_file_edit(o->conf, t, edits, n, o->dry_run) == -1)
-		goto done;
+	if (activate_edit(o, t) == -1)
+		return 1;
 	if (o->dry_run) {
 		printf("dry run: nothing written\n");
-		ex = 0;
-		goto done;
+		return 0;
 	}
 	printf("activated: %s names the new key; the old certificate stays published "
 	    "until rollover retire\n", t->file);
 	if (o->reload)
-		ex = reload_broker(o) == 0 ? 0 : 1;
-	else {
-		printf("reload the broker now so that it signs with the new key "
-		    "(systemctl reload samlbroker, or SIGHUP); cached tokens are kept\n");
-		ex = 0;
-	}
-done:
-	free(body);
-	if (buf != NULL)
-		OPENSSL_cleanse(buf, len);
-	free(buf);
-	free(nc);
-	secret_free(nk);
-	secret_free(np);
-	free(oc);
-	secret_free(ok);
-	free(opk);
-	return ex;
+		return reload_broker(o) == 0 ? 0 : 1;
+	printf("reload the broker now so that it signs with the new key "
+	    "(systemctl reload samlbroker, or SIGHUP); cached tokens are kept\n");
+	return 0;
 }
 
 static int
@@ -798,30 +830,103 @@ usage(FILE *f)
 	    DEFAULT_DAYS);
 }
 
+enum { OPT_CERT = 256, OPT_KEY, OPT_PW, OPT_OUT, OPT_DAYS, OPT_RELOAD, OPT_PID };
+static const struct option longopts[] = {
+	{ "config",		required_argument,	NULL, 'c' },
+	{ "tenant",		required_argument,	NULL, 't' },
+	{ "dry-run",		no_argument,		NULL, 'n' },
+	{ "cert",		required_argument,	NULL, OPT_CERT },
+	{ "key",		required_argument,	NULL, OPT_KEY },
+	{ "password-file",	required_argument,	NULL, OPT_PW },
+	{ "out",		required_argument,	NULL, OPT_OUT },
+	{ "days",		required_argument,	NULL, OPT_DAYS },
+	{ "reload",		no_argument,		NULL, OPT_RELOAD },
+	{ "pid-file",		required_argument,	NULL, OPT_PID },
+	{ "help",		no_argument,		NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* The options after the step's name into o; -1, or an exit status. */
+static int
+opts_parse(int argc, char **argv, const char *step, struct rollover_opts *o)
+{
+	char			*end;
+	int			 ch;
+
+	while ((ch = getopt_long(argc, argv, "c:t:nh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			o->conf = optarg;
+			break;
+		case 't':
+			o->tenant = optarg;
+			break;
+		case 'n':
+			o->dry_run = true;
+			break;
+		case OPT_CERT:
+			o->cert = optarg;
+			break;
+		case OPT_KEY:
+			o->key = optarg;
+			break;
+		case OPT_PW:
+			o->password_file = optarg;
+			break;
+		case OPT_OUT:
+			o->out = optarg;
+			break;
+		case OPT_DAYS:
+			errno = 0;
+			o->days = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || o->days < 1 || o->days > 36500) {
+				fprintf(stderr, PROG ": --days must be 1 to 36500\n");
+				return 2;
+			}
+			break;
+		case OPT_RELOAD:
+			o->reload = true;
+			break;
+		case OPT_PID:
+			o->pid_file = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || o->tenant == NULL) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(step, "stage") != 0 && (o->cert != NULL || o->key != NULL ||
+	    o->password_file != NULL || o->out != NULL)) {
+		fprintf(stderr, PROG ": --cert, --key, --password-file and --out go with "
+		    "stage\n");
+		return 2;
+	}
+	if ((o->reload || o->pid_file != NULL) && strcmp(step, "activate") != 0) {
+		fprintf(stderr, PROG ": --reload and --pid-file go with activate\n");
+		return 2;
+	}
+	if (o->pid_file != NULL && !o->reload) {
+		fprintf(stderr, PROG ": --pid-file goes with --reload\n");
+		return 2;
+	}
+	return -1;
+}
+
 int
 cmd_rollover(int argc, char **argv)
 {
-	enum { OPT_CERT = 256, OPT_KEY, OPT_PW, OPT_OUT, OPT_DAYS, OPT_RELOAD, OPT_PID };
-	static const struct option longopts[] = {
-		{ "config",		required_argument,	NULL, 'c' },
-		{ "tenant",		required_argument,	NULL, 't' },
-		{ "dry-run",		no_argument,		NULL, 'n' },
-		{ "cert",		required_argument,	NULL, OPT_CERT },
-		{ "key",		required_argument,	NULL, OPT_KEY },
-		{ "password-file",	required_argument,	NULL, OPT_PW },
-		{ "out",		required_argument,	NULL, OPT_OUT },
-		{ "days",		required_argument,	NULL, OPT_DAYS },
-		{ "reload",		no_argument,		NULL, OPT_RELOAD },
-		{ "pid-file",		required_argument,	NULL, OPT_PID },
-		{ "help",		no_argument,		NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct rollover_opts	 o = { .conf = SAMLBROKER_DEFAULT_CONF, .days = DEFAULT_DAYS };
 	struct broker_config	*conf;
 	const struct tenant	*t;
 	const char		*step;
-	char			*end;
-	int			 ch, ex;
+	int			 ex;
 
 	if (argc < 2 || argv[1][0] == '-') {
 		usage(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
@@ -834,71 +939,8 @@ cmd_rollover(int argc, char **argv)
 		    step);
 		return 2;
 	}
-	argc--;
-	argv++;
-	while ((ch = getopt_long(argc, argv, "c:t:nh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			o.conf = optarg;
-			break;
-		case 't':
-			o.tenant = optarg;
-			break;
-		case 'n':
-			o.dry_run = true;
-			break;
-		case OPT_CERT:
-			o.cert = optarg;
-			break;
-		case OPT_KEY:
-			o.key = optarg;
-			break;
-		case OPT_PW:
-			o.password_file = optarg;
-			break;
-		case OPT_OUT:
-			o.out = optarg;
-			break;
-		case OPT_DAYS:
-			errno = 0;
-			o.days = strtol(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || o.days < 1 || o.days > 36500) {
-				fprintf(stderr, PROG ": --days must be 1 to 36500\n");
-				return 2;
-			}
-			break;
-		case OPT_RELOAD:
-			o.reload = true;
-			break;
-		case OPT_PID:
-			o.pid_file = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc || o.tenant == NULL) {
-		usage(stderr);
-		return 2;
-	}
-	if (strcmp(step, "stage") != 0 && (o.cert != NULL || o.key != NULL ||
-	    o.password_file != NULL || o.out != NULL)) {
-		fprintf(stderr, PROG ": --cert, --key, --password-file and --out go with "
-		    "stage\n");
-		return 2;
-	}
-	if ((o.reload || o.pid_file != NULL) && strcmp(step, "activate") != 0) {
-		fprintf(stderr, PROG ": --reload and --pid-file go with activate\n");
-		return 2;
-	}
-	if (o.pid_file != NULL && !o.reload) {
-		fprintf(stderr, PROG ": --pid-file goes with --reload\n");
-		return 2;
-	}
+	if ((ex = opts_parse(argc - 1, argv + 1, step, &o)) != -1)
+		return ex;
 	if ((conf = config_load_verbose(o.conf)) == NULL)
 		return 1;
 	if ((t = config_tenant_find(conf, o.tenant)) == NULL) {
