@@ -290,6 +290,20 @@ s.broker.send_signal(signal.SIGHUP)
 wait_reload(n0)
 progress(8)
 
+# The admin's own files (the vendor's openssl steps), in a dry run.
+trad = os.path.join(os.path.dirname(s.keys), "vendor-traditional")
+with open(tenant_file, "rb") as f:
+    before_dry = f.read()
+p = rollover("stage", "--dry-run", "--cert", os.path.join(trad, "cert.pem.b64"),
+             "--key", os.path.join(trad, "key.pem.enc.b64"),
+             "--password-file", os.path.join(trad, "password"))
+with open(tenant_file, "rb") as f:
+    check(p.returncode == 0 and "next key from " in p.stdout and
+          "dry run: nothing written" in p.stdout and f.read() == before_dry and
+          record()["certificates"] == [next_body],
+          "stage --dry-run with the admin's --cert/--key: checked, printed, nothing written",
+          p.stdout + p.stderr)
+
 # A broken staged key fails the reload that would load it, not the
 # activation: the running generation keeps serving.
 with open(tenant_file) as f:
