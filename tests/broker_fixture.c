@@ -305,6 +305,7 @@ tenant_make(const struct fixture *f, const char *name, int hours,
 	if (t->keys == NULL)
 		fail_msg("keystore_load: %s", err);
 	t->digest = digest;
+	t->cache_digest = digest;
 	return t;
 }
 

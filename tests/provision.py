@@ -110,7 +110,7 @@ check("[provisioning] client credentials token granted" in p.stdout and
       "[saml_auth] secret accepted" in p.stdout and "organization_id matches" in p.stdout,
       "check --online: clients and organization ok", p.stdout)
 p = run("check")
-check(p.returncode == 0 and "services=ewt,reports\n" in p.stdout,
+check(p.returncode == 0 and "services=ewt,reports rollover=none\n" in p.stdout,
       "[provisioning] is not a service", p.stdout + p.stderr)
 
 # --- dry run, create, no-op -----------------------------------------------

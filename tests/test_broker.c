@@ -764,6 +764,7 @@ test_reconfigure(void **state)
 	/* beta changed. */
 	c = config_make(f, 2, 100);
 	c->tenants[1]->digest = 3;
+	c->tenants[1]->cache_digest = 3;
 	assert_int_equal(broker_reconfigure(f->broker, c, err, sizeof(err)), 0);
 	assert_int_equal(broker_cached_count_tenant(f->broker, "acme"), 1);
 	assert_int_equal(broker_cached_count_tenant(f->broker, "beta"), 0);
@@ -774,6 +775,16 @@ test_reconfigure(void **state)
 	assert_token(g, "tok-1", T0 + 3600, true);
 	g = get_async(f, "beta", TOKEN_USER, USER);
 	assert_token(g, "tok-4", T0 + 3600, false);
+	assert_int_equal(f->n_requests, 4);
+
+	/* beta's key and certificate changed (a rollover): its tokens stay. */
+	c = config_make(f, 2, 100);
+	c->tenants[1]->digest = 4;
+	c->tenants[1]->cache_digest = 3;
+	assert_int_equal(broker_reconfigure(f->broker, c, err, sizeof(err)), 0);
+	assert_int_equal(broker_cached_count_tenant(f->broker, "beta"), 1);
+	g = get_sync(f, "beta", TOKEN_USER, USER);
+	assert_token(g, "tok-4", T0 + 3600, true);
 	assert_int_equal(f->n_requests, 4);
 
 	/* beta removed. */
@@ -913,6 +924,7 @@ test_reconfigure_in_flight(void **state)
 	run_until(f, &f->n_held, 1, 5);
 	c = config_make(f, 1, 100);
 	c->tenants[0]->digest = 99;
+	c->tenants[0]->cache_digest = 99;
 	assert_int_equal(broker_reconfigure(f->broker, c, err, sizeof(err)), 0);
 	release(f, token(3600));	/* tok-1: old configuration */
 	run_until(f, &f->n_got, 1, 5);
@@ -929,6 +941,7 @@ test_reconfigure_in_flight(void **state)
 	run_until(f, &f->n_held, 1, 5);
 	c = config_make(f, 1, 100);
 	c->tenants[0]->digest = 99;
+	c->tenants[0]->cache_digest = 99;
 	assert_int_equal(broker_reconfigure(f->broker, c, err, sizeof(err)), 0);
 	release(f, token(3600));
 	run_until(f, &f->n_got, 3, 5);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "samlbroker.h"
+#include "config_load.h"
 
 static char	 dir[PATH_MAX];
 static char	*cert_pkcs8, *pkey_pkcs8, *pw_pkcs8;
@@ -1429,6 +1430,98 @@ test_tenant_digest(void **state)
 	unsetenv("TEST_CONFIG_EWT");
 }
 
+/*
+ * [saml] next_* and previous_certificate (a rollover): the staged key is
+ * checked like the current one (all three options or none, the key
+ * against its certificate, dates), only its certificate kept; the front's
+ * form of the file has next_pkey and next_password blanked; the cache
+ * digest ignores the key and certificate options (and empty lines), so a
+ * rollover keeps cached tokens, while any other change still tells.
+ */
+static void
+test_tenant_rollover(void **state)
+{
+	struct tenant	*t0, *t1, *t2, *t3;
+	char		*staged, *active, *text, *blank, add[16384];
+	size_t		 blen;
+	const char	*e_staged[] = { "password = @PASSWORD@\n", add, NULL };
+	const char	*e_ewt[] = { "password = SECRET-ewt", "password = SECRET-ewt2", NULL };
+
+	(void)state;
+	write_tenant("tenants/acme.cfg", NULL);
+	t0 = load_tenant(NULL);
+	assert_null(t0->next_cert);
+	assert_string_equal(tenant_rollover_state(t0), "none");
+
+	snprintf(add, sizeof(add), "password = @PASSWORD@\n\nnext_certificate = %s\n"
+	    "next_pkey = %s\nnext_password = %s\n", cert_trad, pkey_trad, pw_trad);
+	write_tenant("tenants/acme.cfg", e_staged);
+	t1 = load_tenant(NULL);
+	assert_non_null(t1->next_cert);
+	assert_string_equal(tenant_rollover_state(t1), "staged");
+	assert_true(t1->digest != t0->digest);
+	assert_true(t1->cache_digest == t0->cache_digest);
+	staged = tenant_text(e_staged);
+	blank = snapshot_tenant_blank(staged, strlen(staged), &blen);
+	assert_null(strstr(blank, pkey_trad));
+	assert_null(strstr(blank, pw_trad));
+	assert_non_null(strstr(blank, cert_trad));
+	free(blank);
+
+	/* Activated: the next key signs, the old certificate is published. */
+	text = xstrdup(TENANT_TEMPLATE);
+	snprintf(add, sizeof(add), "certificate = %s\n", cert_trad);
+	text = str_replace(text, "certificate = @CERT@\n", add);
+	snprintf(add, sizeof(add), "pkey = %s\n", pkey_trad);
+	text = str_replace(text, "pkey = @PKEY@\n", add);
+	snprintf(add, sizeof(add), "password = %s\nprevious_certificate = %s\n"
+	    "previous_pkey = file:keys/old.key.b64\n", pw_trad, cert_pkcs8);
+	text = str_replace(text, "password = @PASSWORD@\n", add);
+	write_file("tenants/acme.cfg", text);
+	active = text;
+	t2 = load_tenant(NULL);
+	assert_null(t2->next_cert);
+	assert_non_null(t2->previous_cert);
+	assert_non_null(strstr(t2->previous_pkey, "/tenants/keys/old.key.b64"));
+	assert_string_equal(tenant_rollover_state(t2), "activated");
+	assert_true(t2->cache_digest == t0->cache_digest);
+
+	/* Another change still tells. */
+	write_tenant("tenants/acme.cfg", e_ewt);
+	t3 = load_tenant(NULL);
+	assert_true(t3->cache_digest != t0->cache_digest);
+
+	/* The staged key is checked as the current one is. */
+	snprintf(add, sizeof(add), "password = @PASSWORD@\nnext_certificate = %s\n",
+	    cert_trad);
+	tenant_error(e_staged, "[saml] next_pkey: required with the other next_ options "
+	    "(next_certificate, next_pkey and next_password go together)");
+	snprintf(add, sizeof(add), "password = @PASSWORD@\nnext_certificate = %s\n"
+	    "next_pkey = %s\nnext_password = %s\n", cert_trad, pkey_trad, "wrong-pass");
+	write_tenant("tenants/acme.cfg", e_staged);
+	{
+		struct diag	 d;
+		char		 path[PATH_MAX];
+
+		path_in_dir(path, sizeof(path), "tenants/acme.cfg");
+		diag_init(&d);
+		assert_null(tenant_load(path, "acme", &d));
+		assert_int_equal(d.errors, 1);
+		assert_non_null(strstr(d.lines[0], ": [saml] next_"));
+		assert_null(strstr(d.lines[0], "wrong-pass"));
+		diag_clear(&d);
+	}
+	snprintf(add, sizeof(add), "password = @PASSWORD@\nprevious_pkey = old.key\n");
+	tenant_error(e_staged, "[saml] previous_pkey: must be file:PATH (the old key's "
+	    "file, which rollover retire wipes)");
+	free(staged);
+	free(active);
+	tenant_free(t0);
+	tenant_free(t1);
+	tenant_free(t2);
+	tenant_free(t3);
+}
+
 /* The documented examples in conf/ load without a message. */
 static void
 test_documented_examples(void **state)
@@ -1490,6 +1583,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_tenant_valid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenant_saml_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenant_traditional_wrapped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tenant_rollover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenant_general_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenant_uuid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenant_urls, setup, teardown),

@@ -23,6 +23,8 @@
 
 /* How often entries are checked for refresh-ahead and expiry. */
 #define SWEEP_INTERVAL_SEC	1
+#define CERT_WARN_SEC		(30 * 86400.0)	/* as check warns */
+#define CERT_LOG_EVERY_SEC	86400.0
 
 /* A broker_mint call waiting for the minter. */
 struct mint_req {
@@ -265,6 +267,67 @@ request_check(struct broker *b, const char *tname, enum token_kind kind,
 	return 0;
 }
 
+/*
+ * A tenant's signing certificate past its end: -1 with the answer in r
+ * (503 certificate_expired, without Retry-After: only a new key helps),
+ * and the tenant's failure recorded for /v1/status.
+ */
+static int
+cert_expired(struct broker *b, ssize_t ti, double now, struct broker_reply *r)
+{
+	const struct tenant	*t = b->conf->tenants[ti];
+	struct tenant_stats	*st = &b->tstate[ti].stats;
+
+	if (t->keys == NULL || keystore_not_after(t->keys) >= now)
+		return 0;
+	memset(r, 0, sizeof(*r));
+	r->status = 503;
+	r->error = "certificate_expired";
+	r->message = "the tenant's signing certificate has expired: replace the key "
+	    "(samlbroker rollover)";
+	st->last_failure = now;
+	snprintf(st->last_error, sizeof(st->last_error), "certificate_expired");
+	st->consecutive_failures++;
+	return -1;
+}
+
+/*
+ * At start, after a reload and then once a day: a line per signing
+ * certificate (current or staged) that ends within 30 days or has ended.
+ */
+static void
+expiry_log(struct broker *b, double now)
+{
+	char	 date[32];
+
+	for (size_t i = 0; i < b->conf->n_tenants; i++) {
+		const struct tenant	*t = b->conf->tenants[i];
+		struct tenant_state	*ts = &b->tstate[i];
+		const struct keystore	*ks[2] = { t->keys, t->next_cert };
+		const char		*which[2] = { "current", "next" };
+
+		if (ts->expiry_logged != 0 && now - ts->expiry_logged < CERT_LOG_EVERY_SEC)
+			continue;
+		for (int k = 0; k < 2; k++) {
+			double na;
+
+			if (ks[k] == NULL || (na = keystore_not_after(ks[k])) - now >=
+			    CERT_WARN_SEC)
+				continue;
+			ts->expiry_logged = now;
+			format_rfc3339(na, date, sizeof(date));
+			if (na < now)
+				log_errorx("event=certificate_expired tenant=%s which=%s "
+				    "not_after=%s agent exchanges fail until the key is "
+				    "replaced (samlbroker rollover)", t->name, which[k], date);
+			else
+				log_warnx("event=certificate_expiry tenant=%s which=%s "
+				    "not_after=%s days_left=%ld (samlbroker rollover)",
+				    t->name, which[k], date, ((long)(na - now) + 86399) / 86400);
+		}
+	}
+}
+
 /* The entry for a key, created with its state if absent. */
 static struct cache_entry *
 entry_get(struct broker *b, ssize_t ti, enum token_kind kind, const char *subject)
@@ -315,6 +378,15 @@ broker_get_token(struct broker *b, const char *tname, enum token_kind kind,
 	ts = &b->tstate[ti];
 	now = clock_now();
 	e = entry_get(b, ti, kind, key);
+	/* A tenant whose certificate expired fails its agents' exchanges (a
+	 * token still cached is served); the process stays ready. */
+	if (kind == TOKEN_USER && e->token == NULL &&
+	    cert_expired(b, ti, now, &r) == -1) {
+		ts->stats.misses++;
+		entry_drop_if_empty(b, e);
+		cb(&r, arg);
+		return NULL;
+	}
 	may = policy_may_start(ts->running, b->conf->max_exchanges_per_tenant,
 	    b->running, b->conf->max_connections, b->conf->n_tenants);
 	switch (policy_decide(&entry_state(e)->pol, e->token != NULL, now, may)) {
@@ -448,7 +520,8 @@ broker_mint(struct broker *b, const char *tname, const char *email,
 	char			 key[EMAIL_MAX_LEN + 1];
 	ssize_t			 ti;
 
-	if (request_check(b, tname, TOKEN_USER, email, &r, &ti, key) == -1) {
+	if (request_check(b, tname, TOKEN_USER, email, &r, &ti, key) == -1 ||
+	    cert_expired(b, ti, clock_now(), &r) == -1) {
 		cb(&r, arg);
 		return NULL;
 	}
@@ -509,6 +582,7 @@ void
 broker_sweep(struct broker *b)
 {
 	cache_foreach(b->cache, sweep_entry, b);
+	expiry_log(b, clock_now());
 }
 
 static void
@@ -667,8 +741,10 @@ broker_free(struct broker *b)
 }
 
 /* On reload: entries of a tenant that changed or went away, or of a
- * service that went away, lose their tokens (a changed key or client must
- * not keep serving tokens obtained with the old one). */
+ * service that went away, lose their tokens (a changed client must not keep
+ * serving tokens obtained with the old one).  A change of the [saml] keys
+ * and certificates alone (a rollover) keeps them: a token does not depend
+ * on the key that signed the assertion it was exchanged for. */
 struct reconfigure_ctx {
 	struct broker		*broker;
 	struct broker_config	*old;
@@ -681,7 +757,7 @@ reconfigure_entry(struct cache_entry *e, void *arg)
 	struct tenant		*nt = config_tenant_find(rc->broker->conf, e->tenant);
 	struct tenant		*ot = config_tenant_find(rc->old, e->tenant);
 
-	if (nt != NULL && ot != NULL && nt->digest == ot->digest)
+	if (nt != NULL && ot != NULL && nt->cache_digest == ot->cache_digest)
 		return;
 	if (entry_state(e)->pol.in_flight) {
 		cache_clear_token(e);

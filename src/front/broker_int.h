@@ -27,6 +27,7 @@ struct tenant_state {
 	struct client_stats	*clients;	/* tenant_client's order */
 	size_t			 n_clients;
 	size_t			 running;	/* exchanges in progress */
+	double			 expiry_logged;	/* the last certificate_expiry line */
 };
 
 struct exchange;

@@ -748,7 +748,7 @@ handle_status(struct request *r)
 	for (size_t i = 0; i < conf->n_tenants; i++) {
 		const struct tenant		*t = conf->tenants[i];
 		const struct tenant_stats	*ts = broker_tenant_stats(r->srv->broker, i);
-		json_t				*svcs;
+		json_t				*svcs, *rollover;
 
 		/* A caller sees the tenants it may use; the admin address all. */
 		if (!view_has(&v, t))
@@ -757,8 +757,16 @@ handle_status(struct request *r)
 
 		for (size_t s = 0; s < t->n_services; s++)
 			json_array_append_new(svcs, json_string(t->services[s].name));
+		rollover = json_pack("{s:s}", "state", tenant_rollover_state(t));
+		if (t->next_cert != NULL)
+			json_object_set_new(rollover, "next", json_pack("{s:o, s:s}",
+			    "not_after", json_time(keystore_not_after(t->next_cert)),
+			    "sha256_fingerprint", keystore_fingerprint(t->next_cert)));
+		if (t->previous_cert != NULL)
+			json_object_set_new(rollover, "previous", json_pack("{s:s}",
+			    "sha256_fingerprint", keystore_fingerprint(t->previous_cert)));
 		json_array_append_new(tenants, json_pack(
-		    "{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:o, s:s}, s:o, s:o, "
+		    "{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:o, s:s, s:b}, s:o, s:o, s:o, "
 		    "s:{s:I, s:I, s:I, s:I}, "
 		    "s:{s:o, s:o, s:o, s:i, s:f}}",
 		    "name", t->name,
@@ -770,6 +778,8 @@ handle_status(struct request *r)
 			"subject", keystore_subject(t->keys),
 			"not_after", json_time(keystore_not_after(t->keys)),
 			"sha256_fingerprint", keystore_fingerprint(t->keys),
+			"expired", keystore_not_after(t->keys) < now,
+		    "rollover", rollover,
 		    "services", svcs,
 		    "clients", status_clients(r, i),
 		    "cache",
@@ -873,6 +883,38 @@ metrics_upstream(FILE *b, const struct upstream_stats *us)
 	    (unsigned long long)us->latency_count);
 }
 
+/* Each tenant's signing certificates' ends, Unix time. */
+static void
+metrics_certificates(FILE *b, const struct broker_config *conf, const struct view *v)
+{
+	fprintf(b, "# HELP samlbroker_certificate_not_after_seconds Signing certificate expiry (Unix time) per tenant.\n"
+	    "# TYPE samlbroker_certificate_not_after_seconds gauge\n");
+	for (size_t i = 0; i < conf->n_tenants; i++)
+		if (view_has(v, conf->tenants[i])) {
+			fputs("samlbroker_certificate_not_after_seconds{tenant=\"", b);
+			server_metrics_label(b, conf->tenants[i]->name);
+			fprintf(b, "\"} %.0f\n", keystore_not_after(conf->tenants[i]->keys));
+		}
+	fprintf(b, "# HELP samlbroker_tenant_certificate_expiry_seconds Signing certificate "
+	    "expiry (Unix time) per tenant: the current one, and the next one while staged.\n"
+	    "# TYPE samlbroker_tenant_certificate_expiry_seconds gauge\n");
+	for (size_t i = 0; i < conf->n_tenants; i++) {
+		const struct tenant *t = conf->tenants[i];
+
+		if (!view_has(v, t))
+			continue;
+		fputs("samlbroker_tenant_certificate_expiry_seconds{tenant=\"", b);
+		server_metrics_label(b, t->name);
+		fprintf(b, "\",which=\"current\"} %.0f\n", keystore_not_after(t->keys));
+		if (t->next_cert != NULL) {
+			fputs("samlbroker_tenant_certificate_expiry_seconds{tenant=\"", b);
+			server_metrics_label(b, t->name);
+			fprintf(b, "\",which=\"next\"} %.0f\n",
+			    keystore_not_after(t->next_cert));
+		}
+	}
+}
+
 static void
 handle_metrics(struct request *r)
 {
@@ -924,15 +966,7 @@ handle_metrics(struct request *r)
 	metrics_exchanges(b, r, &v);
 	if (v.all)
 		metrics_upstream(b, us);
-	fprintf(b, "# HELP samlbroker_certificate_not_after_seconds Signing certificate expiry (Unix time) per tenant.\n"
-	    "# TYPE samlbroker_certificate_not_after_seconds gauge\n");
-	for (size_t i = 0; i < conf->n_tenants; i++)
-		if (view_has(&v, conf->tenants[i])) {
-			fputs("samlbroker_certificate_not_after_seconds{tenant=\"", b);
-			server_metrics_label(b, conf->tenants[i]->name);
-			fprintf(b, "\"} %.0f\n",
-			    keystore_not_after(conf->tenants[i]->keys));
-		}
+	metrics_certificates(b, conf, &v);
 	fprintf(b, "# HELP samlbroker_http_protocol_errors_total Requests refused before routing (malformed, too large).\n"
 	    "# TYPE samlbroker_http_protocol_errors_total counter\n"
 	    "samlbroker_http_protocol_errors_total %llu\n",

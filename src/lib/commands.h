@@ -8,8 +8,34 @@
 #define SAMLBROKER_COMMANDS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 int	 cmd_keygen(int argc, char **argv);	/* keygen.c */
+/* keygen.c: a new key and certificate as keygen makes them, as the base64
+ * texts of certificate and pkey (the key's a secret); 0 or -1 and err. */
+int	 keygen_pair_new(const char *issuer, long days, const char *password_file,
+	    char **ret_cert_b64, char **ret_key_b64, char *err, size_t errlen);
+/* rollover.c: `samlbroker rollover stage|activate|retire`. */
+int	 cmd_rollover(int argc, char **argv);
+/* One [saml] option set (value) or removed (value NULL). */
+struct rollover_edit {
+	const char	*name;
+	const char	*value;
+};
+/* The tenant file's text with the edits made in its [saml] section: an
+ * option's lines (continuation lines too) replaced or removed, a new one
+ * added after the section's last option; every other byte kept.  NULL
+ * with err when the text does not parse or has no [saml]. */
+char	*rollover_rewrite(const char *buf, size_t len, const struct rollover_edit *,
+	    size_t n_edits, size_t *ret_len, char *err, size_t errlen);
+/* Replaces path's content atomically: a temporary file in its directory
+ * with path's owner and mode, written, synced, renamed over path, and
+ * the directory synced.  0, or -1 with err (path is then unchanged). */
+int	 rollover_file_replace(const char *path, const char *buf, size_t len,
+	    char *err, size_t errlen);
+/* Overwrites a regular file with zeros, syncs and unlinks it (not a
+ * link); 0, or -1 with err. */
+int	 rollover_file_wipe(const char *path, char *err, size_t errlen);
 /* master.c: `serve`, the daemon's life with this configuration file
  * (argv: the process title is written over it); an exit status. */
 int	 master_run(const char *config_path, int argc, char **argv);

@@ -79,9 +79,16 @@ int	 source_lookup_id(struct config_source *, bool group, const char *name,
 	    unsigned *ret_id);
 /* The text for a source_read or source_list_dir errno. */
 const char *source_strerror(int err);
-/* A tenant file as the front gets it: the lines of [saml] pkey and password
- * (continuation lines too) made empty; NULL when it does not parse. */
+/* A tenant file as the front gets it: the lines of [saml] pkey and password,
+ * next_pkey, next_password and previous_pkey (continuation lines too) made
+ * empty; NULL when it does not parse. */
 char	*snapshot_tenant_blank(const char *buf, size_t len, size_t *ret_len);
+extern const char *const snapshot_key_options[];
+/* The same with the [saml] options of the NULL-terminated list hidden (at
+ * most 16); drop: their lines removed, not made empty, and empty lines
+ * removed as well. */
+char	*snapshot_tenant_blank_options(const char *buf, size_t len,
+	    const char *const *hidden, bool drop, size_t *ret_len);
 
 /* One file being checked. */
 struct load {
@@ -91,6 +98,9 @@ struct load {
 	const char	*path;		/* to resolve relative paths against */
 	struct ini_file	*ini;
 	uint64_t	 digest;
+	/* The digest without [saml]'s keys and certificates: a tenant whose
+	 * file changed only there keeps its cached tokens on reload. */
+	uint64_t	 cache_digest;
 	int		 flags;		/* CONFIG_* of config_load_ext, and: */
 	char		**failed_tenants;	/* tenant files that did not load */
 	size_t		  n_failed_tenants;

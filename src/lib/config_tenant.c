@@ -80,7 +80,17 @@ static const char *const general_options[] = {
 static const char *const saml_options[] = {
 	"issuer", "certificate", "pkey", "password", "expire_time", "audience",
 	"recipient", "destination", "assertion_lifetime", "service_name",
-	"sign_response", "name_id_format", "authn_context_class", NULL
+	"sign_response", "name_id_format", "authn_context_class",
+	"next_certificate", "next_pkey", "next_password", "previous_certificate",
+	"previous_pkey", NULL
+};
+
+/* The [saml] options a key rollover changes: a reload that changes only
+ * these keeps the tenant's cached tokens (the tokens do not depend on the
+ * key that signed the assertion they were exchanged for). */
+static const char *const rollover_options[] = {
+	"certificate", "pkey", "password", "next_certificate", "next_pkey",
+	"next_password", "previous_certificate", "previous_pkey", NULL
 };
 static const char *const client_options[] = {
 	"client_id", "password", "client_secret", NULL
@@ -187,54 +197,182 @@ tenant_general(struct load *l, struct tenant *t)
 	config_opt_get(s, "default_admin_role_name");
 }
 
-/* Reports a keystore.c error "option: text" at [saml] option. */
+static char	*b64_option(struct load *, const char *, const char *);
+
+/* Reports a keystore.c error "option: text" at [saml] option, or at
+ * next_option for the staged key (prefix "next_"). */
 static void
-keystore_error(struct load *l, const char *err)
+keystore_error(struct load *l, const char *prefix, const char *err)
 {
 	static const char *const opts[] = { "certificate", "pkey", "password", NULL };
 	const char	*sep = strstr(err, ": ");
+	char		 name[64];
 
 	for (size_t i = 0; sep != NULL && opts[i] != NULL; i++) {
 		if ((size_t)(sep - err) == strlen(opts[i]) &&
 		    strncmp(err, opts[i], strlen(opts[i])) == 0) {
-			diag_error(l->d, l->file, "saml", opts[i], "%s", sep + 2);
+			snprintf(name, sizeof(name), "%s%s", prefix, opts[i]);
+			diag_error(l->d, l->file, "saml", name, "%s", sep + 2);
 			return;
 		}
 	}
 	diag_error(l->d, l->file, "saml", NULL, "%s", err);
 }
 
+/*
+ * A signing certificate's dates: an error once expired or before it is
+ * valid, a warning within CERT_WARN_DAYS of its end.  oname is
+ * certificate or next_certificate.
+ */
 static void
-tenant_keys(struct load *l, struct tenant *t, const char *cert,
-    const char *pkey, char *password)
+cert_dates_check(struct load *l, const struct keystore *ks, const char *oname)
 {
-	char	 err[512] = "", date[32];
+	char	 date[32];
 	double	 now, na, nb;
 	long	 days;
 
-	/* keystore_load wipes the password it is given. */
-	t->keys = keystore_load(cert, pkey, password, err, sizeof(err));
-	if (t->keys == NULL) {
-		keystore_error(l, err[0] != '\0' ? err : "cannot load the keys");
-		return;
-	}
 	now = clock_now();
-	na = keystore_not_after(t->keys);
-	nb = keystore_not_before(t->keys);
+	na = keystore_not_after(ks);
+	nb = keystore_not_before(ks);
 	if (na < now) {
 		format_rfc3339(na, date, sizeof(date));
-		diag_error(l->d, l->file, "saml", "certificate", "expired on %s", date);
+		diag_error(l->d, l->file, "saml", oname, "expired on %s", date);
 	} else if (na - now < CERT_WARN_DAYS * 86400.0) {
 		format_rfc3339(na, date, sizeof(date));
 		days = ((long)(na - now) + 86399) / 86400;
-		diag_warn(l->d, l->file, "saml", "certificate",
+		diag_warn(l->d, l->file, "saml", oname,
 		    "expires on %s (in %ld day%s)", date, days, days == 1 ? "" : "s");
 	}
 	if (nb > now) {
 		format_rfc3339(nb, date, sizeof(date));
-		diag_error(l->d, l->file, "saml", "certificate",
-		    "not valid before %s", date);
+		diag_error(l->d, l->file, "saml", oname, "not valid before %s", date);
 	}
+}
+
+static void
+tenant_keys(struct load *l, struct tenant *t, const char *cert,
+    const char *pkey, char *password)
+{
+	char	 err[512] = "";
+
+	/* keystore_load wipes the password it is given. */
+	t->keys = keystore_load(cert, pkey, password, err, sizeof(err));
+	if (t->keys == NULL) {
+		keystore_error(l, "", err[0] != '\0' ? err : "cannot load the keys");
+		return;
+	}
+	cert_dates_check(l, t->keys, "certificate");
+}
+
+/*
+ * The staged key: next_certificate, next_pkey and next_password, all or
+ * none, in the forms of certificate, pkey and password.  A load with keys
+ * (check, the signers) loads the key and checks it against its
+ * certificate, then drops it: only the current key signs, but a broken
+ * staged key fails the load, not the activation.  Every load keeps the
+ * certificate (t->next_cert).
+ */
+static void
+tenant_next(struct load *l, struct ini_section *s, struct tenant *t, int flags)
+{
+	struct ini_option	*c = config_opt_get(s, "next_certificate");
+	struct ini_option	*k = config_opt_get(s, "next_pkey");
+	struct ini_option	*p = config_opt_get(s, "next_password");
+	struct keystore		*ks;
+	char			 err[512] = "", *cert = NULL, *pkey = NULL, *pw = NULL;
+	bool			 blanked;
+
+	if (c == NULL && k == NULL && p == NULL)
+		return;
+	/* The front's snapshot has next_pkey and next_password blanked. */
+	blanked = (flags & CONFIG_NO_PRIVATE_KEYS) && l->src->mode == SOURCE_REPLAY;
+	if (c == NULL || (!blanked && (k == NULL || p == NULL))) {
+		diag_error(l->d, l->file, "saml", c == NULL ? "next_certificate" :
+		    k == NULL ? "next_pkey" : "next_password", "required with the other "
+		    "next_ options (next_certificate, next_pkey and next_password go "
+		    "together)");
+		return;
+	}
+	if ((cert = b64_option(l, "next_certificate", c->value)) == NULL)
+		goto done;
+	if (flags & CONFIG_NO_PRIVATE_KEYS) {
+		if (l->src->mode == SOURCE_RECORD) {
+			uint64_t digest = l->digest;
+
+			if (strncmp(k->value, "file:", 5) == 0 &&
+			    (pkey = b64_option(l, "next_pkey", k->value)) != NULL)
+				secret_free(pkey);
+			pkey = NULL;
+			if (p->value[0] != '\0' && (pw = config_secret_get(l, "saml",
+			    "next_password", p->value, SOURCE_USE_KEY)) != NULL)
+				secret_free(pw);
+			pw = NULL;
+			l->digest = digest;
+		}
+	} else {
+		if ((pkey = b64_option(l, "next_pkey", k->value)) == NULL ||
+		    (pw = config_secret_get(l, "saml", "next_password", p->value,
+		    SOURCE_USE_KEY)) == NULL)
+			goto done;
+		/* keystore_load wipes the password. */
+		ks = keystore_load(cert, pkey, pw, err, sizeof(err));
+		pw = NULL;
+		if (ks == NULL) {
+			keystore_error(l, "next_", err[0] != '\0' ? err :
+			    "cannot load the keys");
+			goto done;
+		}
+		keystore_free(ks);
+	}
+	if ((t->next_cert = keystore_load(cert, NULL, NULL, err, sizeof(err))) == NULL) {
+		keystore_error(l, "next_", err[0] != '\0' ? err : "cannot load the keys");
+		goto done;
+	}
+	cert_dates_check(l, t->next_cert, "next_certificate");
+done:
+	free(cert);
+	secret_free(pkey);
+	secret_free(pw);
+}
+
+/*
+ * The old certificate after an activation: published on the identity
+ * provider until `rollover retire`, never used to sign.  previous_pkey
+ * names the old key's file for retire to wipe; the broker never reads it.
+ */
+static void
+tenant_previous(struct load *l, struct ini_section *s, struct tenant *t)
+{
+	const char	*v;
+	char		 err[512] = "", *cert;
+
+	if ((v = config_opt_optional(l, s, "saml", "previous_pkey")) != NULL) {
+		if (strncmp(v, "file:", 5) != 0 || v[5] == '\0')
+			diag_error(l->d, l->file, "saml", "previous_pkey", "must be "
+			    "file:PATH (the old key's file, which rollover retire wipes)");
+		else
+			t->previous_pkey = config_path_relative(l->path, v + 5);
+	}
+	if ((v = config_opt_optional(l, s, "saml", "previous_certificate")) == NULL)
+		return;
+	if ((cert = b64_option(l, "previous_certificate", v)) == NULL)
+		return;
+	if ((t->previous_cert = keystore_load(cert, NULL, NULL, err, sizeof(err))) == NULL)
+		keystore_error(l, "previous_", err[0] != '\0' ? err :
+		    "cannot load the certificate");
+	free(cert);
+}
+
+const char *
+tenant_rollover_state(const struct tenant *t)
+{
+	if (t->next_cert != NULL && t->previous_cert != NULL)
+		return "staged+previous";
+	if (t->next_cert != NULL)
+		return "staged";
+	if (t->previous_cert != NULL)
+		return "activated";
+	return "none";
 }
 
 /*
@@ -270,7 +408,8 @@ tenant_saml_names(struct load *l, struct ini_section *s, struct tenant *t)
 static char *
 b64_option(struct load *l, const char *oname, const char *v)
 {
-	bool			 is_pkey = strcmp(oname, "pkey") == 0;
+	bool			 is_pkey = strcmp(oname, "pkey") == 0 ||
+				    strcmp(oname, "next_pkey") == 0;
 	struct source_stat	 st;
 	char			*path, *buf, *shown;
 	size_t			 len;
@@ -394,6 +533,8 @@ tenant_saml(struct load *l, struct tenant *t, int flags)
 			t->destination = xstrdup(t->base_auth_url);
 	}
 	tenant_saml_names(l, s, t);
+	tenant_next(l, s, t, flags);
+	tenant_previous(l, s, t);
 	if (cert != NULL && (flags & CONFIG_NO_PRIVATE_KEYS))
 		tenant_keys(l, t, cert, NULL, NULL);
 	else if (cert != NULL && pkey != NULL && password != NULL)
@@ -524,7 +665,7 @@ tenant_load_from(struct config_source *src, const char *path, const char *name,
 	struct load		 l = { .src = src, .d = d, .path = path, .flags = flags };
 	struct source_stat	 st;
 	char			 err[256], *buf, *blanked, *shown;
-	size_t			 len, blen;
+	size_t			 len, blen, clen;
 	int			 errors = d->errors;
 
 	shown = config_printable_dup(path);
@@ -544,6 +685,11 @@ tenant_load_from(struct config_source *src, const char *path, const char *name,
 		else
 			l.digest = config_digest(CONFIG_DIGEST_INIT, blanked, blen);
 		config_wipe_free(blanked, blen);
+		if ((blanked = snapshot_tenant_blank_options(buf, len, rollover_options,
+		    true, &clen)) != NULL) {
+			l.cache_digest = config_digest(CONFIG_DIGEST_INIT, blanked, clen);
+			config_wipe_free(blanked, clen);
+		}
 	}
 	config_wipe_free(buf, len);
 	if (l.ini == NULL) {
@@ -572,6 +718,7 @@ tenant_load_from(struct config_source *src, const char *path, const char *name,
 			config_unknown_options(&l, s, client_options);
 	}
 	t->digest = l.digest;
+	t->cache_digest = l.cache_digest;
 	ini_free(l.ini);
 	free(shown);
 	if (d->errors > errors) {
@@ -601,6 +748,9 @@ tenant_free(struct tenant *t)
 		client_clear(&t->services[i]);
 	free(t->services);
 	keystore_free(t->keys);
+	keystore_free(t->next_cert);
+	keystore_free(t->previous_cert);
+	free(t->previous_pkey);
 	free(t->name);
 	free(t->file);
 	free(t->organization_sname);

@@ -153,10 +153,25 @@ struct tenant {
 	struct service_client	*services;
 	size_t			 n_services;
 	struct keystore		*keys;
+	/* Rollover: the staged certificate ([saml] next_certificate; its key
+	 * is checked at load, never kept) and the old one still published
+	 * ([saml] previous_certificate); certificates only, NULL when unset.
+	 * previous_pkey is the old key's file (file:PATH), for retire. */
+	struct keystore		*next_cert;
+	struct keystore		*previous_cert;
+	char			*previous_pkey;
 	uint64_t		 digest;	/* of the file, to tell a changed tenant on reload */
+	/* The same without [saml]'s keys and certificates: a reload that
+	 * changes only those keeps the tenant's cached tokens. */
+	uint64_t		 cache_digest;
 	/* [access:NAME] of the main file (access.c); NULL: open to any caller */
 	struct tenant_access	*access;
 };
+
+/* Where a tenant is in its certificate rollover: "none", "staged" (next_*
+ * set), "activated" (previous_certificate still published), or
+ * "staged+previous" (both). */
+const char *tenant_rollover_state(const struct tenant *);
 
 struct broker_config {
 	char			*path;
@@ -854,5 +869,12 @@ int	 provision_find_duplicate(struct platform *, const struct tenant *,
 	    const char *prog, const char *token, char **ret_name, char *err, size_t errlen);
 void	 provision_cert_fingerprint(const char *body_b64, char *out, size_t len);
 bool	 provision_cert_equal(const char *body_a, const char *body_b);
+/* The identity provider's certificate list for a rollover: whether it
+ * lists bodies[0], or publish bodies (bodies[0] the signing one). */
+#define PROVISION_MAX_CERTIFICATES	5	/* the SDK: "keeps up to five" */
+enum provision_cert_op { PROVISION_LISTS, PROVISION_PUBLISH };
+int	 provision_certificates(const struct broker_config *, const struct tenant *,
+	    const char *prog, enum provision_cert_op, const char *const *bodies, size_t n,
+	    bool dry_run, bool *ret_yes);
 
 #endif /* SAMLBROKER_H */

@@ -386,34 +386,63 @@ config_load_snapshot(const struct config_snapshot *snap, struct diag *d, int fla
  * The front's form of a tenant file.
  */
 
+/* The [saml] options a private key or its password may be in. */
+const char *const snapshot_key_options[] = {
+	"pkey", "password", "next_pkey", "next_password", "previous_pkey", NULL
+};
+
 char *
 snapshot_tenant_blank(const char *buf, size_t len, size_t *ret_len)
 {
-	static const char *const hidden[] = { "pkey", "password" };
+	return snapshot_tenant_blank_options(buf, len, snapshot_key_options, false, ret_len);
+}
+
+char *
+snapshot_tenant_blank_options(const char *buf, size_t len, const char *const *hidden,
+    bool drop, size_t *ret_len)
+{
 	struct ini_file		*f;
 	struct ini_section	*s;
 	struct ini_option	*o;
-	int			 from[2] = { 0, 0 }, to[2] = { -1, -1 }, line = 0;
+	int			 from[16], to[16], line = 0;
+	size_t			 n_hidden = 0;
 	const char		*p = buf, *end = buf + len, *nl;
 	char			 err[256], *out;
 	size_t			 at = 0, n;
+	bool			 blank;
 
 	if ((f = ini_parse(NULL, buf, len, err, sizeof(err))) == NULL)
 		return NULL;
-	for (size_t i = 0; (s = ini_section_find(f, "saml")) != NULL && i < 2; i++)
-		if ((o = ini_option_find(s, hidden[i])) != NULL) {
+	for (size_t i = 0; hidden[i] != NULL && i < 16; i++) {
+		from[i] = 0;
+		to[i] = -1;
+		if ((s = ini_section_find(f, "saml")) != NULL &&
+		    (o = ini_option_find(s, hidden[i])) != NULL) {
 			from[i] = o->line;
 			to[i] = o->last_line;
 		}
+		n_hidden = i + 1;
+	}
 	ini_free(f);
 	out = xmalloc(len + 1);
 	while (p < end) {
 		line++;
 		nl = memchr(p, '\n', (size_t)(end - p));
 		n = nl != NULL ? (size_t)(nl + 1 - p) : (size_t)(end - p);
-		if ((line >= from[0] && line <= to[0]) ||
-		    (line >= from[1] && line <= to[1])) {
-			if (nl != NULL)
+		blank = false;
+		for (size_t i = 0; i < n_hidden && !blank; i++)
+			blank = line >= from[i] && line <= to[i];
+		/* Dropping, empty lines go too: the front's snapshot has the key
+		 * options' lines made empty, and their number changes. */
+		if (drop && !blank) {
+			size_t k = 0;
+
+			while (k < n && (p[k] == ' ' || p[k] == '\t' || p[k] == '\r'))
+				k++;
+			blank = k == n - (nl != NULL);
+		}
+		if (blank) {
+			if (nl != NULL && !drop)
 				out[at++] = '\n';
 		} else {
 			memcpy(out + at, p, n);

@@ -541,8 +541,8 @@ clients_print(json_t *clients)
 }
 
 /*
- * One tenant: health, cache and certificate, then upstream, then its
- * clients.  The tenant fails when any client's last exchange failed
+ * One tenant: health, cache and certificate, its key rollover, then
+ * upstream, then its clients.  The tenant fails when any client's last exchange failed
  * ("state"; a broker without it is judged by consecutive failures).
  */
 static void
@@ -555,15 +555,22 @@ tenant_print(json_t *t)
 	json_int_t	 fails = json_integer_value(json_object_get(up,
 			    "consecutive_failures"));
 	bool		 failing = state != NULL ? strcmp(state, "ok") != 0 : fails > 0;
+	json_t		*roll = json_object_get(t, "rollover");
+	bool		 expired = json_is_true(json_object_get(cert, "expired"));
 
 	printf("tenant %s (%s): %s; cache %lld entries, %lld hits, %lld misses; "
-	    "certificate expires %s\n", str_or(t, "name", "?"),
+	    "certificate %s %s\n", str_or(t, "name", "?"),
 	    str_or(t, "organization_sname", "?"),
-	    failing ? "FAILING" : "ok",
+	    expired ? "CERTIFICATE EXPIRED" : failing ? "FAILING" : "ok",
 	    (long long)json_integer_value(json_object_get(cache, "entries")),
 	    (long long)json_integer_value(json_object_get(cache, "hits")),
 	    (long long)json_integer_value(json_object_get(cache, "misses")),
-	    str_or(cert, "not_after", "?"));
+	    expired ? "expired" : "expires", str_or(cert, "not_after", "?"));
+	if (roll != NULL && strcmp(str_or(roll, "state", "none"), "none") != 0)
+		printf("  rollover %s%s%s\n", str_or(roll, "state", "?"),
+		    json_object_get(roll, "next") != NULL ? "; next certificate expires " : "",
+		    json_object_get(roll, "next") != NULL ?
+		    str_or(json_object_get(roll, "next"), "not_after", "?") : "");
 	if (fails > 0)
 		printf("  last error %s at %s, %lld consecutive failures, backoff %.0fs\n",
 		    str_or(up, "last_error", "?"), str_or(up, "last_failure", "?"),

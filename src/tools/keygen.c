@@ -719,3 +719,56 @@ opts_check(const struct keygen_opts *o)
 	}
 	return 0;
 }
+
+/*
+ * For `rollover stage`: a new key and certificate for issuer, the way this
+ * command makes them (default subject and size, days of life), the key
+ * encrypted with the password of password_file (NULL: the environment
+ * variable).  The base64 texts the tenant file's certificate and pkey
+ * hold, wrapped like openssl base64; *ret_key_b64 is a secret.
+ */
+int
+keygen_pair_new(const char *issuer, long days, const char *password_file,
+    char **ret_cert_b64, char **ret_key_b64, char *err, size_t errlen)
+{
+	struct keygen_opts	 o = { .issuer = issuer, .days = days,
+				    .bits = DEFAULT_BITS, .password_file = password_file };
+	struct keygen_set	 set = { { NULL }, { NULL }, NULL };
+	X509_NAME		*subject = NULL;
+	char			*password = NULL, *dn = NULL, *pw_copy;
+	struct keystore		*ks = NULL;
+	int			 rc = -1;
+
+	if (!issuer_valid(issuer)) {
+		snprintf(err, errlen, "[saml] issuer is not an absolute URI");
+		return -1;
+	}
+	if (password_get(password_file, &password, err, errlen) == -1)
+		goto done;
+	dn = default_subject(issuer);
+	if ((subject = subject_parse(dn, err, errlen)) == NULL ||
+	    set_make_key(&set, &o, subject, password, err, errlen) == -1)
+		goto done;
+	pw_copy = xstrdup(password);
+	if ((ks = keystore_load(set.text[F_CERT_B64], set.text[F_KEY_B64], pw_copy,
+	    err, errlen)) == NULL) {
+		secret_free(pw_copy);
+		goto done;
+	}
+	secret_free(pw_copy);
+	*ret_cert_b64 = set.text[F_CERT_B64];
+	*ret_key_b64 = set.text[F_KEY_B64];
+	set.text[F_CERT_B64] = set.text[F_KEY_B64] = NULL;
+	rc = 0;
+done:
+	keystore_free(ks);
+	for (int i = 0; i < F_COUNT; i++)
+		if (set.text[i] != NULL)
+			OPENSSL_cleanse(set.text[i], strlen(set.text[i]));
+	set_free(&set);
+	secret_free(password);
+	free(dn);
+	X509_NAME_free(subject);
+	ERR_clear_error();
+	return rc;
+}

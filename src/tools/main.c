@@ -31,6 +31,7 @@ usage_main(FILE *out)
 	    "  status   show a running broker's status\n"
 	    "  keygen   make a tenant's SAML certificate and encrypted key\n"
 	    "  provision create or update the tenant's identity provider in PureCloud\n"
+	    "  rollover replace a tenant's signing key: stage, activate, retire\n"
 	    "\n"
 	    "Run 'samlbroker COMMAND --help' for a command's options.\n"
 	    "  -h, --help      this text\n"
@@ -139,7 +140,13 @@ cmd_check(int argc, char **argv)
 		    t->organization_id, t->issuer, keystore_subject(t->keys), expiry);
 		for (size_t s = 0; s < t->n_services; s++)
 			printf("%s%s", s > 0 ? "," : "", t->services[s].name);
-		printf("%s\n", t->n_services == 0 ? "-" : "");
+		printf("%s rollover=%s", t->n_services == 0 ? "-" : "",
+		    tenant_rollover_state(t));
+		if (t->next_cert != NULL) {
+			format_rfc3339(keystore_not_after(t->next_cert), expiry, sizeof(expiry));
+			printf(" next_expires=%s", expiry);
+		}
+		printf("\n");
 	}
 	check_print_access(conf);
 	if (show_options)
@@ -300,6 +307,7 @@ static const struct command {
 	{ "status",	cmd_status },
 	{ "signer",	signer_main },	/* hidden: started by serve's signer pool */
 	{ "provision",	cmd_provision },
+	{ "rollover",	cmd_rollover },
 };
 
 int

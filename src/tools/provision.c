@@ -404,6 +404,93 @@ done:
 	return ex;
 }
 
+/*
+ * The record's certificates for a rollover (rollover.c).  PROVISION_LISTS:
+ * whether the record's certificate or certificates hold bodies[0]
+ * (*ret_yes).  PROVISION_PUBLISH: certificate := bodies[0], certificates
+ * := bodies[0..n-1]; prints the change and writes only when the record
+ * differs (never with dry_run); *ret_yes tells whether it differed.  The
+ * record must exist: `provision` makes it.
+ */
+int
+provision_certificates(const struct broker_config *conf, const struct tenant *t,
+    const char *prog, enum provision_cert_op op, const char *const *bodies, size_t n,
+    bool dry_run, bool *ret_yes)
+{
+	struct platform	*p = NULL;
+	json_t		*cur = NULL, *list, *body, *v;
+	char		 err[768] = "", fp[100], *token = NULL;
+	size_t		 i;
+	bool		 same, yes = false;
+	int		 ex;
+
+	if (n == 0 || n > PROVISION_MAX_CERTIFICATES) {
+		snprintf(err, sizeof(err), "PureCloud keeps at most %d certificates",
+		    PROVISION_MAX_CERTIFICATES);
+		ex = PROVISION_ERROR;
+		goto done;
+	}
+	if ((p = platform_new(conf)) == NULL) {
+		snprintf(err, sizeof(err), "cannot initialise libcurl");
+		ex = PROVISION_ERROR;
+		goto done;
+	}
+	if ((ex = provision_admin_token(p, t, prog, &token, err, sizeof(err))) !=
+	    PROVISION_OK || (ex = provision_get(p, t, prog, token, PROVIDER_PATH, true,
+	    &cur, err, sizeof(err))) != PROVISION_OK)
+		goto done;
+	if (cur == NULL) {
+		snprintf(err, sizeof(err), "the organization has no PureEngage identity "
+		    "provider: run samlbroker provision -t %s first", t->name);
+		ex = PROVISION_ERROR;
+		goto done;
+	}
+	list = json_object_get(cur, "certificates");
+	if (op == PROVISION_LISTS) {
+		yes = provision_cert_equal(json_string_value(json_object_get(cur,
+		    "certificate")), bodies[0]);
+		json_array_foreach(list, i, v)
+			yes = yes || provision_cert_equal(json_string_value(v), bodies[0]);
+		goto done;
+	}
+	same = provision_cert_equal(json_string_value(json_object_get(cur, "certificate")),
+	    bodies[0]) && json_array_size(list) == n;
+	for (i = 0; same && i < n; i++)
+		same = provision_cert_equal(json_string_value(json_array_get(list, i)),
+		    bodies[i]);
+	printf("tenant %s: identity provider certificates%s\n", t->name,
+	    same ? " (no change):" : ", to be:");
+	for (i = 0; i < n; i++) {
+		provision_cert_fingerprint(bodies[i], fp, sizeof(fp));
+		printf("  %s SHA-256 %s\n", i == 0 ? "certificate, signing:" :
+		    "also published:     ", fp);
+	}
+	if (same || dry_run)
+		goto done;
+	yes = true;
+	body = json_deep_copy(cur);
+	json_object_del(body, "selfUri");
+	json_object_set_new(body, "certificate", json_string(bodies[0]));
+	list = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(list, json_string(bodies[i]));
+	json_object_set_new(body, "certificates", list);
+	ex = provision_put(p, t, token, body, err, sizeof(err));
+	json_decref(body);
+	if (ex == PROVISION_OK)
+		printf("identity provider: updated\n");
+done:
+	text_printable(err);
+	if (ex != PROVISION_OK && err[0] != '\0')
+		fprintf(stderr, "%s: %s\n", prog, err);
+	if (ex == PROVISION_OK)
+		*ret_yes = yes;
+	json_decref(cur);
+	secret_free(token);
+	platform_free(p);
+	return ex;
+}
+
 static void
 usage(FILE *f)
 {

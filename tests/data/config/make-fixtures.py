@@ -466,9 +466,9 @@ gateways = tcp
     # What `check` prints: the certificates' subjects and dates are the key
     # fixtures'.
     write(os.path.join(d, "expected-stdout"),
-        "tenant acme: organization=acme-contact-centre (3f2c9a7e-5b1d-4e8f-9a6c-2d7e8f9a0b1c) issuer=https://www.genesys.com/pureengage certificate=\"CN = samlbroker test fixture vendor-pkcs8, O = Example Contact Centre\" expires=2036-11-25T01:34:03Z services=ewt,pacing\n"
-        "tenant globex: organization=globex (0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D) issuer=https://www.genesys.com/pureengage certificate=\"CN = samlbroker test fixture vendor-traditional, O = Example Contact Centre\" expires=2036-11-25T01:34:03Z services=ewt\n"
-        "tenant initech: organization=initech (3f2c9a7e-5b1d-4e8f-9a6c-2d7e8f9a0b1c) issuer=https://www.genesys.com/pureengage certificate=\"CN = samlbroker test fixture vendor-pkcs8, O = Example Contact Centre\" expires=2036-11-25T01:34:03Z services=-\n"
+        "tenant acme: organization=acme-contact-centre (3f2c9a7e-5b1d-4e8f-9a6c-2d7e8f9a0b1c) issuer=https://www.genesys.com/pureengage certificate=\"CN = samlbroker test fixture vendor-pkcs8, O = Example Contact Centre\" expires=2036-11-25T01:34:03Z services=ewt,pacing rollover=none\n"
+        "tenant globex: organization=globex (0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D) issuer=https://www.genesys.com/pureengage certificate=\"CN = samlbroker test fixture vendor-traditional, O = Example Contact Centre\" expires=2036-11-25T01:34:03Z services=ewt rollover=none\n"
+        "tenant initech: organization=initech (3f2c9a7e-5b1d-4e8f-9a6c-2d7e8f9a0b1c) issuer=https://www.genesys.com/pureengage certificate=\"CN = samlbroker test fixture vendor-pkcs8, O = Example Contact Centre\" expires=2036-11-25T01:34:03Z services=- rollover=none\n"
         "acme: agents group:root -> own address %u@acme.example\n"
         "acme: gateways user:0, tcp -> any address in acme.example\n"
         "acme: service ewt <- user:root\n"
