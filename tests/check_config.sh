@@ -100,10 +100,11 @@ if selected options; then
 	    { echo "FAIL options: exit status $?"; fail=1; }
 	for want in "option max_exchanges_per_tenant = 8 (default 32; a reload changes it)" \
 	    "option listen = unix:/run/samlbroker-test/samlbroker.sock tcp:127.0.0.1:18089 tcp:[::1]:18089 (default unix:/run/samlbroker/samlbroker.sock; takes effect on restart)" \
-	    "option proxy = (none) (default none; takes effect on restart)"; do
+	    "option proxy = (none) (default none; takes effect on restart)" \
+	    "option tls_client_identity = (none) (default none; a reload changes it)"; do
 		grep -qxF "$want" "$tmp/out" || { echo "FAIL options: no line '$want'"; fail=1; }
 	done
-	[ "$(grep -c '^option ' "$tmp/out")" -eq 21 ] || { echo "FAIL options: not 21 options"; fail=1; }
+	[ "$(grep -c '^option ' "$tmp/out")" -eq 27 ] || { echo "FAIL options: not 27 options"; fail=1; }
 fi
 
 for dir in "$data"/ok/*/; do
