@@ -458,7 +458,12 @@ conn_flush(struct http_conn *c)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			event_add(c->ev_write, NULL);
+			/* TLS may need to read first: then the read event
+			 * resumes the answer (conn_read_cb). */
+			if (c->tls_write_wants_read)
+				event_del(c->ev_write);
+			else
+				event_add(c->ev_write, NULL);
 			timeout_arm(c);	/* a caller that does not read is cut off */
 			return;
 		}
