@@ -14,6 +14,9 @@ command -v nm >/dev/null 2>&1 || { echo "SKIP: no nm"; exit 77; }
 [ -x "$front" ] && [ -x "$full" ] || { echo "SKIP: binaries not built"; exit 77; }
 
 # Private-key loading and use (OpenSSL, xmlsec, ours), and starting programs.
+# The one private key the front holds, the https: listeners' TLS key, goes
+# from its PEM text into the TLS context through libssl alone
+# (SSL_CTX_use_PrivateKey_ASN1, server_tls.c): no decoder of the front's.
 forbidden='PEM_read_bio_PrivateKey|PEM_read_bio_PrivateKey_ex|PEM_read_PrivateKey|d2i_PrivateKey|d2i_AutoPrivateKey|OSSL_DECODER_from_bio|EVP_PKEY_decrypt|EVP_PKEY_sign|EVP_DigestSign|RSA_private|ENGINE_load_private_key|xmlSecDSigCtxSign|xmlSecCryptoAppKeyLoad|xmlSecOpenSSLAppKeyLoad|keystore_key_load|keystore_pkcs11_load|saml_signer_new|saml_mint_response|signer_main|keygen_|cmd_keygen|cmd_provision|execve|execv|execvp|execl|posix_spawn|system|popen|fork|signer_exec'
 pattern="^($forbidden)(@.*)?\$"
 

@@ -167,8 +167,9 @@ login_counted(void *arg)
 	lookups++;
 	return arg;
 }
-#define LOGIN(name)	login_counted, (void *)(name)
-#define NO_LOGIN	NULL, NULL
+#define LOGIN(name)	login_counted, (void *)(name), NULL
+#define NO_LOGIN	NULL, NULL, NULL
+#define CERT(id)	NULL, NULL, (id)
 
 static const unsigned	 g_agents[] = { 100, 4000 };
 static const unsigned	 g_none[] = { 100 };
@@ -493,6 +494,100 @@ test_principal_names(void **state)
 	config_free(c);
 }
 
+/* Callers of https: listeners: certificate identities and whole domains,
+ * never the tcp principal, %u from the identity, maps by identity. */
+static void
+test_cert_principals(void **state)
+{
+	struct diag		 d;
+	struct broker_config	*c;
+	const struct tenant	*acme, *globex;
+	const char		*rule;
+	char			**lines;
+	size_t			  n;
+	/* is_unix, is_admin, uid, gids, n_gids, login, arg, cert_identity */
+	struct caller		 alice = { false, false, 0, NULL, 0, CERT("alice@acme.example") };
+	struct caller		 bob = { false, false, 0, NULL, 0, CERT("bob@acme.example") };
+	struct caller		 eve = { false, false, 0, NULL, 0, CERT("eve@evil.example") };
+	struct caller		 sub = { false, false, 0, NULL, 0, CERT("x@sub.acme.example") };
+	struct caller		 carol = { false, false, 0, NULL, 0, CERT("carol@globex.example") };
+	struct caller		 tcp = { false, false, 0, NULL, 0, NO_LOGIN };
+	struct caller		 root = { true, false, 0, NULL, 0, LOGIN("alice") };
+
+	(void)state;
+	write_file("globex.map", "Carol@Globex.Example carol.smith@globex.example\n", 0600);
+	c = load_main("[access:acme]\nagents = cert-domain:Acme.Example\n"
+	    "agent_address = %u@acme.example\n"
+	    "gateways = cert:GW@Acme.Example, tcp\n"
+	    "service.ewt = cert:alice@acme.example\n"
+	    "[access:globex]\nagents = cert:carol@globex.example\n"
+	    "agent_map = globex.map\n", &d);
+	if (c == NULL)
+		fail_msg("%s", d.n_lines > 0 ? d.lines[0] : "load failed");
+	diag_clear(&d);
+	acme = config_tenant_find(c, "acme");
+	globex = config_tenant_find(c, "globex");
+	/* a whole domain: each its own address, %u the name before '@' */
+	assert_int_equal(access_decide(acme, &alice, ACCESS_USER_TOKEN,
+	    "Alice@acme.example", &rule), ACCESS_ALLOW);
+	assert_int_equal(access_decide(acme, &alice, ACCESS_USER_TOKEN,
+	    "bob@acme.example", &rule), ACCESS_DENY);
+	assert_string_equal(rule, "agents may obtain only their own address");
+	assert_int_equal(access_decide(acme, &bob, ACCESS_USER_TOKEN,
+	    "bob@acme.example", NULL), ACCESS_ALLOW);
+	/* another domain, and a subdomain, are strangers */
+	assert_int_equal(access_decide(acme, &eve, ACCESS_USER_TOKEN,
+	    "eve@acme.example", NULL), ACCESS_HIDDEN);
+	assert_int_equal(access_decide(acme, &sub, ACCESS_USER_TOKEN,
+	    "x@acme.example", NULL), ACCESS_HIDDEN);
+	/* an exact identity, written in capitals, compares in lowercase */
+	{
+		struct caller gw = { false, false, 0, NULL, 0, CERT("gw@acme.example") };
+
+		assert_int_equal(access_decide(acme, &gw, ACCESS_USER_TOKEN,
+		    "anyone@acme.example", &rule), ACCESS_ALLOW);
+		assert_string_equal(rule, "gateways");
+	}
+	assert_int_equal(access_decide(acme, &alice, ACCESS_SERVICE_TOKEN, "ewt",
+	    NULL), ACCESS_ALLOW);
+	assert_int_equal(access_decide(acme, &bob, ACCESS_SERVICE_TOKEN, "ewt",
+	    NULL), ACCESS_DENY);
+	/* tcp names unauthenticated TCP callers, not certificate holders */
+	assert_int_equal(access_decide(acme, &tcp, ACCESS_USER_TOKEN,
+	    "anyone@acme.example", NULL), ACCESS_ALLOW);
+	assert_int_equal(access_decide(globex, &alice, ACCESS_USER_TOKEN,
+	    "alice@globex.example", NULL), ACCESS_HIDDEN);
+	/* nor does a certificate rule name a local caller */
+	assert_int_equal(access_decide(globex, &root, ACCESS_USER_TOKEN,
+	    "carol.smith@globex.example", NULL), ACCESS_HIDDEN);
+	/* a map keyed by identity, case-insensitively */
+	assert_int_equal(access_decide(globex, &carol, ACCESS_USER_TOKEN,
+	    "carol.smith@globex.example", NULL), ACCESS_ALLOW);
+	assert_int_equal(access_decide(globex, &carol, ACCESS_USER_TOKEN,
+	    "carol@globex.example", NULL), ACCESS_DENY);
+	n = access_describe(acme, &lines);
+	assert_true(n >= 3);
+	assert_string_equal(lines[0], "acme: agents cert-domain:Acme.Example -> own "
+	    "address %u@acme.example");
+	assert_string_equal(lines[1], "acme: gateways cert:GW@Acme.Example, tcp -> "
+	    "any address");
+	assert_string_equal(lines[2], "acme: service ewt <- cert:alice@acme.example");
+	for (size_t i = 0; i < n; i++)
+		free(lines[i]);
+	free(lines);
+	config_free(c);
+
+	main_refused("[access:acme]\ngateways = cert:\n", "cert: needs a certificate "
+	    "identity");
+	main_refused("[access:acme]\ngateways = cert-domain:@acme.example\n",
+	    "cert-domain: needs a domain such as example.com");
+	main_refused("[access:acme]\ngateways = cert-domain:acme\n",
+	    "cert-domain: needs a domain such as example.com");
+	main_refused("[access:acme]\ngateways = certificate:alice\n",
+	    "each entry must be user:NAME, user:UID, group:NAME, group:GID, tcp, "
+	    "cert:IDENTITY or cert-domain:DOMAIN");
+}
+
 /* Every option of the table is in the manual and in the example file. */
 static void
 test_option_table_documented(void **state)
@@ -738,6 +833,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_describe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rules_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_principal_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cert_principals, setup, teardown),
 		cmocka_unit_test(test_option_table_documented),
 		cmocka_unit_test_setup_teardown(test_option_table_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_private_keys, setup, teardown),

@@ -326,9 +326,9 @@ test_main_every_option(void **state)
 	    "listen = tcp:127.0.0.1:8089\n"
 	    "listen = tcp:[::1]:8089\n"
 	    "listen = tcp:localhost:1\n"
-	    "listen = tcp:0.0.0.0:65535\n"
-	    "listen = tcp:[::]:8090\n"
-	    "allow_remote_tcp = On\n"
+	    "listen = tcp:127.0.0.1:65535\n"
+	    "listen = tcp:[::1]:8090\n"
+	    "allow_remote_tcp = Off\n"
 	    "socket_mode = 600\n"
 	    "tenants_dir = tenants\n"
 	    "ca_file = ca.pem\n"
@@ -351,10 +351,10 @@ test_main_every_option(void **state)
 	assert_string_equal(c->listens[2].host, "::1");
 	assert_string_equal(c->listens[2].port, "8089");
 	assert_string_equal(c->listens[3].host, "localhost");
-	assert_string_equal(c->listens[4].host, "0.0.0.0");
+	assert_string_equal(c->listens[4].host, "127.0.0.1");
 	assert_string_equal(c->listens[4].port, "65535");
-	assert_string_equal(c->listens[5].host, "::");
-	assert_true(c->allow_remote_tcp);
+	assert_string_equal(c->listens[5].host, "::1");
+	assert_false(c->allow_remote_tcp);
 	assert_int_equal(c->socket_mode, 0600);
 	path_in_dir(ca, sizeof(ca), "ca.pem");
 	assert_string_equal(c->ca_file, ca);
@@ -382,10 +382,10 @@ test_main_booleans(void **state)
 	write_tenant("tenants/acme.cfg", NULL);
 	for (size_t i = 0; i < 6; i++) {
 		snprintf(text, sizeof(text), "[broker]\ntenants_dir = tenants\n"
-		    "allow_remote_tcp = %s\n", yes[i]);
+		    "require_landlock = %s\n", yes[i]);
 		write_file("samlbroker.conf", text);
 		c = load_config(NULL);
-		assert_true(c->allow_remote_tcp);
+		assert_true(c->require_landlock);
 		config_free(c);
 		snprintf(text, sizeof(text), "[broker]\ntenants_dir = tenants\n"
 		    "allow_remote_tcp = %s\n", no[i]);
@@ -394,11 +394,19 @@ test_main_booleans(void **state)
 		assert_false(c->allow_remote_tcp);
 		config_free(c);
 	}
+	/* tcp: stays on loopback: remote callers come over https:. */
+	main_error("[broker]\ntenants_dir = tenants\nallow_remote_tcp = yes\n",
+	    "[broker] allow_remote_tcp: yes is no longer allowed: a tcp: caller has "
+	    "no identity, so tcp: listeners stay on loopback; listen on https: (with "
+	    "https_auth) for callers on other machines");
 	main_error("[broker]\ntenants_dir = tenants\nallow_remote_tcp = y\n",
 	    "[broker] allow_remote_tcp: must be yes or no (or true/false, on/off, 1/0)");
 	main_error("[broker]\ntenants_dir = tenants\nallow_remote_tcp =\n",
 	    "[broker] allow_remote_tcp: must not be empty");
 }
+
+#define NOT_LOOPBACK	": a tcp: caller has no identity, so tcp: serves this host " \
+	"only; listen on https: (with https_auth) for callers on other machines"
 
 static void
 test_main_listen_errors(void **state)
@@ -407,9 +415,9 @@ test_main_listen_errors(void **state)
 		const char	*listen;
 		const char	*want;
 	} cases[] = {
-		{ "http://127.0.0.1:80", "unknown address type; use unix:/PATH or tcp:HOST:PORT" },
-		{ "UNIX:/x", "unknown address type; use unix:/PATH or tcp:HOST:PORT" },
-		{ "/run/x.sock", "unknown address type; use unix:/PATH or tcp:HOST:PORT" },
+		{ "http://127.0.0.1:80", "unknown address type; use unix:/PATH, tcp:HOST:PORT or https:HOST:PORT" },
+		{ "UNIX:/x", "unknown address type; use unix:/PATH, tcp:HOST:PORT or https:HOST:PORT" },
+		{ "/run/x.sock", "unknown address type; use unix:/PATH, tcp:HOST:PORT or https:HOST:PORT" },
 		{ "unix:run/x.sock", "a unix socket path must be absolute (unix:/PATH)" },
 		{ "unix:", "a unix socket path must be absolute (unix:/PATH)" },
 		{ "unix:/" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -423,18 +431,22 @@ test_main_listen_errors(void **state)
 		{ "tcp:127.0.0.1:", "the port must be a number from 1 to 65535" },
 		{ "tcp:127.0.0.1:-1", "the port must be a number from 1 to 65535" },
 		{ "tcp:::1:8080", "write an IPv6 address in brackets (tcp:[::1]:PORT)" },
-		{ "tcp:[::1]8080", "malformed address; use tcp:[IPV6]:PORT" },
-		{ "tcp:[::1", "malformed address; use tcp:[IPV6]:PORT" },
+		{ "tcp:[::1]8080", "malformed address; use tcp:[IPV6]:PORT or https:[IPV6]:PORT" },
+		{ "tcp:[::1", "malformed address; use tcp:[IPV6]:PORT or https:[IPV6]:PORT" },
 		{ "tcp:[]:8080", "malformed IPv6 address" },
 		{ "tcp:[127.0.0.1]:8080", "malformed IPv6 address" },
-		{ "tcp:10.0.0.1:8080", "10.0.0.1 is not a loopback address; set "
-		    "allow_remote_tcp = yes to listen on it" },
+		{ "tcp:10.0.0.1:8080", "10.0.0.1 is not a loopback address" NOT_LOOPBACK },
 		{ "tcp:broker.example.com:8080", "broker.example.com is not a loopback "
-		    "address; set allow_remote_tcp = yes to listen on it" },
-		{ "tcp:[::]:8080", ":: is not a loopback address; set allow_remote_tcp = "
-		    "yes to listen on it" },
+		    "address" NOT_LOOPBACK },
+		{ "tcp:[::]:8080", ":: is not a loopback address" NOT_LOOPBACK },
 		{ "tcp:[::ffff:127.0.0.1]:8080", "::ffff:127.0.0.1 is not a loopback "
-		    "address; set allow_remote_tcp = yes to listen on it" },
+		    "address" NOT_LOOPBACK },
+		{ "https:[::1", "malformed address; use tcp:[IPV6]:PORT or https:[IPV6]:PORT" },
+		{ "https:10.0.0.1", "an https address needs a port (https:HOST:PORT)" },
+		{ "https::8443", "an https address needs a host (https:HOST:PORT; 0.0.0.0 "
+		    "or [::] for every address)" },
+		{ "https:::8443", "write an IPv6 address in brackets (https:[::]:PORT)" },
+		{ "https:0.0.0.0:0", "the port must be a number from 1 to 65535" },
 	};
 	char	 text[512], want[512];
 
@@ -454,7 +466,8 @@ test_main_listen_errors(void **state)
 	{
 		const char *const wants[] = {
 			"[broker] listen: line 2: a unix socket path must be absolute (unix:/PATH)",
-			"[broker] listen: line 3: unknown address type; use unix:/PATH or tcp:HOST:PORT",
+			"[broker] listen: line 3: unknown address type; use unix:/PATH, "
+			    "tcp:HOST:PORT or https:HOST:PORT",
 			NULL
 		};
 		write_file("samlbroker.conf", "[broker]\nlisten = unix:x\nlisten = x\n"

@@ -164,6 +164,10 @@ gen_first(struct front_control *fc, char *errbuf, size_t errlen)
 	log_set_level(conf->log_level);
 	server_nofile_raise(conf->max_connections);
 	server_configure(srv, conf);
+	if (server_tls_start(srv, conf, errbuf, errlen) == -1) {
+		config_free(conf);
+		return -1;
+	}
 	if (server_signers_start(srv, conf, &fc->spawner, fc->gen_number, fc->gen_fds,
 	    fc->gen_pids, fc->gen_n) == -1) {
 		snprintf(errbuf, errlen, "cannot set up the signer pool");

@@ -47,20 +47,26 @@ log_listening(const struct listen_addr *la, int fd)
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
 	    getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), port,
 	    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-		log_info("event=listening address=tcp:%s%s%s:%s",
+		log_info("event=listening address=%s:%s%s%s:%s",
+		    la->kind == LISTEN_HTTPS ? "https" : "tcp",
 		    ss.ss_family == AF_INET6 ? "[" : "", host,
 		    ss.ss_family == AF_INET6 ? "]" : "", port);
 }
 
 static struct server_front *
-front_get(struct server *srv, bool tcp, bool admin)
+front_get(struct server *srv, enum listen_kind kind, bool admin)
 {
 	struct server_front	*f;
+	bool			 tcp = kind != LISTEN_UNIX;
 
-	f = &srv->fronts[(admin ? FRONT_ADMIN_UNIX : FRONT_UNIX) + (tcp ? 1 : 0)];
+	if (kind == LISTEN_HTTPS)
+		f = &srv->fronts[FRONT_HTTPS];	/* never admin (config_options.c) */
+	else
+		f = &srv->fronts[(admin ? FRONT_ADMIN_UNIX : FRONT_UNIX) + (tcp ? 1 : 0)];
 	f->srv = srv;
 	f->tcp = tcp;
-	f->admin = admin;
+	f->https = kind == LISTEN_HTTPS;
+	f->admin = admin && kind != LISTEN_HTTPS;
 	return f;
 }
 
@@ -138,6 +144,15 @@ server_listeners_update(struct server *srv)
 }
 
 /* Limits that a reload may change. */
+int
+server_tls_start(struct server *srv, const struct broker_config *conf, char *errbuf,
+    size_t errlen)
+{
+	if (!conf->has_https)
+		return 0;
+	return (srv->tls = server_tls_new(conf, errbuf, errlen)) == NULL ? -1 : 0;
+}
+
 void
 server_configure(struct server *srv, const struct broker_config *conf)
 {
@@ -153,7 +168,7 @@ listener_attach(struct server *srv, struct server_listener *l, int fd, bool admi
 	/* Backlog 0: the socket already listens (with -1 libevent would
 	 * call listen() again and cut the backlog to 128).  Accepted
 	 * sockets are non-blocking and close-on-exec. */
-	l->front = front_get(srv, l->addr.kind == LISTEN_TCP, admin);
+	l->front = front_get(srv, l->addr.kind, admin);
 	l->lev = evconnlistener_new(srv->base, listener_accept_cb, l->front,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (l->lev == NULL) {
@@ -185,7 +200,9 @@ server_listener_adopt(struct server *srv, int fd, bool admin, bool inherited,
 	l = &srv->listeners[srv->n_listeners];
 	memset(l, 0, sizeof(*l));
 	l->inherited = inherited;
-	l->addr.kind = ss.ss_family == AF_UNIX ? LISTEN_UNIX : LISTEN_TCP;
+	/* The master names each listener as configured: https: is TLS. */
+	l->addr.kind = ss.ss_family == AF_UNIX ? LISTEN_UNIX :
+	    strncmp(text, "https:", 6) == 0 ? LISTEN_HTTPS : LISTEN_TCP;
 	l->addr.text = xstrdup(text);
 	l->addr.path = path != NULL && path[0] != '\0' ? xstrdup(path) : NULL;
 	evutil_make_socket_nonblocking(fd);
@@ -293,12 +310,26 @@ int
 server_generation_take(struct server *srv, struct broker_config *conf, char *errbuf,
     size_t errlen)
 {
+	struct server_tls	*tls = NULL;
+
 	srv->reload_time = clock_now();
 	srv->reload_count++;
 	reload_log_fixed(broker_config(srv->broker), conf);
-	if (broker_reconfigure(srv->broker, conf, errbuf, errlen) == -1) {
+	/* https: the new certificate for new connections; connections open
+	 * keep theirs. */
+	if (conf->has_https && (tls = server_tls_new(conf, errbuf, errlen)) == NULL) {
 		server_reload_failed(srv, errbuf, false);
 		return -1;
+	}
+	if (broker_reconfigure(srv->broker, conf, errbuf, errlen) == -1) {
+		server_tls_free(tls);
+		server_reload_failed(srv, errbuf, false);
+		return -1;
+	}
+	if (tls != NULL) {
+		server_tls_free(srv->tls);
+		srv->tls = tls;
+		log_info("event=tls_reloaded");
 	}
 	log_set_level(conf->log_level);
 	server_configure(srv, conf);
@@ -391,6 +422,8 @@ server_teardown(struct server *srv)
 	broker_free(srv->broker);	/* ...and answered into the void here */
 	server_signers_stop(srv);	/* the front's sockets to them closed */
 	server_listeners_free(srv);
+	server_tls_free(srv->tls);
+	srv->tls = NULL;
 	if (srv->base)
 		event_base_free(srv->base);
 	free(srv->config_path);

@@ -25,12 +25,26 @@ enum endpoint {
 #define SERVER_N_STATUSES	12	/* the list above plus "other" */
 
 /* The kinds of listener: a request's front says how its caller came in. */
-enum front_kind { FRONT_UNIX, FRONT_TCP, FRONT_ADMIN_UNIX, FRONT_ADMIN_TCP, FRONT_COUNT };
+enum front_kind {
+	FRONT_UNIX, FRONT_TCP, FRONT_ADMIN_UNIX, FRONT_ADMIN_TCP, FRONT_HTTPS,
+	FRONT_COUNT
+};
 struct server_front {
 	struct server			*srv;
-	bool				 tcp;
+	bool				 tcp;	/* tcp: or https: */
+	bool				 https;	/* TLS, and an authentication method */
 	bool				 admin;
 };
+
+/* What server_tls.c knows of a connection while it verifies the caller
+ * (the SSL's app data): where it came from, for the log. */
+struct tls_note {
+	const char			*peer;
+	bool				 refused;	/* a refusal is logged */
+	unsigned			 methods;	/* HTTPS_AUTH_* of its context */
+	enum tls_identity_field		 field;
+};
+#define PEER_TEXT_MAX	320
 
 #define PEER_MAX_GROUPS	64
 /* Who is calling, as far as the kernel can tell (once per connection). */
@@ -47,6 +61,9 @@ struct peer {
 	bool		 login_looked_up;
 	bool		 has_login;
 	char		 login[64];
+	/* https: the identity the caller authenticated as (canonical), or
+	 * empty: not authenticated. */
+	char		 cert_identity[256];
 };
 
 /* The request-head parser's limits and result (http_parser.c). */
@@ -86,7 +103,7 @@ struct http_req {
 	bool				 is_head;
 	size_t				 body_len;
 	struct peer			 who;
-	char				 peer[96];
+	char				 peer[PEER_TEXT_MAX];
 };
 
 struct server_listener {
@@ -134,6 +151,7 @@ struct server {
 	size_t				 max_connections;
 	size_t				 max_header_size;
 	int				 client_timeout;
+	struct server_tls		*tls;	/* https: this generation's context */
 	struct http_conn		*conns;	/* open connections */
 	size_t				 n_conns;	/* on token listeners */
 	size_t				 n_admin_conns;	/* on the admin address */
@@ -162,6 +180,10 @@ void	 server_listeners_update(struct server *);
 void	 server_nofile_raise(size_t max_connections);
 /* The limits a configuration sets (a reload may change them). */
 void	 server_configure(struct server *, const struct broker_config *);
+/* The first generation's TLS context, when a listener is https: (-1 with
+ * errbuf). */
+int	 server_tls_start(struct server *, const struct broker_config *,
+	    char *errbuf, size_t errlen);
 /* SIGTERM/SIGINT stop the server gracefully. */
 void	 server_signals_add(struct server *);
 /* A graceful stop: no new connection, requests finish (why: log text). */
@@ -185,6 +207,29 @@ int	 http_parse_request(const char *buf, size_t len, const struct http_limits *,
 /* Is a Host value this listener's address (local) or localhost, with its
  * port?  Pure. */
 bool	 http_host_allowed(const char *host, size_t len, const struct sockaddr *local);
+
+/* server_tls.c */
+struct ssl_st;
+struct x509_st;
+struct server_tls;
+/* A context for https: listeners from a configuration's TLS bytes; NULL
+ * with errbuf (no secret in it). */
+struct server_tls *server_tls_new(const struct broker_config *, char *errbuf,
+	    size_t errlen);
+void	 server_tls_free(struct server_tls *);
+/* A server SSL on an accepted socket (it holds a reference to the
+ * context: a reload does not touch it); note is its app data. */
+struct ssl_st *server_tls_ssl_new(struct server_tls *, int fd, struct tls_note *note);
+/* After the handshake: the caller's identity into out (canonical), or -1
+ * (logged: event=tls_refused with the reason and the subject). */
+int	 server_tls_authenticate(struct ssl_st *, struct tls_note *, char *out,
+	    size_t outlen);
+/* The identity a certificate names in field: 0 and out (lowercase), or -1
+ * with *why.  Pure. */
+int	 server_tls_identity(struct x509_st *, enum tls_identity_field, char *out,
+	    size_t outlen, const char **why);
+/* A certificate's subject (RFC 2253), made safe to quote in a log line. */
+void	 server_tls_subject(struct x509_st *, char *out, size_t outlen);
 
 /* server_conn.c */
 void	 conn_accept(struct server_front *, int fd);

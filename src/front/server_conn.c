@@ -17,11 +17,19 @@
  * sending side) still gets its answer: on a Unix socket the kernel tells
  * the two apart (POLLHUP only when the caller's socket is gone); on TCP a
  * FIN is a FIN, so a TCP caller's hang-up is noticed only by a reset.
+ *
+ * On https: listeners the same code reads and writes through an SSL on
+ * the descriptor (server_tls.c makes it; conn_recv and conn_send are the
+ * one place that tells the two apart).  The handshake happens within the
+ * first reads; once it is done the caller's identity is taken from its
+ * verified certificate, once per connection, before any request is
+ * parsed.  A connection that has authenticated stays so for its lifetime.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -35,6 +43,8 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "server.h"
 
@@ -65,8 +75,13 @@ struct http_conn {
 	bool			 peer_closed;	/* the caller sent EOF */
 	bool			 http10;	/* the current request's version */
 	struct peer		 who;
-	char			 peer[96];
+	char			 peer[PEER_TEXT_MAX];
 	struct sockaddr_storage	 local;		/* TCP: our end, for Host */
+	SSL			*ssl;		/* https: */
+	struct tls_note		 tls;
+	bool			 tls_ready;	/* the handshake is done */
+	bool			 tls_read_wants_write;	/* SSL_read needs POLLOUT */
+	bool			 tls_write_wants_read;	/* SSL_write needs POLLIN */
 	struct http_conn	*prev, *next;
 };
 
@@ -82,6 +97,7 @@ reason_phrase(int status)
 	case 200: return "OK";
 	case 204: return "No Content";
 	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
@@ -164,7 +180,8 @@ peer_identify(struct http_conn *c)
 			inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
 			port = ntohs(sin6->sin6_port);
 		}
-		snprintf(c->peer, sizeof(c->peer), "tcp:%s:%u", host, port);
+		snprintf(c->peer, sizeof(c->peer), "%s:%s:%u", c->front->https ?
+		    "https" : "tcp", host, port);
 	}
 }
 
@@ -210,6 +227,12 @@ conn_close(struct http_conn *c)
 	event_free(c->ev_read);
 	event_free(c->ev_write);
 	event_free(c->ev_timeout);
+	if (c->ssl != NULL) {
+		if (c->tls_ready && !c->lingering)
+			SSL_shutdown(c->ssl);	/* close_notify, not waited for */
+		SSL_free(c->ssl);
+		ERR_clear_error();
+	}
 	close(c->fd);
 	out_clear(c);
 	if (c->in != NULL) {
@@ -273,9 +296,125 @@ conn_accept(struct server_front *front, int fd)
 	else
 		srv->n_conns++;
 	peer_identify(c);
+	if (front->https) {
+		c->tls.peer = c->peer;
+		if (srv->tls == NULL ||
+		    (c->ssl = server_tls_ssl_new(srv->tls, fd, &c->tls)) == NULL) {
+			log_warnx("event=tls_failed peer=%s reason=\"no TLS context\"",
+			    c->peer);
+			conn_close(c);
+			return;
+		}
+	}
 	reading_set(c, true);
 	timeout_arm(c);
 	server_listeners_update(srv);
+}
+
+/*
+ * The one place that tells TLS from plain sockets: read(2) and write(2)
+ * semantics for both (n > 0; 0 at EOF; -1 with errno, EAGAIN when the
+ * operation must wait).  A TLS error ends the connection as EOF would,
+ * with a log line (the handshake's refusals are logged where they are
+ * decided, server_tls.c).
+ */
+static void
+tls_error_log(struct http_conn *c, int err)
+{
+	unsigned long	 e = ERR_peek_last_error();
+	const char	*why = e != 0 ? ERR_reason_error_string(e) : NULL;
+
+	if (c->tls.refused || err == SSL_ERROR_ZERO_RETURN ||
+	    (err == SSL_ERROR_SYSCALL && e == 0))
+		return;
+	if (!c->tls_ready)
+		log_warnx("event=tls_refused peer=%s reason=\"handshake: %s\"", c->peer,
+		    why != NULL ? why : "failed");
+	else
+		log_info("event=tls_error peer=%s reason=\"%s\"", c->peer,
+		    why != NULL ? why : "failed");
+}
+
+static ssize_t
+conn_recv(struct http_conn *c, char *buf, size_t len)
+{
+	int	 n, err;
+
+	if (c->ssl == NULL || c->lingering)
+		return read(c->fd, buf, len);
+	c->tls_read_wants_write = false;
+	ERR_clear_error();
+	n = SSL_read(c->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+	if (n > 0)
+		return n;
+	err = SSL_get_error(c->ssl, n);
+	if (err == SSL_ERROR_WANT_READ) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if (err == SSL_ERROR_WANT_WRITE) {
+		c->tls_read_wants_write = true;
+		event_add(c->ev_write, NULL);
+		errno = EAGAIN;
+		return -1;
+	}
+	tls_error_log(c, err);
+	ERR_clear_error();
+	if (err == SSL_ERROR_ZERO_RETURN || err == SSL_ERROR_SYSCALL)
+		return 0;
+	errno = EPROTO;
+	return -1;
+}
+
+static ssize_t
+conn_send(struct http_conn *c, const char *buf, size_t len)
+{
+	int	 n, err;
+
+	if (c->ssl == NULL)
+		return write(c->fd, buf, len);
+	c->tls_write_wants_read = false;
+	ERR_clear_error();
+	n = SSL_write(c->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+	if (n > 0)
+		return n;
+	err = SSL_get_error(c->ssl, n);
+	if (err == SSL_ERROR_WANT_WRITE) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if (err == SSL_ERROR_WANT_READ) {
+		c->tls_write_wants_read = true;
+		reading_set(c, true);
+		errno = EAGAIN;
+		return -1;
+	}
+	tls_error_log(c, err);
+	ERR_clear_error();
+	errno = EPIPE;
+	return -1;
+}
+
+/* Once the handshake is done: who the caller is, once per connection.
+ * A caller without an identity stays unauthenticated: its requests get
+ * 401 (server_http.c). */
+static void
+conn_tls_established(struct http_conn *c)
+{
+	struct peer	*who = &c->who;
+	size_t		 used;
+
+	c->tls_ready = true;
+	if (server_tls_authenticate(c->ssl, &c->tls, who->cert_identity,
+	    sizeof(who->cert_identity)) == -1) {
+		who->cert_identity[0] = '\0';
+		return;
+	}
+	used = strlen(c->peer);
+	snprintf(c->peer + used, sizeof(c->peer) - used, " principal=cert:%s",
+	    who->cert_identity);
+	log_debug("event=tls_authenticated peer=%s protocol=%s", c->peer,
+	    SSL_get_version(c->ssl));
 }
 
 /* After an answer is out: close, or go on with the next request. */
@@ -286,6 +425,10 @@ conn_answered(struct http_conn *c)
 	if (!c->keep_alive || c->srv->stopping) {
 		struct timeval	 tv = { LINGER_SEC, 0 };
 
+		if (c->ssl != NULL && !c->srv->stopping && !c->peer_closed) {
+			SSL_shutdown(c->ssl);	/* close_notify, then linger */
+			ERR_clear_error();
+		}
 		if (c->srv->stopping || c->peer_closed ||
 		    shutdown(c->fd, SHUT_WR) == -1) {
 			conn_close(c);
@@ -302,7 +445,7 @@ conn_answered(struct http_conn *c)
 	c->req_bytes = 0;
 	timeout_arm(c);
 	reading_set(c, true);
-	if (c->in_len > 0)
+	if (c->in_len > 0 || (c->ssl != NULL && SSL_pending(c->ssl) > 0))
 		event_active(c->ev_read, EV_READ, 0);	/* a pipelined request */
 }
 
@@ -310,12 +453,17 @@ static void
 conn_flush(struct http_conn *c)
 {
 	while (c->out_off < c->out_len) {
-		ssize_t n = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+		ssize_t n = conn_send(c, c->out + c->out_off, c->out_len - c->out_off);
 
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			event_add(c->ev_write, NULL);
+			/* TLS may need to read first: then the read event
+			 * resumes the answer (conn_read_cb). */
+			if (c->tls_write_wants_read)
+				event_del(c->ev_write);
+			else
+				event_add(c->ev_write, NULL);
 			timeout_arm(c);	/* a caller that does not read is cut off */
 			return;
 		}
@@ -332,7 +480,20 @@ conn_flush(struct http_conn *c)
 static void
 conn_write_cb(evutil_socket_t fd, short what, void *arg)
 {
-	conn_flush(arg);
+	struct http_conn	*c = arg;
+
+	if (c->tls_read_wants_write) {
+		/* TLS: a read that had to write first (it goes on reading). */
+		if (c->out == NULL)
+			event_del(c->ev_write);
+		conn_read_cb(fd, EV_READ, c);
+		return;
+	}
+	if (c->out == NULL) {
+		event_del(c->ev_write);
+		return;
+	}
+	conn_flush(c);
 }
 
 static void
@@ -376,6 +537,12 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	size_t			 cap = c->srv->max_header_size + c->srv->max_body + 1;
 	ssize_t			 n;
 
+	if (c->tls_write_wants_read && c->out != NULL) {
+		/* TLS: an answer that had to read first. */
+		conn_flush(c);
+		return;
+	}
+
 	if (c->in_len == c->in_cap && c->in_cap < cap) {
 		size_t	 ncap = c->in_cap ? c->in_cap * 2 : CONN_FIRST_BUFFER;
 		char	*grown;
@@ -395,7 +562,9 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	if (c->lingering)
 		c->in_len = 0;	/* discarded */
 	if (c->in_len < c->in_cap) {
-		n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+		n = conn_recv(c, c->in + c->in_len, c->in_cap - c->in_len);
+		if (c->ssl != NULL && !c->tls_ready && SSL_is_init_finished(c->ssl))
+			conn_tls_established(c);
 		if (n == 0 && c->req != NULL && c->out == NULL && !c->lingering &&
 		    peer_gone(c->fd)) {
 			conn_close(c);	/* hung up: its request is canceled */
@@ -415,6 +584,10 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		if (n > 0)
 			c->in_len += (size_t)n;
+		/* TLS: decrypted bytes that no socket event will announce. */
+		if (c->ssl != NULL && n > 0 && c->in_len < c->in_cap &&
+		    SSL_pending(c->ssl) > 0)
+			event_active(c->ev_read, EV_READ, 0);
 	}
 	if (c->lingering)
 		return;
@@ -456,7 +629,9 @@ conn_parse(struct http_conn *c)
 	req->target = xstrndup(h.target, h.target_len);
 	req->guard = h.guard;
 	req->has_origin = h.has_origin;
-	req->host_ok = !c->front->tcp || (h.host != NULL &&
+	/* https: the certificate the client verified names the server, so a
+	 * page of a rebound name cannot reach it: any Host will do. */
+	req->host_ok = !c->front->tcp || c->front->https || (h.host != NULL &&
 	    http_host_allowed(h.host, h.host_len, (struct sockaddr *)&c->local));
 	req->body_len = h.content_length;
 	req->is_head = strcmp(req->method, "HEAD") == 0;

@@ -356,6 +356,8 @@ caller_of(struct request *r, struct caller *c)
 	c->uid = who->uid;
 	c->gids = who->groups;
 	c->n_gids = who->n_groups;
+	if (r->req->front->https && who->cert_identity[0] != '\0')
+		c->cert_identity = who->cert_identity;
 	if (who->is_unix) {
 		c->login = caller_login;
 		c->login_arg = r;
@@ -564,6 +566,14 @@ front_allows(struct request *r)
 {
 	const char	*why = NULL;
 
+	if (r->req->front->https && r->who->cert_identity[0] == '\0') {
+		/* The listener's methods found no identity (server_tls.c logged
+		 * why): nothing is answered but this. */
+		reply_error(r, 401, "unauthorized", "this listener serves only "
+		    "authenticated callers, and this connection's client "
+		    "certificate names no usable identity", NULL);
+		return false;
+	}
 	if (r->req->has_origin)
 		why = "requests from web pages (with an Origin header) are refused";
 	else if (r->req->front->tcp && !r->req->guard)

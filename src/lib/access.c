@@ -10,8 +10,13 @@
  *   gateways = PRINCIPALS       any address (gateway_domains: only these)
  *   service.NAME = PRINCIPALS   the service's token
  *   saml_response = yes|no      whether POST .../saml-response is offered
- * A principal is user:NAME|UID, group:NAME|GID or tcp (any caller on a TCP
- * listener, which has no identity; gateways and service.* only).  A tenant
+ * A principal is user:NAME|UID, group:NAME|GID, tcp (any caller on a tcp:
+ * listener, which has no identity; gateways and service.* only), or, for
+ * callers on https: listeners, cert:IDENTITY (a client certificate's
+ * identity, compared in lowercase) or cert-domain:DOMAIN (every
+ * certificate identity NAME@DOMAIN).  For a certificate caller %u is the
+ * identity's part before the '@' (the whole identity without one), and an
+ * agent_map's first column is the whole identity.  A tenant
  * without a section stays open to every caller that can connect.  A caller
  * that matches no principal of a tenant is told the tenant does not exist.
  *
@@ -33,16 +38,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config_load.h"
 
 #define AGENT_MAP_MAX		(4 * 1024 * 1024)
 #define DESCRIBE_MAX		1024
 
-enum principal_kind { PRINCIPAL_USER, PRINCIPAL_GROUP, PRINCIPAL_TCP };
+enum principal_kind {
+	PRINCIPAL_USER, PRINCIPAL_GROUP, PRINCIPAL_TCP,
+	PRINCIPAL_CERT,		/* text: an identity, canonical */
+	PRINCIPAL_CERT_DOMAIN	/* text: a domain, canonical */
+};
 struct principal {
 	enum principal_kind	 kind;
 	unsigned		 id;
+	char			*text;
 };
 struct principals {
 	struct principal	*p;
@@ -104,6 +115,33 @@ principal_parse(struct config_source *src, const char *item, bool tcp_ok,
 	unsigned	 nid;
 	int		 rc;
 
+	memset(p, 0, sizeof(*p));
+	if (strncmp(item, "cert:", 5) == 0 || strncmp(item, "cert-domain:", 12) == 0) {
+		bool		 dom = item[4] == '-';
+		const char	*v = item + (dom ? 12 : 5);
+
+		if (v[0] == '\0' || strlen(v) > EMAIL_MAX_LEN ||
+		    strpbrk(v, "\"\\") != NULL) {
+			*why = dom ? "cert-domain: needs a domain (cert-domain:example.com)" :
+			    "cert: needs a certificate identity (cert:alice@example.com)";
+			return -1;
+		}
+		for (const char *q = v; *q != '\0'; q++)
+			if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f) {
+				*why = "a certificate identity is printable ASCII";
+				return -1;
+			}
+		if (dom && (strchr(v, '@') != NULL || v[0] == '.' ||
+		    strchr(v, '.') == NULL)) {
+			*why = "cert-domain: needs a domain such as example.com (no "
+			    "'@', no leading dot)";
+			return -1;
+		}
+		p->kind = dom ? PRINCIPAL_CERT_DOMAIN : PRINCIPAL_CERT;
+		p->text = xstrdup(v);
+		email_canonicalize(p->text);
+		return 0;
+	}
 	if (strcmp(item, "tcp") == 0) {
 		if (!tcp_ok) {
 			*why = "tcp is allowed only in gateways and service.* (a TCP "
@@ -116,7 +154,7 @@ principal_parse(struct config_source *src, const char *item, bool tcp_ok,
 	}
 	if (!is_user && !is_group) {
 		*why = "each entry must be user:NAME, user:UID, group:NAME, "
-		    "group:GID or tcp";
+		    "group:GID, tcp, cert:IDENTITY or cert-domain:DOMAIN";
 		return -1;
 	}
 	if (config_parse_number(who, 0, 4294967294L, &id) == 0) {
@@ -168,6 +206,8 @@ principals_load(struct load *l, const char *sname, struct ini_option *o,
 		rc = -1;
 	}
 	if (rc == -1) {
+		for (size_t i = 0; i < ps.n; i++)
+			free(ps.p[i].text);
 		free(ps.p);
 		return -1;
 	}
@@ -501,6 +541,8 @@ access_load(struct load *l, struct broker_config *c)
 static void
 principals_clear(struct principals *ps)
 {
+	for (size_t i = 0; i < ps->n; i++)
+		free(ps->p[i].text);
 	free(ps->p);
 	free(ps->text);
 }
@@ -534,12 +576,31 @@ access_free(struct tenant_access *a)
  * The decision.
  */
 
+/* A certificate identity's domain (after its last '@'), or NULL. */
+static const char *
+identity_domain(const char *identity)
+{
+	const char	*at = strrchr(identity, '@');
+
+	return at != NULL ? at + 1 : NULL;
+}
+
 static bool
 principals_match(const struct principals *ps, const struct caller *c)
 {
 	for (size_t i = 0; i < ps->n; i++) {
 		const struct principal *p = &ps->p[i];
 
+		if (c->cert_identity != NULL) {
+			const char *dom = identity_domain(c->cert_identity);
+
+			if ((p->kind == PRINCIPAL_CERT &&
+			    strcmp(p->text, c->cert_identity) == 0) ||
+			    (p->kind == PRINCIPAL_CERT_DOMAIN && dom != NULL &&
+			    strcmp(p->text, dom) == 0))
+				return true;
+			continue;
+		}
 		if (p->kind == PRINCIPAL_TCP && !c->is_unix)
 			return true;
 		if (!c->is_unix)
@@ -601,10 +662,20 @@ static enum access_result
 agent_decide(const struct tenant_access *a, const struct caller *c,
     const char *subject, const char **rule)
 {
-	const char	*login = c->login != NULL ? c->login(c->login_arg) : NULL;
-	char		*own = NULL;
+	const char	*login;
+	char		*own = NULL, *local = NULL;
 	bool		 same;
 
+	if (c->cert_identity != NULL) {
+		/* %u: the identity's name without its domain; the map's key:
+		 * the whole identity. */
+		const char *dom = identity_domain(c->cert_identity);
+
+		local = dom != NULL ? xstrndup(c->cert_identity,
+		    (size_t)(dom - 1 - c->cert_identity)) : xstrdup(c->cert_identity);
+		login = a->agent_address != NULL ? local : c->cert_identity;
+	} else
+		login = c->login != NULL ? c->login(c->login_arg) : NULL;
 	if (login == NULL) {
 		*rule = DENY_NO_LOGIN;
 		return ACCESS_DENY;
@@ -613,13 +684,17 @@ agent_decide(const struct tenant_access *a, const struct caller *c,
 		own = template_expand(a->agent_address, login);
 		if (own != NULL && !email_is_canonical(own)) {
 			free(own);
+			free(local);
 			*rule = DENY_LOGIN_CASE;
 			return ACCESS_DENY;
 		}
 	} else
 		for (size_t i = 0; i < a->n_map && own == NULL; i++)
-			if (strcmp(a->map[i].login, login) == 0)
+			if (c->cert_identity != NULL ?
+			    strcasecmp(a->map[i].login, login) == 0 :
+			    strcmp(a->map[i].login, login) == 0)
 				own = xstrdup(a->map[i].address);
+	free(local);
 	if (own == NULL) {
 		*rule = DENY_NOT_MAPPED;
 		return ACCESS_DENY;

@@ -220,6 +220,7 @@ config_load_from(struct config_source *src, const char *path, struct diag *d,
 		l.flags |= CONFIG_ALLOW_INSECURE;
 	config_permissions_check(&l, NULL, NULL, path, &st, true);
 	config_ca_load(&l, c);
+	config_tls_load(&l, c);
 	if (tenants_dir_misspelt(s)) {
 		/* Loading the default directory instead would report problems
 		 * of files the admin never meant (already said: unknown option). */
@@ -289,6 +290,7 @@ config_free(struct broker_config *c)
 	free(c->proxy);
 	free(c->user);
 	config_listen_clear(&c->admin_listen);
+	config_tls_free(c);
 	free(c);
 }
 

@@ -165,6 +165,11 @@ void	 config_listen_clear(struct listen_addr *la);
 void	 config_ca_load(struct load *l, struct broker_config *c);
 #define CA_FILE_MAX		(4 * 1024 * 1024)
 
+/* config_tls.c */
+/* Checks the https: options and reads their files (with an https: listener). */
+void	 config_tls_load(struct load *l, struct broker_config *c);
+void	 config_tls_free(struct broker_config *c);
+
 /* config_secret.c */
 /* Resolves a secret option (relative file: paths from the loaded file's
  * directory) and adds it to the digest; NULL after reporting.  use:

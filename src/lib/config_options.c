@@ -26,7 +26,8 @@
 
 static const struct config_option options[] = {
 	{ "listen", COPT_LISTEN, 0, 0, SAMLBROKER_DEFAULT_SOCKET, 0, false, false,
-	  "where callers connect: unix:/PATH or tcp:HOST:PORT; repeatable" },
+	  "where callers connect: unix:/PATH, tcp:HOST:PORT (loopback) or "
+	  "https:HOST:PORT; repeatable" },
 	{ "socket_mode", COPT_MODE, 0, 0777, "0660", F(socket_mode), false, false,
 	  "mode of the Unix sockets the broker creates" },
 	{ "tenants_dir", COPT_PATH, 0, 0, SAMLBROKER_DEFAULT_TENANTS, F(tenants_dir),
@@ -46,7 +47,7 @@ static const struct config_option options[] = {
 	  F(max_exchanges_per_tenant), true, false,
 	  "token exchanges of one tenant in progress at once" },
 	{ "allow_remote_tcp", COPT_BOOL, 0, 0, "no", F(allow_remote_tcp), true, false,
-	  "allow listen and admin_listen on non-loopback addresses" },
+	  "no longer allowed (yes is an error): remote callers come over https:" },
 	{ "connect_timeout", COPT_SECONDS, 1, 120, "5", F(connect_timeout), false,
 	  false, "seconds to connect to the token endpoint" },
 	{ "request_timeout", COPT_SECONDS, 1, 600, "15", F(request_timeout), false,
@@ -72,6 +73,18 @@ static const struct config_option options[] = {
 	  "mint requests each signer may have sent or waiting; beyond: 503 signers_busy" },
 	{ "require_landlock", COPT_BOOL, 0, 0, "no", F(require_landlock), false, false,
 	  "refuse to start on a kernel without Landlock (the front's file sandbox)" },
+	{ "tls_certificate", COPT_FILE, 0, 0, NULL, F(tls_certificate), true, false,
+	  "https: the server's certificate chain (PEM, the server's first)" },
+	{ "tls_key", COPT_FILE, 0, 0, NULL, F(tls_key), true, false,
+	  "https: the server certificate's private key (PEM, a secret file)" },
+	{ "https_auth", COPT_STRING, 0, 0, NULL, F(https_auth), true, false,
+	  "https: how callers authenticate: certificate" },
+	{ "tls_client_ca", COPT_FILE, 0, 0, NULL, F(tls_client_ca), true, false,
+	  "https_auth = certificate: the CAs of client certificates (PEM)" },
+	{ "tls_client_crl", COPT_FILE, 0, 0, NULL, F(tls_client_crl), true, false,
+	  "https_auth = certificate: revoked client certificates (PEM CRLs)" },
+	{ "tls_client_identity", COPT_STRING, 0, 0, NULL, F(tls_client_identity), true,
+	  false, "https_auth = certificate: san-email, san-upn or subject-cn" },
 };
 #define N_OPTIONS	(sizeof(options) / sizeof(options[0]))
 
@@ -114,16 +127,22 @@ listen_parse(const char *text, struct listen_addr *la)
 		la->path = xstrdup(rest);
 		return NULL;
 	}
-	if (strncmp(text, "tcp:", 4) != 0)
-		return "unknown address type; use unix:/PATH or tcp:HOST:PORT";
-	rest = text + 4;
+	if (strncmp(text, "https:", 6) == 0) {
+		la->kind = LISTEN_HTTPS;
+		rest = text + 6;
+	} else if (strncmp(text, "tcp:", 4) == 0) {
+		la->kind = LISTEN_TCP;
+		rest = text + 4;
+	} else
+		return "unknown address type; use unix:/PATH, tcp:HOST:PORT or "
+		    "https:HOST:PORT";
 	if (rest[0] == '[') {
 		const char *rb = strchr(rest, ']');
 		struct in6_addr a6;
 		char buf[INET6_ADDRSTRLEN + 1];
 
 		if (rb == NULL || rb[1] != ':')
-			return "malformed address; use tcp:[IPV6]:PORT";
+			return "malformed address; use tcp:[IPV6]:PORT or https:[IPV6]:PORT";
 		host = rest + 1;
 		hlen = (size_t)(rb - host);
 		if (hlen == 0 || hlen >= sizeof(buf))
@@ -134,19 +153,24 @@ listen_parse(const char *text, struct listen_addr *la)
 			return "malformed IPv6 address";
 		port = rb + 2;
 	} else {
+		bool https = la->kind == LISTEN_HTTPS;
+
 		if ((colon = strchr(rest, ':')) == NULL)
-			return "a tcp address needs a port (tcp:HOST:PORT)";
+			return https ? "an https address needs a port (https:HOST:PORT)" :
+			    "a tcp address needs a port (tcp:HOST:PORT)";
 		if (strchr(colon + 1, ':') != NULL)
-			return "write an IPv6 address in brackets (tcp:[::1]:PORT)";
+			return https ? "write an IPv6 address in brackets (https:[::]:PORT)" :
+			    "write an IPv6 address in brackets (tcp:[::1]:PORT)";
 		host = rest;
 		hlen = (size_t)(colon - rest);
 		if (hlen == 0)
-			return "a tcp address needs a host (tcp:HOST:PORT)";
+			return https ? "an https address needs a host (https:HOST:PORT; "
+			    "0.0.0.0 or [::] for every address)" :
+			    "a tcp address needs a host (tcp:HOST:PORT)";
 		port = colon + 1;
 	}
 	if (config_parse_number(port, 1, 65535, &pnum) == -1)
 		return "the port must be a number from 1 to 65535";
-	la->kind = LISTEN_TCP;
 	la->text = xstrdup(text);
 	la->host = xstrndup(host, hlen);
 	la->port = xstrdup(port);
@@ -194,12 +218,12 @@ broker_listens(struct load *l, struct broker_config *c, struct ini_section *s)
 			    o->line, why);
 			continue;
 		}
-		if (la.kind == LISTEN_TCP && !c->allow_remote_tcp &&
-		    !config_host_is_loopback(la.host)) {
+		if (la.kind == LISTEN_TCP && !config_host_is_loopback(la.host)) {
 			char *shown = config_printable_dup(la.host);
 			diag_error(l->d, l->file, "broker", "listen", "line %d: %s is "
-			    "not a loopback address; set allow_remote_tcp = yes to "
-			    "listen on it", o->line, shown);
+			    "not a loopback address: a tcp: caller has no identity, so "
+			    "tcp: serves this host only; listen on https: (with "
+			    "https_auth) for callers on other machines", o->line, shown);
 			free(shown);
 			config_listen_clear(&la);
 			continue;
@@ -213,6 +237,7 @@ broker_listens(struct load *l, struct broker_config *c, struct ini_section *s)
 			config_listen_clear(&la);
 			continue;
 		}
+		c->has_https |= la.kind == LISTEN_HTTPS;
 		listen_add(c, &la);
 	}
 	if (!given) {
@@ -282,12 +307,18 @@ option_parse(struct broker_config *c, const struct config_option *o,
 
 		if (why != NULL)
 			return why;
-		if (c->admin_listen.kind == LISTEN_TCP && !c->allow_remote_tcp &&
+		if (c->admin_listen.kind == LISTEN_HTTPS) {
+			config_listen_clear(&c->admin_listen);
+			memset(&c->admin_listen, 0, sizeof(c->admin_listen));
+			return "must be unix:/PATH or tcp:HOST:PORT (https: is for "
+			    "token listeners)";
+		}
+		if (c->admin_listen.kind == LISTEN_TCP &&
 		    !config_host_is_loopback(c->admin_listen.host)) {
 			config_listen_clear(&c->admin_listen);
 			memset(&c->admin_listen, 0, sizeof(c->admin_listen));
-			return "not a loopback address; set allow_remote_tcp = yes "
-			    "to allow it";
+			return "not a loopback address (a tcp: caller has no identity: "
+			    "the admin address is for this host only)";
 		}
 		c->has_admin_listen = true;
 		return NULL;
@@ -325,6 +356,11 @@ config_broker_load(struct load *l, struct broker_config *c, struct ini_section *
 			diag_error(l->d, l->file, "broker", options[i].name, "%s", why);
 	}
 	names[N_OPTIONS] = NULL;
+	if (c->allow_remote_tcp)
+		diag_error(l->d, l->file, "broker", "allow_remote_tcp", "yes is no "
+		    "longer allowed: a tcp: caller has no identity, so tcp: listeners "
+		    "stay on loopback; listen on https: (with https_auth) for callers "
+		    "on other machines");
 	if (c->request_timeout < c->connect_timeout)
 		diag_error(l->d, l->file, "broker", "request_timeout",
 		    "must not be less than connect_timeout");

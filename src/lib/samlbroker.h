@@ -110,13 +110,26 @@ struct evp_pkey_st *keystore_pkcs11_load(const char *uri, const char *pin,
 void	 keystore_pkcs11_shutdown(void);	/* releases the engine, if loaded */
 
 /* config.c - main configuration and tenants */
-enum listen_kind { LISTEN_UNIX, LISTEN_TCP };
+/* LISTEN_HTTPS: TCP with TLS and an authentication method (the only kind
+ * that may listen on a non-loopback address). */
+enum listen_kind { LISTEN_UNIX, LISTEN_TCP, LISTEN_HTTPS };
 struct listen_addr {
 	enum listen_kind kind;
 	char	*text;		/* as written, for logs */
 	char	*path;		/* LISTEN_UNIX */
-	char	*host;		/* LISTEN_TCP */
-	char	*port;		/* LISTEN_TCP */
+	char	*host;		/* LISTEN_TCP, LISTEN_HTTPS */
+	char	*port;		/* LISTEN_TCP, LISTEN_HTTPS */
+};
+
+/* How callers on https: listeners prove who they are (https_auth); a
+ * bit each, so that a second method (Negotiate) can join the first. */
+#define HTTPS_AUTH_CERTIFICATE	0x1
+/* Which field of a client certificate names its holder. */
+enum tls_identity_field {
+	TLS_ID_NONE,
+	TLS_ID_SAN_EMAIL,	/* subjectAltName rfc822Name */
+	TLS_ID_SAN_UPN,		/* subjectAltName otherName 1.3.6.1.4.1.311.20.2.3 */
+	TLS_ID_SUBJECT_CN	/* the subject's commonName */
 };
 
 struct service_client {
@@ -204,6 +217,21 @@ struct broker_config {
 	bool			 user_known;
 	size_t			 signers;	/* signer processes; 0: online CPUs */
 	size_t			 signer_queue;	/* mint requests per signer */
+	/* https: listeners (config_tls.c): the files as named, their bytes as
+	 * read (NUL-terminated; the key is a secret: wiped when freed), the
+	 * authentication methods and the certificate identity field. */
+	char			*tls_certificate;
+	char			*tls_key;
+	char			*https_auth;
+	char			*tls_client_ca;
+	char			*tls_client_crl;
+	char			*tls_client_identity;
+	bool			 has_https;	/* some listen is https: */
+	unsigned		 https_auth_methods;	/* HTTPS_AUTH_* */
+	enum tls_identity_field	 tls_identity;
+	char			*tls_cert_pem, *tls_key_pem, *tls_ca_pem, *tls_crl_pem;
+	size_t			 tls_cert_pem_len, tls_key_pem_len, tls_ca_pem_len,
+				 tls_crl_pem_len;
 	struct tenant		**tenants;
 	size_t			 n_tenants;
 };
@@ -264,6 +292,20 @@ int	 secret_resolve(const char *value, char **ret, const char **why);
  * URL itself is never quoted: it may carry credentials). */
 const char *url_check_token_endpoint(const char *url);
 
+/* config_tls.c - the options of https: listeners */
+/* san-email, san-upn, subject-cn: 0 and *ret, or -1. */
+int	 tls_identity_parse(const char *name, enum tls_identity_field *ret);
+const char *tls_identity_name(enum tls_identity_field);
+/* Checks tls_key's PEM (cert: tls_certificate's PEM, or NULL): NULL when
+ * fine, else what is wrong (no secret).  Set by keystore_global_init; the
+ * front, which links no key decoder, has none. */
+typedef const char *(*config_tls_key_check_fn)(const char *key_pem, size_t key_len,
+	    const char *cert_pem, size_t cert_len);
+void	 config_tls_key_check_set(config_tls_key_check_fn);
+/* An https_auth list ("certificate"): 0 and *ret (HTTPS_AUTH_* bits), or
+ * -1 with the first unknown entry in *ret_bad ("" when empty). */
+int	 https_auth_parse(const char *list, unsigned *ret, const char **ret_bad);
+
 /* snapshot.c - one generation's configuration as read: every file's bytes, the
  * tenants directory's listing, env: values and NSS answers, recorded by the
  * process that reads files and replayed by processes that may not */
@@ -300,7 +342,7 @@ const char *snapshot_main_path(const struct config_snapshot *);
 /* access.c - who may obtain what: [access:TENANT] rules and the decision */
 /* One caller, as the front knows it. */
 struct caller {
-	bool		 is_unix;	/* false: TCP, no identity */
+	bool		 is_unix;	/* false: TCP (no identity) or https */
 	bool		 is_admin;	/* came in on the admin address */
 	unsigned	 uid;
 	const unsigned	*gids;		/* primary and supplementary */
@@ -311,6 +353,9 @@ struct caller {
 	 * rules.  NULL: no login name. */
 	const char	*(*login)(void *arg);
 	void		*login_arg;
+	/* An https caller's authenticated identity (canonical: lowercase),
+	 * from its client certificate; NULL for every other caller. */
+	const char	*cert_identity;
 };
 enum access_action { ACCESS_USER_TOKEN, ACCESS_SAML_RESPONSE, ACCESS_SERVICE_TOKEN };
 enum access_result {

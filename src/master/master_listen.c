@@ -260,10 +260,10 @@ listeners_inherit(struct set *m, const struct broker_config *conf, bool *ret_adm
 
 		if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
 			continue;
-		if (ss.ss_family != AF_UNIX && !conf->allow_remote_tcp &&
-		    !sockaddr_is_loopback(&ss)) {
+		if (ss.ss_family != AF_UNIX && !sockaddr_is_loopback(&ss)) {
 			log_errorx("event=listen_failed reason=\"an inherited TCP socket is "
-			    "not on loopback; set allow_remote_tcp = yes to allow it\"");
+			    "not on loopback (it would be a tcp: listener, whose callers "
+			    "have no identity; remote callers come over https:)\"");
 			rc = -1;
 			break;
 		}

@@ -56,10 +56,45 @@ static int	 secure_heap_active;
 
 static EVP_PKEY *key_load(const char *, const char *, X509 *, char *, size_t);
 
+/* Never asks for a pass phrase (OpenSSL's default would read the terminal). */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	return -1;
+}
+
+/* The https: listeners' key (config_tls.c): a PEM key, unencrypted, the
+ * first certificate's own. */
+static const char *
+tls_key_check(const char *key_pem, size_t key_len, const char *cert_pem,
+    size_t cert_len)
+{
+	BIO		*kb = BIO_new_mem_buf(key_pem, (int)key_len);
+	BIO		*cb = cert_pem != NULL ? BIO_new_mem_buf(cert_pem, (int)cert_len) :
+			    NULL;
+	EVP_PKEY	*k = kb != NULL ? PEM_read_bio_PrivateKey(kb, NULL,
+			    no_passphrase, NULL) : NULL;
+	X509		*x = cb != NULL ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
+	const char	*why = NULL;
+
+	if (k == NULL)
+		why = "holds no PEM private key (an encrypted key is not supported: "
+		    "the front has no way to ask for its pass phrase)";
+	else if (x != NULL && X509_check_private_key(x, k) != 1)
+		why = "is not the key of tls_certificate's first certificate";
+	EVP_PKEY_free(k);
+	X509_free(x);
+	BIO_free(kb);
+	BIO_free(cb);
+	ERR_clear_error();
+	return why;
+}
+
 int
 keystore_global_init(void)
 {
 	keystore_key_loader_set(key_load);
+	config_tls_key_check_set(tls_key_check);
 	if (CRYPTO_secure_malloc_initialized()) {
 		secure_heap_active = 1;
 		return 0;

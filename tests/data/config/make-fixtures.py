@@ -114,6 +114,20 @@ def case(kind, name, expected, main=MAIN, tenants=None, files=None,
         write(os.path.join(d, "world-readable"), "".join(f + "\n" for f in world_readable))
 
 
+# A throw-away certificate and key (unencrypted, EC P-256) for the https:
+# cases, made once by openssl and committed with the fixtures.
+def _tls_pair():
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as t:
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", t + "/k", "-out",
+                        t + "/c", "-days", "36500", "-subj", "/CN=fixture"],
+                       check=True, capture_output=True)
+        return open(t + "/c").read(), open(t + "/k").read()
+
+
+TLS_CERT, TLS_KEY = _tls_pair()
 T = "@DIR@/tenants/acme.cfg"
 M = "@DIR@/samlbroker.conf"
 # What check says of a tenant without an [access:NAME] section.
@@ -232,12 +246,34 @@ def invalid_cases():
     # The main file.
     case("invalid", "listen-unknown-scheme",
          [M + ": [broker] listen: line 4: unknown address type; "
-          "use unix:/PATH or tcp:HOST:PORT"],
+          "use unix:/PATH, tcp:HOST:PORT or https:HOST:PORT"],
          main=MAIN + "listen = http://127.0.0.1:8080/\n")
     case("invalid", "listen-remote-tcp",
-         [M + ": [broker] listen: line 4: 0.0.0.0 is not a loopback address; "
-          "set allow_remote_tcp = yes to listen on it"],
+         [M + ": [broker] listen: line 4: 0.0.0.0 is not a loopback address: a tcp: "
+          "caller has no identity, so tcp: serves this host only; listen on https: "
+          "(with https_auth) for callers on other machines"],
          main=MAIN + "listen = tcp:0.0.0.0:8080\n")
+    case("invalid", "allow-remote-tcp",
+         [M + ": [broker] allow_remote_tcp: yes is no longer allowed: a tcp: caller "
+          "has no identity, so tcp: listeners stay on loopback; listen on https: "
+          "(with https_auth) for callers on other machines"],
+         main=MAIN + "allow_remote_tcp = yes\n")
+    # https: fails closed: no authentication method, an unknown identity field.
+    tls = {"server.pem": TLS_CERT, "server.key": TLS_KEY}
+    tls_main = (MAIN + "listen = https:[::]:8443\ntls_certificate = server.pem\n"
+                "tls_key = server.key\n")
+    case("invalid", "https-no-auth",
+         [M + ": [broker] listen: an https: listener needs an authentication method: "
+          "set https_auth = certificate (with tls_client_ca and tls_client_identity)"],
+         main=tls_main, files=tls)
+    case("invalid", "https-unknown-identity",
+         [M + ": [broker] tls_client_identity: unknown field 'email' (known: "
+          "san-email, san-upn, subject-cn)"],
+         main=tls_main + "https_auth = certificate\ntls_client_ca = server.pem\n"
+         "tls_client_identity = email\n", files=tls)
+    case("invalid", "https-unknown-auth",
+         [M + ": [broker] https_auth: unknown method 'password' (known: certificate)"],
+         main=tls_main + "https_auth = password\n", files=tls)
     case("invalid", "listen-relative-unix",
          [M + ": [broker] listen: line 2: a unix socket path must be absolute (unix:/PATH)"],
          main="[broker]\nlisten = unix:samlbroker.sock\ntenants_dir = tenants\n")

@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_config_tls.c - config_tls.c: the options of https: listeners.  An
+ * https: listener without an authentication method, a method without
+ * what it needs, an unknown method or identity field, unreadable,
+ * mismatched or world-readable files are errors (fail closed); a good
+ * configuration loads with every file's bytes.  The parsers of
+ * https_auth and tls_client_identity are tested on their own.
+ *
+ * Certificates and keys are made here with OpenSSL's API; the tenant's
+ * key comes from tests/data/keys/ (top_srcdir in the environment).
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "samlbroker.h"
+
+static char	 dir[256];
+static char	*cert, *pkey, *pw;
+
+static char *
+fixture(const char *name)
+{
+	const char	*top = getenv("top_srcdir");
+	char		 path[PATH_MAX], *buf, *o;
+	size_t		 len;
+
+	snprintf(path, sizeof(path), "%s/tests/data/keys/vendor-pkcs8/%s",
+	    top != NULL ? top : ".", name);
+	if (read_file_limited(path, 65536, &buf, &len) == -1)
+		fail_msg("cannot read %s", path);
+	o = buf;
+	for (char *p = buf; *p != '\0'; p++)
+		if (*p != '\n' && *p != '\r')
+			*o++ = *p;
+	*o = '\0';
+	return buf;
+}
+
+static void
+write_file(const char *rel, const char *text, mode_t mode)
+{
+	char	 path[PATH_MAX];
+	FILE	*fp;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+/* A self-signed certificate for key k, as PEM, with the key's PEM. */
+static void
+write_pair(const char *cert_rel, const char *key_rel, EVP_PKEY *k)
+{
+	X509	*x = X509_new();
+	BIO	*bio;
+	char	*data, *text;
+	long	 n;
+
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_NAME_add_entry_by_NID(X509_get_subject_name(x), NID_commonName, MBSTRING_UTF8,
+	    (const unsigned char *)"broker", -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	X509_set_pubkey(x, k);
+	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+	bio = BIO_new(BIO_s_mem());
+	PEM_write_bio_X509(bio, x);
+	n = BIO_get_mem_data(bio, &data);
+	text = xstrndup(data, (size_t)n);
+	write_file(cert_rel, text, 0600);
+	free(text);
+	BIO_free(bio);
+	if (key_rel != NULL) {
+		bio = BIO_new(BIO_s_mem());
+		PEM_write_bio_PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL);
+		n = BIO_get_mem_data(bio, &data);
+		text = xstrndup(data, (size_t)n);
+		write_file(key_rel, text, 0600);
+		free(text);
+		BIO_free(bio);
+	}
+	X509_free(x);
+}
+
+static struct broker_config *
+load_main(const char *rest, struct diag *d)
+{
+	char	 path[PATH_MAX], *text;
+
+	assert_true(asprintf(&text, "[broker]\ntenants_dir = tenants\n%s", rest) > 0);
+	write_file("samlbroker.conf", text, 0600);
+	free(text);
+	snprintf(path, sizeof(path), "%s/samlbroker.conf", dir);
+	diag_init(d);
+	return config_load(path, d);
+}
+
+static void
+refused(const char *rest, const char *want)
+{
+	struct diag		 d;
+	struct broker_config	*c = load_main(rest, &d);
+	bool			 found = false;
+
+	assert_null(c);
+	for (size_t i = 0; i < d.n_lines; i++) {
+		if (strstr(d.lines[i], want) != NULL)
+			found = true;
+		assert_null(strstr(d.lines[i], "PRIVATE KEY"));
+	}
+	if (!found)
+		fail_msg("no line holds '%s'; first: %s", want,
+		    d.n_lines > 0 ? d.lines[0] : "(none)");
+	diag_clear(&d);
+}
+
+static int
+setup(void **state)
+{
+	char		 path[PATH_MAX + 16], *text;
+	EVP_PKEY	*k = EVP_EC_gen("P-256"), *other = EVP_EC_gen("P-256");
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/test_config_tls.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/tenants", dir);
+	mkdir(path, 0700);
+	assert_true(asprintf(&text, "[general]\norganization_sname = acme\n"
+	    "organization_id = 3f2c9a7e-5b1d-4e8f-9a6c-2d7e8f9a0b1c\n"
+	    "base_auth_url = https://login.mypurecloud.ie/oauth/token\n"
+	    "base_service_url = https://api.mypurecloud.ie/api/\n"
+	    "[saml]\nissuer = https://www.genesys.com/pureengage\n"
+	    "certificate = %s\npkey = %s\npassword = %s\n"
+	    "[saml_auth]\nclient_id = saml\npassword = SECRET-saml\n", cert, pkey,
+	    pw) > 0);
+	write_file("tenants/acme.cfg", text, 0600);
+	free(text);
+	write_pair("server.pem", "server.key", k);
+	write_pair("ca.pem", NULL, k);
+	write_pair("other.pem", "other.key", other);
+	write_file("crl.pem", "not a CRL\n", 0644);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(other);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char	 cmd[PATH_MAX + 16];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+#define LISTEN	"listen = https:[::]:8443\n"
+#define FILES	"tls_certificate = server.pem\ntls_key = server.key\n"
+#define CLIENTS	"tls_client_ca = ca.pem\ntls_client_identity = san-upn\n"
+#define AUTH	"https_auth = certificate\n"
+
+static void
+test_parsers(void **state)
+{
+	enum tls_identity_field	 f;
+	unsigned		 m = 0;
+	const char		*bad = NULL;
+
+	(void)state;
+	assert_int_equal(tls_identity_parse("san-email", &f), 0);
+	assert_int_equal(f, TLS_ID_SAN_EMAIL);
+	assert_int_equal(tls_identity_parse("san-upn", &f), 0);
+	assert_int_equal(f, TLS_ID_SAN_UPN);
+	assert_int_equal(tls_identity_parse("subject-cn", &f), 0);
+	assert_int_equal(f, TLS_ID_SUBJECT_CN);
+	assert_int_equal(tls_identity_parse("SAN-EMAIL", &f), -1);
+	assert_int_equal(tls_identity_parse("cn", &f), -1);
+	assert_int_equal(tls_identity_parse("", &f), -1);
+	assert_string_equal(tls_identity_name(TLS_ID_SAN_UPN), "san-upn");
+
+	assert_int_equal(https_auth_parse("certificate", &m, &bad), 0);
+	assert_int_equal(m, HTTPS_AUTH_CERTIFICATE);
+	assert_int_equal(https_auth_parse(" certificate, certificate ", &m, &bad), 0);
+	assert_int_equal(https_auth_parse("certificate negotiate", &m, &bad), -1);
+	assert_string_equal(bad, "negotiate");
+	assert_int_equal(https_auth_parse(" , ", &m, &bad), -1);
+	assert_string_equal(bad, "");
+}
+
+static void
+test_load(void **state)
+{
+	struct diag		 d;
+	struct broker_config	*c;
+
+	(void)state;
+	c = load_main("listen = unix:/run/x.sock\n" LISTEN FILES AUTH CLIENTS
+	    "tls_client_crl = ca.pem\n", &d);
+	/* ca.pem holds no CRL: an error naming the option */
+	assert_null(c);
+	diag_clear(&d);
+	c = load_main("listen = unix:/run/x.sock\n" LISTEN FILES AUTH CLIENTS, &d);
+	if (c == NULL)
+		fail_msg("%s", d.n_lines > 0 ? d.lines[0] : "load failed");
+	diag_clear(&d);
+	assert_int_equal(c->n_listens, 2);
+	assert_int_equal(c->listens[1].kind, LISTEN_HTTPS);
+	assert_string_equal(c->listens[1].host, "::");
+	assert_string_equal(c->listens[1].port, "8443");
+	assert_true(c->has_https);
+	assert_int_equal(c->https_auth_methods, HTTPS_AUTH_CERTIFICATE);
+	assert_int_equal(c->tls_identity, TLS_ID_SAN_UPN);
+	assert_non_null(strstr(c->tls_cert_pem, "BEGIN CERTIFICATE"));
+	assert_non_null(strstr(c->tls_key_pem, "PRIVATE KEY"));
+	assert_non_null(strstr(c->tls_ca_pem, "BEGIN CERTIFICATE"));
+	assert_null(c->tls_crl_pem);
+	config_free(c);
+	/* Without an https: listener the options are not read. */
+	c = load_main("tls_certificate = nope.pem\n", &d);
+	assert_non_null(c);
+	assert_null(c->tls_cert_pem);
+	diag_clear(&d);
+	config_free(c);
+}
+
+static void
+test_refused(void **state)
+{
+	(void)state;
+	refused(LISTEN FILES CLIENTS, "[broker] listen: an https: listener needs an "
+	    "authentication method: set https_auth = certificate (with "
+	    "tls_client_ca and tls_client_identity)");
+	refused(LISTEN FILES CLIENTS "https_auth = negotiate\n", "[broker] https_auth: "
+	    "unknown method 'negotiate' (known: certificate)");
+	refused(LISTEN FILES CLIENTS "https_auth = ,\n", "[broker] https_auth: "
+	    "unknown method '' (known: certificate)");
+	refused(LISTEN AUTH CLIENTS "tls_key = server.key\n", "[broker] "
+	    "tls_certificate: must be set");
+	refused(LISTEN AUTH CLIENTS "tls_certificate = server.pem\n", "[broker] "
+	    "tls_key: must be set");
+	refused(LISTEN FILES AUTH "tls_client_identity = san-email\n", "[broker] "
+	    "tls_client_ca: must be set");
+	refused(LISTEN FILES AUTH "tls_client_ca = ca.pem\n", "[broker] "
+	    "tls_client_identity: must be set: san-email, san-upn or subject-cn");
+	refused(LISTEN FILES AUTH "tls_client_ca = ca.pem\ntls_client_identity = "
+	    "upn\n", "[broker] tls_client_identity: unknown field 'upn' (known: "
+	    "san-email, san-upn, subject-cn)");
+	refused(LISTEN AUTH CLIENTS "tls_certificate = server.pem\ntls_key = "
+	    "other.key\n", "[broker] tls_key: is not the key of tls_certificate's "
+	    "first certificate");
+	refused(LISTEN AUTH CLIENTS "tls_certificate = server.pem\ntls_key = "
+	    "server.pem\n", "[broker] tls_key: holds no PEM private key");
+	refused(LISTEN AUTH CLIENTS "tls_certificate = server.key\ntls_key = "
+	    "server.key\n", "[broker] tls_certificate: holds no PEM certificate");
+	refused(LISTEN FILES AUTH CLIENTS "tls_client_crl = crl.pem\n", "[broker] "
+	    "tls_client_crl: holds no PEM CRL");
+	refused(LISTEN FILES AUTH CLIENTS "tls_client_crl = nope.pem\n", "[broker] "
+	    "tls_client_crl: cannot read");
+	/* The key is a secret file. */
+	{
+		char	 path[PATH_MAX + 16];
+
+		snprintf(path, sizeof(path), "%s/server.key", dir);
+		assert_int_equal(chmod(path, 0644), 0);
+		refused(LISTEN FILES AUTH CLIENTS, "[broker] tls_key:");
+		assert_int_equal(chmod(path, 0600), 0);
+	}
+	/* https: is for token listeners only. */
+	refused("admin_listen = https:127.0.0.1:9000\n", "[broker] admin_listen: "
+	    "must be unix:/PATH or tcp:HOST:PORT (https: is for token listeners)");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parsers),
+		cmocka_unit_test_setup_teardown(test_load, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+	};
+
+	cert = fixture("cert.pem.b64");
+	pkey = fixture("key.pem.enc.b64");
+	pw = fixture("password");
+	umask(077);
+	keystore_global_init();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
