@@ -314,9 +314,8 @@ tenant_next(struct load *l, struct ini_section *s, struct tenant *t, int flags)
 		    (pw = config_secret_get(l, "saml", "next_password", p->value,
 		    SOURCE_USE_KEY)) == NULL)
 			goto done;
-		/* keystore_load wipes the password. */
+		/* keystore_load wipes the password; it is freed below. */
 		ks = keystore_load(cert, pkey, pw, err, sizeof(err));
-		pw = NULL;
 		if (ks == NULL) {
 			keystore_error(l, "next_", err[0] != '\0' ? err :
 			    "cannot load the keys");
