@@ -27,7 +27,7 @@ struct event_base;
 struct ssl_ctx_st;
 
 #define EMU_MAX_TOKENS		4096	/* bearer tokens remembered for the API */
-#define EMU_MAX_USERS		1024	/* users created per organization */
+#define EMU_MAX_USERS		65536	/* users created per organization */
 #define EMU_MAX_CERTS		5	/* certificates an identity provider keeps */
 #define EMU_NAMEID_EMAIL	"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 
