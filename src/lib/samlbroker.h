@@ -241,6 +241,12 @@ struct broker_config *config_load(const char *path, struct diag *);
 					   are never read nor resolved; t->keys
 					   holds no private key */
 #define CONFIG_WARN_OPEN	0x2	/* warn about tenants without rules */
+#define CONFIG_PENDING_CLIENTS	0x4	/* `provision`: [saml_auth] without client_id,
+					   and service sections with oauth_roles or
+					   oauth_divisions but no client_id, are
+					   clients to create (t->saml_auth.client_id
+					   NULL; the services not listed); without
+					   this flag they are errors */
 struct broker_config *config_load_ext(const char *path, struct diag *, int flags);
 /* The same for commands: every problem is printed on stderr. */
 struct broker_config *config_load_verbose(const char *path);
