@@ -556,8 +556,9 @@ def write_emulator_config(path, keys, orgs, audience=AUDIENCE, provider=True):
     """The emulator's own configuration: for each (name, saml secret, service
     secret), an organization with the clients saml-client-NAME,
     ewt-client-NAME, reports-client-NAME, admin-client-NAME (admin and
-    ADMIN_PERMISSIONS, secret "adm-" + service secret) and ssoadmin-client-NAME
-    (admin only, secret "sso-" + service secret), and, with provider, a PureEngage identity
+    ADMIN_PERMISSIONS, secret "adm-" + service secret), ssoadmin-client-NAME
+    (admin only, secret "sso-" + service secret) and oauthadmin-client-NAME
+    (ADMIN_PERMISSIONS only, secret "oa-" + service secret), and, with provider, a PureEngage identity
     provider that trusts the key fixture in keys for the issuer
     https://www.genesys.com/pureengage/NAME."""
     conf = {"audience": audience, "organizations": []}
@@ -573,7 +574,9 @@ def write_emulator_config(path, keys, orgs, audience=AUDIENCE, provider=True):
              "grant": "client_credentials", "admin": True,
              "permissions": ADMIN_PERMISSIONS},
             {"client_id": "ssoadmin-client-" + name, "secret": "sso-" + cc_secret,
-             "grant": "client_credentials", "admin": True}]}
+             "grant": "client_credentials", "admin": True},
+            {"client_id": "oauthadmin-client-" + name, "secret": "oa-" + cc_secret,
+             "grant": "client_credentials", "permissions": ADMIN_PERMISSIONS}]}
         if provider:
             org["identity_providers"] = {"pureengage": {
                 "name": "PureEngage", "issuerURI": "https://www.genesys.com/pureengage/" + name,

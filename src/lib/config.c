@@ -260,11 +260,17 @@ fail:
 struct broker_config *
 config_load_verbose(const char *path)
 {
+	return config_load_verbose_ext(path, CONFIG_WARN_OPEN);
+}
+
+struct broker_config *
+config_load_verbose_ext(const char *path, int flags)
+{
 	struct diag		 d;
 	struct broker_config	*conf;
 
 	diag_init(&d);
-	conf = config_load_ext(path, &d, CONFIG_WARN_OPEN);
+	conf = config_load_ext(path, &d, flags);
 	for (size_t i = 0; i < d.n_lines; i++)
 		fprintf(stderr, "%s\n", d.lines[i]);
 	diag_clear(&d);

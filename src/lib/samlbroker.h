@@ -250,6 +250,8 @@ struct broker_config *config_load(const char *path, struct diag *);
 struct broker_config *config_load_ext(const char *path, struct diag *, int flags);
 /* The same for commands: every problem is printed on stderr. */
 struct broker_config *config_load_verbose(const char *path);
+/* The same with flags of config_load_ext (CONFIG_WARN_OPEN is not implied). */
+struct broker_config *config_load_verbose_ext(const char *path, int flags);
 void	 config_free(struct broker_config *);
 struct tenant *config_tenant_find(const struct broker_config *, const char *name);
 const struct service_client *tenant_service_find(const struct tenant *, const char *name);
@@ -862,6 +864,29 @@ enum { PROVISION_OK, PROVISION_ERROR, PROVISION_USAGE, PROVISION_REFUSED,
 /* What an unwanted answer means, in err; returns the exit status for it. */
 int	 provision_explain(int rc, const struct platform_reply *, const char *what,
 	    char *err, size_t errlen);
+/* The same, a 401 or 403 naming perm, the permission the call needs. */
+int	 provision_explain_perm(int rc, const struct platform_reply *, const char *what,
+	    const char *perm, char *err, size_t errlen);
+/* One API call (method on base_service_url + path) with the admin token and
+ * a JSON body (NULL: none); *ret the answer's JSON object (2xx), or NULL
+ * for a 404 when allow_404; else an exit status with err, a 403 naming
+ * perm.  The answer may hold a secret: the caller frees it. */
+int	 provision_call(struct platform *, const struct tenant *, const char *prog,
+	    const char *token, const char *method, const char *path, struct json_t *body,
+	    const char *perm, bool allow_404, struct json_t **ret, char *err,
+	    size_t errlen);
+/* provision_clients.c - the tenant's OAuth clients: created where the
+ * tenant file has none (ids and secrets written into it or its file:
+ * targets), checked where it has; with dry_run only printed.  Returns an
+ * exit status; *ret_changes the clients created. */
+int	 provision_clients(struct platform *, const char *conf, const struct tenant *,
+	    const char *prog, const char *token, const char *sso_target, bool dry_run,
+	    int *ret_changes);
+/* New secrets for the tenant's clients (service: one section only, else
+ * all), each written as it comes; *ret_changes how many were written. */
+int	 provision_rotate(struct platform *, const char *conf, const struct tenant *,
+	    const char *prog, const char *token, const char *service, bool dry_run,
+	    int *ret_changes);
 /* A token of the tenant's [provisioning] client (a secret). */
 int	 provision_admin_token(struct platform *, const struct tenant *, const char *prog,
 	    char **ret_token, char *err, size_t errlen);

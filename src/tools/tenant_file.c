@@ -347,14 +347,8 @@ tenant_file_wipe(const char *path, char *err, size_t errlen)
 static bool
 config_loads(const char *conf, int flags)
 {
-	struct diag		 d;
-	struct broker_config	*c;
+	struct broker_config	*c = config_load_verbose_ext(conf, flags | CONFIG_WARN_OPEN);
 
-	diag_init(&d);
-	c = config_load_ext(conf, &d, flags);
-	for (size_t i = 0; i < d.n_lines; i++)
-		fprintf(stderr, "%s\n", d.lines[i]);
-	diag_clear(&d);
 	config_free(c);
 	return c != NULL;
 }
