@@ -242,12 +242,47 @@ emu_client_can(const struct emu_client *c, const char *perm)
 	return false;
 }
 
+/* A permission policy: domain, entityName and a non-empty actionSet. */
+static const char *
+policy_check(json_t *p, char *buf, size_t len)
+{
+	static const char *const keys[] = { "id", "domain", "entityName", "actionSet",
+	    "policyName", "policyDescription", "allowConditions" };
+	const char	*key;
+	json_t		*v, *a;
+	size_t		 i;
+	char		 perm[200];
+
+	if (!json_is_object(p))
+		return "permissionPolicies must hold objects";
+	json_object_foreach(p, key, v)
+		if (!in_list(key, keys, NELEM(keys))) {
+			snprintf(buf, len, "permissionPolicies: Unrecognized field \"%.40s\"",
+			    key);
+			return buf;
+		}
+	v = json_object_get(p, "actionSet");
+	if (!json_is_string(json_object_get(p, "domain")) ||
+	    !json_is_string(json_object_get(p, "entityName")) || !json_is_array(v) ||
+	    json_array_size(v) == 0)
+		return "permissionPolicies: domain, entityName and actionSet are required";
+	json_array_foreach(v, i, a) {
+		snprintf(perm, sizeof(perm), "%s:%s:%s",
+		    json_string_value(json_object_get(p, "domain")),
+		    json_string_value(json_object_get(p, "entityName")),
+		    json_is_string(a) ? json_string_value(a) : "");
+		if (!permission_valid(perm))
+			return "permissionPolicies: not a domain, entity and actions";
+	}
+	return NULL;
+}
+
 const char *
 emu_role_check(json_t *r, char *buf, size_t len)
 {
 	static const char *const keys[] = { "name", "description", "permissions",
 	    "permissionPolicies", "defaultRoleId" };
-	const char	*key;
+	const char	*key, *why;
 	json_t		*v, *x;
 	size_t		 i;
 
@@ -274,8 +309,13 @@ emu_role_check(json_t *r, char *buf, size_t len)
 				return buf;
 			}
 	}
-	if ((v = json_object_get(r, "permissionPolicies")) != NULL && !json_is_array(v))
-		return "permissionPolicies must be a list";
+	if ((v = json_object_get(r, "permissionPolicies")) != NULL) {
+		if (!json_is_array(v))
+			return "permissionPolicies must be a list";
+		json_array_foreach(v, i, x)
+			if ((why = policy_check(x, buf, len)) != NULL)
+				return why;
+	}
 	return NULL;
 }
 

@@ -558,7 +558,9 @@ def write_emulator_config(path, keys, orgs, audience=AUDIENCE, provider=True):
     ewt-client-NAME, reports-client-NAME, admin-client-NAME (admin and
     ADMIN_PERMISSIONS, secret "adm-" + service secret), ssoadmin-client-NAME
     (admin only, secret "sso-" + service secret) and oauthadmin-client-NAME
-    (ADMIN_PERMISSIONS only, secret "oa-" + service secret), and, with provider, a PureEngage identity
+    (ADMIN_PERMISSIONS only, secret "oa-" + service secret), viewer-client-NAME
+    (admin and the view permissions, secret "vw-" + service secret), and, with
+    provider, a PureEngage identity
     provider that trusts the key fixture in keys for the issuer
     https://www.genesys.com/pureengage/NAME."""
     conf = {"audience": audience, "organizations": []}
@@ -576,7 +578,11 @@ def write_emulator_config(path, keys, orgs, audience=AUDIENCE, provider=True):
             {"client_id": "ssoadmin-client-" + name, "secret": "sso-" + cc_secret,
              "grant": "client_credentials", "admin": True},
             {"client_id": "oauthadmin-client-" + name, "secret": "oa-" + cc_secret,
-             "grant": "client_credentials", "permissions": ADMIN_PERMISSIONS}]}
+             "grant": "client_credentials", "permissions": ADMIN_PERMISSIONS},
+            {"client_id": "viewer-client-" + name, "secret": "vw-" + cc_secret,
+             "grant": "client_credentials", "admin": True,
+             "permissions": ["oauth:client:view", "authorization:role:view",
+                             "authorization:division:view"]}]}
         if provider:
             org["identity_providers"] = {"pureengage": {
                 "name": "PureEngage", "issuerURI": "https://www.genesys.com/pureengage/" + name,

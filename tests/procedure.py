@@ -3,7 +3,10 @@
 `provision` creating and checking a tenant's OAuth clients, and
 `provision --rotate-secrets` under load.
 
-Covers: the broker refuses a tenant whose clients are still to be
+Covers: check --online reports the agent role's missing permissions and
+a role that does not exist; provision grants the missing permissions
+(never removing one; 403 naming authorization:role:edit without it) and
+a second run says "no change"; the broker refuses a tenant whose clients are still to be
 created, naming provision; --dry-run prints the plan and changes nothing;
 without oauth:client:add provision exits 3 naming the permission; it
 creates the SAML2 Bearer client of [saml_auth] and a Client Credentials
@@ -117,6 +120,72 @@ def fresh(text):
         "password = file:pacing.secret\n"
 
 
+def api_put(path, body):
+    st, tok = token("admin-client-acme", "adm-" + s.ewt_secret)
+    ctx = ssl.create_default_context(cafile=s.ca_file)
+    c = http.client.HTTPSConnection("127.0.0.1", s.emu_https, context=ctx, timeout=30)
+    c.request("PUT", path, body=json.dumps(body),
+              headers={"Authorization": "Bearer " + tok["access_token"],
+                       "Content-Type": "application/json"})
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, (json.loads(data) if data else None)
+
+
+def role(name):
+    for r in api("GET", "/api/v2/authorization/roles")[1]["entities"]:
+        if r["name"] == name:
+            return r
+    return None
+
+
+AGENT = ["journey:actionmap:view", "journey:actiontarget:view", "journey:session:view"]
+
+# --- roles: reported, refused, granted, never removed -----------------------
+emp = role("employee")
+st, _ = api_put("/api/v2/authorization/roles/" + emp["id"], {
+    "name": "employee", "permissionPolicies": [
+        {"domain": "routing", "entityName": "queue", "actionSet": ["view"]}]})
+p = run("check", "--online", "-t", "acme")
+check(p.returncode == 1 and st == 200 and
+      all("FAIL  role employee lacks the permission %s" % x in p.stdout for x in AGENT) and
+      "ok    role admin (default_admin_role_name) exists" in p.stdout,
+      "check --online: each missing agent permission is a FAIL line", p.stdout + p.stderr)
+gconf, _ = variant("norole", lambda t: t.replace("default_agent_role_name = employee",
+                                                 "default_agent_role_name = agents"))
+p = run("check", "--online", "-t", "acme", config=gconf)
+check(p.returncode == 1 and "FAIL  role agents (default_agent_role_name) does not exist"
+      in p.stdout, "check --online: a role that does not exist is a FAIL line",
+      p.stdout + p.stderr)
+p = provision(config=gconf)
+check(p.returncode == 1 and "the role agents does not exist" in p.stderr,
+      "provision: a role that does not exist is an error", p.stdout + p.stderr)
+vconf, _ = variant("viewer", lambda t: t, admin=("viewer-client-acme", "vw-" + s.ewt_secret))
+p = provision(config=vconf)
+check(p.returncode == 3 and "needs the permission authorization:role:edit" in p.stderr and
+      [x["entityName"] for x in role("employee")["permissionPolicies"]] == ["queue"],
+      "without authorization:role:edit: exit 3, the permission named, the role unchanged",
+      p.stdout + p.stderr)
+p = provision("--dry-run")
+check(p.returncode == 0 and all("+ role employee: permission %s to grant" % x in p.stdout
+                                for x in AGENT) and
+      "dry run: 3 permission(s) would be granted" in p.stdout,
+      "--dry-run prints the permissions to grant", p.stdout + p.stderr)
+p = provision()
+pols = role("employee")["permissionPolicies"]
+held = ["%s:%s:%s" % (x["domain"], x["entityName"], a) for x in pols for a in x["actionSet"]]
+check(p.returncode == 0 and "role employee: 3 permission(s) granted" in p.stdout and
+      sorted(held) == sorted(AGENT + ["routing:queue:view"]),
+      "provision grants the missing agent permissions and keeps the others",
+      p.stdout + p.stderr + repr(pols))
+p = provision()
+check(p.returncode == 0 and "no change: the roles hold what agents need" in p.stdout,
+      "a second run: no change to the roles", p.stdout + p.stderr)
+p = run("check", "--online", "-t", "acme")
+check("ok    role employee holds the 3 agent permission(s)" in p.stdout,
+      "check --online: the agent role holds its permissions", p.stdout)
+
 # --- the broker refuses clients still to be created -----------------------
 fconf, ftenant = variant("fresh", fresh)
 p = run("check", config=fconf)
@@ -153,8 +222,9 @@ st0 = os.stat(ftenant)
 p = provision(config=fconf)
 ids = dict(re.findall(r"\[(\w+)\] OAuth client created: (\S+)", p.stdout))
 check(p.returncode == 0 and sorted(ids) == ["ewt", "pacing", "saml_auth"] and
-      "identity provider PureEngage: created" in p.stdout,
-      "provision creates the three clients, then the identity provider", p.stdout + p.stderr)
+      "no change: the identity provider already matches" in p.stdout,
+      "provision creates the three clients (then checks roles and the identity provider)",
+      p.stdout + p.stderr)
 new_secrets = {sec: option(ftenant, sec, "password") for sec in ("saml_auth", "ewt")}
 pacing_file = os.path.join(os.path.dirname(ftenant), "pacing.secret")
 with open(pacing_file) as f:

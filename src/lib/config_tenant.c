@@ -75,7 +75,7 @@ service_typo_check(struct load *l, struct ini_section *s)
 static const char *const general_options[] = {
 	"organization_sname", "organization_id", "base_auth_url",
 	"base_service_url", "default_agent_role_name", "default_admin_role_name",
-	"region", NULL
+	"agent_permissions", "region", NULL
 };
 static const char *const saml_options[] = {
 	"issuer", "certificate", "pkey", "password", "expire_time", "audience",
@@ -207,9 +207,13 @@ tenant_general(struct load *l, struct tenant *t)
 			t->organization_id = xstrdup(v);
 	}
 	tenant_urls(l, s, t);
-	/* Known to the broker but not used by it. */
-	config_opt_get(s, "default_agent_role_name");
-	config_opt_get(s, "default_admin_role_name");
+	/* Not used by the broker: provision's and check --online's roles step. */
+	v = config_opt_optional(l, s, "general", "default_agent_role_name");
+	t->agent_role = xstrdup(v != NULL ? v : "employee");
+	v = config_opt_optional(l, s, "general", "default_admin_role_name");
+	t->admin_role = xstrdup(v != NULL ? v : "admin");
+	if ((v = config_opt_optional(l, s, "general", "agent_permissions")) != NULL)
+		t->agent_permissions = xstrdup(v);
 }
 
 static char	*b64_option(struct load *, const char *, const char *);
@@ -806,6 +810,9 @@ tenant_free(struct tenant *t)
 	free(t->file);
 	free(t->organization_sname);
 	free(t->organization_id);
+	free(t->agent_role);
+	free(t->admin_role);
+	free(t->agent_permissions);
 	free(t->base_auth_url);
 	free(t->base_service_url);
 	free(t->issuer);

@@ -132,6 +132,12 @@ struct tenant {
 	char	*file;
 	char	*organization_sname;
 	char	*organization_id;
+	/* [general] default_agent_role_name, default_admin_role_name (default
+	 * employee, admin) and agent_permissions (NULL: provision_roles.c's
+	 * default list): for `provision` and `check --online` only. */
+	char	*agent_role;
+	char	*admin_role;
+	char	*agent_permissions;
 	char	*base_auth_url;
 	char	*base_service_url;
 	char	*issuer;
@@ -887,6 +893,28 @@ int	 provision_clients(struct platform *, const char *conf, const struct tenant 
 int	 provision_rotate(struct platform *, const char *conf, const struct tenant *,
 	    const char *prog, const char *token, const char *service, bool dry_run,
 	    int *ret_changes);
+/* provision_roles.c - the roles the tenant names: whether they exist, and
+ * the agent role's permissions ([general] agent_permissions, else the
+ * default list) */
+#define PROVISION_MAX_PERMISSIONS	64
+struct provision_roles {
+	bool		 agent_found;
+	bool		 admin_found;
+	size_t		 n_wanted;
+	char		*missing[PROVISION_MAX_PERMISSIONS];	/* of the agent role */
+	size_t		 n_missing;
+	struct json_t	*agent;		/* the agent role's record */
+};
+/* Reads the roles; an exit status (err set, a 403 naming the permission). */
+int	 provision_roles_read(struct platform *, const struct tenant *, const char *prog,
+	    const char *token, struct provision_roles *, char *err, size_t errlen);
+/* Adds the missing permissions to the agent role (never removes one). */
+int	 provision_roles_grant(struct platform *, const struct tenant *, const char *prog,
+	    const char *token, struct provision_roles *, char *err, size_t errlen);
+void	 provision_roles_clear(struct provision_roles *);
+/* provision's roles step: printed; with dry_run nothing written. */
+int	 provision_roles(struct platform *, const struct tenant *, const char *prog,
+	    const char *token, bool dry_run, int *ret_changes);
 /* A token of the tenant's [provisioning] client (a secret). */
 int	 provision_admin_token(struct platform *, const struct tenant *, const char *prog,
 	    char **ret_token, char *err, size_t errlen);

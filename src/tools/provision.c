@@ -437,7 +437,7 @@ provision_run(const struct provision_opts *o)
 	const struct tenant	*t;
 	struct platform		*p = NULL;
 	char			 err[768] = "", *token = NULL, *sso = NULL;
-	int			 ex = PROVISION_ERROR, created = 0;
+	int			 ex = PROVISION_ERROR, created = 0, granted = 0;
 
 	/* Clients still to be created do not stop this load. */
 	if ((conf = config_load_verbose_ext(o->conf, CONFIG_WARN_OPEN |
@@ -465,7 +465,9 @@ provision_run(const struct provision_opts *o)
 	}
 	/* Each step prints its own error. */
 	if ((ex = provision_clients(p, o->conf, t, PROG, token, sso, o->dry_run,
-	    &created)) != PROVISION_OK)
+	    &created)) != PROVISION_OK ||
+	    (ex = provision_roles(p, t, PROG, token, o->dry_run, &granted)) !=
+	    PROVISION_OK)
 		goto done;
 	ex = provider_run(o, p, t, token, sso, err, sizeof(err));
 done:
