@@ -19,7 +19,10 @@ client of the wrong grant type is reported and never replaced.  Rotation:
 2 workers fetch a service and an agent token through the broker while
 --rotate-secrets --reload runs: 0 non-2xx answers, the cached tokens kept,
 then the new secrets in use (the emulator's per-client counters) and the
-old one refused by the emulator.  No secret in any output.
+old one refused by the emulator.  --remove lists what provision created
+(its clients, by the marker, and the identity provider) and deletes it
+only with --yes, nothing else; a second run has nothing to delete.  No
+secret in any output.
 """
 import base64
 import http.client
@@ -362,4 +365,24 @@ check(st_old == 401 and emu["ewt-client-acme"]["old_secret_refused"] >= 1,
 p = provision("--rotate-secrets", "--service", "nosuch")
 check(p.returncode == 1 and "has no client section [nosuch]" in p.stderr,
       "--service of an unknown section: exit 1", p.stdout + p.stderr)
+
+# --- remove ---------------------------------------------------------------
+before = clients()
+p = provision("--remove", config=fconf)
+check(p.returncode == 2 and all("- OAuth client %s (samlbroker acme %s): to delete" %
+                                (ids.get(sec), sec) in p.stdout for sec in ids) and
+      "- identity provider PureEngage (issuer" in p.stdout and "add --yes" in p.stderr and
+      clients() == before,
+      "--remove without --yes: the list, exit 2, nothing deleted", p.stdout + p.stderr)
+p = provision("--remove", "--yes", config=fconf)
+after = clients()
+check(p.returncode == 0 and "removed 4 item(s)" in p.stdout and
+      sorted(set(before) - set(after)) == sorted(ids.values()) and
+      "ewt-client-acme" in after and "saml-client-acme" in after and
+      api("GET", "/api/v2/identityproviders/pureengage")[0] == 404,
+      "--remove --yes deletes the created clients and the identity provider, nothing else",
+      p.stdout + p.stderr)
+p = provision("--remove", "--yes", config=fconf)
+check(p.returncode == 0 and "no change: nothing provision created is left" in p.stdout,
+      "--remove again: nothing left to delete", p.stdout + p.stderr)
 done(s)

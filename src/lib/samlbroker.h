@@ -893,6 +893,10 @@ int	 provision_clients(struct platform *, const char *conf, const struct tenant 
 int	 provision_rotate(struct platform *, const char *conf, const struct tenant *,
 	    const char *prog, const char *token, const char *service, bool dry_run,
 	    int *ret_changes);
+/* The clients provision created for the tenant (the marker in their
+ * description): printed, and deleted when yes; *ret_found how many. */
+int	 provision_clients_remove(struct platform *, const struct tenant *,
+	    const char *prog, const char *token, bool yes, int *ret_found);
 /* provision_roles.c - the roles the tenant names: whether they exist, and
  * the agent role's permissions ([general] agent_permissions, else the
  * default list) */

@@ -312,6 +312,8 @@ struct provision_opts {
 	bool		 dry_run;
 	bool		 rotate;
 	bool		 reload;
+	bool		 remove;
+	bool		 yes;		/* --remove --yes */
 };
 
 static int
@@ -373,6 +375,57 @@ rotate_run(const struct provision_opts *o, struct platform *p, const struct tena
 		    "reload samlbroker, or SIGHUP); cached tokens are kept\n");
 	}
 	return ex;
+}
+
+/*
+ * --remove: what provision created for the tenant, deleted: the clients
+ * that carry its marker, and the identity provider when it names the
+ * tenant's issuer.  Granted role permissions stay (provision cannot tell
+ * them from others'); the tenant file is left as it is.
+ */
+static int
+remove_run(const struct provision_opts *o, struct platform *p, const struct tenant *t,
+    const char *token, char *err, size_t errlen)
+{
+	json_t		*idp = NULL, *ans = NULL;
+	const char	*iss;
+	int		 ex, found = 0;
+	bool		 ours;
+
+	printf("tenant %s: %s\n", t->name, o->yes ? "removing what provision created" :
+	    "what --remove --yes would delete");
+	if ((ex = provision_clients_remove(p, t, PROG, token, o->yes, &found)) !=
+	    PROVISION_OK || (ex = provision_get(p, t, PROG, token, PROVIDER_PATH, true,
+	    &idp, err, errlen)) != PROVISION_OK)
+		return ex;
+	iss = json_string_value(json_object_get(idp, "issuerURI"));
+	ours = iss != NULL && strcmp(iss, t->issuer) == 0;
+	if (ours) {
+		printf("  - identity provider PureEngage (issuer %s)%s\n", t->issuer,
+		    o->yes ? "" : ": to delete");
+		found++;
+	} else if (idp != NULL) {
+		printf("  = identity provider PureEngage: another issuer, kept\n");
+	}
+	if (ours && o->yes)
+		ex = provision_call(p, t, PROG, token, "DELETE", PROVIDER_PATH, NULL,
+		    "sso:provider:delete", true, &ans, err, errlen);
+	json_decref(idp);
+	json_decref(ans);
+	if (ex != PROVISION_OK)
+		return ex;
+	if (found == 0) {
+		printf("no change: nothing provision created is left\n");
+		return PROVISION_OK;
+	}
+	if (!o->yes) {
+		fprintf(stderr, PROG ": %d item(s) would be deleted; add --yes to delete "
+		    "them\n", found);
+		return PROVISION_USAGE;
+	}
+	printf("removed %d item(s); the role permissions granted stay, and %s still "
+	    "names the deleted clients\n", found, t->file);
+	return PROVISION_OK;
 }
 
 /* The identity provider's record: compared, printed, written when it differs. */
@@ -461,6 +514,10 @@ provision_run(const struct provision_opts *o)
 		goto done;
 	if (o->rotate) {
 		ex = rotate_run(o, p, t, token);
+		goto done;
+	}
+	if (o->remove) {
+		ex = remove_run(o, p, t, token, err, sizeof(err));
 		goto done;
 	}
 	/* Each step prints its own error. */
@@ -577,6 +634,7 @@ usage(FILE *f)
 	    "           [--name NAME]\n"
 	    "       samlbroker provision [-c FILE] -t TENANT --rotate-secrets [--dry-run]\n"
 	    "           [--service SECTION] [--reload [--pid-file FILE]]\n"
+	    "       samlbroker provision [-c FILE] -t TENANT --remove [--yes]\n"
 	    "Creates the tenant's OAuth clients where the tenant file has none (the\n"
 	    "SAML2 Bearer client of [saml_auth], a Client Credentials client for each\n"
 	    "section with oauth_roles or oauth_divisions), writing their ids and\n"
@@ -595,6 +653,9 @@ usage(FILE *f)
 	    "      --service SECTION with --rotate-secrets: that client only\n"
 	    "      --reload          then reload the broker (systemctl reload samlbroker,\n"
 	    "                        or SIGHUP to --pid-file's process)\n"
+	    "      --remove          what provision created for the tenant (its OAuth\n"
+	    "                        clients, the identity provider): listed; deleted\n"
+	    "                        with --yes\n"
 	    "Exit status: 0 done or nothing to do, 1 error, 2 usage, 3 credentials or\n"
 	    "permissions refused, 4 PureCloud unreachable or unavailable, 5 another\n"
 	    "identity provider uses the same issuer.\n");
@@ -603,7 +664,8 @@ usage(FILE *f)
 int
 cmd_provision(int argc, char **argv)
 {
-	enum { OPT_SSO = 256, OPT_NAME, OPT_ROTATE, OPT_SERVICE, OPT_RELOAD, OPT_PID };
+	enum { OPT_SSO = 256, OPT_NAME, OPT_ROTATE, OPT_SERVICE, OPT_RELOAD, OPT_PID,
+		OPT_REMOVE, OPT_YES };
 	static const struct option longopts[] = {
 		{ "config",		required_argument,	NULL, 'c' },
 		{ "tenant",		required_argument,	NULL, 't' },
@@ -614,6 +676,8 @@ cmd_provision(int argc, char **argv)
 		{ "service",		required_argument,	NULL, OPT_SERVICE },
 		{ "reload",		no_argument,		NULL, OPT_RELOAD },
 		{ "pid-file",		required_argument,	NULL, OPT_PID },
+		{ "remove",		no_argument,		NULL, OPT_REMOVE },
+		{ "yes",		no_argument,		NULL, OPT_YES },
 		{ "help",		no_argument,		NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -649,6 +713,12 @@ cmd_provision(int argc, char **argv)
 		case OPT_PID:
 			o.pid_file = optarg;
 			break;
+		case OPT_REMOVE:
+			o.remove = true;
+			break;
+		case OPT_YES:
+			o.yes = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -659,6 +729,11 @@ cmd_provision(int argc, char **argv)
 	}
 	if ((o.service != NULL || o.reload) && !o.rotate) {
 		fprintf(stderr, PROG ": --service and --reload go with --rotate-secrets\n");
+		return PROVISION_USAGE;
+	}
+	if ((o.yes && !o.remove) || (o.remove && (o.rotate || o.dry_run))) {
+		fprintf(stderr, PROG ": --yes goes with --remove, which goes with neither "
+		    "--rotate-secrets nor --dry-run (without --yes it deletes nothing)\n");
 		return PROVISION_USAGE;
 	}
 	if (o.pid_file != NULL && !o.reload) {

@@ -601,3 +601,59 @@ provision_rotate(struct platform *p, const char *conf, const struct tenant *t,
 	csecs_clear(&cs);
 	return ex;
 }
+
+/*
+ * --remove
+ */
+
+/* Whether a client's description carries this tenant's marker. */
+static bool
+created_for(json_t *client, const char *tenant)
+{
+	const char	*d = json_string_value(json_object_get(client, "description"));
+	char		 want[200];
+
+	snprintf(want, sizeof(want), MARKER " tenant=%s section=", tenant);
+	return d != NULL && strncmp(d, want, strlen(want)) == 0;
+}
+
+int
+provision_clients_remove(struct platform *p, const struct tenant *t, const char *prog,
+    const char *token, bool yes, int *ret_found)
+{
+	struct pctx	 x = { p, t, prog, token, NULL, NULL, !yes, NULL, NULL, NULL };
+	json_t		*e, *ans;
+	const char	*id;
+	char		 err[768] = "", path[200], *name;
+	size_t		 i;
+	int		 ex, found = 0;
+
+	if ((ex = clients_read(&x, err, sizeof(err))) != PROVISION_OK)
+		goto done;
+	json_array_foreach(json_object_get(x.clients, "entities"), i, e) {
+		if (!created_for(e, t->name))
+			continue;
+		id = json_string_value(json_object_get(e, "id"));
+		if (id == NULL || strlen(id) > 100 || strpbrk(id, "/?#% ") != NULL)
+			continue;
+		found++;
+		name = config_printable_dup(json_string_value(json_object_get(e, "name")) != NULL
+		    ? json_string_value(json_object_get(e, "name")) : "");
+		printf("  - OAuth client %s (%s)%s\n", id, name, yes ? "" : ": to delete");
+		free(name);
+		if (!yes)
+			continue;
+		snprintf(path, sizeof(path), CLIENTS_PATH "/%s", id);
+		if ((ex = provision_call(p, t, prog, token, "DELETE", path, NULL,
+		    "oauth:client:delete", true, &ans, err, sizeof(err))) != PROVISION_OK)
+			goto done;
+		json_decref(ans);
+	}
+	*ret_found = found;
+done:
+	text_printable(err);
+	if (ex != PROVISION_OK && err[0] != '\0')
+		fprintf(stderr, "%s: %s\n", prog, err);
+	json_decref(x.clients);
+	return ex;
+}
