@@ -21,8 +21,11 @@ client of the wrong grant type is reported and never replaced.  Rotation:
 then the new secrets in use (the emulator's per-client counters) and the
 old one refused by the emulator.  --remove lists what provision created
 (its clients, by the marker, and the identity provider) and deletes it
-only with --yes, nothing else; a second run has nothing to delete.  No
-secret in any output.
+only with --yes, nothing else; a second run has nothing to delete.  init
+makes a tenant from nothing (the organization read, a key made, the
+tenant file written 0600, clients, roles and identity provider), after
+which check --online --user passes, and a second init changes nothing.
+No secret in any output.
 """
 import base64
 import http.client
@@ -36,8 +39,8 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BROKER, WRAPPER, Setup, check, done, wait_seconds,  # noqa: E402
-                     _printed)
+from harness import (BROKER, ORG_ID, WRAPPER, Setup, check, done,  # noqa: E402
+                     wait_seconds, _printed)
 
 s = Setup(emu_provider=False, provisioning=True)
 conf = os.path.join(s.broker_dir, "samlbroker.conf")
@@ -365,6 +368,52 @@ check(st_old == 401 and emu["ewt-client-acme"]["old_secret_refused"] >= 1,
 p = provision("--rotate-secrets", "--service", "nosuch")
 check(p.returncode == 1 and "has no client section [nosuch]" in p.stderr,
       "--service of an unknown section: exit 1", p.stdout + p.stderr)
+
+# --- init: a tenant from nothing (the organization badcreds) ---------------
+idir = os.path.join(s.dir, "init")
+os.makedirs(os.path.join(idir, "tenants"))
+iconf = os.path.join(idir, "samlbroker.conf")
+with open(iconf, "w") as f:
+    f.write("[broker]\ntenants_dir = tenants\nca_file = %s\nlisten = unix:%s/sock\n"
+            % (s.ca_file, idir))
+os.chmod(iconf, 0o600)
+admin_secret = os.path.join(idir, "admin.secret")
+with open(admin_secret, "w") as f:
+    f.write("adm-%s\n" % s.ewt_secret)
+os.chmod(admin_secret, 0o600)
+init_argv = ["init", "-t", "newco", "--base-url", "https://127.0.0.1:%d" % s.emu_https,
+             "--client-id", "admin-client-badcreds", "--client-secret-file", admin_secret,
+             "--service", "ewt", "--oauth-roles", "employee",
+             "--audience", "https://login.emulator.test/oauth/token",
+             "--issuer", "https://www.genesys.com/pureengage/newco",
+             "--sso-target", "https://apps.mypurecloud.com"]
+p = run(*init_argv, config=iconf)
+ntenant = os.path.join(idir, "tenants", "newco.cfg")
+ok = p.returncode == 0 and os.path.exists(ntenant)
+if ok:
+    s.secrets |= {option(ntenant, "saml", "password") or "",
+                  option(ntenant, "saml_auth", "password") or "",
+                  option(ntenant, "ewt", "password") or ""}
+check(ok and "organization badcreds (%s)" % ORG_ID in p.stdout and
+      os.stat(ntenant).st_mode & 0o7777 == 0o600 and
+      option(ntenant, "general", "organization_sname") == "badcreds" and
+      option(ntenant, "saml_auth", "client_id") is not None and
+      option(ntenant, "ewt", "client_id") is not None and
+      "identity provider PureEngage: created" in p.stdout and
+      "tenant newco is set up" in p.stdout,
+      "init: organization read, tenant file written (0600), clients, roles and provider",
+      p.stdout + p.stderr)
+p = run("check", "--online", "-t", "newco", "--user", "first.agent@example.com", config=iconf)
+check(p.returncode == 0 and "online checks OK" in p.stdout and
+      "SAML2 Bearer token granted for first.agent@example.com" in p.stdout,
+      "after init check --online --user passes: a full exchange", p.stdout + p.stderr)
+with open(ntenant, "rb") as f:
+    ntext = f.read()
+p = run(*init_argv, config=iconf)
+with open(ntenant, "rb") as f:
+    check(p.returncode == 0 and "exists; it is not rewritten" in p.stdout and
+          "no change: tenant newco is set up already" in p.stdout and f.read() == ntext,
+          "init again: nothing changes, and it says so", p.stdout + p.stderr)
 
 # --- remove ---------------------------------------------------------------
 before = clients()

@@ -479,9 +479,10 @@ access_load(struct load *l, struct broker_config *c)
 		}
 		if (strncmp(s->name, "access:", 7) != 0)
 			continue;
-		if ((t = config_tenant_find(c, s->name + 7)) == NULL &&
-		    config_tenant_failed(l, s->name + 7)) {
-			/* The tenant's own errors are reported; this is not one. */
+		if (((t = config_tenant_find(c, s->name + 7)) == NULL &&
+		    config_tenant_failed(l, s->name + 7)) || (l->flags & CONFIG_MAIN_ONLY)) {
+			/* The tenant's own errors are reported, or tenants were
+			 * not loaded (init): this is not one. */
 			for (size_t k = 0; k < s->n_options; k++)
 				s->options[k].used = true;
 			continue;

@@ -82,6 +82,7 @@ int	 signer_main(int argc, char **argv);
  * it says READY (NULL in the installed program). */
 extern void (*signer_start_hook)(int index);
 int	 cmd_provision(int argc, char **argv);	/* provision.c */
+int	 cmd_init(int argc, char **argv);	/* init.c: a tenant from nothing */
 /* check --online: per tenant (all when NULL) one line per check; 0, or 1
  * when any check failed. */
 struct broker_config;

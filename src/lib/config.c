@@ -226,7 +226,8 @@ config_load_from(struct config_source *src, const char *path, struct diag *d,
 		diag_error(d, path, "broker", NULL, "tenants not loaded until "
 		    "tenants_dir is spelt right");
 	} else {
-		tenants_load(&l, c);
+		if (!(flags & CONFIG_MAIN_ONLY))
+			tenants_load(&l, c);
 		access_load(&l, c);
 	}
 	for (size_t i = 0; (flags & CONFIG_WARN_OPEN) && d->errors == errors &&

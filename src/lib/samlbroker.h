@@ -247,6 +247,8 @@ struct broker_config *config_load(const char *path, struct diag *);
 					   are never read nor resolved; t->keys
 					   holds no private key */
 #define CONFIG_WARN_OPEN	0x2	/* warn about tenants without rules */
+#define CONFIG_MAIN_ONLY	0x8	/* `init`: the main file only, no tenant
+					   loaded ([access:NAME] not checked) */
 #define CONFIG_PENDING_CLIENTS	0x4	/* `provision`: [saml_auth] without client_id,
 					   and service sections with oauth_roles or
 					   oauth_divisions but no client_id, are
@@ -881,6 +883,10 @@ int	 provision_call(struct platform *, const struct tenant *, const char *prog,
 	    const char *token, const char *method, const char *path, struct json_t *body,
 	    const char *perm, bool allow_404, struct json_t **ret, char *err,
 	    size_t errlen);
+/* provision.c: the whole of `provision -t tenant` (clients, roles, the
+ * identity provider); *ret_changes what it created, granted or wrote. */
+int	 provision_tenant(const char *conf, const char *tenant, const char *sso_target,
+	    int *ret_changes);
 /* provision_clients.c - the tenant's OAuth clients: created where the
  * tenant file has none (ids and secrets written into it or its file:
  * targets), checked where it has; with dry_run only printed.  Returns an

@@ -431,7 +431,7 @@ remove_run(const struct provision_opts *o, struct platform *p, const struct tena
 /* The identity provider's record: compared, printed, written when it differs. */
 static int
 provider_run(const struct provision_opts *o, struct platform *p, const struct tenant *t,
-    const char *token, const char *sso, char *err, size_t errlen)
+    const char *token, const char *sso, bool *ret_changed, char *err, size_t errlen)
 {
 	json_t	*cur = NULL, *want = NULL, *body;
 	char	*cert = NULL, *dup = NULL;
@@ -475,6 +475,7 @@ provider_run(const struct provision_opts *o, struct platform *p, const struct te
 	if (ex == PROVISION_OK)
 		printf("identity provider %s: %s\n", o->name, cur == NULL ? "created" :
 		    "updated");
+	*ret_changed = ex == PROVISION_OK;
 done:
 	free(dup);
 	json_decref(cur);
@@ -484,13 +485,14 @@ done:
 }
 
 static int
-provision_run(const struct provision_opts *o)
+provision_run(const struct provision_opts *o, int *ret_changes)
 {
 	struct broker_config	*conf;
 	const struct tenant	*t;
 	struct platform		*p = NULL;
 	char			 err[768] = "", *token = NULL, *sso = NULL;
 	int			 ex = PROVISION_ERROR, created = 0, granted = 0;
+	bool			 idp = false;
 
 	/* Clients still to be created do not stop this load. */
 	if ((conf = config_load_verbose_ext(o->conf, CONFIG_WARN_OPEN |
@@ -526,7 +528,9 @@ provision_run(const struct provision_opts *o)
 	    (ex = provision_roles(p, t, PROG, token, o->dry_run, &granted)) !=
 	    PROVISION_OK)
 		goto done;
-	ex = provider_run(o, p, t, token, sso, err, sizeof(err));
+	ex = provider_run(o, p, t, token, sso, &idp, err, sizeof(err));
+	if (ret_changes != NULL)
+		*ret_changes = created + granted + idp;
 done:
 	/* err may quote PureCloud (a message, a provider's name or path). */
 	text_printable(err);
@@ -750,5 +754,16 @@ cmd_provision(int argc, char **argv)
 		    "--sso-target must be an https:// URI\n");
 		return PROVISION_USAGE;
 	}
-	return provision_run(&o);
+	return provision_run(&o, NULL);
+}
+
+int
+provision_tenant(const char *conf, const char *tenant, const char *sso_target,
+    int *ret_changes)
+{
+	struct provision_opts	 o = { .conf = conf, .tenant = tenant,
+				    .sso_target = sso_target, .name = DEFAULT_NAME };
+
+	*ret_changes = 0;
+	return provision_run(&o, ret_changes);
 }
