@@ -361,6 +361,11 @@ service_rule_load(struct load *l, const char *sname, struct ini_option *o,
 	const char		*svc = o->name + 8;
 	struct principals	 ps;
 
+	if (tenant_service_find(t, svc) == NULL && (l->flags & CONFIG_PENDING_CLIENTS)) {
+		/* provision's load: the service's client may be still to create. */
+		o->used = true;
+		return;
+	}
 	if (tenant_service_find(t, svc) == NULL) {
 		char *shown = config_printable_dup(svc);
 

@@ -502,7 +502,8 @@ provision_run(const struct provision_opts *o, int *ret_changes)
 		snprintf(err, sizeof(err), "unknown tenant '%s'", o->tenant);
 		goto done;
 	}
-	if ((sso = sso_target(t, o->sso_target)) == NULL) {
+	if (!o->rotate && !o->remove &&
+	    (sso = sso_target(t, o->sso_target)) == NULL) {
 		snprintf(err, sizeof(err), "base_service_url is not a known region's; give "
 		    "--sso-target URI (the browser application, https://apps.DOMAIN)");
 		goto done;

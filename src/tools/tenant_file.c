@@ -430,7 +430,7 @@ tenant_file_reload(const char *prog, const char *pid_file)
 			return -1;
 		}
 		printf("sent SIGHUP to the broker (pid %ld): it uses the changed tenant "
-		    "file once the reload is done (its log says event=reload)\n", pid);
+		    "file once the reload is done (its log says event=reload_done)\n", pid);
 		return 0;
 	}
 	fflush(stdout);
