@@ -666,26 +666,47 @@ usage(FILE *f)
 	    "identity provider uses the same issuer.\n");
 }
 
+enum { OPT_SSO = 256, OPT_NAME, OPT_ROTATE, OPT_SERVICE, OPT_RELOAD, OPT_PID,
+	OPT_REMOVE, OPT_YES };
+static const struct option longopts[] = {
+	{ "config",		required_argument,	NULL, 'c' },
+	{ "tenant",		required_argument,	NULL, 't' },
+	{ "dry-run",		no_argument,		NULL, 'n' },
+	{ "sso-target",		required_argument,	NULL, OPT_SSO },
+	{ "name",		required_argument,	NULL, OPT_NAME },
+	{ "rotate-secrets",	no_argument,		NULL, OPT_ROTATE },
+	{ "service",		required_argument,	NULL, OPT_SERVICE },
+	{ "reload",		no_argument,		NULL, OPT_RELOAD },
+	{ "pid-file",		required_argument,	NULL, OPT_PID },
+	{ "remove",		no_argument,		NULL, OPT_REMOVE },
+	{ "yes",		no_argument,		NULL, OPT_YES },
+	{ "help",		no_argument,		NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* The options that go together; -1 after saying which do not. */
+static int
+opts_check(const struct provision_opts *o)
+{
+	if ((o->service != NULL || o->reload) && !o->rotate) {
+		fprintf(stderr, PROG ": --service and --reload go with --rotate-secrets\n");
+		return -1;
+	}
+	if ((o->yes && !o->remove) || (o->remove && (o->rotate || o->dry_run))) {
+		fprintf(stderr, PROG ": --yes goes with --remove, which goes with neither "
+		    "--rotate-secrets nor --dry-run (without --yes it deletes nothing)\n");
+		return -1;
+	}
+	if (o->pid_file != NULL && !o->reload) {
+		fprintf(stderr, PROG ": --pid-file goes with --reload\n");
+		return -1;
+	}
+	return 0;
+}
+
 int
 cmd_provision(int argc, char **argv)
 {
-	enum { OPT_SSO = 256, OPT_NAME, OPT_ROTATE, OPT_SERVICE, OPT_RELOAD, OPT_PID,
-		OPT_REMOVE, OPT_YES };
-	static const struct option longopts[] = {
-		{ "config",		required_argument,	NULL, 'c' },
-		{ "tenant",		required_argument,	NULL, 't' },
-		{ "dry-run",		no_argument,		NULL, 'n' },
-		{ "sso-target",		required_argument,	NULL, OPT_SSO },
-		{ "name",		required_argument,	NULL, OPT_NAME },
-		{ "rotate-secrets",	no_argument,		NULL, OPT_ROTATE },
-		{ "service",		required_argument,	NULL, OPT_SERVICE },
-		{ "reload",		no_argument,		NULL, OPT_RELOAD },
-		{ "pid-file",		required_argument,	NULL, OPT_PID },
-		{ "remove",		no_argument,		NULL, OPT_REMOVE },
-		{ "yes",		no_argument,		NULL, OPT_YES },
-		{ "help",		no_argument,		NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct provision_opts	 o = { .conf = SAMLBROKER_DEFAULT_CONF, .name = DEFAULT_NAME };
 	int			 ch;
 
@@ -732,19 +753,8 @@ cmd_provision(int argc, char **argv)
 			return PROVISION_USAGE;
 		}
 	}
-	if ((o.service != NULL || o.reload) && !o.rotate) {
-		fprintf(stderr, PROG ": --service and --reload go with --rotate-secrets\n");
+	if (opts_check(&o) == -1)
 		return PROVISION_USAGE;
-	}
-	if ((o.yes && !o.remove) || (o.remove && (o.rotate || o.dry_run))) {
-		fprintf(stderr, PROG ": --yes goes with --remove, which goes with neither "
-		    "--rotate-secrets nor --dry-run (without --yes it deletes nothing)\n");
-		return PROVISION_USAGE;
-	}
-	if (o.pid_file != NULL && !o.reload) {
-		fprintf(stderr, PROG ": --pid-file goes with --reload\n");
-		return PROVISION_USAGE;
-	}
 	if (optind != argc || o.tenant == NULL) {
 		usage(stderr);
 		return PROVISION_USAGE;
