@@ -37,7 +37,6 @@ char	*tenant_file_option(const char *buf, size_t len, const char *section,
 	    const char *name);
 /* Flags of tenant_file_replace and tenant_file_edit. */
 #define TENANT_FILE_SECRET	0x1	/* the new file's mode is 0600 */
-#define TENANT_FILE_NEW		0x2	/* path may not exist yet (the caller's owner) */
 #define TENANT_FILE_DRY_RUN	0x4	/* tenant_file_edit: print, change nothing */
 /* Replaces path's content atomically: a temporary file in its directory
  * with path's owner and mode (0600 with TENANT_FILE_SECRET), written,

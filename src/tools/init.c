@@ -248,6 +248,14 @@ tenant_write(const struct init_opts *o, const struct broker_config *conf,
 		fprintf(stderr, PROG ": cannot write %s: %s\n", path, strerror(errno));
 		goto done;
 	}
+	/* The broker's user reads it ([broker] user, when root runs init). */
+	if (conf->user_known && geteuid() == 0 &&
+	    chown(path, conf->user_uid, conf->user_gid) == -1) {
+		fprintf(stderr, PROG ": cannot give %s to %s: %s\n", path, conf->user,
+		    strerror(errno));
+		unlink(path);
+		goto done;
+	}
 	printf("wrote %s (mode 0600): [general], [saml] with a new key (a %ld-day "
 	    "certificate), [saml_auth]%s and [provisioning]\n", path, o->days,
 	    o->n_services > 0 ? ", the services" : "");

@@ -39,11 +39,14 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -163,6 +166,30 @@ secret_target(const struct tenant *t, const struct csec *c, char **ret_path, cha
 	return 0;
 }
 
+/* A file: target that does not exist yet: made empty, 0600, with the
+ * tenant file's owner (the broker's user reads both). */
+static int
+secret_file_new(const struct tenant *t, const char *path, char *err, size_t errlen)
+{
+	struct stat	 st;
+
+	if (lstat(path, &st) == 0)
+		return 0;
+	if (errno != ENOENT || stat(t->file, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (file_write_new(path, 0600, "", 0) == -1 ||
+	    ((st.st_uid != geteuid() || st.st_gid != getegid()) &&
+	    chown(path, st.st_uid, st.st_gid) == -1)) {
+		snprintf(err, errlen, "cannot make %s with %s's owner: %s", path, t->file,
+		    strerror(errno));
+		unlink(path);
+		return -1;
+	}
+	return 0;
+}
+
 /* Writes a client's new id (when given) and secret where they go. */
 static int
 secret_write(const char *conf, const struct tenant *t, const char *prog,
@@ -177,12 +204,16 @@ secret_write(const char *conf, const struct tenant *t, const char *prog,
 		fprintf(stderr, "%s: %s\n", prog, err);
 		return -1;
 	}
+	if (path != NULL && secret_file_new(t, path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: [%s] the new secret: %s\n", prog, c->section, err);
+		goto done;
+	}
 	if (path != NULL) {
 		len = strlen(secret) + 2;
 		line = xmalloc(len);
 		snprintf(line, len, "%s\n", secret);
-		rc = tenant_file_replace(path, line, len - 1, TENANT_FILE_SECRET |
-		    TENANT_FILE_NEW, err, sizeof(err));
+		rc = tenant_file_replace(path, line, len - 1, TENANT_FILE_SECRET, err,
+		    sizeof(err));
 		secret_free(line);
 		if (rc == -1) {
 			fprintf(stderr, "%s: [%s] the new secret: %s\n", prog, c->section, err);

@@ -242,14 +242,8 @@ tenant_file_replace(const char *path, const char *buf, size_t len, int flags,
 	int		 fd = -1, rc = -1;
 
 	if (lstat(path, &st) == -1) {
-		if (errno != ENOENT || !(flags & TENANT_FILE_NEW)) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			return -1;
-		}
-		/* A new file: the caller's owner, 0600. */
-		st.st_mode = S_IFREG | 0600;
-		st.st_uid = geteuid();
-		st.st_gid = getegid();
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "%s: not a regular file", path);
