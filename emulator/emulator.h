@@ -31,19 +31,36 @@ struct ssl_ctx_st;
 #define EMU_MAX_CERTS		5	/* certificates an identity provider keeps */
 #define EMU_NAMEID_EMAIL	"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 
-enum emu_grant { EMU_GRANT_SAML2, EMU_GRANT_CC };
+enum emu_grant { EMU_GRANT_SAML2, EMU_GRANT_CC, EMU_GRANT_OTHER };
 /* Where a fault applies. */
 enum emu_endpoint { EMU_EP_TOKEN, EMU_EP_API, EMU_EP_ANY };
 
 struct emu_org;
 
-/* An OAuth client: the SAML2 Bearer client or a Client Credentials one. */
+#define EMU_MAX_CLIENTS		64	/* OAuth clients in all, from the file or the API */
+#define EMU_MAX_ROLES		32	/* roles per organization */
+
+/* An OAuth client: the SAML2 Bearer client or a Client Credentials one
+ * (or another grant type, created by the API; it gets no token). */
 struct emu_client {
 	char		*client_id;
 	char		*secret;
 	struct emu_org	*org;
 	enum emu_grant	 grant;
 	bool		 admin;		/* holds sso:provider:* (view, add, edit, delete) */
+	json_t		*permissions;	/* other permissions it holds (strings) */
+	json_t		*record;	/* the API's OAuthClient, without secret */
+	bool		 from_api;	/* created by POST /api/v2/oauth/clients */
+	bool		 deleted;
+	char		*old_secret;	/* the one before the last rotation */
+	char		*secret_initial;	/* from the file: what reset restores */
+	json_t		*record_initial;
+	struct {
+		unsigned long	 ok;		/* tokens granted */
+		unsigned long	 ok_since_rotation;
+		unsigned long	 old_secret_refused;
+		unsigned long	 rotations;
+	}		 count;
 };
 
 struct emu_org {
@@ -57,13 +74,18 @@ struct emu_org {
 	json_t		*providers;		/* type -> record, as stored now */
 	char		**users;	/* created by SAML2 Bearer logins */
 	size_t		 n_users;
+	json_t		*roles_initial;	/* [{id, name, description, permissions,
+					   permissionPolicies}], from the file */
+	json_t		*roles;		/* as stored now */
+	char		*home_division;	/* the id of the home division */
 };
 
 struct emu_config {
 	struct emu_org		*orgs;
 	size_t			 n_orgs;
-	struct emu_client	*clients;
+	struct emu_client	*clients;	/* EMU_MAX_CLIENTS, never moved */
 	size_t			 n_clients;
+	size_t			 n_clients_initial;	/* from the file */
 };
 
 /* What a SAML2 Bearer grant trusts: the organization's PureEngage
@@ -174,14 +196,43 @@ const char *emu_org_trust(const struct emu_org *, struct emu_trust *);
 /* Whether the user may log in (autoProvisionUsers creates it). */
 const char *emu_org_user_login(struct emu_org *, const char *email);
 
+/* Whether the client holds the permission ("domain:entity:action"; a
+ * held "*" segment matches any). */
+bool	 emu_client_can(const struct emu_client *, const char *permission);
+/* A role record as PUT would store it: NULL, or why not. */
+const char *emu_role_check(json_t *role, char *buf, size_t len);
+/* A fresh identifier in the API's form (a random UUID). */
+char	*emu_uuid_new(void);
+
 /* emulator_token.c - POST /oauth/token and the bearer tokens it hands out */
 void	 token_handle(struct emu *, struct evhttp_request *, struct answer *);
 const struct emu_client *token_lookup(struct emu *, const char *bearer);
+/* A fresh opaque secret: 32 random bytes, base64url (caller frees). */
+char	*token_new(void);
 void	 token_forget_all(struct emu *);
+/* Forgets the tokens of clients the API created (before a reset). */
+void	 token_forget_api_clients(struct emu *);
 
 /* emulator_api.c - /api/v2/: organizations/me and identity providers */
 void	 api_handle(struct emu *, struct evhttp_request *, const char *path,
 	    struct answer *);
+/* An API error answer: {"message", "code", "status"}. */
+void	 api_error(struct answer *, int status, const char *code, const char *message);
+/* Whether the client holds perm; if not, a 403 answer naming it. */
+bool	 api_permitted(const struct emu_client *, const char *perm, struct answer *);
+/* The JSON object of a request's body (application/json); NULL with an
+ * answer set. */
+json_t	*api_body(struct evhttp_request *, struct answer *);
+
+/* emulator_api_clients.c - /api/v2/oauth/clients */
+void	 api_clients_handle(struct emu *, const struct emu_client *,
+	    struct evhttp_request *, const char *rest, struct answer *);
+
+/* emulator_api_roles.c - /api/v2/authorization/roles and divisions */
+void	 api_roles_handle(struct emu *, const struct emu_client *,
+	    struct evhttp_request *, const char *rest, struct answer *);
+/* The organization's role with this id, or NULL. */
+json_t	*emu_org_role(const struct emu_org *, const char *id);
 
 /* emulator_control.c - /emulator/: counters, faults, config, reset */
 void	 control_handle(struct emu *, struct evhttp_request *, const char *path,

@@ -8,10 +8,13 @@
  *   GET    /api/v2/identityproviders/TYPE
  *   PUT    /api/v2/identityproviders/TYPE         (validated, then stored)
  *   DELETE /api/v2/identityproviders/TYPE
+ *   /api/v2/oauth/clients...                   (emulator_api_clients.c)
+ *   /api/v2/authorization/roles and divisions  (emulator_api_roles.c)
  *
  * Every call needs a bearer token from the emulator's own token endpoint
- * (emulator_token.c); the identity provider calls need a client marked
- * admin (the sso:provider:* permissions), others get 403.  Errors have the
+ * (emulator_token.c); each call needs its permission (the identity
+ * provider calls: a client marked admin, sso:provider:*; the others: a
+ * client's permissions), else 403 naming the permission missing.  Errors have the
  * API's shape: {"message", "code", "status"}.  A stored pureengage record
  * is what the SAML2 Bearer grant trusts from then on.
  */
@@ -29,12 +32,57 @@
 
 #define API_PROVIDERS	"/api/v2/identityproviders"
 
-static void
+#define API_CLIENTS	"/api/v2/oauth/clients"
+#define API_AUTHZ	"/api/v2/authorization/"
+
+void
 api_error(struct answer *a, int status, const char *code, const char *message)
 {
 	answer_json(a, status, json_pack("{s:s,s:s,s:i}", "message", message,
 	    "code", code, "status", status));
-	snprintf(a->reason, sizeof(a->reason), "%s", message);
+	snprintf(a->reason, sizeof(a->reason), "%.*s", (int)sizeof(a->reason) - 1, message);
+}
+
+bool
+api_permitted(const struct emu_client *c, const char *perm, struct answer *a)
+{
+	char	 msg[200];
+
+	if (emu_client_can(c, perm))
+		return true;
+	snprintf(msg, sizeof(msg), "Unable to perform the requested action. You are "
+	    "missing the following permission(s): [%s]", perm);
+	api_error(a, 403, "missing.permissions", msg);
+	return false;
+}
+
+json_t *
+api_body(struct evhttp_request *req, struct answer *a)
+{
+	const char	*ct;
+	json_error_t	 jerr;
+	json_t		*j;
+	char		*body;
+	size_t		 len;
+
+	ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
+		api_error(a, 415, "unsupported.media.type",
+		    "Content-Type must be application/json");
+		return NULL;
+	}
+	if (body_take(req, &body, &len) == -1) {
+		api_error(a, 400, "bad.request", "the body holds a NUL byte");
+		return NULL;
+	}
+	j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	free(body);
+	if (j == NULL || !json_is_object(j)) {
+		json_decref(j);
+		api_error(a, 400, "bad.request", "the body is not a JSON object");
+		return NULL;
+	}
+	return j;
 }
 
 /* The client of the request's bearer token, or NULL with a 401 answer. */
@@ -87,28 +135,12 @@ static void
 provider_put(struct emu_org *o, const char *type, struct evhttp_request *req,
     struct answer *a)
 {
-	const char	*ct, *why;
-	json_error_t	 jerr;
+	const char	*why;
 	json_t		*j;
-	char		*body, buf[160], self[128];
-	size_t		 len;
+	char		 buf[160], self[128];
 
-	ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
-	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
-		api_error(a, 415, "unsupported.media.type",
-		    "Content-Type must be application/json");
+	if ((j = api_body(req, a)) == NULL)
 		return;
-	}
-	if (body_take(req, &body, &len) == -1) {
-		api_error(a, 400, "bad.request", "the body holds a NUL byte");
-		return;
-	}
-	j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-	free(body);
-	if (j == NULL) {
-		api_error(a, 400, "bad.request", "the body is not valid JSON");
-		return;
-	}
 	if ((why = emu_provider_check(j, buf, sizeof(buf))) != NULL) {
 		api_error(a, 400, "bad.request", why);
 		json_decref(j);
@@ -177,6 +209,10 @@ api_handle(struct emu *e, struct evhttp_request *req, const char *path, struct a
 		answer_json(a, 200, org_json(c->org));
 	else if (strncmp(path, API_PROVIDERS, strlen(API_PROVIDERS)) == 0)
 		providers_handle(e, c, req, path + strlen(API_PROVIDERS), a);
+	else if (strncmp(path, API_CLIENTS, strlen(API_CLIENTS)) == 0)
+		api_clients_handle(e, c, req, path + strlen(API_CLIENTS), a);
+	else if (strncmp(path, API_AUTHZ, strlen(API_AUTHZ)) == 0)
+		api_roles_handle(e, c, req, path + strlen(API_AUTHZ), a);
 	else
 		api_error(a, 404, "not.found", "no such resource");
 	if (a->status >= 200 && a->status < 300)

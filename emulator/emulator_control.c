@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * emulator_control.c - the test controls of samlbroker-emulator under
- * /emulator/: counters, injected faults (for the token endpoint, the
+ * /emulator/: counters (and per OAuth client), injected faults (for the token endpoint, the
  * platform API or both), token lifetime and clock offset, and reset.
  *
  * The controls need no credentials: the emulator listens on loopback for
@@ -246,6 +246,25 @@ config_json(const struct emu *e)
 	    "clock_offset", e->clock_offset);
 }
 
+/* Per client id: tokens granted (all, since the last new secret), new
+ * secrets, refusals of the secret before the last. */
+static json_t *
+clients_json(const struct emu *e)
+{
+	json_t	*j = json_object();
+
+	for (size_t i = 0; i < e->conf->n_clients; i++) {
+		const struct emu_client *c = &e->conf->clients[i];
+
+		json_object_set_new(j, c->client_id, json_pack("{s:I,s:I,s:I,s:I,s:b}",
+		    "ok", (json_int_t)c->count.ok, "ok_since_rotation",
+		    (json_int_t)c->count.ok_since_rotation, "rotations",
+		    (json_int_t)c->count.rotations, "old_secret_refused",
+		    (json_int_t)c->count.old_secret_refused, "deleted", c->deleted));
+	}
+	return j;
+}
+
 static json_t *
 counters_json(const struct emu *e)
 {
@@ -307,6 +326,8 @@ control_handle(struct emu *e, struct evhttp_request *req, const char *path,
 
 	if (strcmp(what, "counters") == 0 && cmd == EVHTTP_REQ_GET) {
 		answer_json(a, 200, counters_json(e));
+	} else if (strcmp(what, "clients") == 0 && cmd == EVHTTP_REQ_GET) {
+		answer_json(a, 200, clients_json(e));
 	} else if (strcmp(what, "faults") == 0 && cmd == EVHTTP_REQ_GET) {
 		answer_json(a, 200, fault_json(&e->fault));
 	} else if (strcmp(what, "faults") == 0 && cmd == EVHTTP_REQ_POST) {
@@ -336,6 +357,7 @@ control_handle(struct emu *e, struct evhttp_request *req, const char *path,
 		fault_clear(&e->fault);
 		e->expires_in = e->opt_expires_in;
 		e->clock_offset = 0;
+		token_forget_api_clients(e);
 		emu_config_reset(e->conf);
 		answer_json(a, 200, json_pack("{s:b}", "reset", 1));
 	} else if (strcmp(what, "counters") == 0 || strcmp(what, "faults") == 0 ||

@@ -71,12 +71,20 @@ content_type_is(const char *ct, const char *want)
 	return n == strlen(want) && strncasecmp(ct, want, n) == 0;
 }
 
-/* The client named by "Authorization: Basic ...", if its secret matches. */
-static const struct emu_client *
+/* Whether secret (slen bytes) is s, in constant time. */
+static bool
+secret_is(const char *s, const char *secret, size_t slen)
+{
+	return s != NULL && strlen(s) == slen && CRYPTO_memcmp(s, secret, slen) == 0;
+}
+
+/* The client named by "Authorization: Basic ...", if its secret matches.
+ * A client's secret before its last rotation is refused, and counted. */
+static struct emu_client *
 client_authenticate(struct emu *e, struct evhttp_request *req, struct answer *a)
 {
 	const char		*h;
-	const struct emu_client	*found = NULL;
+	struct emu_client	*found = NULL;
 	unsigned char		*dec = NULL;
 	size_t			 declen = 0, idlen, slen;
 	char			*colon;
@@ -97,13 +105,18 @@ client_authenticate(struct emu *e, struct evhttp_request *req, struct answer *a)
 	slen = declen - idlen - 1;
 	log_safe(a->client_id, sizeof(a->client_id), (char *)dec);
 	for (size_t i = 0; i < e->conf->n_clients; i++) {
-		const struct emu_client *c = &e->conf->clients[i];
+		struct emu_client *c = &e->conf->clients[i];
 
-		if (strcmp(c->client_id, (char *)dec) != 0 || strlen(c->secret) != slen)
+		if (c->deleted || strcmp(c->client_id, (char *)dec) != 0)
 			continue;
-		if (CRYPTO_memcmp(c->secret, colon + 1, slen) == 0) {
+		if (secret_is(c->secret, colon + 1, slen)) {
 			found = c;
 			break;
+		}
+		if (secret_is(c->old_secret, colon + 1, slen)) {
+			c->count.old_secret_refused++;
+			snprintf(a->reason, sizeof(a->reason), "the secret before the last "
+			    "rotation");
 		}
 	}
 done:
@@ -113,7 +126,7 @@ done:
 }
 
 /* A fresh opaque token: 32 random bytes, base64url without padding. */
-static char *
+char *
 token_new(void)
 {
 	unsigned char	 raw[32];
@@ -136,7 +149,7 @@ token_new(void)
 
 /* Hands out a token and remembers it (the oldest is forgotten when full). */
 static void
-answer_token(struct emu *e, const struct emu_client *c, struct answer *a)
+answer_token(struct emu *e, struct emu_client *c, struct answer *a)
 {
 	struct emu_token	*t = &e->tokens[e->next_token];
 	char			*token = token_new();
@@ -148,6 +161,8 @@ answer_token(struct emu *e, const struct emu_client *c, struct answer *a)
 	t->client = c;
 	t->expires_at = emu_now(e) + (double)e->expires_in;
 	e->next_token = (e->next_token + 1) % EMU_MAX_TOKENS;
+	c->count.ok++;
+	c->count.ok_since_rotation++;
 }
 
 const struct emu_client *
@@ -161,9 +176,19 @@ token_lookup(struct emu *e, const char *bearer)
 		if (t->token == NULL || strlen(t->token) != len ||
 		    CRYPTO_memcmp(t->token, bearer, len) != 0)
 			continue;
-		return t->expires_at > emu_now(e) ? t->client : NULL;
+		return t->expires_at > emu_now(e) && !t->client->deleted ? t->client : NULL;
 	}
 	return NULL;
+}
+
+void
+token_forget_api_clients(struct emu *e)
+{
+	for (size_t i = 0; i < EMU_MAX_TOKENS; i++)
+		if (e->tokens[i].token != NULL && e->tokens[i].client->from_api) {
+			secret_free(e->tokens[i].token);
+			e->tokens[i].token = NULL;
+		}
 }
 
 void
@@ -177,7 +202,7 @@ token_forget_all(struct emu *e)
 }
 
 static void
-grant_saml2(struct emu *e, const struct emu_client *c, struct evkeyvalq *form,
+grant_saml2(struct emu *e, struct emu_client *c, struct evkeyvalq *form,
     struct answer *a)
 {
 	struct emu_trust trust;
@@ -248,7 +273,7 @@ void
 token_handle(struct emu *e, struct evhttp_request *req, struct answer *a)
 {
 	struct evkeyvalq	 form;
-	const struct emu_client	*c;
+	struct emu_client	*c;
 	const char		*ct, *gt = NULL;
 	char			*body = NULL;
 	size_t			 len = 0;
@@ -289,6 +314,8 @@ token_handle(struct emu *e, struct evhttp_request *req, struct answer *a)
 		answer_oauth(a, 400, "invalid_request", "malformed form body");
 	else if (c == NULL)
 		answer_oauth(a, 401, "invalid_client", "authentication failed");
+	else if (strcmp(json_string_value(json_object_get(c->record, "state")), "active") != 0)
+		answer_oauth(a, 401, "invalid_client", "the client is inactive");
 	else if (dup)
 		answer_oauth(a, 400, "invalid_request", "a parameter is repeated");
 	else if (gt == NULL)

@@ -546,11 +546,21 @@ def pem_body(path):
     return "".join(lines[1:-1])
 
 
+# What the emulator's admin-client-NAME may do besides sso:provider:*
+# (ssoadmin-client-NAME has only those).
+ADMIN_PERMISSIONS = ["oauth:client:*", "authorization:role:*",
+                     "authorization:division:view"]
+
+
 def write_emulator_config(path, keys, orgs, audience=AUDIENCE, provider=True):
     """The emulator's own configuration: for each (name, saml secret, service
     secret), an organization with the clients saml-client-NAME,
-    ewt-client-NAME, reports-client-NAME and admin-client-NAME (admin, secret
-    "adm-" + service secret), and, with provider, a PureEngage identity
+    ewt-client-NAME, reports-client-NAME, admin-client-NAME (admin and
+    ADMIN_PERMISSIONS, secret "adm-" + service secret), ssoadmin-client-NAME
+    (admin only, secret "sso-" + service secret) and oauthadmin-client-NAME
+    (ADMIN_PERMISSIONS only, secret "oa-" + service secret), viewer-client-NAME
+    (admin and the view permissions, secret "vw-" + service secret), and, with
+    provider, a PureEngage identity
     provider that trusts the key fixture in keys for the issuer
     https://www.genesys.com/pureengage/NAME."""
     conf = {"audience": audience, "organizations": []}
@@ -563,7 +573,16 @@ def write_emulator_config(path, keys, orgs, audience=AUDIENCE, provider=True):
             {"client_id": "reports-client-" + name, "secret": cc_secret,
              "grant": "client_credentials"},
             {"client_id": "admin-client-" + name, "secret": "adm-" + cc_secret,
-             "grant": "client_credentials", "admin": True}]}
+             "grant": "client_credentials", "admin": True,
+             "permissions": ADMIN_PERMISSIONS},
+            {"client_id": "ssoadmin-client-" + name, "secret": "sso-" + cc_secret,
+             "grant": "client_credentials", "admin": True},
+            {"client_id": "oauthadmin-client-" + name, "secret": "oa-" + cc_secret,
+             "grant": "client_credentials", "permissions": ADMIN_PERMISSIONS},
+            {"client_id": "viewer-client-" + name, "secret": "vw-" + cc_secret,
+             "grant": "client_credentials", "admin": True,
+             "permissions": ["oauth:client:view", "authorization:role:view",
+                             "authorization:division:view"]}]}
         if provider:
             org["identity_providers"] = {"pureengage": {
                 "name": "PureEngage", "issuerURI": "https://www.genesys.com/pureengage/" + name,

@@ -189,8 +189,16 @@ nonadmin = variant("nonadmin", lambda t: t.replace(
     "client_id = admin-client-acme\npassword = adm-%s" % s.ewt_secret,
     "client_id = ewt-client-acme\npassword = %s" % s.ewt_secret))
 p = provision(config=nonadmin)
-check(p.returncode == 3 and "HTTP 403" in p.stderr and "sso:provider:add" in p.stderr,
-      "403 from a non-admin client: exit 3, says which permissions", p.stdout + p.stderr)
+check(p.returncode == 3 and "HTTP 403" in p.stderr and "oauth:client:view" in p.stderr,
+      "403 from a non-admin client: exit 3, says which permission", p.stdout + p.stderr)
+nosso = variant("nosso", lambda t: t.replace(
+    "client_id = admin-client-acme\npassword = adm-%s" % s.ewt_secret,
+    "client_id = oauthadmin-client-acme\npassword = oa-%s" % s.ewt_secret))
+p = provision(config=nosso)
+check(p.returncode == 3 and "HTTP 403" in p.stderr and "sso:provider:add" in p.stderr and
+      "= [ewt] OAuth client ewt-client-acme: CLIENT-CREDENTIALS, active" in p.stdout,
+      "403 from a client without sso:provider:*: exit 3, says which permissions",
+      p.stdout + p.stderr)
 wrongapi = variant("wrongapi", lambda t: t.replace(
     "https://127.0.0.1:%d/api/" % s.emu_https, "https://127.0.0.1:%d/v1/" % s.emu_https))
 p = provision(config=wrongapi)

@@ -1131,7 +1131,8 @@ test_tenant_clients(void **state)
 	}
 	{
 		const char *const edits[] = { "client_id = saml-client\n", "", NULL };
-		tenant_error(edits, "[saml_auth] client_id: required option is missing");
+		tenant_error(edits, "[saml_auth] client_id: required option is missing "
+		    "(samlbroker provision -t acme creates the client)");
 	}
 	{
 		const char *const edits[] = { "password = SECRET-saml-auth\n", "", NULL };
@@ -1218,7 +1219,8 @@ test_tenant_all_problems(void **state)
 		"[general] base_service_url: " HTTP_ONLY,
 		"[saml] password: env:TEST_CONFIG_UNSET: the environment variable is not set",
 		"[saml] expire_time: must be a whole number of hours from 1 to 48",
-		"[saml_auth] client_id: required option is missing",
+		"[saml_auth] client_id: required option is missing (samlbroker "
+		    "provision -t acme creates the client)",
 		NULL, NULL, NULL
 	};
 	char	 w6[PATH_MAX + 128];
@@ -1444,6 +1446,53 @@ test_tenant_digest(void **state)
 }
 
 /*
+ * Clients `provision` is to create: [saml_auth] without client_id, and a
+ * section with oauth_roles or oauth_divisions but no client_id.  The
+ * broker refuses them; provision's load (CONFIG_PENDING_CLIENTS) skips
+ * them.  A service's oauth_* options are known options.
+ */
+static void
+test_tenant_pending_clients(void **state)
+{
+	const char *const edits[] = {
+		"client_id = saml-client\npassword = SECRET-saml-auth\n", "",
+		"client_id = ewt-client\n", "oauth_roles = Pacing\n",
+		"+", "[reports]\noauth_divisions = Home\n[other]\nsomething = 1\n",
+		NULL };
+	const char *const wants[] = {
+		"[saml_auth] client_id: required option is missing (samlbroker provision "
+		    "-t acme creates the client)",
+		"[ewt] client_id: required option is missing (samlbroker provision -t "
+		    "acme creates the client)",
+		"[reports] client_id: required option is missing (samlbroker provision "
+		    "-t acme creates the client)",
+		NULL };
+	const char *const roles[] = { "client_id = ewt-client\n",
+		"client_id = ewt-client\noauth_roles = Pacing, Other\n", NULL };
+	struct diag	 d;
+	struct tenant	*t;
+	char		 path[PATH_MAX];
+
+	(void)state;
+	write_tenant("tenants/acme.cfg", edits);
+	assert_null(load_tenant(wants));
+	path_in_dir(path, sizeof(path), "tenants/acme.cfg");
+	diag_init(&d);
+	t = tenant_load_ext(path, "acme", &d, CONFIG_PENDING_CLIENTS);
+	assert_int_equal(d.n_lines, 0);
+	assert_non_null(t);
+	assert_null(t->saml_auth.client_id);
+	assert_int_equal(t->n_services, 0);
+	tenant_free(t);
+	diag_clear(&d);
+	/* A created client's section keeps its oauth_* options. */
+	write_tenant("tenants/acme.cfg", roles);
+	t = load_tenant(NULL);
+	assert_int_equal(t->n_services, 1);
+	tenant_free(t);
+}
+
+/*
  * [saml] next_* and previous_certificate (a rollover): the staged key is
  * checked like the current one (all three options or none, the key
  * against its certificate, dates), only its certificate kept; the front's
@@ -1458,7 +1507,8 @@ test_tenant_rollover(void **state)
 	char		*staged, *active, *text, *blank, add[16384];
 	size_t		 blen;
 	const char	*e_staged[] = { "password = @PASSWORD@\n", add, NULL };
-	const char	*e_ewt[] = { "password = SECRET-ewt", "password = SECRET-ewt2", NULL };
+	const char	*e_secret[] = { "password = SECRET-ewt", "password = SECRET-ewt2", NULL };
+	const char	*e_ewt[] = { "client_id = ewt-client", "client_id = ewt-client2", NULL };
 
 	(void)state;
 	write_tenant("tenants/acme.cfg", NULL);
@@ -1499,7 +1549,13 @@ test_tenant_rollover(void **state)
 	assert_string_equal(tenant_rollover_state(t2), "activated");
 	assert_true(t2->cache_digest == t0->cache_digest);
 
-	/* Another change still tells. */
+	/* A client's new secret alone keeps the cache (provision
+	 * --rotate-secrets); another change, a client_id, still tells. */
+	write_tenant("tenants/acme.cfg", e_secret);
+	t3 = load_tenant(NULL);
+	assert_true(t3->digest != t0->digest);
+	assert_true(t3->cache_digest == t0->cache_digest);
+	tenant_free(t3);
 	write_tenant("tenants/acme.cfg", e_ewt);
 	t3 = load_tenant(NULL);
 	assert_true(t3->cache_digest != t0->cache_digest);
@@ -1597,6 +1653,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_tenant_saml_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenant_traditional_wrapped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenant_rollover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tenant_pending_clients, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenant_general_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenant_uuid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenant_urls, setup, teardown),

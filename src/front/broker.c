@@ -743,8 +743,10 @@ broker_free(struct broker *b)
 /* On reload: entries of a tenant that changed or went away, or of a
  * service that went away, lose their tokens (a changed client must not keep
  * serving tokens obtained with the old one).  A change of the [saml] keys
- * and certificates alone (a rollover) keeps them: a token does not depend
- * on the key that signed the assertion it was exchanged for. */
+ * and certificates or of client secrets alone (a rollover, provision
+ * --rotate-secrets) keeps them, forgetting only the entries' failures: a
+ * token does not depend on the key that signed the assertion it was
+ * exchanged for, nor on the secret of the client that asked for it. */
 struct reconfigure_ctx {
 	struct broker		*broker;
 	struct broker_config	*old;
@@ -756,10 +758,26 @@ reconfigure_entry(struct cache_entry *e, void *arg)
 	struct reconfigure_ctx	*rc = arg;
 	struct tenant		*nt = config_tenant_find(rc->broker->conf, e->tenant);
 	struct tenant		*ot = config_tenant_find(rc->old, e->tenant);
+	struct policy		*pol = &entry_state(e)->pol;
 
-	if (nt != NULL && ot != NULL && nt->cache_digest == ot->cache_digest)
+	if (nt != NULL && ot != NULL && nt->digest == ot->digest)
 		return;
-	if (entry_state(e)->pol.in_flight) {
+	/* Only keys or client secrets changed: the token stays, the failures
+	 * of the old settings are forgotten (a fixed secret is tried at once). */
+	if (nt != NULL && ot != NULL && nt->cache_digest == ot->cache_digest &&
+	    (e->token != NULL || pol->in_flight)) {
+		pol->failures = 0;
+		pol->retry_at = 0;
+		pol->hard_fail_until = 0;
+		pol->last_error[0] = '\0';
+		pol->last_status = 0;
+		return;
+	}
+	if (nt != NULL && ot != NULL && nt->cache_digest == ot->cache_digest) {
+		cache_remove(rc->broker->cache, e);
+		return;
+	}
+	if (pol->in_flight) {
 		cache_clear_token(e);
 		exchange_discard(rc->broker, e);
 	} else

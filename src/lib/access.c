@@ -401,6 +401,11 @@ service_rule_load(struct load *l, const char *sname, struct ini_option *o,
 	const char		*svc = o->name + 8;
 	struct principals	 ps;
 
+	if (tenant_service_find(t, svc) == NULL && (l->flags & CONFIG_PENDING_CLIENTS)) {
+		/* provision's load: the service's client may be still to create. */
+		o->used = true;
+		return;
+	}
 	if (tenant_service_find(t, svc) == NULL) {
 		char *shown = config_printable_dup(svc);
 
@@ -519,9 +524,10 @@ access_load(struct load *l, struct broker_config *c)
 		}
 		if (strncmp(s->name, "access:", 7) != 0)
 			continue;
-		if ((t = config_tenant_find(c, s->name + 7)) == NULL &&
-		    config_tenant_failed(l, s->name + 7)) {
-			/* The tenant's own errors are reported; this is not one. */
+		if (((t = config_tenant_find(c, s->name + 7)) == NULL &&
+		    config_tenant_failed(l, s->name + 7)) || (l->flags & CONFIG_MAIN_ONLY)) {
+			/* The tenant's own errors are reported, or tenants were
+			 * not loaded (init): this is not one. */
 			for (size_t k = 0; k < s->n_options; k++)
 				s->options[k].used = true;
 			continue;

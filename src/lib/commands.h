@@ -17,25 +17,46 @@ int	 keygen_pair_new(const char *issuer, long days, const char *password_file,
 	    char **ret_cert_b64, char **ret_key_b64, char *err, size_t errlen);
 /* rollover.c: `samlbroker rollover stage|activate|retire`. */
 int	 cmd_rollover(int argc, char **argv);
-/* One [saml] option set (value) or removed (value NULL). */
-struct rollover_edit {
+/* tenant_file.c: the commands' edits of tenant files and the secret
+ * files they name. */
+#define TENANT_FILE_MAX		(1024 * 1024)	/* a tenant file */
+/* One option of a section set (value) or removed (value NULL). */
+struct tenant_edit {
+	const char	*section;
 	const char	*name;
 	const char	*value;
 };
-/* The tenant file's text with the edits made in its [saml] section: an
- * option's lines (continuation lines too) replaced or removed, a new one
- * added after the section's last option; every other byte kept.  NULL
- * with err when the text does not parse or has no [saml]. */
-char	*rollover_rewrite(const char *buf, size_t len, const struct rollover_edit *,
+/* The tenant file's text with the edits made: an option's lines
+ * (continuation lines too) replaced or removed, a new one added after its
+ * section's last option, a section that does not exist added at the end;
+ * every other byte kept.  NULL with err when the text does not parse. */
+char	*tenant_file_rewrite(const char *buf, size_t len, const struct tenant_edit *,
 	    size_t n_edits, size_t *ret_len, char *err, size_t errlen);
+/* An option's value as written in the text (a copy), or NULL. */
+char	*tenant_file_option(const char *buf, size_t len, const char *section,
+	    const char *name);
+/* Flags of tenant_file_replace and tenant_file_edit. */
+#define TENANT_FILE_SECRET	0x1	/* the new file's mode is 0600 */
+#define TENANT_FILE_DRY_RUN	0x4	/* tenant_file_edit: print, change nothing */
 /* Replaces path's content atomically: a temporary file in its directory
- * with path's owner and mode, written, synced, renamed over path, and
- * the directory synced.  0, or -1 with err (path is then unchanged). */
-int	 rollover_file_replace(const char *path, const char *buf, size_t len,
+ * with path's owner and mode (0600 with TENANT_FILE_SECRET), written,
+ * synced, renamed over path, and the directory synced.  0, or -1 with err
+ * (path is then unchanged). */
+int	 tenant_file_replace(const char *path, const char *buf, size_t len, int flags,
 	    char *err, size_t errlen);
 /* Overwrites a regular file with zeros, syncs and unlinks it (not a
  * link); 0, or -1 with err. */
-int	 rollover_file_wipe(const char *path, char *err, size_t errlen);
+int	 tenant_file_wipe(const char *path, char *err, size_t errlen);
+/* The tenant's file edited and replaced; prints each option changed (not
+ * its value).  The configuration conf must still load with it (load_flags
+ * of config_load_ext), else the file is put back.  0, or -1 after
+ * printing why as prog. */
+struct tenant;
+int	 tenant_file_edit(const char *conf, const struct tenant *, const char *prog,
+	    const struct tenant_edit *, size_t n, int flags, int load_flags);
+/* The running broker reloads: SIGHUP to pid_file's process, or systemctl
+ * reload samlbroker when pid_file is NULL.  0, or -1 after printing. */
+int	 tenant_file_reload(const char *prog, const char *pid_file);
 /* master.c: `serve`, the daemon's life with this configuration file
  * (argv: the process title is written over it); an exit status. */
 int	 master_run(const char *config_path, int argc, char **argv);
@@ -60,6 +81,7 @@ int	 signer_main(int argc, char **argv);
  * it says READY (NULL in the installed program). */
 extern void (*signer_start_hook)(int index);
 int	 cmd_provision(int argc, char **argv);	/* provision.c */
+int	 cmd_init(int argc, char **argv);	/* init.c: a tenant from nothing */
 /* check --online: per tenant (all when NULL) one line per check; 0, or 1
  * when any check failed. */
 struct broker_config;

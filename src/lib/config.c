@@ -227,7 +227,8 @@ config_load_from(struct config_source *src, const char *path, struct diag *d,
 		diag_error(d, path, "broker", NULL, "tenants not loaded until "
 		    "tenants_dir is spelt right");
 	} else {
-		tenants_load(&l, c);
+		if (!(flags & CONFIG_MAIN_ONLY))
+			tenants_load(&l, c);
 		access_load(&l, c);
 	}
 	for (size_t i = 0; (flags & CONFIG_WARN_OPEN) && d->errors == errors &&
@@ -261,11 +262,17 @@ fail:
 struct broker_config *
 config_load_verbose(const char *path)
 {
+	return config_load_verbose_ext(path, CONFIG_WARN_OPEN);
+}
+
+struct broker_config *
+config_load_verbose_ext(const char *path, int flags)
+{
 	struct diag		 d;
 	struct broker_config	*conf;
 
 	diag_init(&d);
-	conf = config_load_ext(path, &d, CONFIG_WARN_OPEN);
+	conf = config_load_ext(path, &d, flags);
 	for (size_t i = 0; i < d.n_lines; i++)
 		fprintf(stderr, "%s\n", d.lines[i]);
 	diag_clear(&d);

@@ -84,11 +84,12 @@ const char *source_strerror(int err);
  * empty; NULL when it does not parse. */
 char	*snapshot_tenant_blank(const char *buf, size_t len, size_t *ret_len);
 extern const char *const snapshot_key_options[];
-/* The same with the [saml] options of the NULL-terminated list hidden (at
- * most 16); drop: their lines removed, not made empty, and empty lines
- * removed as well. */
+/* The same with the [saml] options of the NULL-terminated list hidden,
+ * and those of hidden_others (NULL: none) in every other section; drop:
+ * their lines removed, not made empty, and empty lines removed as well. */
 char	*snapshot_tenant_blank_options(const char *buf, size_t len,
-	    const char *const *hidden, bool drop, size_t *ret_len);
+	    const char *const *hidden, const char *const *hidden_others, bool drop,
+	    size_t *ret_len);
 
 /* One file being checked. */
 struct load {

@@ -153,10 +153,11 @@ config_secret_get(struct load *l, const char *sname, const char *oname,
 	l->digest = config_digest(l->digest, sname, strlen(sname) + 1);
 	l->digest = config_digest(l->digest, oname, strlen(oname) + 1);
 	l->digest = config_digest(l->digest, secret, strlen(secret) + 1);
+	/* A client secret's value is not in cache_digest: a rotated secret
+	 * keeps the client's cached tokens (config_tenant.c). */
 	if (strcmp(sname, "saml") != 0) {
 		l->cache_digest = config_digest(l->cache_digest, sname, strlen(sname) + 1);
 		l->cache_digest = config_digest(l->cache_digest, oname, strlen(oname) + 1);
-		l->cache_digest = config_digest(l->cache_digest, secret, strlen(secret) + 1);
 	}
 	return secret;
 }

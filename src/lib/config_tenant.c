@@ -75,7 +75,7 @@ service_typo_check(struct load *l, struct ini_section *s)
 static const char *const general_options[] = {
 	"organization_sname", "organization_id", "base_auth_url",
 	"base_service_url", "default_agent_role_name", "default_admin_role_name",
-	"region", NULL
+	"agent_permissions", "region", NULL
 };
 static const char *const saml_options[] = {
 	"issuer", "certificate", "pkey", "password", "expire_time", "audience",
@@ -86,15 +86,30 @@ static const char *const saml_options[] = {
 };
 
 /* The [saml] options a key rollover changes: a reload that changes only
- * these keeps the tenant's cached tokens (the tokens do not depend on the
+ * these (or client secrets, below) keeps the tenant's cached tokens (the tokens do not depend on the
  * key that signed the assertion they were exchanged for). */
 static const char *const rollover_options[] = {
 	"certificate", "pkey", "password", "next_certificate", "next_pkey",
 	"next_password", "previous_certificate", "previous_pkey", NULL
 };
+/* The options a client's secret is in: a reload that changes only a
+ * secret (provision --rotate-secrets) keeps the client's cached tokens,
+ * which the platform does not revoke with the old secret (README,
+ * "Rotating client secrets"); a changed client_id drops them. */
+static const char *const client_secret_options[] = {
+	"password", "client_secret", NULL
+};
 static const char *const client_options[] = {
 	"client_id", "password", "client_secret", NULL
 };
+/* A Client Credentials service's: also what `provision` creates its OAuth
+ * client with (roles and divisions, by name). */
+static const char *const service_options[] = {
+	"client_id", "password", "client_secret", "oauth_roles", "oauth_divisions", NULL
+};
+/* Options that make a section without client_id a service whose client
+ * `provision` is to create. */
+static const char *const pending_markers[] = { "oauth_roles", "oauth_divisions", NULL };
 
 
 /* The host of an http(s) URL is a loopback address or localhost. */
@@ -192,9 +207,13 @@ tenant_general(struct load *l, struct tenant *t)
 			t->organization_id = xstrdup(v);
 	}
 	tenant_urls(l, s, t);
-	/* Known to the broker but not used by it. */
-	config_opt_get(s, "default_agent_role_name");
-	config_opt_get(s, "default_admin_role_name");
+	/* Not used by the broker: provision's and check --online's roles step. */
+	v = config_opt_optional(l, s, "general", "default_agent_role_name");
+	t->agent_role = xstrdup(v != NULL ? v : "employee");
+	v = config_opt_optional(l, s, "general", "default_admin_role_name");
+	t->admin_role = xstrdup(v != NULL ? v : "admin");
+	if ((v = config_opt_optional(l, s, "general", "agent_permissions")) != NULL)
+		t->agent_permissions = xstrdup(v);
 }
 
 static char	*b64_option(struct load *, const char *, const char *);
@@ -603,6 +622,36 @@ is_reserved_section(const char *name)
 	    strcmp(name, "saml_auth") == 0 || strcmp(name, "provisioning") == 0;
 }
 
+/* A section marked as a service whose client is still to be created. */
+static bool
+is_pending_service(struct ini_section *s)
+{
+	if (ini_option_find(s, "client_id") != NULL)
+		return false;
+	for (size_t i = 0; pending_markers[i] != NULL; i++)
+		if (ini_option_find(s, pending_markers[i]) != NULL)
+			return true;
+	return false;
+}
+
+/*
+ * A client section without client_id: the client `provision` creates.
+ * With CONFIG_PENDING_CLIENTS (provision itself) it is skipped, its
+ * options taken as known; otherwise it is an error: the broker cannot
+ * serve it.
+ */
+static void
+client_pending(struct load *l, struct ini_section *s, const char *tenant)
+{
+	if (l->flags & CONFIG_PENDING_CLIENTS) {
+		for (size_t i = 0; i < s->n_options; i++)
+			s->options[i].used = true;
+		return;
+	}
+	diag_error(l->d, l->file, s->name, "client_id", "required option is missing "
+	    "(samlbroker provision -t %s creates the client)", tenant);
+}
+
 static void
 tenant_clients(struct load *l, struct tenant *t)
 {
@@ -610,6 +659,8 @@ tenant_clients(struct load *l, struct tenant *t)
 
 	if ((s = ini_section_find(l->ini, "saml_auth")) == NULL)
 		section_missing(l, "saml_auth");
+	else if (ini_option_find(s, "client_id") == NULL)
+		client_pending(l, s, t->name);
 	else
 		client_load(l, s, &t->saml_auth);
 	/* The admin client of `provision` and `check --online`: not a service. */
@@ -621,6 +672,10 @@ tenant_clients(struct load *l, struct tenant *t)
 		s = &l->ini->sections[i];
 		if (is_reserved_section(s->name))
 			continue;
+		if (is_pending_service(s)) {
+			client_pending(l, s, t->name);
+			continue;
+		}
 		if (ini_option_find(s, "client_id") == NULL) {
 			service_typo_check(l, s);
 			continue;
@@ -685,7 +740,7 @@ tenant_load_from(struct config_source *src, const char *path, const char *name,
 			l.digest = config_digest(CONFIG_DIGEST_INIT, blanked, blen);
 		config_wipe_free(blanked, blen);
 		if ((blanked = snapshot_tenant_blank_options(buf, len, rollover_options,
-		    true, &clen)) != NULL) {
+		    client_secret_options, true, &clen)) != NULL) {
 			l.cache_digest = config_digest(CONFIG_DIGEST_INIT, blanked, clen);
 			config_wipe_free(blanked, clen);
 		}
@@ -713,8 +768,8 @@ tenant_load_from(struct config_source *src, const char *path, const char *name,
 		else if (strcmp(s->name, "saml_auth") == 0 ||
 		    strcmp(s->name, "provisioning") == 0)
 			config_refuse_unknown(&l, s, client_options);
-		else if (ini_option_find(s, "client_id") != NULL)
-			config_unknown_options(&l, s, client_options);
+		else if (ini_option_find(s, "client_id") != NULL || is_pending_service(s))
+			config_unknown_options(&l, s, service_options);
 	}
 	t->digest = l.digest;
 	t->cache_digest = l.cache_digest;
@@ -754,6 +809,9 @@ tenant_free(struct tenant *t)
 	free(t->file);
 	free(t->organization_sname);
 	free(t->organization_id);
+	free(t->agent_role);
+	free(t->admin_role);
+	free(t->agent_permissions);
 	free(t->base_auth_url);
 	free(t->base_service_url);
 	free(t->issuer);

@@ -145,6 +145,12 @@ struct tenant {
 	char	*file;
 	char	*organization_sname;
 	char	*organization_id;
+	/* [general] default_agent_role_name, default_admin_role_name (default
+	 * employee, admin) and agent_permissions (NULL: provision_roles.c's
+	 * default list): for `provision` and `check --online` only. */
+	char	*agent_role;
+	char	*admin_role;
+	char	*agent_permissions;
 	char	*base_auth_url;
 	char	*base_service_url;
 	char	*issuer;
@@ -269,9 +275,19 @@ struct broker_config *config_load(const char *path, struct diag *);
 					   are never read nor resolved; t->keys
 					   holds no private key */
 #define CONFIG_WARN_OPEN	0x2	/* warn about tenants without rules */
+#define CONFIG_MAIN_ONLY	0x8	/* `init`: the main file only, no tenant
+					   loaded ([access:NAME] not checked) */
+#define CONFIG_PENDING_CLIENTS	0x4	/* `provision`: [saml_auth] without client_id,
+					   and service sections with oauth_roles or
+					   oauth_divisions but no client_id, are
+					   clients to create (t->saml_auth.client_id
+					   NULL; the services not listed); without
+					   this flag they are errors */
 struct broker_config *config_load_ext(const char *path, struct diag *, int flags);
 /* The same for commands: every problem is printed on stderr. */
 struct broker_config *config_load_verbose(const char *path);
+/* The same with flags of config_load_ext (CONFIG_WARN_OPEN is not implied). */
+struct broker_config *config_load_verbose_ext(const char *path, int flags);
 void	 config_free(struct broker_config *);
 struct tenant *config_tenant_find(const struct broker_config *, const char *name);
 const struct service_client *tenant_service_find(const struct tenant *, const char *name);
@@ -901,6 +917,59 @@ enum { PROVISION_OK, PROVISION_ERROR, PROVISION_USAGE, PROVISION_REFUSED,
 /* What an unwanted answer means, in err; returns the exit status for it. */
 int	 provision_explain(int rc, const struct platform_reply *, const char *what,
 	    char *err, size_t errlen);
+/* The same, a 401 or 403 naming perm, the permission the call needs. */
+int	 provision_explain_perm(int rc, const struct platform_reply *, const char *what,
+	    const char *perm, char *err, size_t errlen);
+/* One API call (method on base_service_url + path) with the admin token and
+ * a JSON body (NULL: none); *ret the answer's JSON object (2xx), or NULL
+ * for a 404 when allow_404; else an exit status with err, a 403 naming
+ * perm.  The answer may hold a secret: the caller frees it. */
+int	 provision_call(struct platform *, const struct tenant *, const char *prog,
+	    const char *token, const char *method, const char *path, struct json_t *body,
+	    const char *perm, bool allow_404, struct json_t **ret, char *err,
+	    size_t errlen);
+/* provision.c: the whole of `provision -t tenant` (clients, roles, the
+ * identity provider); *ret_changes what it created, granted or wrote. */
+int	 provision_tenant(const char *conf, const char *tenant, const char *sso_target,
+	    int *ret_changes);
+/* provision_clients.c - the tenant's OAuth clients: created where the
+ * tenant file has none (ids and secrets written into it or its file:
+ * targets), checked where it has; with dry_run only printed.  Returns an
+ * exit status; *ret_changes the clients created. */
+int	 provision_clients(struct platform *, const char *conf, const struct tenant *,
+	    const char *prog, const char *token, const char *sso_target, bool dry_run,
+	    int *ret_changes);
+/* New secrets for the tenant's clients (service: one section only, else
+ * all), each written as it comes; *ret_changes how many were written. */
+int	 provision_rotate(struct platform *, const char *conf, const struct tenant *,
+	    const char *prog, const char *token, const char *service, bool dry_run,
+	    int *ret_changes);
+/* The clients provision created for the tenant (the marker in their
+ * description): printed, and deleted when yes; *ret_found how many. */
+int	 provision_clients_remove(struct platform *, const struct tenant *,
+	    const char *prog, const char *token, bool yes, int *ret_found);
+/* provision_roles.c - the roles the tenant names: whether they exist, and
+ * the agent role's permissions ([general] agent_permissions, else the
+ * default list) */
+#define PROVISION_MAX_PERMISSIONS	64
+struct provision_roles {
+	bool		 agent_found;
+	bool		 admin_found;
+	size_t		 n_wanted;
+	char		*missing[PROVISION_MAX_PERMISSIONS];	/* of the agent role */
+	size_t		 n_missing;
+	struct json_t	*agent;		/* the agent role's record */
+};
+/* Reads the roles; an exit status (err set, a 403 naming the permission). */
+int	 provision_roles_read(struct platform *, const struct tenant *, const char *prog,
+	    const char *token, struct provision_roles *, char *err, size_t errlen);
+/* Adds the missing permissions to the agent role (never removes one). */
+int	 provision_roles_grant(struct platform *, const struct tenant *, const char *prog,
+	    const char *token, struct provision_roles *, char *err, size_t errlen);
+void	 provision_roles_clear(struct provision_roles *);
+/* provision's roles step: printed; with dry_run nothing written. */
+int	 provision_roles(struct platform *, const struct tenant *, const char *prog,
+	    const char *token, bool dry_run, int *ret_changes);
 /* A token of the tenant's [provisioning] client (a secret). */
 int	 provision_admin_token(struct platform *, const struct tenant *, const char *prog,
 	    char **ret_token, char *err, size_t errlen);

@@ -394,34 +394,41 @@ const char *const snapshot_key_options[] = {
 char *
 snapshot_tenant_blank(const char *buf, size_t len, size_t *ret_len)
 {
-	return snapshot_tenant_blank_options(buf, len, snapshot_key_options, false, ret_len);
+	return snapshot_tenant_blank_options(buf, len, snapshot_key_options, NULL, false,
+	    ret_len);
 }
 
 char *
 snapshot_tenant_blank_options(const char *buf, size_t len, const char *const *hidden,
-    bool drop, size_t *ret_len)
+    const char *const *hidden_others, bool drop, size_t *ret_len)
 {
 	struct ini_file		*f;
 	struct ini_section	*s;
 	struct ini_option	*o;
-	int			 from[16], to[16], line = 0;
-	size_t			 n_hidden = 0;
 	const char		*p = buf, *end = buf + len, *nl;
 	char			 err[256], *out;
-	size_t			 at = 0, n;
-	bool			 blank;
+	size_t			 at = 0, n, lines = 1;
+	bool			*hide, blank;
+	int			 line = 0;
 
 	if ((f = ini_parse(NULL, buf, len, err, sizeof(err))) == NULL)
 		return NULL;
-	for (size_t i = 0; hidden[i] != NULL && i < 16; i++) {
-		from[i] = 0;
-		to[i] = -1;
-		if ((s = ini_section_find(f, "saml")) != NULL &&
-		    (o = ini_option_find(s, hidden[i])) != NULL) {
-			from[i] = o->line;
-			to[i] = o->last_line;
+	for (size_t i = 0; i < len; i++)
+		lines += buf[i] == '\n';
+	hide = xcalloc(lines + 1, sizeof(*hide));
+	/* The lines of the hidden options: [saml]'s, and those of every other
+	 * section named in hidden_others. */
+	for (size_t k = 0; k < f->n_sections; k++) {
+		const char *const *names;
+
+		s = &f->sections[k];
+		names = strcmp(s->name, "saml") == 0 ? hidden : hidden_others;
+		for (size_t i = 0; names != NULL && names[i] != NULL; i++) {
+			if ((o = ini_option_find(s, names[i])) == NULL)
+				continue;
+			for (int ln = o->line; ln <= o->last_line && (size_t)ln <= lines; ln++)
+				hide[ln] = true;
 		}
-		n_hidden = i + 1;
 	}
 	ini_free(f);
 	out = xmalloc(len + 1);
@@ -429,9 +436,7 @@ snapshot_tenant_blank_options(const char *buf, size_t len, const char *const *hi
 		line++;
 		nl = memchr(p, '\n', (size_t)(end - p));
 		n = nl != NULL ? (size_t)(nl + 1 - p) : (size_t)(end - p);
-		blank = false;
-		for (size_t i = 0; i < n_hidden && !blank; i++)
-			blank = line >= from[i] && line <= to[i];
+		blank = (size_t)line <= lines && hide[line];
 		/* Dropping, empty lines go too: the front's snapshot has the key
 		 * options' lines made empty, and their number changes. */
 		if (drop && !blank) {
@@ -450,6 +455,7 @@ snapshot_tenant_blank_options(const char *buf, size_t len, const char *const *hi
 		}
 		p += n;
 	}
+	free(hide);
 	out[at] = '\0';
 	*ret_len = at;
 	return out;

@@ -9,8 +9,9 @@
  * an assertion, which tells invalid_client from invalid_grant); the
  * organization's id and short name; and the PureEngage identity provider
  * (exists, enabled, issuerURI, certificate, autoProvisionUsers, NameID
- * format, no other provider with the same issuer), read with the
- * [provisioning] client.  With --user, one full SAML2 Bearer exchange.
+ * format, no other provider with the same issuer) and the roles
+ * (default_agent_role_name and default_admin_role_name exist, the agent
+ * role holds the agent permissions), read with the [provisioning] client.  With --user, one full SAML2 Bearer exchange.
  * No secret or token is printed, and every line is made printable
  * (text_printable): PureCloud's text reaches no terminal control.
  */
@@ -301,6 +302,36 @@ provider(struct run *r, const char *token)
 	free(dup);
 }
 
+/* The roles the tenant names, and the agent role's permissions. */
+static void
+roles(struct run *r, const char *token)
+{
+	struct provision_roles	 pr;
+	char			 err[768];
+
+	if (provision_roles_read(r->p, r->t, PROG, token, &pr, err, sizeof(err)) !=
+	    PROVISION_OK) {
+		line(r, "FAIL", NULL, "roles: %s", err);
+		return;
+	}
+	if (pr.admin_found)
+		line(r, "ok", NULL, "role %s (default_admin_role_name) exists", r->t->admin_role);
+	else
+		line(r, "FAIL", "create it, or fix default_admin_role_name", "role %s "
+		    "(default_admin_role_name) does not exist", r->t->admin_role);
+	if (!pr.agent_found)
+		line(r, "FAIL", "auto-provisioned agents get it: create it, or fix "
+		    "default_agent_role_name", "role %s (default_agent_role_name) does not "
+		    "exist", r->t->agent_role);
+	else if (pr.n_missing == 0)
+		line(r, "ok", NULL, "role %s holds the %zu agent permission(s)",
+		    r->t->agent_role, pr.n_wanted);
+	for (size_t i = 0; pr.agent_found && i < pr.n_missing; i++)
+		line(r, "FAIL", "run samlbroker provision", "role %s lacks the permission %s",
+		    r->t->agent_role, pr.missing[i]);
+	provision_roles_clear(&pr);
+}
+
 /* One full SAML2 Bearer exchange for email. */
 static void
 user_exchange(struct run *r, const char *email)
@@ -358,6 +389,8 @@ tenant_check(struct run *r, const char *user)
 		    "token)");
 	else
 		provider(r, admin);
+	if (admin != NULL)
+		roles(r, admin);
 	assertion_targets(r, user != NULL);
 	if (user != NULL)
 		user_exchange(r, user);

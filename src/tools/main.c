@@ -30,7 +30,9 @@ usage_main(FILE *out)
 	    "  token    fetch a token from a running broker\n"
 	    "  status   show a running broker's status\n"
 	    "  keygen   make a tenant's SAML certificate and encrypted key\n"
-	    "  provision create or update the tenant's identity provider in PureCloud\n"
+	    "  provision create the tenant's OAuth clients, grant its agent role's\n"
+	    "           permissions, create or update its identity provider in PureCloud\n"
+	    "  init     a tenant from nothing: its file, key, clients, roles, provider\n"
 	    "  rollover replace a tenant's signing key: stage, activate, retire\n"
 	    "\n"
 	    "Run 'samlbroker COMMAND --help' for a command's options.\n"
@@ -307,6 +309,7 @@ static const struct command {
 	{ "status",	cmd_status },
 	{ "signer",	signer_main },	/* hidden: started by serve's signer pool */
 	{ "provision",	cmd_provision },
+	{ "init",	cmd_init },
 	{ "rollover",	cmd_rollover },
 };
 

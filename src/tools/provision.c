@@ -30,6 +30,7 @@
 #define PROVIDER_PATH	"v2/identityproviders/pureengage"
 #define PROVIDERS_PATH	"v2/identityproviders"
 #define PROVIDERS_SELF	"/api/v2/identityproviders/"
+#define PROG		"samlbroker provision"
 
 static void
 waiting(double seconds, void *arg)
@@ -47,8 +48,16 @@ int
 provision_explain(int rc, const struct platform_reply *r, const char *what,
     char *err, size_t errlen)
 {
+	return provision_explain_perm(rc, r, what, NULL, err, errlen);
+}
+
+int
+provision_explain_perm(int rc, const struct platform_reply *r, const char *what,
+    const char *perm, char *err, size_t errlen)
+{
 	const char	*msg;
 	bool		 token;
+	size_t		 n;
 
 	if (rc == -1) {
 		snprintf(err, errlen, "%s: %s%s", what, r->timeout ? "timed out: " :
@@ -60,18 +69,20 @@ provision_explain(int rc, const struct platform_reply *r, const char *what,
 		msg = platform_json_str(r, "error");
 	snprintf(err, errlen, "%s: HTTP %ld%s%s", what, r->status, msg != NULL ? ": " : "",
 	    msg != NULL ? msg : "");
+	n = strlen(err);
 	/* A token request goes to base_auth_url, the rest to base_service_url. */
 	token = strncmp(what, "token request", 13) == 0;
 	if ((r->status == 401 || r->status == 403) && token) {
-		size_t n = strlen(err);
-
 		snprintf(err + n, errlen - n, " (check this client's client_id and "
 		    "password/client_secret)");
 		return PROVISION_REFUSED;
 	}
+	if ((r->status == 401 || r->status == 403) && perm != NULL) {
+		snprintf(err + n, errlen - n, " (the [provisioning] client's role needs "
+		    "the permission %s)", perm);
+		return PROVISION_REFUSED;
+	}
 	if (r->status == 401 || r->status == 403) {
-		size_t n = strlen(err);
-
 		snprintf(err + n, errlen - n, " (the [provisioning] client must be a "
 		    "Client Credentials client whose role has the permissions "
 		    "sso:provider:add and sso:provider:edit)");
@@ -80,8 +91,6 @@ provision_explain(int rc, const struct platform_reply *r, const char *what,
 	if (r->status == 429 || r->status >= 500 || r->status == 0)
 		return PROVISION_UNAVAILABLE;
 	if (r->status == 404) {
-		size_t n = strlen(err);
-
 		snprintf(err + n, errlen - n, token ? " (is base_auth_url the token "
 		    "endpoint, https://login.DOMAIN/oauth/token?)" : " (is "
 		    "base_service_url the organization's API base, https://api.DOMAIN/api/?)");
@@ -119,11 +128,10 @@ provision_admin_token(struct platform *p, const struct tenant *t, const char *pr
 	return PROVISION_OK;
 }
 
-/* GET of an API path; *ret the JSON object, or NULL on a 404 when allowed. */
 int
-provision_get(struct platform *p, const struct tenant *t, const char *prog,
-    const char *token, const char *path, bool allow_404, json_t **ret,
-    char *err, size_t errlen)
+provision_call(struct platform *p, const struct tenant *t, const char *prog,
+    const char *token, const char *method, const char *path, json_t *body,
+    const char *perm, bool allow_404, json_t **ret, char *err, size_t errlen)
 {
 	struct platform_req	 q = { .bearer = token };
 	struct platform_reply	 r;
@@ -132,12 +140,19 @@ provision_get(struct platform *p, const struct tenant *t, const char *prog,
 	int			 rc, ex = PROVISION_OK;
 
 	q.url = platform_api_url(t, path);
-	snprintf(what, sizeof(what), "GET %.120s", path);
+	if (strcmp(method, "GET") != 0)
+		q.method = method;
+	if (body != NULL)
+		q.json = json_dumps(body, JSON_COMPACT);
+	else if (strcmp(method, "POST") == 0)
+		q.json = xstrdup("{}");
+	snprintf(what, sizeof(what), "%s %s%.120s", method, path[0] == '/' ? "" : "/api/",
+	    path);
 	rc = platform_call(p, &q, &r, waiting, (void *)prog);
 	if (rc == 0 && r.status == 404 && allow_404) {
 		*ret = NULL;
-	} else if (rc == -1 || r.status != 200) {
-		ex = provision_explain(rc, &r, what, err, errlen);
+	} else if (rc == -1 || r.status < 200 || r.status > 299) {
+		ex = provision_explain_perm(rc, &r, what, perm, err, errlen);
 	} else if ((j = json_loadb(r.body, r.body_len, 0, NULL)) == NULL ||
 	    !json_is_object(j)) {
 		json_decref(j);
@@ -148,7 +163,19 @@ provision_get(struct platform *p, const struct tenant *t, const char *prog,
 	}
 	platform_reply_clear(&r);
 	free((char *)q.url);
+	/* A body may hold a secret (a client's). */
+	secret_free((char *)q.json);
 	return ex;
+}
+
+/* GET of an API path; *ret the JSON object, or NULL on a 404 when allowed. */
+int
+provision_get(struct platform *p, const struct tenant *t, const char *prog,
+    const char *token, const char *path, bool allow_404, json_t **ret,
+    char *err, size_t errlen)
+{
+	return provision_call(p, t, prog, token, "GET", path, NULL, NULL, allow_404, ret,
+	    err, errlen);
 }
 
 /*
@@ -280,7 +307,13 @@ struct provision_opts {
 	const char	*tenant;
 	const char	*sso_target;
 	const char	*name;
+	const char	*service;	/* --rotate-secrets --service */
+	const char	*pid_file;	/* --reload --pid-file */
 	bool		 dry_run;
+	bool		 rotate;
+	bool		 reload;
+	bool		 remove;
+	bool		 yes;		/* --remove --yes */
 };
 
 static int
@@ -293,7 +326,7 @@ provision_put(struct platform *p, const struct tenant *t, const char *token, jso
 
 	q.url = platform_api_url(t, PROVIDER_PATH);
 	q.json = json_dumps(body, JSON_COMPACT);
-	rc = platform_call(p, &q, &r, waiting, (void *)"samlbroker provision");
+	rc = platform_call(p, &q, &r, waiting, (void *)PROG);
 	if (rc == -1 || r.status != 200)
 		ex = provision_explain(rc, &r, "PUT /api/" PROVIDER_PATH, err, errlen);
 	platform_reply_clear(&r);
@@ -320,50 +353,106 @@ plan_show(const struct tenant *t, json_t *cur, json_t *want)
 	return changes;
 }
 
+/* --rotate-secrets: new secrets written, then the broker reloaded. */
 static int
-provision_run(const struct provision_opts *o)
+rotate_run(const struct provision_opts *o, struct platform *p, const struct tenant *t,
+    const char *token)
 {
-	struct broker_config	*conf;
-	const struct tenant	*t;
-	struct platform		*p = NULL;
-	json_t			*cur = NULL, *want = NULL, *body;
-	char			 err[768] = "", *token = NULL, *cert = NULL, *sso = NULL;
-	char			*dup = NULL;
-	int			 ex = PROVISION_ERROR, changes = 0;
+	int	 ex, changes = 0;
 
-	if ((conf = config_load_verbose(o->conf)) == NULL)
-		return PROVISION_ERROR;
-	if ((t = config_tenant_find(conf, o->tenant)) == NULL) {
-		snprintf(err, sizeof(err), "unknown tenant '%s'", o->tenant);
-		goto done;
+	ex = provision_rotate(p, o->conf, t, PROG, token, o->service, o->dry_run, &changes);
+	if (o->dry_run) {
+		printf("dry run: nothing changed\n");
+		return ex;
 	}
-	if ((sso = sso_target(t, o->sso_target)) == NULL) {
-		snprintf(err, sizeof(err), "base_service_url is not a known region's; give "
-		    "--sso-target URI (the browser application, https://apps.DOMAIN)");
-		goto done;
+	if (changes == 0)
+		return ex;
+	if (o->reload) {
+		if (tenant_file_reload(PROG, o->pid_file) == -1 && ex == PROVISION_OK)
+			ex = PROVISION_ERROR;
+	} else {
+		printf("reload the broker now so that it uses the new secrets (systemctl "
+		    "reload samlbroker, or SIGHUP); cached tokens are kept\n");
 	}
+	return ex;
+}
+
+/*
+ * --remove: what provision created for the tenant, deleted: the clients
+ * that carry its marker, and the identity provider when it names the
+ * tenant's issuer.  Granted role permissions stay (provision cannot tell
+ * them from others'); the tenant file is left as it is.
+ */
+static int
+remove_run(const struct provision_opts *o, struct platform *p, const struct tenant *t,
+    const char *token, char *err, size_t errlen)
+{
+	json_t		*idp = NULL, *ans = NULL;
+	const char	*iss;
+	int		 ex, found = 0;
+	bool		 ours;
+
+	printf("tenant %s: %s\n", t->name, o->yes ? "removing what provision created" :
+	    "what --remove --yes would delete");
+	if ((ex = provision_clients_remove(p, t, PROG, token, o->yes, &found)) !=
+	    PROVISION_OK || (ex = provision_get(p, t, PROG, token, PROVIDER_PATH, true,
+	    &idp, err, errlen)) != PROVISION_OK)
+		return ex;
+	iss = json_string_value(json_object_get(idp, "issuerURI"));
+	ours = iss != NULL && strcmp(iss, t->issuer) == 0;
+	if (ours) {
+		printf("  - identity provider PureEngage (issuer %s)%s\n", t->issuer,
+		    o->yes ? "" : ": to delete");
+		found++;
+	} else if (idp != NULL) {
+		printf("  = identity provider PureEngage: another issuer, kept\n");
+	}
+	if (ours && o->yes)
+		ex = provision_call(p, t, PROG, token, "DELETE", PROVIDER_PATH, NULL,
+		    "sso:provider:delete", true, &ans, err, errlen);
+	json_decref(idp);
+	json_decref(ans);
+	if (ex != PROVISION_OK)
+		return ex;
+	if (found == 0) {
+		printf("no change: nothing provision created is left\n");
+		return PROVISION_OK;
+	}
+	if (!o->yes) {
+		fprintf(stderr, PROG ": %d item(s) would be deleted; add --yes to delete "
+		    "them\n", found);
+		return PROVISION_USAGE;
+	}
+	printf("removed %d item(s); the role permissions granted stay, and %s still "
+	    "names the deleted clients\n", found, t->file);
+	return PROVISION_OK;
+}
+
+/* The identity provider's record: compared, printed, written when it differs. */
+static int
+provider_run(const struct provision_opts *o, struct platform *p, const struct tenant *t,
+    const char *token, const char *sso, bool *ret_changed, char *err, size_t errlen)
+{
+	json_t	*cur = NULL, *want = NULL, *body;
+	char	*cert = NULL, *dup = NULL;
+	int	 ex, changes;
+
 	if ((cert = x509_pem_body(keystore_cert_pem(t->keys), true)) == NULL) {
-		snprintf(err, sizeof(err), "cannot read the tenant's certificate");
-		goto done;
+		snprintf(err, errlen, "cannot read the tenant's certificate");
+		return PROVISION_ERROR;
 	}
 	/* The NameID format the broker's assertions carry ([saml] name_id_format). */
 	want = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:b}", "name", o->name, "issuerURI",
 	    t->issuer, "ssoTargetURI", sso, "certificate", cert, "nameIdentifierFormat",
 	    t->name_id_format != NULL ? t->name_id_format : SAML_NAMEID_EMAIL,
 	    "autoProvisionUsers", 1, "disabled", 0);
-	if ((p = platform_new(conf)) == NULL) {
-		snprintf(err, sizeof(err), "cannot initialise libcurl");
-		goto done;
-	}
-	if ((ex = provision_admin_token(p, t, "samlbroker provision", &token, err,
-	    sizeof(err))) != PROVISION_OK ||
-	    (ex = provision_get(p, t, "samlbroker provision", token, PROVIDER_PATH, true,
-	    &cur, err, sizeof(err))) != PROVISION_OK ||
-	    (ex = provision_find_duplicate(p, t, "samlbroker provision", token, &dup, err,
-	    sizeof(err))) != PROVISION_OK)
+	if ((ex = provision_get(p, t, PROG, token, PROVIDER_PATH, true, &cur, err,
+	    errlen)) != PROVISION_OK ||
+	    (ex = provision_find_duplicate(p, t, PROG, token, &dup, err,
+	    errlen)) != PROVISION_OK)
 		goto done;
 	if (dup != NULL) {
-		snprintf(err, sizeof(err), "the identity provider '%s' of the organization "
+		snprintf(err, errlen, "the identity provider '%s' of the organization "
 		    "already uses the issuer %s; PureCloud must not have two providers with "
 		    "the same issuer: change [saml] issuer or that provider", dup, t->issuer);
 		ex = PROVISION_CONFLICT;
@@ -371,33 +460,84 @@ provision_run(const struct provision_opts *o)
 	}
 	if ((changes = plan_show(t, cur, want)) == 0) {
 		printf("no change: the identity provider already matches\n");
-		ex = PROVISION_OK;
 		goto done;
 	}
 	if (o->dry_run) {
 		printf("dry run: %d field(s) would change; nothing written\n", changes);
-		ex = PROVISION_OK;
 		goto done;
 	}
 	/* Fields this command does not manage keep their values. */
 	body = cur != NULL ? json_deep_copy(cur) : json_object();
 	json_object_del(body, "selfUri");
 	json_object_update(body, want);
-	ex = provision_put(p, t, token, body, err, sizeof(err));
+	ex = provision_put(p, t, token, body, err, errlen);
 	json_decref(body);
 	if (ex == PROVISION_OK)
 		printf("identity provider %s: %s\n", o->name, cur == NULL ? "created" :
 		    "updated");
+	*ret_changed = ex == PROVISION_OK;
+done:
+	free(dup);
+	json_decref(cur);
+	json_decref(want);
+	free(cert);
+	return ex;
+}
+
+static int
+provision_run(const struct provision_opts *o, int *ret_changes)
+{
+	struct broker_config	*conf;
+	const struct tenant	*t;
+	struct platform		*p = NULL;
+	char			 err[768] = "", *token = NULL, *sso = NULL;
+	int			 ex = PROVISION_ERROR, created = 0, granted = 0;
+	bool			 idp = false;
+
+	/* Clients still to be created do not stop this load. */
+	if ((conf = config_load_verbose_ext(o->conf, CONFIG_WARN_OPEN |
+	    CONFIG_PENDING_CLIENTS)) == NULL)
+		return PROVISION_ERROR;
+	if ((t = config_tenant_find(conf, o->tenant)) == NULL) {
+		snprintf(err, sizeof(err), "unknown tenant '%s'", o->tenant);
+		goto done;
+	}
+	if (!o->rotate && !o->remove &&
+	    (sso = sso_target(t, o->sso_target)) == NULL) {
+		snprintf(err, sizeof(err), "base_service_url is not a known region's; give "
+		    "--sso-target URI (the browser application, https://apps.DOMAIN)");
+		goto done;
+	}
+	if ((p = platform_new(conf)) == NULL) {
+		snprintf(err, sizeof(err), "cannot initialise libcurl");
+		goto done;
+	}
+	if ((ex = provision_admin_token(p, t, PROG, &token, err, sizeof(err))) !=
+	    PROVISION_OK)
+		goto done;
+	if (o->rotate) {
+		ex = rotate_run(o, p, t, token);
+		goto done;
+	}
+	if (o->remove) {
+		ex = remove_run(o, p, t, token, err, sizeof(err));
+		goto done;
+	}
+	/* Each step prints its own error. */
+	if ((ex = provision_clients(p, o->conf, t, PROG, token, sso, o->dry_run,
+	    &created)) != PROVISION_OK ||
+	    (ex = provision_roles(p, t, PROG, token, o->dry_run, &granted)) !=
+	    PROVISION_OK)
+		goto done;
+	ex = provider_run(o, p, t, token, sso, &idp, err, sizeof(err));
+	if (ret_changes != NULL)
+		*ret_changes = created + granted + idp;
 done:
 	/* err may quote PureCloud (a message, a provider's name or path). */
 	text_printable(err);
 	if (ex != PROVISION_OK && err[0] != '\0')
-		fprintf(stderr, "samlbroker provision: %s\n", err);
-	free(dup);
-	json_decref(cur);
-	json_decref(want);
+		fprintf(stderr, PROG ": %s\n", err);
 	secret_free(token);
-	free(cert);
 	free(sso);
 	platform_free(p);
 	config_free(conf);
@@ -497,33 +637,76 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: samlbroker provision [-c FILE] -t TENANT [--dry-run] [--sso-target URI]\n"
 	    "           [--name NAME]\n"
-	    "Creates or updates the tenant's PureEngage identity provider in PureCloud\n"
-	    "(PUT /api/v2/identityproviders/pureengage) with the tenant's certificate\n"
-	    "and issuer, authenticated with its [provisioning] client.  Prints each\n"
-	    "field's change and writes only when one differs.\n"
+	    "       samlbroker provision [-c FILE] -t TENANT --rotate-secrets [--dry-run]\n"
+	    "           [--service SECTION] [--reload [--pid-file FILE]]\n"
+	    "       samlbroker provision [-c FILE] -t TENANT --remove [--yes]\n"
+	    "Creates the tenant's OAuth clients where the tenant file has none (the\n"
+	    "SAML2 Bearer client of [saml_auth], a Client Credentials client for each\n"
+	    "section with oauth_roles or oauth_divisions), writing their ids and\n"
+	    "secrets into it, and checks those it has; then creates or updates the\n"
+	    "PureEngage identity provider (PUT /api/v2/identityproviders/pureengage)\n"
+	    "with the tenant's certificate and issuer.  Authenticated with the\n"
+	    "tenant's [provisioning] client.  Prints each change (never a secret) and\n"
+	    "writes only when something differs.\n"
 	    "  -c, --config FILE     the broker's configuration\n"
 	    "  -t, --tenant TENANT   the tenant\n"
 	    "  -n, --dry-run         print the changes, write nothing\n"
 	    "      --sso-target URI  ssoTargetURI (default https://apps.DOMAIN of the region)\n"
 	    "      --name NAME       the provider's name (default " DEFAULT_NAME ")\n"
+	    "      --rotate-secrets  new secrets for the tenant's clients, written where\n"
+	    "                        the old ones were\n"
+	    "      --service SECTION with --rotate-secrets: that client only\n"
+	    "      --reload          then reload the broker (systemctl reload samlbroker,\n"
+	    "                        or SIGHUP to --pid-file's process)\n"
+	    "      --remove          what provision created for the tenant (its OAuth\n"
+	    "                        clients, the identity provider): listed; deleted\n"
+	    "                        with --yes\n"
 	    "Exit status: 0 done or nothing to do, 1 error, 2 usage, 3 credentials or\n"
 	    "permissions refused, 4 PureCloud unreachable or unavailable, 5 another\n"
 	    "identity provider uses the same issuer.\n");
 }
 
+enum { OPT_SSO = 256, OPT_NAME, OPT_ROTATE, OPT_SERVICE, OPT_RELOAD, OPT_PID,
+	OPT_REMOVE, OPT_YES };
+static const struct option longopts[] = {
+	{ "config",		required_argument,	NULL, 'c' },
+	{ "tenant",		required_argument,	NULL, 't' },
+	{ "dry-run",		no_argument,		NULL, 'n' },
+	{ "sso-target",		required_argument,	NULL, OPT_SSO },
+	{ "name",		required_argument,	NULL, OPT_NAME },
+	{ "rotate-secrets",	no_argument,		NULL, OPT_ROTATE },
+	{ "service",		required_argument,	NULL, OPT_SERVICE },
+	{ "reload",		no_argument,		NULL, OPT_RELOAD },
+	{ "pid-file",		required_argument,	NULL, OPT_PID },
+	{ "remove",		no_argument,		NULL, OPT_REMOVE },
+	{ "yes",		no_argument,		NULL, OPT_YES },
+	{ "help",		no_argument,		NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* The options that go together; -1 after saying which do not. */
+static int
+opts_check(const struct provision_opts *o)
+{
+	if ((o->service != NULL || o->reload) && !o->rotate) {
+		fprintf(stderr, PROG ": --service and --reload go with --rotate-secrets\n");
+		return -1;
+	}
+	if ((o->yes && !o->remove) || (o->remove && (o->rotate || o->dry_run))) {
+		fprintf(stderr, PROG ": --yes goes with --remove, which goes with neither "
+		    "--rotate-secrets nor --dry-run (without --yes it deletes nothing)\n");
+		return -1;
+	}
+	if (o->pid_file != NULL && !o->reload) {
+		fprintf(stderr, PROG ": --pid-file goes with --reload\n");
+		return -1;
+	}
+	return 0;
+}
+
 int
 cmd_provision(int argc, char **argv)
 {
-	enum { OPT_SSO = 256, OPT_NAME };
-	static const struct option longopts[] = {
-		{ "config",	required_argument,	NULL, 'c' },
-		{ "tenant",	required_argument,	NULL, 't' },
-		{ "dry-run",	no_argument,		NULL, 'n' },
-		{ "sso-target",	required_argument,	NULL, OPT_SSO },
-		{ "name",	required_argument,	NULL, OPT_NAME },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct provision_opts	 o = { .conf = SAMLBROKER_DEFAULT_CONF, .name = DEFAULT_NAME };
 	int			 ch;
 
@@ -544,6 +727,24 @@ cmd_provision(int argc, char **argv)
 		case OPT_NAME:
 			o.name = optarg;
 			break;
+		case OPT_ROTATE:
+			o.rotate = true;
+			break;
+		case OPT_SERVICE:
+			o.service = optarg;
+			break;
+		case OPT_RELOAD:
+			o.reload = true;
+			break;
+		case OPT_PID:
+			o.pid_file = optarg;
+			break;
+		case OPT_REMOVE:
+			o.remove = true;
+			break;
+		case OPT_YES:
+			o.yes = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -552,6 +753,8 @@ cmd_provision(int argc, char **argv)
 			return PROVISION_USAGE;
 		}
 	}
+	if (opts_check(&o) == -1)
+		return PROVISION_USAGE;
 	if (optind != argc || o.tenant == NULL) {
 		usage(stderr);
 		return PROVISION_USAGE;
@@ -562,5 +765,16 @@ cmd_provision(int argc, char **argv)
 		    "--sso-target must be an https:// URI\n");
 		return PROVISION_USAGE;
 	}
-	return provision_run(&o);
+	return provision_run(&o, NULL);
+}
+
+int
+provision_tenant(const char *conf, const char *tenant, const char *sso_target,
+    int *ret_changes)
+{
+	struct provision_opts	 o = { .conf = conf, .tenant = tenant,
+				    .sso_target = sso_target, .name = DEFAULT_NAME };
+
+	*ret_changes = 0;
+	return provision_run(&o, ret_changes);
 }

@@ -18,7 +18,7 @@
  *             overwritten with zeros and removed.
  *
  * The tenant file is rewritten in place of its [saml] options only (every
- * other byte kept), through a temporary file renamed over it.  The
+ * other byte kept) by tenant_file.c.  The
  * identity provider is written through provision.c.  It owns no daemon
  * state: the running broker learns of a change by its reload (SIGHUP).
  */
@@ -27,11 +27,9 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,225 +42,7 @@
 #include "commands.h"
 
 #define PROG		"samlbroker rollover"
-#define TENANT_MAX	(1024 * 1024)	/* a tenant file */
 #define DEFAULT_DAYS	3652
-
-/*
- * The tenant file's rewriting.
- */
-
-/* The line number (1-based) where [saml]'s options end: its last option's
- * last line, or the header's line.  0 when there is no [saml]. */
-static int
-saml_end(const struct ini_section *s)
-{
-	int	 end = s->line;
-
-	for (size_t i = 0; i < s->n_options; i++)
-		if (s->options[i].last_line > end)
-			end = s->options[i].last_line;
-	return end;
-}
-
-/* The rewritten text may hold an inline key: a secret_buf, never realloc. */
-static void
-put(struct secret_buf *b, const char *p, size_t n)
-{
-	if (n > 0 && secret_buf_add(b, p, n, 4 * TENANT_MAX) == -1)
-		fatalx("a tenant file's rewriting grew over %d bytes", 4 * TENANT_MAX);
-}
-
-static void
-put_option(struct secret_buf *b, const struct rollover_edit *e, const char *eol)
-{
-	put(b, e->name, strlen(e->name));
-	put(b, " = ", 3);
-	put(b, e->value, strlen(e->value));
-	put(b, eol, strlen(eol));
-}
-
-char *
-rollover_rewrite(const char *buf, size_t len, const struct rollover_edit *edits,
-    size_t n_edits, size_t *ret_len, char *err, size_t errlen)
-{
-	struct ini_file		*f;
-	struct ini_section	*s;
-	struct ini_option	*o;
-	const char		*p = buf, *end = buf + len, *nl, *eol;
-	struct secret_buf	 b = { NULL, 0, 0 };
-	size_t			 n;
-	int			*from, *to, line = 0, last;
-	bool			 skip;
-
-	if ((f = ini_parse(NULL, buf, len, err, errlen)) == NULL)
-		return NULL;
-	if ((s = ini_section_find(f, "saml")) == NULL) {
-		snprintf(err, errlen, "no [saml] section");
-		ini_free(f);
-		return NULL;
-	}
-	from = xcalloc(n_edits + 1, sizeof(*from));
-	to = xcalloc(n_edits + 1, sizeof(*to));
-	for (size_t i = 0; i < n_edits; i++)
-		if ((o = ini_option_find(s, edits[i].name)) != NULL) {
-			from[i] = o->line;
-			to[i] = o->last_line;
-		}
-	last = saml_end(s);
-	ini_free(f);
-	/* New lines end as the file's first line does (a Windows export). */
-	nl = memchr(buf, '\n', len);
-	eol = nl != NULL && nl > buf && nl[-1] == '\r' ? "\r\n" : "\n";
-	while (p < end) {
-		line++;
-		nl = memchr(p, '\n', (size_t)(end - p));
-		n = nl != NULL ? (size_t)(nl + 1 - p) : (size_t)(end - p);
-		skip = false;
-		for (size_t i = 0; i < n_edits; i++) {
-			if (line < from[i] || line > to[i])
-				continue;
-			skip = true;
-			if (line == from[i] && edits[i].value != NULL)
-				put_option(&b, &edits[i], eol);
-		}
-		if (!skip)
-			put(&b, p, n);
-		if (line == last) {
-			if (nl == NULL && !skip)
-				put(&b, eol, strlen(eol));
-			for (size_t i = 0; i < n_edits; i++)
-				if (from[i] == 0 && edits[i].value != NULL)
-					put_option(&b, &edits[i], eol);
-		}
-		p += n;
-	}
-	free(from);
-	free(to);
-	if (b.data == NULL)
-		b.data = xstrdup("");
-	*ret_len = b.len;
-	return b.data;
-}
-
-static void
-dir_sync(const char *path)
-{
-	char	*copy = xstrdup(path);
-	int	 fd;
-
-	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		fsync(fd);
-		close(fd);
-	}
-	free(copy);
-}
-
-int
-rollover_file_replace(const char *path, const char *buf, size_t len, char *err,
-    size_t errlen)
-{
-	struct stat	 st;
-	char		*copy = NULL, *tmp = NULL;
-	size_t		 done = 0;
-	ssize_t		 w;
-	int		 fd = -1, rc = -1;
-
-	if (lstat(path, &st) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		return -1;
-	}
-	copy = xstrdup(path);
-	tmp = path_join(dirname(copy), ".rollover.XXXXXX");
-	if ((fd = mkstemp(tmp)) == -1) {
-		snprintf(err, errlen, "cannot create a temporary file beside %s: %s", path,
-		    strerror(errno));
-		goto done;
-	}
-	if (fchmod(fd, st.st_mode & 07777) == -1 ||
-	    ((st.st_uid != geteuid() || st.st_gid != getegid()) &&
-	    fchown(fd, st.st_uid, st.st_gid) == -1)) {
-		snprintf(err, errlen, "cannot give the new %s the owner and mode of the "
-		    "old: %s", path, strerror(errno));
-		goto done;
-	}
-	while (done < len) {
-		if ((w = write(fd, buf + done, len - done)) == -1) {
-			if (errno == EINTR)
-				continue;
-			snprintf(err, errlen, "cannot write beside %s: %s", path,
-			    strerror(errno));
-			goto done;
-		}
-		done += (size_t)w;
-	}
-	if (fsync(fd) == -1 || close(fd) == -1) {
-		fd = -1;
-		snprintf(err, errlen, "cannot write beside %s: %s", path, strerror(errno));
-		goto done;
-	}
-	fd = -1;
-	if (rename(tmp, path) == -1) {
-		snprintf(err, errlen, "cannot replace %s: %s", path, strerror(errno));
-		goto done;
-	}
-	dir_sync(path);
-	rc = 0;
-done:
-	if (fd != -1)
-		close(fd);
-	if (rc == -1 && tmp != NULL)
-		unlink(tmp);
-	free(tmp);
-	free(copy);
-	return rc;
-}
-
-int
-rollover_file_wipe(const char *path, char *err, size_t errlen)
-{
-	static const char	 zeros[4096];
-	struct stat		 st;
-	off_t			 left;
-	ssize_t			 w;
-	int			 fd;
-
-	if ((fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		close(fd);
-		return -1;
-	}
-	for (left = st.st_size; left > 0; left -= w) {
-		w = write(fd, zeros, left < (off_t)sizeof(zeros) ? (size_t)left :
-		    sizeof(zeros));
-		if (w == -1 && errno == EINTR) {
-			w = 0;
-			continue;
-		}
-		if (w <= 0) {
-			snprintf(err, errlen, "cannot overwrite %s: %s", path, strerror(errno));
-			close(fd);
-			return -1;
-		}
-	}
-	if (fsync(fd) == -1 || close(fd) == -1) {
-		snprintf(err, errlen, "cannot sync %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (unlink(path) == -1) {
-		snprintf(err, errlen, "cannot remove %s: %s", path, strerror(errno));
-		return -1;
-	}
-	dir_sync(path);
-	return 0;
-}
 
 /*
  * The command.
@@ -285,74 +65,16 @@ struct rollover_opts {
 static char *
 option_raw(const char *buf, size_t len, const char *name)
 {
-	struct ini_file		*f;
-	struct ini_section	*s;
-	struct ini_option	*o;
-	char			 err[256], *v = NULL;
-
-	if ((f = ini_parse(NULL, buf, len, err, sizeof(err))) == NULL)
-		return NULL;
-	if ((s = ini_section_find(f, "saml")) != NULL &&
-	    (o = ini_option_find(s, name)) != NULL)
-		v = xstrdup(o->value);
-	ini_free(f);
-	return v;
+	return tenant_file_option(buf, len, "saml", name);
 }
 
-/*
- * The tenant file's text edited and written back; prints what changes.
- * The configuration must still load with it (conf, the main file):
- * otherwise the file is put back as it was, and the broker's next reload
- * is not the one to find out.
- */
+/* The tenant file's [saml] edited (tenant_file_edit). */
 static int
-tenant_file_edit(const char *conf, const struct tenant *t,
-    const struct rollover_edit *edits, size_t n, bool dry_run)
+saml_edit(const char *conf, const struct tenant *t, const struct tenant_edit *edits,
+    size_t n, bool dry_run)
 {
-	struct broker_config	*c;
-	char			 err[PATH_MAX + 256], *buf = NULL, *out = NULL;
-	size_t			 len, olen;
-	int			 rc = -1;
-
-	if (read_file_limited(t->file, TENANT_MAX, &buf, &len) == -1) {
-		fprintf(stderr, PROG ": cannot read %s: %s\n", t->file, strerror(errno));
-		return -1;
-	}
-	if ((out = rollover_rewrite(buf, len, edits, n, &olen, err, sizeof(err))) == NULL) {
-		fprintf(stderr, PROG ": %s: %s\n", t->file, err);
-		goto done;
-	}
-	for (size_t i = 0; i < n; i++)
-		printf("  %s [saml] %s: %s\n", t->file, edits[i].name,
-		    edits[i].value == NULL ? "removed" : "set");
-	if (dry_run) {
-		rc = 0;
-		goto done;
-	}
-	if (rollover_file_replace(t->file, out, olen, err, sizeof(err)) == -1) {
-		fprintf(stderr, PROG ": %s\n", err);
-		goto done;
-	}
-	if ((c = config_load_verbose(conf)) == NULL) {
-		if (rollover_file_replace(t->file, buf, len, err, sizeof(err)) == -1)
-			fprintf(stderr, PROG ": the configuration does not load with the "
-			    "changed %s (above), and putting it back failed: %s\n", t->file,
-			    err);
-		else
-			fprintf(stderr, PROG ": the configuration does not load with the "
-			    "changed %s (above); it is back as it was\n", t->file);
-		goto done;
-	}
-	config_free(c);
-	rc = 0;
-done:
-	if (buf != NULL)
-		OPENSSL_cleanse(buf, len);
-	if (out != NULL)
-		OPENSSL_cleanse(out, olen);
-	free(buf);
-	free(out);
-	return rc;
+	return tenant_file_edit(conf, t, PROG, edits, n, dry_run ? TENANT_FILE_DRY_RUN : 0,
+	    0);
 }
 
 /* A certificate's body (the identity provider's form). */
@@ -503,7 +225,7 @@ next_key_make(const struct rollover_opts *o, const struct tenant *t, const char 
 	time_t	 now = time(NULL);
 	int	 rc = -1;
 
-	if (read_file_limited(t->file, TENANT_MAX, &buf, &len) == 0)
+	if (read_file_limited(t->file, TENANT_FILE_MAX, &buf, &len) == 0)
 		pkey_raw = option_raw(buf, len, "pkey");
 	dir = key_dir(o, t, pkey_raw);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime(&now));
@@ -567,7 +289,7 @@ stage(const struct rollover_opts *o, const struct broker_config *conf,
     const struct tenant *t)
 {
 	struct next_key		 nk = { NULL, NULL, NULL, false };
-	struct rollover_edit	 edits[3];
+	struct tenant_edit	 edits[3];
 	char			*pw_path = NULL, *vc = NULL, *vk = NULL, *vp = NULL, err[512];
 	int			 ex = 1;
 
@@ -594,12 +316,12 @@ stage(const struct rollover_opts *o, const struct broker_config *conf,
 	    (o->cert != NULL ? next_key_take(o, t, pw_path, &nk) :
 	    next_key_make(o, t, pw_path, &nk)) == -1)
 		goto done;
-	edits[0] = (struct rollover_edit){ "next_certificate", vc = file_value(nk.cert_path) };
-	edits[1] = (struct rollover_edit){ "next_pkey", vk = file_value(nk.key_path) };
-	edits[2] = (struct rollover_edit){ "next_password", vp = file_value(pw_path) };
-	if (tenant_file_edit(o->conf, t, edits, 3, o->dry_run) == -1) {
+	edits[0] = (struct tenant_edit){ "saml", "next_certificate", vc = file_value(nk.cert_path) };
+	edits[1] = (struct tenant_edit){ "saml", "next_pkey", vk = file_value(nk.key_path) };
+	edits[2] = (struct tenant_edit){ "saml", "next_password", vp = file_value(pw_path) };
+	if (saml_edit(o->conf, t, edits, 3, o->dry_run) == -1) {
 		/* A key made for nothing does not stay on disk. */
-		if (nk.made && (rollover_file_wipe(nk.key_path, err, sizeof(err)) == -1 ||
+		if (nk.made && (tenant_file_wipe(nk.key_path, err, sizeof(err)) == -1 ||
 		    unlink(nk.cert_path) == -1))
 			fprintf(stderr, PROG ": cannot remove %s or %s\n", nk.key_path,
 			    nk.cert_path);
@@ -621,50 +343,6 @@ done:
 	return ex;
 }
 
-/* --reload: SIGHUP to --pid-file's process, else systemctl reload. */
-static int
-reload_broker(const struct rollover_opts *o)
-{
-	char	*buf = NULL;
-	size_t	 len;
-	long	 pid;
-	char	*end;
-	int	 rc;
-
-	if (o->pid_file != NULL) {
-		if (read_file_limited(o->pid_file, 64, &buf, &len) == -1) {
-			fprintf(stderr, PROG ": cannot read %s: %s\n", o->pid_file,
-			    strerror(errno));
-			return -1;
-		}
-		errno = 0;
-		pid = strtol(buf, &end, 10);
-		if (errno != 0 || end == buf || (*end != '\0' && *end != '\n') || pid <= 1) {
-			fprintf(stderr, PROG ": %s does not hold a process id\n", o->pid_file);
-			free(buf);
-			return -1;
-		}
-		free(buf);
-		if (kill((pid_t)pid, SIGHUP) == -1) {
-			fprintf(stderr, PROG ": cannot send SIGHUP to %ld: %s\n", pid,
-			    strerror(errno));
-			return -1;
-		}
-		printf("sent SIGHUP to the broker (pid %ld): it signs with the new key "
-		    "once the reload is done (its log says event=reload)\n", pid);
-		return 0;
-	}
-	fflush(stdout);
-	rc = system("systemctl reload samlbroker");
-	if (rc != 0) {
-		fprintf(stderr, PROG ": systemctl reload samlbroker failed; reload the "
-		    "broker by hand (SIGHUP)\n");
-		return -1;
-	}
-	printf("reloaded the broker (systemctl reload samlbroker)\n");
-	return 0;
-}
-
 /* The tenant file with the next key as the current one and the old
  * certificate (and key file) as the previous. */
 static int
@@ -672,12 +350,12 @@ activate_edit(const struct rollover_opts *o, const struct tenant *t)
 {
 	static const char *const names[] = { "next_certificate", "next_pkey",
 	    "next_password", "certificate", "pkey" };
-	struct rollover_edit	 edits[8];
+	struct tenant_edit	 edits[8];
 	char			*buf = NULL, *v[5] = { NULL };
 	size_t			 len, n = 0;
 	int			 rc = -1;
 
-	if (read_file_limited(t->file, TENANT_MAX, &buf, &len) == -1) {
+	if (read_file_limited(t->file, TENANT_FILE_MAX, &buf, &len) == -1) {
 		fprintf(stderr, PROG ": cannot read %s: %s\n", t->file, strerror(errno));
 		return -1;
 	}
@@ -686,16 +364,16 @@ activate_edit(const struct rollover_opts *o, const struct tenant *t)
 			fprintf(stderr, PROG ": %s changed since it was loaded\n", t->file);
 			goto done;
 		}
-	edits[n++] = (struct rollover_edit){ "certificate", v[0] };
-	edits[n++] = (struct rollover_edit){ "pkey", v[1] };
-	edits[n++] = (struct rollover_edit){ "password", v[2] };
-	edits[n++] = (struct rollover_edit){ "previous_certificate", v[3] };
+	edits[n++] = (struct tenant_edit){ "saml", "certificate", v[0] };
+	edits[n++] = (struct tenant_edit){ "saml", "pkey", v[1] };
+	edits[n++] = (struct tenant_edit){ "saml", "password", v[2] };
+	edits[n++] = (struct tenant_edit){ "saml", "previous_certificate", v[3] };
 	if (strncmp(v[4], "file:", 5) == 0)
-		edits[n++] = (struct rollover_edit){ "previous_pkey", v[4] };
-	edits[n++] = (struct rollover_edit){ "next_certificate", NULL };
-	edits[n++] = (struct rollover_edit){ "next_pkey", NULL };
-	edits[n++] = (struct rollover_edit){ "next_password", NULL };
-	rc = tenant_file_edit(o->conf, t, edits, n, o->dry_run);
+		edits[n++] = (struct tenant_edit){ "saml", "previous_pkey", v[4] };
+	edits[n++] = (struct tenant_edit){ "saml", "next_certificate", NULL };
+	edits[n++] = (struct tenant_edit){ "saml", "next_pkey", NULL };
+	edits[n++] = (struct tenant_edit){ "saml", "next_password", NULL };
+	rc = saml_edit(o->conf, t, edits, n, o->dry_run);
 done:
 	OPENSSL_cleanse(buf, len);
 	free(buf);
@@ -750,7 +428,7 @@ activate(const struct rollover_opts *o, const struct broker_config *conf,
 	printf("activated: %s names the new key; the old certificate stays published "
 	    "until rollover retire\n", t->file);
 	if (o->reload)
-		return reload_broker(o) == 0 ? 0 : 1;
+		return tenant_file_reload(PROG, o->pid_file) == 0 ? 0 : 1;
 	printf("reload the broker now so that it signs with the new key "
 	    "(systemctl reload samlbroker, or SIGHUP); cached tokens are kept\n");
 	return 0;
@@ -760,8 +438,8 @@ static int
 retire(const struct rollover_opts *o, const struct broker_config *conf,
     const struct tenant *t)
 {
-	struct rollover_edit	 edits[2] = { { "previous_certificate", NULL },
-				    { "previous_pkey", NULL } };
+	struct tenant_edit	 edits[2] = { { "saml", "previous_certificate", NULL },
+				    { "saml", "previous_pkey", NULL } };
 	char			*body = NULL, err[PATH_MAX + 256];
 	bool			 changed;
 	int			 ex = 1;
@@ -780,13 +458,13 @@ retire(const struct rollover_opts *o, const struct broker_config *conf,
 	    (const char *const *)&body, 1, o->dry_run, &changed)) != PROVISION_OK)
 		goto done;
 	ex = 1;
-	if (tenant_file_edit(o->conf, t, edits, 2, o->dry_run) == -1)
+	if (saml_edit(o->conf, t, edits, 2, o->dry_run) == -1)
 		goto done;
 	if (t->previous_pkey != NULL) {
 		if (o->dry_run)
 			printf("  would overwrite with zeros and remove %s\n",
 			    t->previous_pkey);
-		else if (rollover_file_wipe(t->previous_pkey, err, sizeof(err)) == -1 &&
+		else if (tenant_file_wipe(t->previous_pkey, err, sizeof(err)) == -1 &&
 		    errno != ENOENT) {
 			fprintf(stderr, PROG ": the old key: %s\n", err);
 			goto done;

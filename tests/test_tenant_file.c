@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * test_rollover.c - rollover.c's tenant-file work: rollover_rewrite keeps
- * every byte it was not asked to change (BOM, comments, other sections,
+ * test_tenant_file.c - tenant_file.c: tenant_file_rewrite keeps every
+ * byte it was not asked to change (BOM, comments, other sections,
  * continuation lines of other options, CRLF line ends), replaces an
- * option's whole value (its continuation lines too), removes options and
- * adds new ones after [saml]'s last option; rollover_file_replace is
- * atomic (a failure leaves the file as it was, no temporary file behind)
- * and keeps the file's mode; rollover_file_wipe zeroes and removes a
- * regular file and refuses a symbolic link.  (The whole commands run in
- * tests/serve_rollover.py.)
+ * option's whole value (its continuation lines too), removes options, adds
+ * new ones after their section's last option (rollover's [saml] edits,
+ * provision's client sections) and adds a missing section at the end;
+ * tenant_file_replace is atomic (a failure leaves the file as it was, no
+ * temporary file behind), keeps the file's mode, or makes it 0600 for a
+ * secret; tenant_file_wipe zeroes and removes a regular file and refuses a
+ * symbolic link.  (The whole commands run in tests/serve_rollover.py and
+ * tests/procedure.py.)
  */
 #include "config.h"
 
@@ -48,14 +50,14 @@ static const char tenant[] =
     "password = y\n";
 
 static char *
-rewrite(const char *in, const struct rollover_edit *e, size_t n)
+rewrite(const char *in, const struct tenant_edit *e, size_t n)
 {
 	char	 err[256] = "", *out;
 	size_t	 len;
 
-	out = rollover_rewrite(in, strlen(in), e, n, &len, err, sizeof(err));
+	out = tenant_file_rewrite(in, strlen(in), e, n, &len, err, sizeof(err));
 	if (out == NULL)
-		fail_msg("rollover_rewrite: %s", err);
+		fail_msg("tenant_file_rewrite: %s", err);
 	assert_int_equal(strlen(out), len);
 	return out;
 }
@@ -63,10 +65,10 @@ rewrite(const char *in, const struct rollover_edit *e, size_t n)
 static void
 test_rewrite_stage(void **state)
 {
-	const struct rollover_edit e[] = {
-		{ "next_certificate", "file:/k/n.cert.b64" },
-		{ "next_pkey", "file:/k/n.key.b64" },
-		{ "next_password", "file:/k/pw" },
+	const struct tenant_edit e[] = {
+		{ "saml", "next_certificate", "file:/k/n.cert.b64" },
+		{ "saml", "next_pkey", "file:/k/n.key.b64" },
+		{ "saml", "next_password", "file:/k/pw" },
 	};
 	char	*out;
 
@@ -98,24 +100,24 @@ test_rewrite_stage(void **state)
 static void
 test_rewrite_activate(void **state)
 {
-	const struct rollover_edit stage[] = {
-		{ "next_certificate", "NEWCERT" },
-		{ "next_pkey", "file:/k/n.key.b64" },
-		{ "next_password", "file:/k/pw" },
+	const struct tenant_edit stage[] = {
+		{ "saml", "next_certificate", "NEWCERT" },
+		{ "saml", "next_pkey", "file:/k/n.key.b64" },
+		{ "saml", "next_password", "file:/k/pw" },
 	};
-	const struct rollover_edit act[] = {
-		{ "certificate", "NEWCERT" },
-		{ "pkey", "file:/k/n.key.b64" },
-		{ "password", "file:/k/pw" },
-		{ "previous_certificate", "AAAA BBBB" },
-		{ "previous_pkey", "file:keys/old.key.b64" },
-		{ "next_certificate", NULL },
-		{ "next_pkey", NULL },
-		{ "next_password", NULL },
+	const struct tenant_edit act[] = {
+		{ "saml", "certificate", "NEWCERT" },
+		{ "saml", "pkey", "file:/k/n.key.b64" },
+		{ "saml", "password", "file:/k/pw" },
+		{ "saml", "previous_certificate", "AAAA BBBB" },
+		{ "saml", "previous_pkey", "file:keys/old.key.b64" },
+		{ "saml", "next_certificate", NULL },
+		{ "saml", "next_pkey", NULL },
+		{ "saml", "next_password", NULL },
 	};
-	const struct rollover_edit retire[] = {
-		{ "previous_certificate", NULL },
-		{ "previous_pkey", NULL },
+	const struct tenant_edit retire[] = {
+		{ "saml", "previous_certificate", NULL },
+		{ "saml", "previous_pkey", NULL },
 	};
 	char	*staged, *active, *retired;
 
@@ -157,7 +159,7 @@ test_rewrite_activate(void **state)
 static void
 test_rewrite_line_ends(void **state)
 {
-	const struct rollover_edit e[] = { { "next_pkey", "K" }, { "pkey", "P2" } };
+	const struct tenant_edit e[] = { { "saml", "next_pkey", "K" }, { "saml", "pkey", "P2" } };
 	char	*out;
 
 	(void)state;
@@ -170,18 +172,54 @@ test_rewrite_line_ends(void **state)
 	free(out);
 }
 
+/* provision's edits: other sections, a section added at the end. */
+static void
+test_rewrite_sections(void **state)
+{
+	const struct tenant_edit e[] = {
+		{ "saml_auth", "client_id", "new-id" },
+		{ "saml_auth", "password", "file:/s/saml" },
+		{ "ewt", "client_id", "ewt-id" },
+		{ "ewt", "password", "S3" },
+		{ "general", "organization_id", "org" },
+	};
+	const struct tenant_edit add[] = {
+		{ "provisioning", "client_id", "adm" },
+		{ "provisioning", "password", "file:/s/adm" },
+	};
+	char	*out, *again;
+
+	(void)state;
+	out = rewrite("[general]\norganization_sname = a\n\n[saml_auth]\npassword = "
+	    "file:/s/saml\n\n[ewt]\noauth_roles = r\n", e, 5);
+	assert_string_equal(out, "[general]\norganization_sname = a\n"
+	    "organization_id = org\n\n[saml_auth]\npassword = file:/s/saml\n"
+	    "client_id = new-id\n\n[ewt]\noauth_roles = r\nclient_id = ewt-id\n"
+	    "password = S3\n");
+	again = rewrite(out, add, 2);
+	assert_string_equal(again + strlen(out), "\n[provisioning]\nclient_id = adm\n"
+	    "password = file:/s/adm\n");
+	free(again);
+	/* A last line without a newline; an empty text. */
+	again = rewrite("[a]\nb = c", add, 2);
+	assert_string_equal(again, "[a]\nb = c\n\n[provisioning]\nclient_id = adm\n"
+	    "password = file:/s/adm\n");
+	free(again);
+	again = rewrite("", add, 1);
+	assert_string_equal(again, "[provisioning]\nclient_id = adm\n");
+	free(again);
+	free(out);
+}
+
 static void
 test_rewrite_errors(void **state)
 {
-	const struct rollover_edit e[] = { { "next_pkey", "K" } };
+	const struct tenant_edit e[] = { { "saml", "next_pkey", "K" } };
 	char	 err[256] = "";
 	size_t	 len;
 
 	(void)state;
-	assert_null(rollover_rewrite("[general]\na = b\n", 16, e, 1, &len, err,
-	    sizeof(err)));
-	assert_string_equal(err, "no [saml] section");
-	assert_null(rollover_rewrite("[saml\n", 6, e, 1, &len, err, sizeof(err)));
+	assert_null(tenant_file_rewrite("[saml\n", 6, e, 1, &len, err, sizeof(err)));
 	assert_true(err[0] != '\0');
 }
 
@@ -191,7 +229,7 @@ static int
 setup(void **state)
 {
 	(void)state;
-	strcpy(dir, "/tmp/test_rollover.XXXXXX");
+	strcpy(dir, "/tmp/test_tenant_file.XXXXXX");
 	return mkdtemp(dir) == NULL ? -1 : 0;
 }
 
@@ -232,7 +270,7 @@ test_replace(void **state)
 	assert_int_equal(file_write_new(path, 0640, "old\n", 4), 0);
 	assert_int_equal(stat(path, &st), 0);
 	ino = st.st_ino;
-	assert_int_equal(rollover_file_replace(path, "new text\n", 9, err, sizeof(err)), 0);
+	assert_int_equal(tenant_file_replace(path, "new text\n", 9, 0, err, sizeof(err)), 0);
 	assert_int_equal(read_file_limited(path, 100, &buf, &len), 0);
 	assert_string_equal(buf, "new text\n");
 	free(buf);
@@ -246,13 +284,13 @@ test_replace(void **state)
 	/* A link is not followed; the target is untouched, nothing is left. */
 	snprintf(link, sizeof(link), "%s/link.cfg", dir);
 	assert_int_equal(symlink(path, link), 0);
-	assert_int_equal(rollover_file_replace(link, "x", 1, err, sizeof(err)), -1);
+	assert_int_equal(tenant_file_replace(link, "x", 1, 0, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "not a regular file"));
 	assert_int_equal(unlink(link), 0);
 	/* A directory the temporary file cannot be made in: unchanged. */
 	if (geteuid() != 0) {
 		assert_int_equal(chmod(dir, 0500), 0);
-		assert_int_equal(rollover_file_replace(path, "lost", 4, err, sizeof(err)), -1);
+		assert_int_equal(tenant_file_replace(path, "lost", 4, 0, err, sizeof(err)), -1);
 		assert_non_null(strstr(err, "temporary file"));
 		assert_int_equal(chmod(dir, 0700), 0);
 		assert_int_equal(read_file_limited(path, 100, &buf, &len), 0);
@@ -260,7 +298,15 @@ test_replace(void **state)
 		free(buf);
 	}
 	assert_int_equal(dir_entries(), 1);
+	/* A secret written: 0600 whatever the old mode; never a new file. */
+	assert_int_equal(tenant_file_replace(path, "s\n", 2, TENANT_FILE_SECRET, err,
+	    sizeof(err)), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
 	assert_int_equal(unlink(path), 0);
+	assert_int_equal(tenant_file_replace(path, "s\n", 2, TENANT_FILE_SECRET, err,
+	    sizeof(err)), -1);
+	assert_int_equal(dir_entries(), 0);
 }
 
 static void
@@ -273,12 +319,12 @@ test_wipe(void **state)
 	snprintf(link, sizeof(link), "%s/link", dir);
 	assert_int_equal(file_write_new(path, 0600, "SECRET KEY TEXT\n", 16), 0);
 	assert_int_equal(symlink(path, link), 0);
-	assert_int_equal(rollover_file_wipe(link, err, sizeof(err)), -1);
+	assert_int_equal(tenant_file_wipe(link, err, sizeof(err)), -1);
 	assert_int_equal(access(path, F_OK), 0);
 	assert_int_equal(unlink(link), 0);
-	assert_int_equal(rollover_file_wipe(path, err, sizeof(err)), 0);
+	assert_int_equal(tenant_file_wipe(path, err, sizeof(err)), 0);
 	assert_int_equal(access(path, F_OK), -1);
-	assert_int_equal(rollover_file_wipe(path, err, sizeof(err)), -1);
+	assert_int_equal(tenant_file_wipe(path, err, sizeof(err)), -1);
 }
 
 int
@@ -288,6 +334,7 @@ main(void)
 		cmocka_unit_test(test_rewrite_stage),
 		cmocka_unit_test(test_rewrite_activate),
 		cmocka_unit_test(test_rewrite_line_ends),
+		cmocka_unit_test(test_rewrite_sections),
 		cmocka_unit_test(test_rewrite_errors),
 		cmocka_unit_test(test_replace),
 		cmocka_unit_test(test_wipe),
