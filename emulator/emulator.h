@@ -27,7 +27,7 @@ struct event_base;
 struct ssl_ctx_st;
 
 #define EMU_MAX_TOKENS		4096	/* bearer tokens remembered for the API */
-#define EMU_MAX_USERS		1024	/* users created per organization */
+#define EMU_MAX_USERS		65536	/* users created per organization */
 #define EMU_MAX_CERTS		5	/* certificates an identity provider keeps */
 #define EMU_NAMEID_EMAIL	"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 
@@ -57,6 +57,8 @@ struct emu_org {
 	json_t		*providers;		/* type -> record, as stored now */
 	char		**users;	/* created by SAML2 Bearer logins */
 	size_t		 n_users;
+	double		 bucket;	/* token-endpoint requests it may make now */
+	double		 bucket_at;	/* when bucket was last filled */
 };
 
 struct emu_config {
@@ -119,6 +121,15 @@ struct pending {
 };
 TAILQ_HEAD(pending_list, pending);
 
+/* The token endpoint's pace: a per-organization token bucket of rate
+ * requests a second (0: no limit) holding at most burst, and a latency
+ * added to every token-endpoint answer. */
+struct emu_limits {
+	double		 rate;
+	double		 burst;		/* 0: rate / 10, at least 1 */
+	long		 latency_ms;
+};
+
 struct emu_token {
 	char			*token;		/* a secret */
 	const struct emu_client	*client;
@@ -136,6 +147,8 @@ struct emu {
 	struct pending_list	 pending;
 	long			 opt_expires_in;	/* from the command line */
 	long			 expires_in;
+	struct emu_limits	 opt_limits;	/* from the command line */
+	struct emu_limits	 limits;
 	double			 clock_offset;
 	struct fault		 fault;
 	struct emu_token	 tokens[EMU_MAX_TOKENS];
@@ -145,6 +158,7 @@ struct emu {
 		unsigned long	 saml_ok, saml_rejected;
 		unsigned long	 api_ok, api_rejected;
 		unsigned long	 faulted, total;
+		unsigned long	 limited;	/* 429s of the rate limit */
 	}			 count;
 	char			*last_subject;
 };
@@ -178,6 +192,8 @@ const char *emu_org_user_login(struct emu_org *, const char *email);
 void	 token_handle(struct emu *, struct evhttp_request *, struct answer *);
 const struct emu_client *token_lookup(struct emu *, const char *bearer);
 void	 token_forget_all(struct emu *);
+/* Every organization's bucket full again (after a change of limits). */
+void	 token_limits_reset(struct emu *);
 
 /* emulator_api.c - /api/v2/: organizations/me and identity providers */
 void	 api_handle(struct emu *, struct evhttp_request *, const char *path,
