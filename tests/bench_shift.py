@@ -19,6 +19,7 @@ import asyncio
 import os
 import random
 import sys
+import threading
 import time
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -36,6 +37,9 @@ ap.add_argument("--spread", type=float, default=3.0,
 ap.add_argument("--runs", type=int, default=1)
 ap.add_argument("--give-up", type=float, default=600.0,
                 help="seconds after which the agents still without a token are counted")
+ap.add_argument("--log-level", default="warn", help="the broker's (info shows event=pace)")
+ap.add_argument("--timeline", action="store_true", help="tokens obtained per second")
+ap.add_argument("--keep", action="store_true", help="print the broker's event=pace lines")
 args = ap.parse_args()
 
 
@@ -102,7 +106,20 @@ def one_run(s, n):
     s.emu("POST", "/emulator/config", {"token_rate": args.rate,
                                        "token_latency_ms": args.latency_ms})
     c0 = s.counters()
+    samples, stop = [], threading.Event()
+
+    def poll():
+        while not stop.is_set():
+            c = s.counters()
+            samples.append((time.monotonic(), c["total"] - c.get("rate_limited", 0)))
+            stop.wait(1.0)
+    poller = threading.Thread(target=poll)
+    if args.timeline:
+        poller.start()
     begin, out = asyncio.run(crowd(s.tcp_port))
+    stop.set()
+    if args.timeline:
+        poller.join()
     c1 = s.counters()
     got = [o for o in out if o[1] is not None]
     first = min(o[0] for o in out)
@@ -131,13 +148,22 @@ def one_run(s, n):
         pct(waits, 50), pct(waits, 99), max(waits) if waits else float("nan")))
     print("  broker requests per agent: mean %.2f max %d; answers %s" % (
         sum(tries) / len(tries), max(tries), dict(sorted(codes.items()))))
+    if args.timeline:
+        per = {}
+        for o in got:
+            k = int(o[1] - first)
+            per[k] = per.get(k, 0) + 1
+        print("  tokens per second: %s" % " ".join(
+            str(per.get(k, 0)) for k in range(int(total) + 1)))
+        print("  token-endpoint answers (not 429) per second: %s" % " ".join(
+            "%.0f" % ((b[1] - a[1]) / (b[0] - a[0])) for a, b in zip(samples, samples[1:])))
     top = sorted(retry_values.items(), key=lambda kv: -kv[1])[:8]
     print("  Retry-After values given (value: count): %s" % ", ".join(
         "%s: %d" % kv for kv in top))
     sys.stdout.flush()
 
 
-s = Setup(log_level="warn", request_timeout=10,
+s = Setup(log_level=args.log_level, request_timeout=10,
           extra_broker="max_cached_tokens = %d\n[access:acme]\ngateways = tcp\n"
           "gateway_domains = example.com\n" % (args.agents * 2 + 100))
 try:
@@ -149,6 +175,12 @@ try:
             s.procs.remove(s.broker)
             s.broker = s.start_broker()
         one_run(s, n)
+    if args.keep:
+        import shutil
+        shutil.copy(s.broker_log, "/tmp/bench_shift-broker.log")
+        shutil.copy(s.emu_log, "/tmp/bench_shift-emulator.log")
+        with open(s.broker_log) as f:
+            print("".join(line for line in f if "event=pace" in line))
 finally:
     s.stop()
     s.cleanup()
