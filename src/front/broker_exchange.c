@@ -101,6 +101,8 @@ exchange_count(struct exchange *x, bool started)
 	b->running--;
 	if (ts != NULL && ts->running > 0)
 		ts->running--;
+	if (x->pacer != NULL)
+		pace_release(&x->pacer->pace);
 }
 
 /* Out of its pace's queues. */
@@ -255,15 +257,17 @@ exchange_paced(struct exchange *x, const struct upstream_result *res, double now
 		log_info("event=pace organization=%s rate=%.1f previous_rate=%.1f "
 		    "queued=%zu reason=429", pc->org, pc->pace.rate, before,
 		    pc->pace.queued);
-	if (!limited || x->requeues >= PACE_REQUEUES || x->discard ||
-	    x->queue == -1 || ts == NULL)
+	/* A longer Retry-After is the caller's to wait (503 with it). */
+	if (!limited || res->retry_after > PACE_HOLD_SEC ||
+	    x->requeues >= PACE_REQUEUES || x->discard || x->queue == -1 ||
+	    ts == NULL)
 		return false;
 	x->requeues++;
 	exchange_count(x, false);
-	wait = res->retry_after > 0 ? fmin(res->retry_after, PACE_PAUSE_MAX) : 1.0;
+	wait = res->retry_after > 0 ? res->retry_after : 1.0;
 	pace_push(&pc->pace, &x->item, (size_t)x->queue, true, now + wait);
 	ts->queued++;
-	pacer_arm(pc, now, pace_next_send(&pc->pace, now));
+	pacer_arm(pc, now, fmax(now, pace_next_send(&pc->pace, now)));
 	return true;
 }
 
@@ -445,7 +449,10 @@ pacer_cb(evutil_socket_t fd, short what, void *arg)
 
 	while (pc->pace.queued > 0) {
 		if (!pace_may_send(&pc->pace, now)) {
-			pacer_arm(pc, now, pace_next_send(&pc->pace, now));
+			double t = pace_next_send(&pc->pace, now);
+
+			if (t >= 0)	/* else an exchange's end calls again */
+				pacer_arm(pc, now, t);
 			return;
 		}
 		if ((it = pace_pop(&pc->pace, now, tenant_may_start, b)) == NULL) {
@@ -553,7 +560,7 @@ exchange_start(struct broker *b, struct cache_entry *e, const char **why)
 	}
 	pace_push(&x->pacer->pace, &x->item, (size_t)x->queue, false, 0);
 	ts->queued++;
-	pacer_arm(x->pacer, now, pace_next_send(&x->pacer->pace, now));
+	pacer_arm(x->pacer, now, fmax(now, pace_next_send(&x->pacer->pace, now)));
 	return 0;
 }
 

@@ -4,14 +4,21 @@
  * requests a second it allows, learned from its answers, and the queues of
  * exchanges waiting for their turn.
  *
- * The rate is not published (see PURECLOUD.md), so it is learned: none at
- * first (requests go as fast as the exchange slots allow); the first 429
- * sets it to PACE_FIRST_CUT times the rate requests were going at; each
- * later 429 for a request sent after the last cut lowers it to
- * PACE_MEASURED times the rate answers came at in the last second (what
- * the endpoint let through) when requests went at the pace during the
- * second before it was sent, else to PACE_CUT times itself; each second of answers without a 429, while exchanges queue,
- * raises it by PACE_INCREASE.  Requests go from a token bucket of PACE_BURST_SEC's
+ * The rate is not published (see PURECLOUD.md), so it is learned: before
+ * any 429, requests go as a window of PACE_START_WINDOW at a time that
+ * grows by one with each answer (doubling each round trip, so that a
+ * restart's storm does not hit the endpoint all at once); the first 429
+ * sets the rate to PACE_FIRST_CUT times the rate requests were going at; each
+ * later 429 for a request sent PACE_SPAN_MIN or more after the last cut
+ * lowers it to PACE_MEASURED times the rate answers came at in the last
+ * second or since the last cut if sooner (what the endpoint let through)
+ * when more requests went than were let through in that time, else to
+ * PACE_CUT times itself; each second of
+ * answers without a 429, while exchanges queue, raises it by a step that
+ * starts at PACE_INCREASE of itself, doubles each such second (up to
+ * PACE_INCREASE_MAX) and starts again at each cut, but not above
+ * PACE_CEILING times the last rate measured for PACE_PROBE_SEC after it.  Once learned, requests
+ * go from a token bucket of PACE_BURST_SEC's
  * worth at that rate.  A request refused with 429 is retried after its
  * Retry-After; PACE_PAUSE_AFTER cuts in a row (without an answer other than
  * 429 between them) stop every request until the last Retry-After has
@@ -37,6 +44,8 @@ pace_init(struct pace *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->latency = 0.5;
+	p->window = PACE_START_WINDOW;
+	p->raise = PACE_INCREASE;
 }
 
 ssize_t
@@ -73,8 +82,10 @@ pace_may_send(struct pace *p, double now)
 {
 	if (now < p->pause_until)
 		return false;
+	if (p->rate <= 0)
+		return (double)p->in_flight < p->window;
 	refill(p, now);
-	return p->rate <= 0 || p->tokens >= 1.0;
+	return p->tokens >= 1.0;
 }
 
 double
@@ -82,7 +93,10 @@ pace_next_send(struct pace *p, double now)
 {
 	double	 t = now;
 
-	if (p->rate > 0) {
+	if (p->rate <= 0) {
+		if ((double)p->in_flight >= p->window)
+			return -1;	/* when one ends */
+	} else {
 		refill(p, now);
 		if (p->tokens < 1.0)
 			t = now + (1.0 - p->tokens) / p->rate;
@@ -125,6 +139,14 @@ pace_take(struct pace *p, double now)
 	refill(p, now);
 	if (p->rate > 0)
 		p->tokens = fmax(0.0, p->tokens - 1.0);
+	p->in_flight++;
+}
+
+void
+pace_release(struct pace *p)
+{
+	if (p->in_flight > 0)
+		p->in_flight--;
 }
 
 void
@@ -150,19 +172,21 @@ cut(struct pace *p, double now, double sent_at)
 		 * (not fewer: the exchanges' own start, few callers): the
 		 * answers of the last second are what the endpoint let
 		 * through.  Else a step down. */
-		sent = ring_count(&p->sent, sent_at, 1.0, &oldest);
-		n = ring_count(&p->answered, now, 1.0, &oldest);
-		ok_rate = (double)n;
-		if (p->answered.n > n && ok_rate > 0 &&
-		    (double)sent >= PACE_SATURATED * p->rate)
+		span = fmin(1.0, sent_at - p->last_cut);
+		sent = ring_count(&p->sent, sent_at, span, &oldest);
+		n = ring_count(&p->answered, now, span, &oldest);
+		ok_rate = (double)n / span;
+		if (p->answered.n > n && ok_rate > 0 && sent > n) {
 			p->rate = PACE_MEASURED * fmin(p->rate, ok_rate);
-		else
+			p->ceiling = ok_rate * PACE_CEILING;
+		} else
 			p->rate *= PACE_CUT;
 	}
 	p->rate = fmax(p->rate, PACE_RATE_MIN);
 	p->tokens = 0;
 	p->tokens_at = now;
 	p->last_cut = p->last_raise = now;
+	p->raise = PACE_INCREASE;
 }
 
 void
@@ -173,9 +197,17 @@ pace_answered(struct pace *p, double now, double sent_at, bool limited,
 		p->latency = 0.8 * p->latency + 0.2 * (now - sent_at);
 	if (!limited) {
 		p->limited_in_row = 0;
+		if (p->rate <= 0)
+			p->window += 1;	/* doubles each round trip */
 		ring_add(&p->answered, now);
 		if (p->rate > 0 && p->queued > 0 && now - p->last_raise >= 1.0) {
-			p->rate += fmax(0.5, p->rate * PACE_INCREASE);
+			double up = p->rate + fmax(0.5, p->rate * p->raise);
+
+			/* Below what was measured, until it is time to probe. */
+			if (p->ceiling > 0 && now - p->last_cut < PACE_PROBE_SEC)
+				up = fmax(p->rate, fmin(up, p->ceiling));
+			p->rate = up;
+			p->raise = fmin(PACE_INCREASE_MAX, p->raise * 2);
 			p->last_raise = now;
 		}
 		if (p->queued == 0)
@@ -183,9 +215,9 @@ pace_answered(struct pace *p, double now, double sent_at, bool limited,
 		return;
 	}
 	p->limited++;
-	/* Requests sent before the last cut were sent too fast: they tell
-	 * nothing new. */
-	if (p->rate > 0 && sent_at <= p->last_cut)
+	/* Requests sent before the last cut, or too soon after it to have
+	 * measured what the endpoint lets through, tell nothing new. */
+	if (p->rate > 0 && sent_at < p->last_cut + PACE_SPAN_MIN)
 		return;
 	p->limited_in_row++;
 	cut(p, now, sent_at);

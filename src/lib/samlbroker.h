@@ -707,13 +707,17 @@ size_t	 policy_cache_share(size_t max_cached, size_t per_tenant);
 #define PACE_QUEUES_MAX		64	/* tenants sharing one organization */
 #define PACE_CUT		0.9 	/* rate after a 429, times the rate */
 #define PACE_MEASURED		0.97	/* or times the answers of the last second */
-#define PACE_SATURATED		0.9	/* ...if requests went at this part of the pace */
-#define PACE_FIRST_CUT		0.7	/* the first 429: times the send rate */
-#define PACE_INCREASE		0.05	/* a second of answers without 429 */
+#define PACE_SPAN_MIN		0.25	/* 429s sooner after a cut: no new cut, s */
+#define PACE_CEILING		0.99	/* raised to this part of the measured rate... */
+#define PACE_PROBE_SEC		10.0	/* ...for this long after the cut, then above */
+#define PACE_FIRST_CUT		0.5	/* the first 429: times the send rate */
+#define PACE_INCREASE		0.05	/* a second of answers without 429... */
+#define PACE_INCREASE_MAX	0.2	/* ...doubling each such second up to this */
 #define PACE_BURST_SEC		0.05	/* sends that may catch up at once */
 #define PACE_PAUSE_AFTER	3	/* cuts in a row before Retry-After stops all */
 #define PACE_PAUSE_MAX		60.0	/* longest pause, s */
 #define PACE_RATE_MIN		0.2	/* requests a second */
+#define PACE_START_WINDOW	8	/* before any 429: requests at once, +1 an answer */
 #define PACE_REQUEUES		3	/* 429s an exchange is retried after */
 #define PACE_HOLD_SEC		2.0	/* a caller expecting its token sooner waits */
 struct pace_item {
@@ -736,9 +740,13 @@ struct pace_ring {
 };
 struct pace {
 	double		 rate;		/* requests a second; 0: none learned yet */
+	double		 window;	/* before any 429: requests in flight allowed */
+	size_t		 in_flight;
 	double		 tokens, tokens_at;	/* the bucket */
 	double		 last_cut;	/* when the rate was last lowered */
 	double		 last_raise;
+	double		 raise;		/* the next raise, a part of the rate */
+	double		 ceiling;	/* the measured rate, times PACE_CEILING */
 	double		 pause_until;	/* Retry-After after PACE_PAUSE_AFTER cuts */
 	double		 latency;	/* average answer time, s */
 	unsigned	 limited_in_row;
@@ -754,11 +762,13 @@ void	 pace_init(struct pace *);
 ssize_t	 pace_queue_index(struct pace *, const char *tenant);
 /* Whether a request may go now (the bucket holds one, no pause). */
 bool	 pace_may_send(struct pace *, double now);
-/* When the next request may go (now or later). */
+/* When the next request may go (now or later; -1: when one ends). */
 double	 pace_next_send(struct pace *, double now);
 /* An exchange goes at now (a user's starts with its mint): one out of
  * the bucket. */
 void	 pace_take(struct pace *, double now);
+/* An exchange that went has ended (answered or not). */
+void	 pace_release(struct pace *);
 /* Its request reached the token endpoint at now. */
 void	 pace_sent(struct pace *, double now);
 /* The endpoint answered a request sent at sent_at: limited (a 429, with
