@@ -136,7 +136,7 @@ test_measured_cut(void **state)
 		pace_push(p, &it, (size_t)pace_queue_index(p, "acme"), false, 0);
 		oks(p, 103, 0.5, 10);
 		NEAR(p->rate, PACE_CEILING * 100);	/* raised to the ceiling */
-		oks(p, 112.1, 0.5, 10);
+		oks(p, 102.1 + PACE_PROBE_SEC, 0.5, 10);
 		assert_true(p->rate > PACE_CEILING * 100);	/* probing again */
 	}
 	free(p);
@@ -157,7 +157,8 @@ test_unsaturated_cut(void **state)
 	free(p);
 }
 
-/* A second of answers without 429 while exchanges queue: up. */
+/* PACE_RAISE_SEC of answers without 429 while exchanges queue: up, by a
+ * step that doubles. */
 static void
 test_raise(void **state)
 {
@@ -170,10 +171,12 @@ test_raise(void **state)
 	pace_answered(p, 100.5, 100.3, false, 0);
 	NEAR(p->rate, 100);		/* nothing queued */
 	pace_push(p, &it, (size_t)q, false, 0);
-	pace_answered(p, 101.4, 101.2, false, 0);
-	NEAR(p->rate, 100);		/* not a second since the last */
-	pace_answered(p, 101.6, 101.4, false, 0);
+	pace_answered(p, 100.5 + PACE_RAISE_SEC - 0.1, 100.2, false, 0);
+	NEAR(p->rate, 100);		/* not PACE_RAISE_SEC since the last */
+	pace_answered(p, 100.5 + PACE_RAISE_SEC, 100.4, false, 0);
 	NEAR(p->rate, 100 * (1 + PACE_INCREASE));
+	pace_answered(p, 100.5 + 2 * PACE_RAISE_SEC, 100.9, false, 0);
+	NEAR(p->rate, 100 * (1 + PACE_INCREASE) * (1 + 2 * PACE_INCREASE));
 	free(p);
 }
 

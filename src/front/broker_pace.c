@@ -8,14 +8,15 @@
  * any 429, requests go as a window of PACE_START_WINDOW at a time that
  * grows by one with each answer (doubling each round trip, so that a
  * restart's storm does not hit the endpoint all at once); the first 429
- * sets the rate to PACE_FIRST_CUT times the rate requests were going at; each
+ * sets the rate to PACE_FIRST_CUT times the rate requests were going at
+ * over the last round trip; each
  * later 429 for a request sent PACE_SPAN_MIN or more after the last cut
  * lowers it to PACE_MEASURED times the rate answers came at in the last
  * second or since the last cut if sooner (what the endpoint let through)
  * when more requests went than were let through in that time, else to
- * PACE_CUT times itself; each second of
+ * PACE_CUT times itself; each PACE_RAISE_SEC of
  * answers without a 429, while exchanges queue, raises it by a step that
- * starts at PACE_INCREASE of itself, doubles each such second (up to
+ * starts at PACE_INCREASE of itself, doubles each time (up to
  * PACE_INCREASE_MAX) and starts again at each cut, but not above
  * PACE_CEILING times the last rate measured for PACE_PROBE_SEC after it.  Once learned, requests
  * go from a token bucket of PACE_BURST_SEC's
@@ -163,9 +164,10 @@ cut(struct pace *p, double now, double sent_at)
 	size_t	 n, sent;
 
 	if (p->rate <= 0) {
-		n = ring_count(&p->sent, now, 1.0, &oldest);
-		span = fmax(now - oldest, 0.05);
-		sent_rate = (double)n / fmin(1.0, span);
+		/* The rate requests went at over the last round trip. */
+		span = fmin(1.0, fmax(0.1, p->latency));
+		n = ring_count(&p->sent, now, span, &oldest);
+		sent_rate = (double)n / fmax(fmin(span, now - oldest), 0.05);
 		p->rate = PACE_FIRST_CUT * sent_rate;
 	} else {
 		/* Requests went at the pace for the second before this one
@@ -200,7 +202,8 @@ pace_answered(struct pace *p, double now, double sent_at, bool limited,
 		if (p->rate <= 0)
 			p->window += 1;	/* doubles each round trip */
 		ring_add(&p->answered, now);
-		if (p->rate > 0 && p->queued > 0 && now - p->last_raise >= 1.0) {
+		if (p->rate > 0 && p->queued > 0 &&
+		    now - p->last_raise >= PACE_RAISE_SEC) {
 			double up = p->rate + fmax(0.5, p->rate * p->raise);
 
 			/* Below what was measured, until it is time to probe. */

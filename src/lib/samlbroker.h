@@ -708,11 +708,12 @@ size_t	 policy_cache_share(size_t max_cached, size_t per_tenant);
 #define PACE_CUT		0.9 	/* rate after a 429, times the rate */
 #define PACE_MEASURED		0.97	/* or times the answers of the last second */
 #define PACE_SPAN_MIN		0.25	/* 429s sooner after a cut: no new cut, s */
-#define PACE_CEILING		0.99	/* raised to this part of the measured rate... */
-#define PACE_PROBE_SEC		10.0	/* ...for this long after the cut, then above */
-#define PACE_FIRST_CUT		0.5	/* the first 429: times the send rate */
-#define PACE_INCREASE		0.05	/* a second of answers without 429... */
-#define PACE_INCREASE_MAX	0.2	/* ...doubling each such second up to this */
+#define PACE_CEILING		1.0	/* raised to this part of the measured rate... */
+#define PACE_PROBE_SEC		5.0	/* ...for this long after the cut, then above */
+#define PACE_FIRST_CUT		0.6	/* the first 429: times the send rate */
+#define PACE_RAISE_SEC		0.5	/* answers without 429 for this long raise... */
+#define PACE_INCREASE		0.05	/* ...the rate this part of itself... */
+#define PACE_INCREASE_MAX	0.2	/* ...doubling each time up to this */
 #define PACE_BURST_SEC		0.05	/* sends that may catch up at once */
 #define PACE_PAUSE_AFTER	3	/* cuts in a row before Retry-After stops all */
 #define PACE_PAUSE_MAX		60.0	/* longest pause, s */
