@@ -561,27 +561,46 @@ struct args {
 	bool			 want_tls;
 };
 
+/* The command line's long options. */
+enum { OPT_LISTEN = 256, OPT_HTTPS, OPT_TLSDIR, OPT_EXPIRES, OPT_PORTFILE, OPT_LOGLEVEL,
+    OPT_RATE, OPT_BURST, OPT_LATENCY };
+static const struct option longopts[] = {
+	{ "config",		required_argument,	NULL, 'c' },
+	{ "listen",		required_argument,	NULL, OPT_LISTEN },
+	{ "https-listen",	required_argument,	NULL, OPT_HTTPS },
+	{ "tls-dir",		required_argument,	NULL, OPT_TLSDIR },
+	{ "expires-in",		required_argument,	NULL, OPT_EXPIRES },
+	{ "port-file",		required_argument,	NULL, OPT_PORTFILE },
+	{ "log-level",		required_argument,	NULL, OPT_LOGLEVEL },
+	{ "token-rate",		required_argument,	NULL, OPT_RATE },
+	{ "token-burst",	required_argument,	NULL, OPT_BURST },
+	{ "token-latency-ms",	required_argument,	NULL, OPT_LATENCY },
+	{ "help",		no_argument,		NULL, 'h' },
+	{ "version",		no_argument,		NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
 /* --token-rate, --token-burst (numbers, 0 to a million) and
  * --token-latency-ms (0 to 600000); -1 after saying why. */
 static int
 limit_parse(int opt, const char *arg, struct emu_limits *l)
 {
-	const char	*name = opt == 'r' ? "--token-rate" : opt == 'b' ?
+	const char	*name = opt == OPT_RATE ? "--token-rate" : opt == OPT_BURST ?
 	    "--token-burst" : "--token-latency-ms";
-	double		 max = opt == 'l' ? 600000 : 1000000, v;
+	double		 max = opt == OPT_LATENCY ? 600000 : 1000000, v;
 	char		*end;
 
 	errno = 0;
 	v = strtod(arg, &end);
 	if (*arg == '\0' || *end != '\0' || errno != 0 || !(v >= 0 && v <= max) ||
-	    (opt == 'l' && v != (double)(long)v)) {
+	    (opt == OPT_LATENCY && v != (double)(long)v)) {
 		fprintf(stderr, "samlbroker-emulator: %s takes %s from 0 to %.0f\n",
-		    name, opt == 'l' ? "an integer" : "a number", max);
+		    name, opt == OPT_LATENCY ? "an integer" : "a number", max);
 		return -1;
 	}
-	if (opt == 'r')
+	if (opt == OPT_RATE)
 		l->rate = v;
-	else if (opt == 'b')
+	else if (opt == OPT_BURST)
 		l->burst = v;
 	else
 		l->latency_ms = (long)v;
@@ -592,23 +611,6 @@ limit_parse(int opt, const char *arg, struct emu_limits *l)
 static int
 args_parse(int argc, char **argv, struct args *a)
 {
-	enum { OPT_LISTEN = 256, OPT_HTTPS, OPT_TLSDIR, OPT_EXPIRES, OPT_PORTFILE, OPT_LOGLEVEL,
-	    OPT_RATE, OPT_BURST, OPT_LATENCY };
-	static const struct option longopts[] = {
-		{ "config",		required_argument,	NULL, 'c' },
-		{ "listen",		required_argument,	NULL, OPT_LISTEN },
-		{ "https-listen",	required_argument,	NULL, OPT_HTTPS },
-		{ "tls-dir",		required_argument,	NULL, OPT_TLSDIR },
-		{ "expires-in",		required_argument,	NULL, OPT_EXPIRES },
-		{ "port-file",		required_argument,	NULL, OPT_PORTFILE },
-		{ "log-level",		required_argument,	NULL, OPT_LOGLEVEL },
-		{ "token-rate",		required_argument,	NULL, OPT_RATE },
-		{ "token-burst",	required_argument,	NULL, OPT_BURST },
-		{ "token-latency-ms",	required_argument,	NULL, OPT_LATENCY },
-		{ "help",		no_argument,		NULL, 'h' },
-		{ "version",		no_argument,		NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
 	char	*end;
 	int	 ch;
 
@@ -654,8 +656,7 @@ args_parse(int argc, char **argv, struct args *a)
 		case OPT_RATE:
 		case OPT_BURST:
 		case OPT_LATENCY:
-			if (limit_parse(ch == OPT_RATE ? 'r' : ch == OPT_BURST ? 'b' : 'l',
-			    optarg, &a->limits) == -1)
+			if (limit_parse(ch, optarg, &a->limits) == -1)
 				return 2;
 			break;
 		case OPT_LOGLEVEL:
