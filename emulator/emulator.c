@@ -83,6 +83,7 @@ usage(FILE *out)
 	    "[--https-listen HOST:PORT]...\n"
 	    "           [--tls-dir DIR] [--expires-in SECONDS] [--port-file FILE] "
 	    "[--log-level LEVEL]\n"
+	    "           [--token-rate N] [--token-burst N] [--token-latency-ms MS]\n"
 	    "A PureCloud token endpoint (POST /oauth/token) and platform API\n"
 	    "(/api/v2/organizations/me, /api/v2/identityproviders) for the\n"
 	    "organizations of FILE, with test controls under /emulator/.\n"
@@ -92,7 +93,11 @@ usage(FILE *out)
 	    "      --tls-dir DIR        emulator-cert.pem and emulator-key.pem, made if absent\n"
 	    "      --expires-in SECS    lifetime of tokens handed out (default 86400)\n"
 	    "      --port-file FILE     write \"http PORT\" / \"https PORT\" once listening\n"
-	    "      --log-level LEVEL    error, warn, info (default) or debug\n");
+	    "      --log-level LEVEL    error, warn, info (default) or debug\n"
+	    "      --token-rate N       token requests a second per organization, beyond\n"
+	    "                           them 429 with Retry-After (default 0: no limit)\n"
+	    "      --token-burst N      requests allowed at once (default: rate / 10, >= 1)\n"
+	    "      --token-latency-ms MS  delay of every token answer (default 0)\n");
 }
 
 void
@@ -551,27 +556,61 @@ struct args {
 	const char		*tls_dir;
 	const char		*port_file;
 	long			 expires_in;
+	struct emu_limits	 limits;
 	enum log_level		 level;
 	bool			 want_tls;
 };
+
+/* The command line's long options. */
+enum { OPT_LISTEN = 256, OPT_HTTPS, OPT_TLSDIR, OPT_EXPIRES, OPT_PORTFILE, OPT_LOGLEVEL,
+    OPT_RATE, OPT_BURST, OPT_LATENCY };
+static const struct option longopts[] = {
+	{ "config",		required_argument,	NULL, 'c' },
+	{ "listen",		required_argument,	NULL, OPT_LISTEN },
+	{ "https-listen",	required_argument,	NULL, OPT_HTTPS },
+	{ "tls-dir",		required_argument,	NULL, OPT_TLSDIR },
+	{ "expires-in",		required_argument,	NULL, OPT_EXPIRES },
+	{ "port-file",		required_argument,	NULL, OPT_PORTFILE },
+	{ "log-level",		required_argument,	NULL, OPT_LOGLEVEL },
+	{ "token-rate",		required_argument,	NULL, OPT_RATE },
+	{ "token-burst",	required_argument,	NULL, OPT_BURST },
+	{ "token-latency-ms",	required_argument,	NULL, OPT_LATENCY },
+	{ "help",		no_argument,		NULL, 'h' },
+	{ "version",		no_argument,		NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* --token-rate, --token-burst (numbers, 0 to a million) and
+ * --token-latency-ms (0 to 600000); -1 after saying why. */
+static int
+limit_parse(int opt, const char *arg, struct emu_limits *l)
+{
+	const char	*name = opt == OPT_RATE ? "--token-rate" : opt == OPT_BURST ?
+	    "--token-burst" : "--token-latency-ms";
+	double		 max = opt == OPT_LATENCY ? 600000 : 1000000, v;
+	char		*end;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (*arg == '\0' || *end != '\0' || errno != 0 || !(v >= 0 && v <= max) ||
+	    (opt == OPT_LATENCY && v != (double)(long)v)) {
+		fprintf(stderr, "samlbroker-emulator: %s takes %s from 0 to %.0f\n",
+		    name, opt == OPT_LATENCY ? "an integer" : "a number", max);
+		return -1;
+	}
+	if (opt == OPT_RATE)
+		l->rate = v;
+	else if (opt == OPT_BURST)
+		l->burst = v;
+	else
+		l->latency_ms = (long)v;
+	return 0;
+}
 
 /* 0: run; 1: --help was shown; 2: a usage error, said on stderr. */
 static int
 args_parse(int argc, char **argv, struct args *a)
 {
-	enum { OPT_LISTEN = 256, OPT_HTTPS, OPT_TLSDIR, OPT_EXPIRES, OPT_PORTFILE, OPT_LOGLEVEL };
-	static const struct option longopts[] = {
-		{ "config",		required_argument,	NULL, 'c' },
-		{ "listen",		required_argument,	NULL, OPT_LISTEN },
-		{ "https-listen",	required_argument,	NULL, OPT_HTTPS },
-		{ "tls-dir",		required_argument,	NULL, OPT_TLSDIR },
-		{ "expires-in",		required_argument,	NULL, OPT_EXPIRES },
-		{ "port-file",		required_argument,	NULL, OPT_PORTFILE },
-		{ "log-level",		required_argument,	NULL, OPT_LOGLEVEL },
-		{ "help",		no_argument,		NULL, 'h' },
-		{ "version",		no_argument,		NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
 	char	*end;
 	int	 ch;
 
@@ -613,6 +652,12 @@ args_parse(int argc, char **argv, struct args *a)
 			break;
 		case OPT_PORTFILE:
 			a->port_file = optarg;
+			break;
+		case OPT_RATE:
+		case OPT_BURST:
+		case OPT_LATENCY:
+			if (limit_parse(ch, optarg, &a->limits) == -1)
+				return 2;
 			break;
 		case OPT_LOGLEVEL:
 			if (log_level_parse(optarg, &a->level) == -1) {
@@ -690,6 +735,7 @@ main(int argc, char **argv)
 	}
 	log_set_level(a.level);
 	e.opt_expires_in = e.expires_in = a.expires_in;
+	e.opt_limits = e.limits = a.limits;
 	process_harden();
 	signal(SIGPIPE, SIG_IGN);
 
@@ -706,8 +752,10 @@ main(int argc, char **argv)
 		goto done;
 	if (emu_start(&e, &a) == -1)
 		goto done;
-	log_info("ready organizations=%zu clients=%zu expires_in=%ld", e.conf->n_orgs,
-	    e.conf->n_clients, e.expires_in);
+	token_limits_reset(&e);
+	log_info("ready organizations=%zu clients=%zu expires_in=%ld token_rate=%g "
+	    "token_latency_ms=%ld", e.conf->n_orgs, e.conf->n_clients, e.expires_in,
+	    e.limits.rate, e.limits.latency_ms);
 	event_base_dispatch(e.base);
 	rc = 0;
 done:

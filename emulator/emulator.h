@@ -78,6 +78,8 @@ struct emu_org {
 					   permissionPolicies}], from the file */
 	json_t		*roles;		/* as stored now */
 	char		*home_division;	/* the id of the home division */
+	double		 bucket;	/* token-endpoint requests it may make now */
+	double		 bucket_at;	/* when bucket was last filled */
 };
 
 struct emu_config {
@@ -141,6 +143,15 @@ struct pending {
 };
 TAILQ_HEAD(pending_list, pending);
 
+/* The token endpoint's pace: a per-organization token bucket of rate
+ * requests a second (0: no limit) holding at most burst, and a latency
+ * added to every token-endpoint answer. */
+struct emu_limits {
+	double		 rate;
+	double		 burst;		/* 0: rate / 10, at least 1 */
+	long		 latency_ms;
+};
+
 struct emu_token {
 	char			*token;		/* a secret */
 	const struct emu_client	*client;
@@ -158,6 +169,8 @@ struct emu {
 	struct pending_list	 pending;
 	long			 opt_expires_in;	/* from the command line */
 	long			 expires_in;
+	struct emu_limits	 opt_limits;	/* from the command line */
+	struct emu_limits	 limits;
 	double			 clock_offset;
 	struct fault		 fault;
 	struct emu_token	 tokens[EMU_MAX_TOKENS];
@@ -167,6 +180,7 @@ struct emu {
 		unsigned long	 saml_ok, saml_rejected;
 		unsigned long	 api_ok, api_rejected;
 		unsigned long	 faulted, total;
+		unsigned long	 limited;	/* 429s of the rate limit */
 	}			 count;
 	char			*last_subject;
 };
@@ -212,6 +226,8 @@ char	*token_new(void);
 void	 token_forget_all(struct emu *);
 /* Forgets the tokens of clients the API created (before a reset). */
 void	 token_forget_api_clients(struct emu *);
+/* Every organization's bucket full again (after a change of limits). */
+void	 token_limits_reset(struct emu *);
 
 /* emulator_api.c - /api/v2/: organizations/me and identity providers */
 void	 api_handle(struct emu *, struct evhttp_request *, const char *path,

@@ -21,6 +21,7 @@
 #define EMU_MAX_DELAY_MS	600000
 #define EMU_MAX_EXPIRES		31536000L	/* a year, either sign */
 #define EMU_MAX_OFFSET		(10.0 * 365 * 86400)
+#define EMU_MAX_RATE		1000000.0	/* token requests a second */
 #define MALFORMED_BODY		"{\"access_token\":\"emulator-malformed\",\"token_type\":\"bea"
 
 void
@@ -43,7 +44,7 @@ fault_apply(struct emu *e, enum emu_endpoint ep, int grant, struct answer *a)
 		return false;
 	e->count.faulted++;
 	a->faulted = true;
-	a->delay_ms = f->delay_ms;
+	a->delay_ms += f->delay_ms;
 	if (f->replace) {
 		answer_clear(a);
 		a->drop = f->drop;
@@ -242,8 +243,10 @@ fault_json(const struct fault *f)
 static json_t *
 config_json(const struct emu *e)
 {
-	return json_pack("{s:I,s:f}", "expires_in", (json_int_t)e->expires_in,
-	    "clock_offset", e->clock_offset);
+	return json_pack("{s:I,s:f,s:f,s:f,s:I}", "expires_in",
+	    (json_int_t)e->expires_in, "clock_offset", e->clock_offset,
+	    "token_rate", e->limits.rate, "token_burst", e->limits.burst,
+	    "token_latency_ms", (json_int_t)e->limits.latency_ms);
 }
 
 /* Per client id: tokens granted (all, since the last new secret), new
@@ -270,7 +273,7 @@ counters_json(const struct emu *e)
 {
 	json_t	*subject = e->last_subject != NULL ? json_string(e->last_subject) : NULL;
 
-	return json_pack("{s:{s:I,s:I},s:{s:I,s:I},s:{s:I,s:I},s:I,s:I,s:o}",
+	return json_pack("{s:{s:I,s:I},s:{s:I,s:I},s:{s:I,s:I},s:I,s:I,s:I,s:o}",
 	    "client_credentials", "ok", (json_int_t)e->count.cc_ok,
 	    "rejected", (json_int_t)e->count.cc_rejected,
 	    "saml2_bearer", "ok", (json_int_t)e->count.saml_ok,
@@ -278,6 +281,7 @@ counters_json(const struct emu *e)
 	    "api", "ok", (json_int_t)e->count.api_ok,
 	    "rejected", (json_int_t)e->count.api_rejected,
 	    "faulted", (json_int_t)e->count.faulted, "total", (json_int_t)e->count.total,
+	    "rate_limited", (json_int_t)e->count.limited,
 	    "last_subject", subject != NULL ? subject : json_null());
 }
 
@@ -288,6 +292,7 @@ config_set(struct emu *e, struct evhttp_request *req, struct answer *a)
 	const char	*key;
 	long		 expires = e->expires_in;
 	double		 offset = e->clock_offset;
+	struct emu_limits lim = e->limits;
 
 	if ((j = control_body(req, a)) == NULL)
 		return;
@@ -300,16 +305,31 @@ config_set(struct emu *e, struct evhttp_request *req, struct answer *a)
 		    json_number_value(v) >= -EMU_MAX_OFFSET &&
 		    json_number_value(v) <= EMU_MAX_OFFSET) {
 			offset = json_number_value(v);
+		} else if (strcmp(key, "token_rate") == 0 && json_is_number(v) &&
+		    json_number_value(v) >= 0 && json_number_value(v) <= EMU_MAX_RATE) {
+			lim.rate = json_number_value(v);
+		} else if (strcmp(key, "token_burst") == 0 && json_is_number(v) &&
+		    json_number_value(v) >= 0 && json_number_value(v) <= EMU_MAX_RATE) {
+			lim.burst = json_number_value(v);
+		} else if (strcmp(key, "token_latency_ms") == 0 && json_is_integer(v) &&
+		    json_integer_value(v) >= 0 &&
+		    json_integer_value(v) <= EMU_MAX_DELAY_MS) {
+			lim.latency_ms = (long)json_integer_value(v);
 		} else {
 			json_decref(j);
 			answer_oauth(a, 400, "invalid_request",
-			    "config takes expires_in (integer seconds) and clock_offset (seconds)");
+			    "config takes expires_in (integer seconds), clock_offset "
+			    "(seconds), token_rate (requests a second, 0: none), "
+			    "token_burst (requests, 0: a tenth of the rate) and "
+			    "token_latency_ms (0 to 600000)");
 			return;
 		}
 	}
 	json_decref(j);
 	e->expires_in = expires;
 	e->clock_offset = offset;
+	e->limits = lim;
+	token_limits_reset(e);
 	answer_json(a, 200, config_json(e));
 }
 
@@ -358,7 +378,9 @@ control_handle(struct emu *e, struct evhttp_request *req, const char *path,
 		e->expires_in = e->opt_expires_in;
 		e->clock_offset = 0;
 		token_forget_api_clients(e);
+		e->limits = e->opt_limits;
 		emu_config_reset(e->conf);
+		token_limits_reset(e);
 		answer_json(a, 200, json_pack("{s:b}", "reset", 1));
 	} else if (strcmp(what, "counters") == 0 || strcmp(what, "faults") == 0 ||
 	    strcmp(what, "config") == 0 || strcmp(what, "reset") == 0) {

@@ -13,6 +13,7 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,6 +270,51 @@ count(struct emu *e, int grant, int status)
 	}
 }
 
+static double
+burst_of(const struct emu_limits *l)
+{
+	if (l->burst > 0)
+		return l->burst;
+	return fmax(1.0, l->rate / 10.0);
+}
+
+void
+token_limits_reset(struct emu *e)
+{
+	for (size_t i = 0; i < e->conf->n_orgs; i++) {
+		e->conf->orgs[i].bucket = burst_of(&e->limits);
+		e->conf->orgs[i].bucket_at = emu_now(e);
+	}
+}
+
+/*
+ * The organization's rate limit: a token bucket refilled at limits.rate a
+ * second.  Beyond it, 429 with Retry-After in whole seconds (at least 1)
+ * until the bucket holds a request again, as PureCloud answers.  Returns
+ * whether the request was refused.
+ */
+static bool
+rate_limited(struct emu *e, struct emu_org *o, struct answer *a)
+{
+	const struct emu_limits	*l = &e->limits;
+	double			 now = emu_now(e), burst = burst_of(l);
+	char			 num[32];
+
+	if (l->rate <= 0)
+		return false;
+	o->bucket = fmin(burst, o->bucket + (now - o->bucket_at) * l->rate);
+	o->bucket_at = now;
+	if (o->bucket >= 1.0) {
+		o->bucket -= 1.0;
+		return false;
+	}
+	e->count.limited++;
+	answer_oauth(a, 429, "too_many_requests", "rate limit exceeded");
+	snprintf(num, sizeof(num), "%.0f", fmax(1.0, ceil((1.0 - o->bucket) / l->rate)));
+	a->retry_after = xstrdup(num);
+	return true;
+}
+
 void
 token_handle(struct emu *e, struct evhttp_request *req, struct answer *a)
 {
@@ -302,7 +348,10 @@ token_handle(struct emu *e, struct evhttp_request *req, struct answer *a)
 	}
 	/* Before any fault, so that a faulted request's log line names it. */
 	c = client_authenticate(e, req, a);
+	a->delay_ms = e->limits.latency_ms;
 	if (fault_apply(e, EMU_EP_TOKEN, grant, a))
+		goto done;
+	if (c != NULL && rate_limited(e, c->org, a))
 		goto done;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST)

@@ -239,7 +239,7 @@ expect_counters() {	# WHAT JSON
 	fi
 }
 counters() {	# CC_OK CC_REJ SAML_OK SAML_REJ FAULTED TOTAL LAST_SUBJECT_JSON
-	printf '{"client_credentials":{"ok":%s,"rejected":%s},"saml2_bearer":{"ok":%s,"rejected":%s},"api":{"ok":0,"rejected":0},"faulted":%s,"total":%s,"last_subject":%s}' "$@"
+	printf '{"client_credentials":{"ok":%s,"rejected":%s},"saml2_bearer":{"ok":%s,"rejected":%s},"api":{"ok":0,"rejected":0},"faulted":%s,"total":%s,"rate_limited":0,"last_subject":%s}' "$@"
 }
 
 expect_counters "counters start at zero" "$(counters 0 0 0 0 0 0 null)"
@@ -372,7 +372,8 @@ EOF
 
 	# The emulator's clock an hour ahead: the assertion has expired.
 	[ "$(control POST /emulator/config '{"clock_offset":3600}')" = \
-	    '{"expires_in":3600,"clock_offset":3600.0}' ] || fail "config answer"
+	    '{"expires_in":3600,"clock_offset":3600.0,"token_rate":0.0,"token_burst":0.0,"token_latency_ms":0}' ] ||
+	    fail "config answer"
 	bearer acme-saml:acme-saml-SECRET acme-org "$a"
 	expect "expired assertion" 400 "$(grant_error "assertion has expired (NotOnOrAfter)")"
 	control POST /emulator/config '{"clock_offset":-3600}' > /dev/null
@@ -383,15 +384,31 @@ EOF
 	expect_token "within the skew, with a new lifetime" 300
 	expect_counters "SAML counters" "$(counters 0 0 3 16 0 19 '"agent@example.com"')"
 	[ "$(control POST /emulator/config '{"clock":1}')" = \
-	    "$(oauth_error invalid_request "config takes expires_in (integer seconds) and clock_offset (seconds)")" ] &&
+	    "$(oauth_error invalid_request "config takes expires_in (integer seconds), clock_offset (seconds), token_rate (requests a second, 0: none), token_burst (requests, 0: a tenth of the rate) and token_latency_ms (0 to 600000)")" ] &&
 	    pass "bad config refused" || fail "bad config accepted"
 fi
 
 # Faults.
 control POST /emulator/reset > /dev/null
 expect_counters "reset" "$(counters 0 0 0 0 0 0 null)"
-[ "$(control GET /emulator/config)" = '{"expires_in":3600,"clock_offset":0.0}' ] &&
+[ "$(control GET /emulator/config)" = '{"expires_in":3600,"clock_offset":0.0,"token_rate":0.0,"token_burst":0.0,"token_latency_ms":0}' ] &&
     pass "reset restores config" || fail "reset config: $(control GET /emulator/config)"
+
+# The token endpoint's rate limit: one request a second per organization,
+# then 429 with Retry-After; another organization has its own.
+control POST /emulator/config '{"token_rate":0.5,"token_burst":1,"token_latency_ms":20}' > /dev/null
+cc acme-ewt:acme-ewt-SECRET
+expect_token "within the rate" 3600
+cc acme-ewt:acme-ewt-SECRET
+expect "beyond the rate" 429 "$(oauth_error too_many_requests "rate limit exceeded")"
+grep -q '^Retry-After: 2' "$tmp/headers" && pass "rate limit: Retry-After" ||
+    fail "rate limit: no Retry-After 2: $(cat "$tmp/headers")"
+cc globex-ewt:globex-ewt-SECRET
+expect_token "another organization's own rate" 3600
+got=$(control GET /emulator/counters)
+case $got in *'"rate_limited":1,'*) pass "rate_limited counted" ;;
+*) fail "rate_limited: $got" ;; esac
+control POST /emulator/reset > /dev/null
 
 control POST /emulator/faults '{"status":503,"retry_after":"2","count":1}' > /dev/null
 cc acme-ewt:acme-ewt-SECRET

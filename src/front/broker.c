@@ -355,13 +355,39 @@ entry_drop_if_empty(struct broker *b, struct cache_entry *e)
 		cache_remove(b->cache, e);
 }
 
+/*
+ * A caller of a key whose exchange is queued: it waits when the token is
+ * expected within PACE_HOLD_SEC, else it is told to come back a second
+ * before it is expected, or half way there if sooner (503
+ * exchange_queued, Retry-After from its place in the queue), and then
+ * waits.  Returns the waiter, or NULL when
+ * answered.
+ */
+static struct waiter *
+wait_or_come_back(struct broker *b, struct cache_entry *e, broker_cb cb,
+    void *arg)
+{
+	struct broker_reply	 r = { .status = 503, .error = "exchange_queued",
+	    .message = "the token exchange is queued at the token endpoint's pace: "
+	    "ask again after Retry-After seconds" };
+	double			 eta = exchange_queued_eta(b, e);
+
+	if (eta <= PACE_HOLD_SEC)
+		return waiters_add(e, cb, arg);
+	/* Half the way at most: a caller asks again while the estimate
+	 * improves, and is not late when the pace rises. */
+	r.retry_after = fmax(1.0, fmin(floor(eta - 1.0), ceil(eta / 2.0)));
+	cb(&r, arg);
+	return NULL;
+}
+
 struct waiter *
 broker_get_token(struct broker *b, const char *tname, enum token_kind kind,
     const char *subject, broker_cb cb, void *arg)
 {
 	static const struct broker_reply busy = { .status = 503,
 	    .error = "upstream_unavailable",
-	    .message = "too many token exchanges in progress", .retry_after = 1 };
+	    .message = "too many token exchanges queued", .retry_after = 1 };
 	struct cache_entry	*e;
 	struct tenant_state	*ts;
 	struct broker_reply	 r;
@@ -387,8 +413,7 @@ broker_get_token(struct broker *b, const char *tname, enum token_kind kind,
 		cb(&r, arg);
 		return NULL;
 	}
-	may = policy_may_start(ts->running, b->conf->max_exchanges_per_tenant,
-	    b->running, b->conf->max_connections, b->conf->n_tenants);
+	may = exchange_may_queue(b, tname);
 	switch (policy_decide(&entry_state(e)->pol, e->token != NULL, now, may)) {
 	case POLICY_SERVE_AND_REFRESH:
 		/* Started before the answer, whose callback may evict the entry. */
@@ -401,7 +426,7 @@ broker_get_token(struct broker *b, const char *tname, enum token_kind kind,
 		return NULL;
 	case POLICY_WAIT:
 		ts->stats.misses++;
-		return waiters_add(e, cb, arg);
+		return wait_or_come_back(b, e, cb, arg);
 	case POLICY_REFUSE_FAILING:
 		ts->stats.misses++;
 		broker_answer_entry(b, e, now, false, cb, arg);
@@ -418,7 +443,7 @@ broker_get_token(struct broker *b, const char *tname, enum token_kind kind,
 			reply_error(cb, arg, 500, "internal_error", why);
 			return NULL;
 		}
-		return waiters_add(e, cb, arg);
+		return wait_or_come_back(b, e, cb, arg);
 	}
 	return NULL;
 }
@@ -731,6 +756,7 @@ broker_free(struct broker *b)
 		exchange_cancel_all(b);
 		drop_mints(b);
 	}
+	exchange_pacers_free(b);
 	if (b->cache != NULL)
 		cache_foreach(b->cache, drop_waiters, b);
 	cache_free(b->cache);

@@ -13,10 +13,12 @@
 #include "config.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
 #include <openssl/rand.h>
 
 #include "broker_int.h"
@@ -30,8 +32,26 @@ struct exchange {
 	void			*mint;		/* the minter's handle while signing */
 	void			*call;		/* the upstream's handle while asking */
 	bool			 discard;	/* tenant changed meanwhile: keep no token */
+	bool			 started;	/* counted in running (not queued) */
+	struct pacer		*pacer;
+	ssize_t			 queue;		/* its tenant's queue there, or -1 */
+	struct pace_item	 item;
+	double			 sent_at;
+	int			 requeues;	/* after 429s */
 	struct exchange		*prev, *next;
 };
+
+/* One organization's pace (by token endpoint and short name) and its timer. */
+struct pacer {
+	struct pace		 pace;
+	struct broker		*broker;
+	struct event		*timer;
+	char			*key;		/* base_auth_url, newline, organization */
+	char			*org;		/* for log lines */
+	struct pacer		*next;
+};
+
+static void	 pacer_arm(struct pacer *, double now, double when);
 
 static double
 random_unit(void)
@@ -54,24 +74,56 @@ tstate_of(struct broker *b, const char *tenant)
 static void
 exchange_link(struct broker *b, struct exchange *x)
 {
-	struct tenant_state	*ts = tstate_of(b, x->tenant);
-
 	if ((x->next = b->exchanges) != NULL)
 		x->next->prev = x;
 	b->exchanges = x;
-	b->running++;
-	if (ts != NULL)
-		ts->running++;
 	x->entry->pinned = true;
 	entry_state(x->entry)->pol.in_flight = true;
+	entry_state(x->entry)->exchange = x;
 }
 
-/* Ends an exchange: off the lists, the entry unpinned; frees x. */
+/* Counted in (started) or out of its tenant's exchanges in progress. */
+static void
+exchange_count(struct exchange *x, bool started)
+{
+	struct broker		*b = x->broker;
+	struct tenant_state	*ts = tstate_of(b, x->tenant);
+
+	if (x->started == started)
+		return;
+	x->started = started;
+	if (started) {
+		b->running++;
+		if (ts != NULL)
+			ts->running++;
+		return;
+	}
+	b->running--;
+	if (ts != NULL && ts->running > 0)
+		ts->running--;
+	if (x->pacer != NULL)
+		pace_release(&x->pacer->pace);
+}
+
+/* Out of its pace's queues. */
+static void
+exchange_unqueue(struct exchange *x)
+{
+	struct tenant_state	*ts = tstate_of(x->broker, x->tenant);
+
+	if (x->pacer == NULL || !x->item.queued)
+		return;
+	pace_remove(&x->pacer->pace, &x->item);
+	if (ts != NULL && ts->queued > 0)
+		ts->queued--;
+}
+
+/* Ends an exchange: off the lists, the entry unpinned, its pace told that
+ * a slot is free; frees x. */
 static void
 exchange_end(struct exchange *x)
 {
 	struct broker		*b = x->broker;
-	struct tenant_state	*ts = tstate_of(b, x->tenant);
 
 	if (x->prev != NULL)
 		x->prev->next = x->next;
@@ -79,11 +131,13 @@ exchange_end(struct exchange *x)
 		b->exchanges = x->next;
 	if (x->next != NULL)
 		x->next->prev = x->prev;
-	b->running--;
-	if (ts != NULL && ts->running > 0)
-		ts->running--;
+	exchange_unqueue(x);
+	exchange_count(x, false);
 	x->entry->pinned = false;
 	entry_state(x->entry)->pol.in_flight = false;
+	entry_state(x->entry)->exchange = NULL;
+	if (x->pacer != NULL && x->pacer->pace.queued > 0)
+		pacer_arm(x->pacer, 0, 0);	/* from the loop, never from here */
 	free(x->client);
 	free(x->client_id);
 	free(x);
@@ -182,6 +236,41 @@ log_exchange(const struct cache_entry *e, const char *client,
 		    res->error, res->http_status, backoff, res->message);
 }
 
+/*
+ * What the pace learns from an answer; a 429 puts the exchange back in the
+ * retry list (its callers keep waiting) unless it was refused too often or
+ * its tenant changed.  Returns whether it went back.
+ */
+static bool
+exchange_paced(struct exchange *x, const struct upstream_result *res, double now)
+{
+	struct pacer		*pc = x->pacer;
+	struct tenant_state	*ts = tstate_of(x->broker, x->tenant);
+	bool			 limited = res->http_status == 429;
+	double			 before, wait;
+
+	if (pc == NULL || res->http_status == 0)
+		return false;
+	before = pc->pace.rate;
+	pace_answered(&pc->pace, now, x->sent_at, limited, res->retry_after);
+	if (limited && pc->pace.rate != before)
+		log_info("event=pace organization=%s rate=%.1f previous_rate=%.1f "
+		    "queued=%zu reason=429", pc->org, pc->pace.rate, before,
+		    pc->pace.queued);
+	/* A longer Retry-After is the caller's to wait (503 with it). */
+	if (!limited || res->retry_after > PACE_HOLD_SEC ||
+	    x->requeues >= PACE_REQUEUES || x->discard || x->queue == -1 ||
+	    ts == NULL)
+		return false;
+	x->requeues++;
+	exchange_count(x, false);
+	wait = res->retry_after > 0 ? res->retry_after : 1.0;
+	pace_push(&pc->pace, &x->item, (size_t)x->queue, true, now + wait);
+	ts->queued++;
+	pacer_arm(pc, now, fmax(now, pace_next_send(&pc->pace, now)));
+	return true;
+}
+
 /* The token endpoint answered (upstream_cb). */
 static void
 exchange_done(struct upstream_result *res, void *arg)
@@ -197,6 +286,9 @@ exchange_done(struct upstream_result *res, void *arg)
 	double			 now = clock_now(), backoff = 0;
 	bool			 discard = x->discard;
 
+	x->call = NULL;
+	if (exchange_paced(x, res, now))
+		return;
 	x->client = x->client_id = NULL;	/* kept past x */
 	exchange_end(x);
 	if (res->outcome == UPSTREAM_OK) {
@@ -236,6 +328,9 @@ call_start(struct exchange *x, const struct tenant *t, const char *assertion)
 		if (req.client == NULL)
 			return NULL;
 	}
+	x->sent_at = clock_now();
+	if (x->pacer != NULL)
+		pace_sent(&x->pacer->pace, x->sent_at);
 	return b->uops->start(b->uimpl, &req, exchange_done, x);
 }
 
@@ -287,14 +382,155 @@ exchange_minted(struct mint_result *res, void *arg)
 	}
 }
 
+/* The tenant may start another exchange (its slots, the total). */
+static bool
+tenant_may_start(const char *tenant, void *arg)
+{
+	struct broker		*b = arg;
+	struct tenant_state	*ts = tstate_of(b, tenant);
+
+	return ts != NULL && policy_may_start(ts->running,
+	    b->conf->max_exchanges_per_tenant, b->running, b->conf->max_connections,
+	    b->conf->n_tenants);
+}
+
+bool
+exchange_may_queue(struct broker *b, const char *tenant)
+{
+	struct tenant_state	*ts = tstate_of(b, tenant);
+	size_t			 share = b->conf->max_cached_tokens /
+	    (b->conf->n_tenants > 0 ? b->conf->n_tenants : 1);
+
+	return ts != NULL && ts->queued < (share > b->conf->max_exchanges_per_tenant ?
+	    share : b->conf->max_exchanges_per_tenant);
+}
+
+/* Sends an exchange: the mint (a user) or the token endpoint request; -1
+ * with why (x stays, for the caller to end). */
+static int
+exchange_go(struct exchange *x, double now, const char **why)
+{
+	struct broker		*b = x->broker;
+	const struct tenant	*t = config_tenant_find(b->conf, x->tenant);
+
+	if (t == NULL || (x->entry->kind == TOKEN_SERVICE &&
+	    tenant_service_find(t, x->entry->subject) == NULL)) {
+		*why = t == NULL ? "tenant no longer configured" :
+		    "service no longer configured";
+		return -1;
+	}
+	exchange_count(x, true);
+	if (x->pacer != NULL)
+		pace_take(&x->pacer->pace, now);
+	if (x->entry->kind == TOKEN_USER)
+		x->mint = b->mops->start(b->mimpl, t->name, x->entry->subject,
+		    now, exchange_minted, x);
+	else
+		x->call = call_start(x, t, NULL);
+	if (x->mint == NULL && x->call == NULL) {
+		*why = x->entry->kind == TOKEN_USER ? "cannot sign the SAML assertion" :
+		    "cannot start the upstream request";
+		return -1;
+	}
+	return 0;
+}
+
+/* The timer: sends what the pace allows, then waits for the next turn. */
+static void
+pacer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pacer		*pc = arg;
+	struct broker		*b = pc->broker;
+	struct pace_item	*it;
+	struct exchange		*x;
+	struct tenant_state	*ts;
+	const char		*why;
+	double			 now = clock_now();
+
+	while (pc->pace.queued > 0) {
+		if (!pace_may_send(&pc->pace, now)) {
+			double t = pace_next_send(&pc->pace, now);
+
+			if (t >= 0)	/* else an exchange's end calls again */
+				pacer_arm(pc, now, t);
+			return;
+		}
+		if ((it = pace_pop(&pc->pace, now, tenant_may_start, b)) == NULL) {
+			/* Retries not yet due; full slots call again as they end. */
+			if (pc->pace.retry_head != NULL &&
+			    pc->pace.retry_head->not_before > now)
+				pacer_arm(pc, now, pc->pace.retry_head->not_before);
+			return;
+		}
+		x = (struct exchange *)(void *)((char *)it -
+		    offsetof(struct exchange, item));
+		if ((ts = tstate_of(b, x->tenant)) != NULL && ts->queued > 0)
+			ts->queued--;
+		if (exchange_go(x, now, &why) == -1)
+			abort_internal(x, why);
+	}
+}
+
+static void
+pacer_arm(struct pacer *pc, double now, double when)
+{
+	double		 d = when > now ? when - now : 0;
+	struct timeval	 tv = { (time_t)d, (suseconds_t)((d - floor(d)) * 1e6) };
+
+	evtimer_add(pc->timer, &tv);
+}
+
+/* The pace of t's organization, made on first use. */
+static struct pacer *
+pacer_get(struct broker *b, const struct tenant *t)
+{
+	struct pacer	*pc;
+	size_t		 len = strlen(t->base_auth_url) +
+	    strlen(t->organization_sname) + 2;
+	char		*key = xmalloc(len);
+
+	snprintf(key, len, "%s\n%s", t->base_auth_url, t->organization_sname);
+	for (pc = b->pacers; pc != NULL; pc = pc->next)
+		if (strcmp(pc->key, key) == 0) {
+			free(key);
+			return pc;
+		}
+	pc = xcalloc(1, sizeof(*pc));
+	pace_init(&pc->pace);
+	pc->broker = b;
+	pc->key = key;
+	pc->org = xstrdup(t->organization_sname);
+	if ((pc->timer = evtimer_new(b->base, pacer_cb, pc)) == NULL)
+		fatalx("evtimer_new failed");
+	pc->next = b->pacers;
+	b->pacers = pc;
+	return pc;
+}
+
+void
+exchange_pacers_free(struct broker *b)
+{
+	struct pacer	*pc;
+
+	while ((pc = b->pacers) != NULL) {
+		b->pacers = pc->next;
+		event_free(pc->timer);
+		free(pc->key);
+		free(pc->org);
+		free(pc);
+	}
+}
+
 int
 exchange_start(struct broker *b, struct cache_entry *e, const char **why)
 {
 	const struct tenant	*t = config_tenant_find(b->conf, e->tenant);
 	const struct service_client *client;
+	struct tenant_state	*ts = tstate_of(b, e->tenant);
 	struct exchange		*x;
+	double			 now = clock_now();
 
-	if (t == NULL) {
+	if (t == NULL || ts == NULL) {
 		*why = "tenant no longer configured";
 		return -1;
 	}
@@ -310,20 +546,35 @@ exchange_start(struct broker *b, struct cache_entry *e, const char **why)
 	    tenant_service_find(t, e->subject);
 	x->client = xstrdup(client->name);
 	x->client_id = xstrdup(client->client_id);
+	x->pacer = pacer_get(b, t);
+	x->queue = x->pacer != NULL ? pace_queue_index(&x->pacer->pace, t->name) : -1;
 	/* Linked first: a seam answers only from the loop, never in start. */
 	exchange_link(b, x);
-	if (e->kind == TOKEN_USER)
-		x->mint = b->mops->start(b->mimpl, t->name, e->subject,
-		    clock_now(), exchange_minted, x);
-	else
-		x->call = call_start(x, t, NULL);
-	if (x->mint == NULL && x->call == NULL) {
-		*why = e->kind == TOKEN_USER ? "cannot sign the SAML assertion" :
-		    "cannot start the upstream request";
-		exchange_end(x);
-		return -1;
+	if (x->queue == -1 || (x->pacer->pace.queued == 0 &&
+	    pace_may_send(&x->pacer->pace, now) && tenant_may_start(t->name, b))) {
+		if (exchange_go(x, now, why) == -1) {
+			exchange_end(x);
+			return -1;
+		}
+		return 0;
 	}
+	pace_push(&x->pacer->pace, &x->item, (size_t)x->queue, false, 0);
+	ts->queued++;
+	pacer_arm(x->pacer, now, fmax(now, pace_next_send(&x->pacer->pace, now)));
 	return 0;
+}
+
+double
+exchange_queued_eta(struct broker *b, const struct cache_entry *e)
+{
+	struct exchange	*x = entry_state(e)->exchange;
+	struct pace	*p;
+
+	if (x == NULL || x->pacer == NULL || !x->item.queued)
+		return 0;
+	p = &x->pacer->pace;
+	return pace_eta(p, &x->item, clock_now(),
+	    (double)b->conf->max_exchanges_per_tenant / fmax(p->latency, 0.01));
 }
 
 void
@@ -369,8 +620,13 @@ exchange_recount(struct broker *b)
 	struct tenant_state	*ts;
 
 	for (size_t i = 0; i < b->conf->n_tenants; i++)
-		b->tstate[i].running = 0;
-	for (struct exchange *x = b->exchanges; x != NULL; x = x->next)
-		if ((ts = tstate_of(b, x->tenant)) != NULL)
+		b->tstate[i].running = b->tstate[i].queued = 0;
+	for (struct exchange *x = b->exchanges; x != NULL; x = x->next) {
+		if ((ts = tstate_of(b, x->tenant)) == NULL)
+			continue;
+		if (x->started)
 			ts->running++;
+		if (x->item.queued)
+			ts->queued++;
+	}
 }

@@ -20,6 +20,7 @@ struct waiter {
 struct entry_state {
 	struct policy	 pol;
 	struct waiter	*waiters;	/* only while pol.in_flight */
+	struct exchange	*exchange;	/* queued or in progress, else NULL */
 };
 
 struct tenant_state {
@@ -27,11 +28,13 @@ struct tenant_state {
 	struct client_stats	*clients;	/* tenant_client's order */
 	size_t			 n_clients;
 	size_t			 running;	/* exchanges in progress */
+	size_t			 queued;	/* exchanges waiting for their pace */
 	double			 expiry_logged;	/* the last certificate_expiry line */
 };
 
 struct exchange;
 struct mint_req;
+struct pacer;
 
 struct broker {
 	struct event_base	*base;
@@ -45,8 +48,9 @@ struct broker {
 	struct upstream		*own_upstream;	/* when uops is the real one */
 	struct event		*sweep;
 	struct upstream_stats	 ustats;
-	struct exchange		*exchanges;	/* in progress */
-	size_t			 running;	/* their number */
+	struct exchange		*exchanges;	/* queued or in progress */
+	size_t			 running;	/* those in progress */
+	struct pacer		*pacers;	/* one per organization */
 	struct mint_req		*mints;		/* broker_mint calls pending */
 };
 
@@ -69,8 +73,16 @@ struct client_stats *broker_client_find(struct broker *, const char *tenant,
 	    const char *client);
 
 /* broker_exchange.c */
-/* Starts an exchange for e (minting first for a user); -1 with why. */
+/* Starts an exchange for e (minting first for a user), or queues it for
+ * its organization's pace; -1 with why. */
 int	 exchange_start(struct broker *, struct cache_entry *, const char **why);
+/* Seconds until e's queued exchange is expected to be answered; 0 when it
+ * is not queued (in progress, or none). */
+double	 exchange_queued_eta(struct broker *, const struct cache_entry *);
+/* Whether a tenant may queue another exchange. */
+bool	 exchange_may_queue(struct broker *, const char *tenant);
+/* Frees every organization's pace (after exchange_cancel_all). */
+void	 exchange_pacers_free(struct broker *);
 /* Cancels every exchange (no callbacks; waiters stay for the caller). */
 void	 exchange_cancel_all(struct broker *);
 /* A tenant changed on reload: exchanges for e keep no token. */

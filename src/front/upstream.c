@@ -46,10 +46,12 @@
 
 /* The largest token response accepted; PureCloud's are well under 4 KiB. */
 #define RESPONSE_MAX		(64 * 1024)
-/* Connections kept to one host at a time; more transfers wait in curl. */
-#define MAX_HOST_CONNECTIONS	8
+/* Connections kept to one host at a time; more transfers wait in curl.
+ * Enough for a token endpoint far away at its rate (100/s at 300 ms is 30):
+ * the exchanges in progress are bounded by max_exchanges_per_tenant. */
+#define MAX_HOST_CONNECTIONS	64
 /* Idle connections kept in the multi handle's cache. */
-#define MAX_CACHED_CONNECTIONS	16
+#define MAX_CACHED_CONNECTIONS	64
 /* Bytes of an upstream error_description copied into a message. */
 #define DESCRIPTION_MAX		200
 

@@ -761,6 +761,96 @@ unsigned policy_sweep(const struct policy *, bool has_token, enum token_kind, do
 /* A tenant's bound in the cache (see max_cached_tokens_per_tenant). */
 size_t	 policy_cache_share(size_t max_cached, size_t per_tenant);
 
+/* broker_pace.c - pacing one organization's token-endpoint requests to the
+ * rate it allows, learned from its 429s; fair queues of the exchanges
+ * waiting for their turn, one per tenant; pure (time is an argument) */
+#define PACE_RING		1024	/* recent sends and answers remembered */
+#define PACE_QUEUES_MAX		64	/* tenants sharing one organization */
+#define PACE_CUT		0.9 	/* rate after a 429, times the rate */
+#define PACE_MEASURED		0.97	/* or times the answers of the last second */
+#define PACE_SPAN_MIN		0.25	/* 429s sooner after a cut: no new cut, s */
+#define PACE_CEILING		1.0	/* raised to this part of the measured rate... */
+#define PACE_PROBE_SEC		5.0	/* ...for this long after the cut, then above */
+#define PACE_FIRST_CUT		0.6	/* the first 429: times the send rate */
+#define PACE_RAISE_SEC		0.5	/* answers without 429 for this long raise... */
+#define PACE_INCREASE		0.05	/* ...the rate this part of itself... */
+#define PACE_INCREASE_MAX	0.2	/* ...doubling each time up to this */
+#define PACE_BURST_SEC		0.05	/* sends that may catch up at once */
+#define PACE_PAUSE_AFTER	3	/* cuts in a row before Retry-After stops all */
+#define PACE_PAUSE_MAX		60.0	/* longest pause, s */
+#define PACE_RATE_MIN		0.2	/* requests a second */
+#define PACE_START_WINDOW	8	/* before any 429: requests at once, +1 an answer */
+#define PACE_REQUEUES		3	/* 429s an exchange is retried after */
+#define PACE_HOLD_SEC		2.0	/* a caller expecting its token sooner waits */
+struct pace_item {
+	struct pace_item *prev, *next;
+	size_t		 queue;		/* index of its tenant's queue */
+	int64_t		 seq;		/* place in that queue */
+	double		 not_before;	/* retried after a 429 */
+	bool		 queued;
+	bool		 retry;		/* in the retry list */
+};
+struct pace_queue {
+	char		 tenant[NAME_MAX_LEN + 1];
+	struct pace_item *head, *tail;
+	int64_t		 next_seq;
+	size_t		 len;
+};
+struct pace_ring {
+	double		 t[PACE_RING];
+	size_t		 n, next;
+};
+struct pace {
+	double		 rate;		/* requests a second; 0: none learned yet */
+	double		 window;	/* before any 429: requests in flight allowed */
+	size_t		 in_flight;
+	double		 tokens, tokens_at;	/* the bucket */
+	double		 last_cut;	/* when the rate was last lowered */
+	double		 last_raise;
+	double		 raise;		/* the next raise, a part of the rate */
+	double		 ceiling;	/* the measured rate, times PACE_CEILING */
+	double		 pause_until;	/* Retry-After after PACE_PAUSE_AFTER cuts */
+	double		 latency;	/* average answer time, s */
+	unsigned	 limited_in_row;
+	unsigned long	 limited;	/* 429s seen */
+	struct pace_ring sent, answered;
+	struct pace_queue queues[PACE_QUEUES_MAX];
+	size_t		 n_queues, rr;	/* round-robin cursor */
+	struct pace_item *retry_head, *retry_tail;
+	size_t		 queued;	/* items in queues and retry list */
+};
+void	 pace_init(struct pace *);
+/* Its tenant's queue (made on first use); -1 when PACE_QUEUES_MAX are taken. */
+ssize_t	 pace_queue_index(struct pace *, const char *tenant);
+/* Whether a request may go now (the bucket holds one, no pause). */
+bool	 pace_may_send(struct pace *, double now);
+/* When the next request may go (now or later; -1: when one ends). */
+double	 pace_next_send(struct pace *, double now);
+/* An exchange goes at now (a user's starts with its mint): one out of
+ * the bucket. */
+void	 pace_take(struct pace *, double now);
+/* An exchange that went has ended (answered or not). */
+void	 pace_release(struct pace *);
+/* Its request reached the token endpoint at now. */
+void	 pace_sent(struct pace *, double now);
+/* The endpoint answered a request sent at sent_at: limited (a 429, with
+ * its Retry-After in seconds) lowers the rate, a run without raises it. */
+void	 pace_answered(struct pace *, double now, double sent_at, bool limited,
+	    double retry_after);
+/* Queues an item at the tail of its tenant's queue, or (retry) in the retry
+ * list, which goes first once not_before has passed. */
+void	 pace_push(struct pace *, struct pace_item *, size_t queue, bool retry,
+	    double not_before);
+void	 pace_remove(struct pace *, struct pace_item *);
+/* The next item to send: a due retry, else the next tenant's in turn
+ * whose queue may_start allows; NULL if none. */
+struct pace_item *pace_pop(struct pace *, double now,
+	    bool (*may_start)(const char *tenant, void *), void *arg);
+/* Seconds until a queued item is expected to be answered, at rate (or at
+ * fallback_rate while none is learned). */
+double	 pace_eta(const struct pace *, const struct pace_item *, double now,
+	    double fallback_rate);
+
 /* broker.c - tokens for callers: cache, minting, exchange, refresh ahead */
 struct broker;
 struct broker_reply {
