@@ -23,6 +23,7 @@ import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 
 from harness import BROKER, SLOW, WRAPPER, Setup, check, done, wait_seconds
@@ -247,7 +248,9 @@ if shutil.which("strace") and not WRAPPER:
     def passwd_opens(uid, *paths):
         """(curl's statuses and connects, the opens of /etc/passwd by the
         master, which looks login names up, and the front)."""
-        trace = os.path.join(s.dir, "passwd.trace")
+        # A new file each time: an earlier call's trace would satisfy the
+        # wait below before this strace has attached (and be counted).
+        trace = tempfile.mktemp(prefix="passwd-", suffix=".trace", dir=s.dir)
         tracer = subprocess.Popen(["strace", "-f", "-qq", "-e", "trace=openat,accept,accept4",
                                    "-o", trace, "-p", str(s.broker.pid),
                                    "-p", str(s.front_pid())],
