@@ -517,6 +517,33 @@ class Setup:
             c.close()
         return json.loads(data) if data else None
 
+    def platform_api(self, method, path, body=None, client="admin-client-acme", secret=None):
+        """The emulator's platform API over HTTPS with a fresh token of
+        client (by default the tenants' [provisioning] client, with
+        Setup(provisioning=True)): (status, JSON or None)."""
+        import ssl
+        secret = secret or "adm-" + self.ewt_secret
+        ctx = ssl.create_default_context(cafile=self.ca_file)
+        c = http.client.HTTPSConnection("127.0.0.1", self.emu_https, context=ctx,
+                                        timeout=max(30, wait_seconds()))
+        try:
+            basic = base64.b64encode(("%s:%s" % (client, secret)).encode()).decode()
+            c.request("POST", "/oauth/token", body="grant_type=client_credentials",
+                      headers={"Authorization": "Basic " + basic,
+                               "Content-Type": "application/x-www-form-urlencoded"})
+            tok = json.loads(c.getresponse().read())["access_token"]
+            self.tokens_seen.add(tok)
+            hdrs = {"Authorization": "Bearer " + tok}
+            if body is not None:
+                hdrs["Content-Type"] = "application/json"
+                body = json.dumps(body)
+            c.request(method, path, body=body, headers=hdrs)
+            r = c.getresponse()
+            data = r.read()
+        finally:
+            c.close()
+        return r.status, (json.loads(data) if data else None)
+
     def counters(self):
         return self.emu("GET", "/emulator/counters")
 

@@ -76,14 +76,7 @@ def token(client, secret):
 
 
 def api(method, path):
-    st, body = token("admin-client-acme", "adm-" + s.ewt_secret)
-    ctx = ssl.create_default_context(cafile=s.ca_file)
-    c = http.client.HTTPSConnection("127.0.0.1", s.emu_https, context=ctx, timeout=30)
-    c.request(method, path, headers={"Authorization": "Bearer " + body["access_token"]})
-    r = c.getresponse()
-    data = r.read()
-    c.close()
-    return r.status, (json.loads(data) if data else None)
+    return s.platform_api(method, path)
 
 
 def clients():
@@ -127,16 +120,7 @@ def fresh(text):
 
 
 def api_put(path, body):
-    st, tok = token("admin-client-acme", "adm-" + s.ewt_secret)
-    ctx = ssl.create_default_context(cafile=s.ca_file)
-    c = http.client.HTTPSConnection("127.0.0.1", s.emu_https, context=ctx, timeout=30)
-    c.request("PUT", path, body=json.dumps(body),
-              headers={"Authorization": "Bearer " + tok["access_token"],
-                       "Content-Type": "application/json"})
-    r = c.getresponse()
-    data = r.read()
-    c.close()
-    return r.status, (json.loads(data) if data else None)
+    return s.platform_api("PUT", path, body)
 
 
 def role(name):

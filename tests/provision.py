@@ -10,13 +10,10 @@ check --online with each mismatch of the vendor's troubleshooting list
 producing its own FAIL line and exit 1; no secret or token in any output;
 PureCloud's error text printed without terminal controls.
 """
-import base64
-import http.client
 import json
 import os
 import re
 import shutil
-import ssl
 import subprocess
 import sys
 
@@ -53,25 +50,7 @@ def fails(p):
 
 
 def api(method, path, body=None, client="admin-client-acme", secret=None):
-    """Calls the emulator's API over HTTPS with a fresh token of client."""
-    secret = secret or "adm-" + s.ewt_secret
-    ctx = ssl.create_default_context(cafile=s.ca_file)
-    c = http.client.HTTPSConnection("127.0.0.1", s.emu_https, context=ctx, timeout=30)
-    basic = base64.b64encode(("%s:%s" % (client, secret)).encode()).decode()
-    c.request("POST", "/oauth/token", body="grant_type=client_credentials",
-              headers={"Authorization": "Basic " + basic,
-                       "Content-Type": "application/x-www-form-urlencoded"})
-    tok = json.loads(c.getresponse().read())["access_token"]
-    s.tokens_seen.add(tok)
-    hdrs = {"Authorization": "Bearer " + tok}
-    if body is not None:
-        hdrs["Content-Type"] = "application/json"
-        body = json.dumps(body)
-    c.request(method, path, body=body, headers=hdrs)
-    r = c.getresponse()
-    data = r.read()
-    c.close()
-    return r.status, (json.loads(data) if data else None)
+    return s.platform_api(method, path, body, client, secret)
 
 
 def record():

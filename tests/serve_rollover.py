@@ -18,13 +18,11 @@ generation keeps serving); the emulator refuses a record with more than 5 certif
 assertion signed by any certificate of the list.
 """
 import base64
-import http.client
 import json
 import os
 import re
 import shutil
 import signal
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -79,23 +77,7 @@ def rollover(*args):
 
 def api(method, path, body=None):
     """The emulator's platform API over HTTPS, as the admin client."""
-    ctx = ssl.create_default_context(cafile=s.ca_file)
-    c = http.client.HTTPSConnection("127.0.0.1", s.emu_https, context=ctx, timeout=30)
-    basic = base64.b64encode(("admin-client-acme:adm-" + s.ewt_secret).encode()).decode()
-    c.request("POST", "/oauth/token", body="grant_type=client_credentials",
-              headers={"Authorization": "Basic " + basic,
-                       "Content-Type": "application/x-www-form-urlencoded"})
-    tok = json.loads(c.getresponse().read())["access_token"]
-    s.tokens_seen.add(tok)
-    hdrs = {"Authorization": "Bearer " + tok}
-    if body is not None:
-        hdrs["Content-Type"] = "application/json"
-        body = json.dumps(body)
-    c.request(method, path, body=body, headers=hdrs)
-    r = c.getresponse()
-    data = r.read()
-    c.close()
-    return r.status, (json.loads(data) if data else None)
+    return s.platform_api(method, path, body)
 
 
 def record():
