@@ -56,15 +56,22 @@ for t in ("acme", "badcreds"):
     with open(s.tenant_path(t), "w") as f:
         f.write(good[t])
 
-# 2. Both tenants' key passwords wrong: the signers find it (the master
-# never reads private keys); each tenant's problem is a line of its own.
-for t in ("acme", "badcreds"):
+# 2. Every tenant's key password wrong: the signers find it (the master
+# never reads private keys); each tenant's problem is a line of its own,
+# however many there are (sixteen lines outgrow a kilobyte).
+extra = ["copy%d" % i for i in range(14)]
+for t in extra:
+    good[t] = good["acme"]
+for t in ("acme", "badcreds") + tuple(extra):
     with open(s.tenant_path(t), "w") as f:
         f.write(good[t].replace("password = %s" % s.key_password,
                                 "password = wrong-%s" % t))
+    os.chmod(s.tenant_path(t), 0o600)
 lines = start_failing("keys")
 key_lines = [ln for ln in lines if "event=config signer=" in ln]
-for t in ("acme", "badcreds"):
+check(any("16 problems loading the keys" in ln for ln in lines),
+      "the start-up line counts every tenant's problem", "\n".join(lines))
+for t in ("acme", "badcreds") + tuple(extra):
     mine = [ln for ln in key_lines if "%s.cfg" % t in ln]
     check(len(mine) >= 1 and all("level=error" in ln for ln in mine),
           "tenant %s's key problem is a line of its own at level=error" % t,
@@ -78,6 +85,8 @@ check(not any("level=warn" in ln and "password" in ln for ln in lines),
 for t in ("acme", "badcreds"):
     with open(s.tenant_path(t), "w") as f:
         f.write(good[t])
+for t in extra:
+    os.unlink(s.tenant_path(t))
 
 # 3. The socket's directory does not exist (a start without systemd's
 # RuntimeDirectory=): the error says which directory and how to make it.

@@ -28,6 +28,8 @@
 #define SIGNER_WIRE_MAGIC	0x53424d31u	/* "SBM1" */
 #define SIGNER_WIRE_FD		3		/* the signer's end, after exec */
 #define SIGNER_WIRE_MAX_TEXT	(64 * 1024)	/* a SAMLResponse is ~8 KiB */
+/* A starting signer's reasons for failing (a line per problem), at most. */
+#define SIGNER_FAILURE_MAX	2048
 /* Seconds the front's time may differ from the signer's (the same host
  * clock, read on either side of one socketpair). */
 #define SIGNER_TIME_SKEW	5.0

@@ -466,8 +466,10 @@ signer_readable(evutil_socket_t fd, short what, void *arg)
 	struct msigner			*s = arg;
 	struct master			*m = the_master;
 	struct signer_wire_reply	 hdr;
-	unsigned char			 buf[sizeof(hdr) + 1024];
-	char				 why[1100];
+	/* The whole of a failing signer's reasons: the rest of a packet
+	 * would be dropped. */
+	unsigned char			 buf[sizeof(hdr) + SIGNER_FAILURE_MAX + 1];
+	char				 why[SIGNER_FAILURE_MAX + 64];
 	ssize_t				 n;
 
 	n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
@@ -491,10 +493,6 @@ signer_readable(evutil_socket_t fd, short what, void *arg)
 	} else {
 		snprintf(why, sizeof(why), "signer %d exited while starting", s->index);
 	}
-	/* Never a secret: a signer's reasons are written for logs. */
-	for (char *p = why; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
 	if (s->seq != 0)
 		restart_failed(m, s, why);
 	else if (s->gen != NULL)
@@ -1036,26 +1034,25 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 static int
 ca_load(const struct broker_config *conf)
 {
+	const char	*path = conf->ca_file;
 	char		*buf = NULL, err[256];
-	size_t		 len = 0;
+	size_t		 len = conf->ca_pem_len;
 	int		 fd;
 
-	if (conf->ca_pem != NULL)
-		fd = mw_memfd("samlbroker-ca", conf->ca_pem, conf->ca_pem_len, err,
-		    sizeof(err));
-	else if (read_file_limited(DEFAULT_CA_BUNDLE, CA_MAX, &buf, &len) == -1) {
-		log_warn("event=ca_bundle path=%s", DEFAULT_CA_BUNDLE);
-		return -1;
-	} else {
-		fd = mw_memfd("samlbroker-ca", buf, len, err, sizeof(err));
-		free(buf);
+	if (conf->ca_pem == NULL) {
+		path = DEFAULT_CA_BUNDLE;
+		if (read_file_limited(path, CA_MAX, &buf, &len) == -1) {
+			log_warn("event=ca_bundle path=%s", path);
+			return -1;
+		}
 	}
+	fd = mw_memfd("samlbroker-ca", buf != NULL ? buf : conf->ca_pem, len, err,
+	    sizeof(err));
+	free(buf);
 	if (fd == -1)
 		log_warnx("event=ca_bundle error=\"%s\"", err);
 	else
-		log_debug("event=ca_bundle path=%s bytes=%zu", conf->ca_pem != NULL ?
-		    conf->ca_file : DEFAULT_CA_BUNDLE, conf->ca_pem != NULL ?
-		    conf->ca_pem_len : len);
+		log_debug("event=ca_bundle path=%s bytes=%zu", path, len);
 	return fd;
 }
 

@@ -126,16 +126,16 @@ send_reply(int fd, uint32_t id, enum signer_wire_status status, double nooa,
 static char *
 diag_errors(const struct diag *d, const char *path)
 {
-	char	*out = xmalloc(2048);
+	char	*out = xmalloc(SIGNER_FAILURE_MAX);
 	size_t	 o = 0;
 
 	out[0] = '\0';
-	for (size_t i = 0; i < d->n_lines && o < 2048; i++)
+	for (size_t i = 0; i < d->n_lines && o < SIGNER_FAILURE_MAX; i++)
 		if (!d->warning[i])
-			o += (size_t)snprintf(out + o, 2048 - o, "%s%s",
+			o += (size_t)snprintf(out + o, SIGNER_FAILURE_MAX - o, "%s%s",
 			    o == 0 ? "" : "\n", d->lines[i]);
 	if (o == 0)
-		snprintf(out, 2048, "cannot load %s", path);
+		snprintf(out, SIGNER_FAILURE_MAX, "cannot load %s", path);
 	return out;
 }
 
