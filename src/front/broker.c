@@ -104,7 +104,7 @@ answer_take(const struct broker *b, struct answer *a, const struct cache_entry *
     double now)
 {
 	const struct policy		*p = &entry_state(e)->pol;
-	const struct tenant		*t = config_tenant_find(b->conf, e->tenant);
+	const struct tenant		*t;
 	const struct service_client	*client = NULL;
 
 	memset(a, 0, sizeof(*a));
@@ -116,7 +116,8 @@ answer_take(const struct broker *b, struct answer *a, const struct cache_entry *
 	a->status = p->last_status;
 	snprintf(a->error, sizeof(a->error), "%s", p->last_error);
 	a->until = fmax(p->retry_at, p->hard_fail_until);
-	if (t != NULL)
+	/* Only a refusal names its client: a cache hit looks no tenant up. */
+	if ((t = config_tenant_find(b->conf, e->tenant)) != NULL)
 		client = e->kind == TOKEN_USER ? &t->saml_auth :
 		    tenant_service_find(t, e->subject);
 	switch (a->status) {
@@ -790,17 +791,12 @@ reconfigure_entry(struct cache_entry *e, void *arg)
 		return;
 	/* Only keys or client secrets changed: the token stays, the failures
 	 * of the old settings are forgotten (a fixed secret is tried at once). */
-	if (nt != NULL && ot != NULL && nt->cache_digest == ot->cache_digest &&
-	    (e->token != NULL || pol->in_flight)) {
-		pol->failures = 0;
-		pol->retry_at = 0;
-		pol->hard_fail_until = 0;
-		pol->last_error[0] = '\0';
-		pol->last_status = 0;
-		return;
-	}
 	if (nt != NULL && ot != NULL && nt->cache_digest == ot->cache_digest) {
-		cache_remove(rc->broker->cache, e);
+		if (e->token != NULL || pol->in_flight) {
+			policy_forget_failures(pol);
+			pol->last_status = 0;
+		} else
+			cache_remove(rc->broker->cache, e);
 		return;
 	}
 	if (pol->in_flight) {

@@ -83,6 +83,12 @@ policy_on_success(struct policy *p, long expires_in, double life_max,
 	p->expires_at = now + life;
 	p->refresh_at = now + life * (POLICY_REFRESH_FROM +
 	    POLICY_REFRESH_SPREAD * jitter);
+	policy_forget_failures(p);
+}
+
+void
+policy_forget_failures(struct policy *p)
+{
 	p->failures = 0;
 	p->retry_at = 0;
 	p->hard_fail_until = 0;

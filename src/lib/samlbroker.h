@@ -748,6 +748,8 @@ bool	 policy_may_start(size_t tenant_running, size_t tenant_max,
 /* A token came: times set (life capped at life_max), failures forgotten. */
 void	 policy_on_success(struct policy *, long expires_in, double life_max,
 	    double now, double jitter);
+/* Failures forgotten: no backoff, no remembered error. */
+void	 policy_forget_failures(struct policy *);
 /* An exchange failed: backoff and failure memory; returns the backoff. */
 double	 policy_on_failure(struct policy *, enum upstream_outcome, const char *error,
 	    double retry_after, double now, double jitter);
