@@ -24,6 +24,7 @@
 
 #include "commands.h"
 #include "samlbroker.h"
+#include "config_load.h"
 
 #define CLIENT_MAX_BODY	(1024 * 1024)
 
@@ -217,7 +218,7 @@ local_conf_read(const char *conf, char **ret_dir)
 	struct ini_file		*ini;
 	struct ini_section	*s;
 	struct ini_option	*o;
-	const char		*dir = SAMLBROKER_DEFAULT_TENANTS, *slash;
+	const char		*dir = SAMLBROKER_DEFAULT_TENANTS;
 	char			*buf, err[256];
 	size_t			 len;
 
@@ -231,10 +232,7 @@ local_conf_read(const char *conf, char **ret_dir)
 	if ((s = ini_section_find(ini, "broker")) != NULL &&
 	    (o = ini_option_find(s, "tenants_dir")) != NULL && o->value[0] != '\0')
 		dir = o->value;
-	if (dir[0] == '/' || (slash = strrchr(conf, '/')) == NULL)
-		*ret_dir = xstrdup(dir);
-	else if (asprintf(ret_dir, "%.*s/%s", (int)(slash - conf), conf, dir) == -1)
-		fatal("asprintf");
+	*ret_dir = config_path_relative(conf, dir);	/* as the loader reads it */
 	return ini;
 }
 

@@ -40,6 +40,7 @@
 
 #include "samlbroker.h"
 #include "commands.h"
+#include "config_load.h"
 
 #define PROG		"samlbroker rollover"
 #define DEFAULT_DAYS	3652
@@ -98,8 +99,7 @@ key_dir(const struct rollover_opts *o, const struct tenant *t, const char *pkey_
 	free(copy);
 	if (pkey_raw != NULL && strncmp(pkey_raw, "file:", 5) == 0 && pkey_raw[5] != '\0') {
 		/* Relative to the tenant file's directory, as the loader reads it. */
-		char *key = pkey_raw[5] == '/' ? xstrdup(pkey_raw + 5) :
-		    path_join(dir, pkey_raw + 5);
+		char *key = config_path_relative(t->file, pkey_raw + 5);
 
 		free(dir);
 		dir = xstrdup(dirname(key));
