@@ -108,6 +108,10 @@ struct load {
 };
 #define CONFIG_ALLOW_INSECURE	0x100	/* allow_insecure_permissions = yes */
 
+/* config_tenant.c: sections that are not services even with a client_id
+ * (general, saml, saml_auth, provisioning). */
+bool	 config_section_reserved(const char *name);
+
 /* config_util.c */
 /* A copy of s fit for a message: control characters become '?'. */
 char	*config_printable_dup(const char *s);

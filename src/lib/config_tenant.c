@@ -615,8 +615,8 @@ client_load(struct load *l, struct ini_section *s, struct service_client *sc)
 }
 
 /* Sections that are not services even with a client_id. */
-static bool
-is_reserved_section(const char *name)
+bool
+config_section_reserved(const char *name)
 {
 	return strcmp(name, "general") == 0 || strcmp(name, "saml") == 0 ||
 	    strcmp(name, "saml_auth") == 0 || strcmp(name, "provisioning") == 0;
@@ -670,7 +670,7 @@ tenant_clients(struct load *l, struct tenant *t)
 	t->services = xcalloc(l->ini->n_sections, sizeof(*t->services));
 	for (size_t i = 0; i < l->ini->n_sections; i++) {
 		s = &l->ini->sections[i];
-		if (is_reserved_section(s->name))
+		if (config_section_reserved(s->name))
 			continue;
 		if (is_pending_service(s)) {
 			client_pending(l, s, t->name);

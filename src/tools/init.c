@@ -31,6 +31,7 @@
 
 #include "samlbroker.h"
 #include "commands.h"
+#include "config_load.h"
 
 #define PROG		"samlbroker init"
 #define DEFAULT_ISSUER	"https://www.genesys.com/pureengage"
@@ -376,9 +377,7 @@ opts_parse(int argc, char **argv, struct init_opts *o)
 		case OPT_SSO: o->sso_target = optarg; break;
 		case OPT_SERVICE:
 			if (o->n_services == MAX_SERVICES || name_validate(optarg) == -1 ||
-			    strcmp(optarg, "general") == 0 || strcmp(optarg, "saml") == 0 ||
-			    strcmp(optarg, "saml_auth") == 0 ||
-			    strcmp(optarg, "provisioning") == 0) {
+			    config_section_reserved(optarg)) {
 				fprintf(stderr, PROG ": --service %s: not a service section "
 				    "name (or more than %d)\n", optarg, MAX_SERVICES);
 				return PROVISION_USAGE;

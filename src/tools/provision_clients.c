@@ -93,13 +93,6 @@ opt(struct ini_section *s, const char *name)
 	return o != NULL ? o->value : NULL;
 }
 
-static bool
-reserved(const char *name)
-{
-	return strcmp(name, "general") == 0 || strcmp(name, "saml") == 0 ||
-	    strcmp(name, "saml_auth") == 0 || strcmp(name, "provisioning") == 0;
-}
-
 /* The tenant file's client sections, read again as written. */
 static int
 csecs_read(const struct tenant *t, struct csecs *cs, char *err, size_t errlen)
@@ -122,7 +115,7 @@ csecs_read(const struct tenant *t, struct csecs *cs, char *err, size_t errlen)
 		struct csec		*c = &cs->s[cs->n];
 
 		c->saml = strcmp(s->name, "saml_auth") == 0;
-		if (!c->saml && reserved(s->name))
+		if (!c->saml && config_section_reserved(s->name))
 			continue;
 		c->section = s->name;
 		c->client_id = opt(s, "client_id");
