@@ -587,7 +587,7 @@ limit_parse(int opt, const char *arg, struct emu_limits *l)
 {
 	const char	*name = opt == OPT_RATE ? "--token-rate" : opt == OPT_BURST ?
 	    "--token-burst" : "--token-latency-ms";
-	double		 max = opt == OPT_LATENCY ? 600000 : 1000000, v;
+	double		 max = opt == OPT_LATENCY ? EMU_MAX_DELAY_MS : EMU_MAX_RATE, v;
 	char		*end;
 
 	errno = 0;

@@ -27,6 +27,9 @@ struct event_base;
 struct ssl_ctx_st;
 
 #define EMU_MAX_TOKENS		4096	/* bearer tokens remembered for the API */
+#define EMU_MAX_DELAY_MS	600000		/* a fault's delay, the token latency */
+#define EMU_MAX_RATE		1000000.0	/* token requests a second */
+#define NELEM(a)		(sizeof(a) / sizeof((a)[0]))
 #define EMU_MAX_USERS		65536	/* users created per organization */
 #define EMU_MAX_CERTS		5	/* certificates an identity provider keeps */
 #define EMU_NAMEID_EMAIL	"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
@@ -205,6 +208,8 @@ void	 emu_config_reset(struct emu_config *);
 /* NULL, or a reason: is this a provider record the API would store? */
 const char *emu_provider_check(json_t *record, char *buf, size_t len);
 bool	 emu_provider_type_known(const char *type);
+/* Whether s is one of list's n strings. */
+bool	 emu_in_list(const char *s, const char *const *list, size_t n);
 /* The organization's trust for SAML2 Bearer; NULL or why there is none. */
 const char *emu_org_trust(const struct emu_org *, struct emu_trust *);
 /* Whether the user may log in (autoProvisionUsers creates it). */

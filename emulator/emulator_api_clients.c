@@ -36,17 +36,6 @@ static const char *const grant_types[] = {
 static const char *const string_fields[] = { "name", "description", "state" };
 static const char *const list_fields[] = { "scope", "registeredRedirectUri" };
 
-#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
-
-static bool
-listed(const char *s, const char *const *list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(s, list[i]) == 0)
-			return true;
-	return false;
-}
-
 /* One {roleId, divisionId} of roleDivisions: both known to the org. */
 static const char *
 role_division_check(const struct emu_org *o, json_t *rd, char *buf, size_t len)
@@ -85,12 +74,12 @@ fields_check(const struct emu_org *o, json_t *j, char *buf, size_t len)
 	size_t		 i;
 
 	json_object_foreach(j, key, v) {
-		if (listed(key, string_fields, NELEM(string_fields))) {
+		if (emu_in_list(key, string_fields, NELEM(string_fields))) {
 			if (!json_is_string(v)) {
 				snprintf(buf, len, "%s must be a string", key);
 				return buf;
 			}
-		} else if (listed(key, list_fields, NELEM(list_fields))) {
+		} else if (emu_in_list(key, list_fields, NELEM(list_fields))) {
 			if (!json_is_array(v)) {
 				snprintf(buf, len, "%s must be a list of strings", key);
 				return buf;
@@ -101,7 +90,7 @@ fields_check(const struct emu_org *o, json_t *j, char *buf, size_t len)
 					return buf;
 				}
 		} else if (strcmp(key, "authorizedGrantType") == 0) {
-			if (!json_is_string(v) || !listed(json_string_value(v), grant_types,
+			if (!json_is_string(v) || !emu_in_list(json_string_value(v), grant_types,
 			    NELEM(grant_types)))
 				return "authorizedGrantType must be one of CLIENT-CREDENTIALS, "
 				    "SAML2BEARER, CODE, TOKEN, PASSWORD";

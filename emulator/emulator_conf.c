@@ -56,10 +56,8 @@ static const char *const sso_bindings[] = {
 	"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect",
 };
 
-#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
-
-static bool
-in_list(const char *s, const char *const *list, size_t n)
+bool
+emu_in_list(const char *s, const char *const *list, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(s, list[i]) == 0)
@@ -70,7 +68,7 @@ in_list(const char *s, const char *const *list, size_t n)
 bool
 emu_provider_type_known(const char *type)
 {
-	return in_list(type, provider_types, NELEM(provider_types));
+	return emu_in_list(type, provider_types, NELEM(provider_types));
 }
 
 /* scheme ":" rest, no spaces or control characters. */
@@ -134,12 +132,12 @@ emu_provider_check(json_t *r, char *buf, size_t len)
 	if (!json_is_object(r))
 		return "the body must be a JSON object";
 	json_object_foreach(r, key, v) {
-		if (in_list(key, string_fields, NELEM(string_fields))) {
+		if (emu_in_list(key, string_fields, NELEM(string_fields))) {
 			if (!json_is_string(v)) {
 				snprintf(buf, len, "%s must be a string", key);
 				return buf;
 			}
-		} else if (in_list(key, bool_fields, NELEM(bool_fields))) {
+		} else if (emu_in_list(key, bool_fields, NELEM(bool_fields))) {
 			if (!json_is_boolean(v)) {
 				snprintf(buf, len, "%s must be true or false", key);
 				return buf;
@@ -181,10 +179,10 @@ emu_provider_check(json_t *r, char *buf, size_t len)
 	if (!have_cert)
 		return "certificate or certificates is required";
 	if ((v = json_object_get(r, "nameIdentifierFormat")) != NULL &&
-	    !in_list(json_string_value(v), nameid_formats, NELEM(nameid_formats)))
+	    !emu_in_list(json_string_value(v), nameid_formats, NELEM(nameid_formats)))
 		return "nameIdentifierFormat is not a known format";
 	if ((v = json_object_get(r, "ssoBinding")) != NULL &&
-	    !in_list(json_string_value(v), sso_bindings, NELEM(sso_bindings)))
+	    !emu_in_list(json_string_value(v), sso_bindings, NELEM(sso_bindings)))
 		return "ssoBinding is not a known binding";
 	return NULL;
 }
@@ -256,7 +254,7 @@ policy_check(json_t *p, char *buf, size_t len)
 	if (!json_is_object(p))
 		return "permissionPolicies must hold objects";
 	json_object_foreach(p, key, v)
-		if (!in_list(key, keys, NELEM(keys))) {
+		if (!emu_in_list(key, keys, NELEM(keys))) {
 			snprintf(buf, len, "permissionPolicies: Unrecognized field \"%.40s\"",
 			    key);
 			return buf;
@@ -289,7 +287,7 @@ emu_role_check(json_t *r, char *buf, size_t len)
 	if (!json_is_object(r))
 		return "a role must be a JSON object";
 	json_object_foreach(r, key, v) {
-		if (!in_list(key, keys, NELEM(keys))) {
+		if (!emu_in_list(key, keys, NELEM(keys))) {
 			snprintf(buf, len, "Unrecognized field \"%.40s\"", key);
 			return buf;
 		}
@@ -472,7 +470,7 @@ keys_check(json_t *j, const char *what, const char *const *allowed, size_t n,
 		return buf;
 	}
 	json_object_foreach(j, key, v) {
-		if (!in_list(key, allowed, n)) {
+		if (!emu_in_list(key, allowed, n)) {
 			snprintf(buf, len, "%s: unknown key \"%.40s\"", what, key);
 			return buf;
 		}

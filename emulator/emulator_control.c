@@ -18,10 +18,8 @@
 
 #include "emulator.h"
 
-#define EMU_MAX_DELAY_MS	600000
 #define EMU_MAX_EXPIRES		31536000L	/* a year, either sign */
 #define EMU_MAX_OFFSET		(10.0 * 365 * 86400)
-#define EMU_MAX_RATE		1000000.0	/* token requests a second */
 #define MALFORMED_BODY		"{\"access_token\":\"emulator-malformed\",\"token_type\":\"bea"
 
 void
