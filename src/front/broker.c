@@ -23,7 +23,6 @@
 
 /* How often entries are checked for refresh-ahead and expiry. */
 #define SWEEP_INTERVAL_SEC	1
-#define CERT_WARN_SEC		(30 * 86400.0)	/* as check warns */
 #define CERT_LOG_EVERY_SEC	86400.0
 
 /* A broker_mint call waiting for the minter. */
@@ -313,7 +312,7 @@ expiry_log(struct broker *b, double now)
 			double na;
 
 			if (ks[k] == NULL || (na = keystore_not_after(ks[k])) - now >=
-			    CERT_WARN_SEC)
+			    CERT_WARN_DAYS * 86400.0)
 				continue;
 			ts->expiry_logged = now;
 			format_rfc3339(na, date, sizeof(date));
@@ -324,7 +323,7 @@ expiry_log(struct broker *b, double now)
 			else
 				log_warnx("event=certificate_expiry tenant=%s which=%s "
 				    "not_after=%s days_left=%ld (samlbroker rollover)",
-				    t->name, which[k], date, ((long)(na - now) + 86399) / 86400);
+				    t->name, which[k], date, keystore_days_left(ks[k], now));
 		}
 	}
 }

@@ -17,7 +17,6 @@
 
 #include "config_load.h"
 
-#define CERT_WARN_DAYS		30
 #define EXPIRE_TIME_MAX		48	/* hours: the longest token life */
 #define B64_FILE_MAX		(64 * 1024)	/* a file: certificate or pkey */
 
@@ -258,7 +257,7 @@ cert_dates_check(struct load *l, const struct keystore *ks, const char *oname)
 		diag_error(l->d, l->file, "saml", oname, "expired on %s", date);
 	} else if (na - now < CERT_WARN_DAYS * 86400.0) {
 		format_rfc3339(na, date, sizeof(date));
-		days = ((long)(na - now) + 86399) / 86400;
+		days = keystore_days_left(ks, now);
 		diag_warn(l->d, l->file, "saml", oname,
 		    "expires on %s (in %ld day%s)", date, days, days == 1 ? "" : "s");
 	}

@@ -230,6 +230,12 @@ keystore_not_after(const struct keystore *ks)
 	return ks->not_after;
 }
 
+long
+keystore_days_left(const struct keystore *ks, double now)
+{
+	return ((long)(ks->not_after - now) + 86399) / 86400;
+}
+
 double
 keystore_not_before(const struct keystore *ks)
 {

@@ -87,6 +87,11 @@ struct evp_pkey_st *keystore_pkey(const struct keystore *);
 struct x509_st *keystore_cert(const struct keystore *);
 const char *keystore_subject(const struct keystore *);
 double	 keystore_not_after(const struct keystore *);
+/* check warns, and serve logs daily, this many days before a signing
+ * certificate ends. */
+#define CERT_WARN_DAYS		30
+/* Whole days, rounded up, from now until the certificate ends. */
+long	 keystore_days_left(const struct keystore *, double now);
 double	 keystore_not_before(const struct keystore *);
 const char *keystore_cert_pem(const struct keystore *);	/* PEM text */
 const char *keystore_fingerprint(const struct keystore *);	/* SHA-256 hex */
