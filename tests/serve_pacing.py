@@ -17,7 +17,14 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Setup, check, done, scaled  # noqa: E402
+from harness import Setup, check, done, scaled, skip, SLOW  # noqa: E402
+
+if SLOW:
+    # The counts measure how well the broker keeps pace with the endpoint's
+    # rate in real time; under valgrind (about 20 times slower) the broker
+    # is the bottleneck, and a busy machine made the learning cost 632 of
+    # 631 allowed requests.  The plain and sanitizer runs keep the bounds.
+    skip("pacing counts do not mean anything under a wrapper")
 
 N, RATE, LATENCY_MS = 600, 40, 150
 
