@@ -45,7 +45,7 @@ char	*tenant_file_option(const char *buf, size_t len, const char *section,
 int	 tenant_file_replace(const char *path, const char *buf, size_t len, int flags,
 	    char *err, size_t errlen);
 /* Overwrites a regular file with zeros, syncs and unlinks it (not a
- * link); 0, or -1 with err. */
+ * link); 0, 1 when there is no such file, or -1 with err. */
 int	 tenant_file_wipe(const char *path, char *err, size_t errlen);
 /* The tenant's file edited and replaced; prints each option changed (not
  * its value).  The configuration conf must still load with it (load_flags

@@ -442,7 +442,7 @@ retire(const struct rollover_opts *o, const struct broker_config *conf,
 				    { "saml", "previous_pkey", NULL } };
 	char			*body = NULL, err[PATH_MAX + 256];
 	bool			 changed;
-	int			 ex = 1;
+	int			 ex = 1, wiped;
 
 	if (t->next_cert != NULL) {
 		fprintf(stderr, PROG ": tenant %s has a next key staged: activate it "
@@ -464,11 +464,14 @@ retire(const struct rollover_opts *o, const struct broker_config *conf,
 		if (o->dry_run)
 			printf("  would overwrite with zeros and remove %s\n",
 			    t->previous_pkey);
-		else if (tenant_file_wipe(t->previous_pkey, err, sizeof(err)) == -1 &&
-		    errno != ENOENT) {
+		else if ((wiped = tenant_file_wipe(t->previous_pkey, err,
+		    sizeof(err))) == -1) {
 			fprintf(stderr, PROG ": the old key: %s\n", err);
 			goto done;
-		} else
+		} else if (wiped == 1)
+			printf("  %s is gone already (nothing to wipe)\n",
+			    t->previous_pkey);
+		else
 			printf("  overwrote with zeros and removed %s\n", t->previous_pkey);
 	} else
 		printf("  the old key was not a file: of its own (nothing to wipe)\n");

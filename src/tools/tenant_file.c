@@ -300,6 +300,8 @@ tenant_file_wipe(const char *path, char *err, size_t errlen)
 	int			 fd;
 
 	if ((fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 1;	/* gone already: nothing to wipe */
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
