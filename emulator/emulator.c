@@ -140,6 +140,13 @@ answer_json(struct answer *a, int status, json_t *j)
 }
 
 void
+answer_empty(struct answer *a, int status)
+{
+	answer_clear(a);
+	a->status = status;
+}
+
+void
 answer_oauth(struct answer *a, int status, const char *error, const char *description)
 {
 	answer_json(a, status, json_pack("{s:s,s:s,s:s}", "error", error,

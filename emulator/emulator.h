@@ -192,6 +192,8 @@ struct emu {
 double	 emu_now(const struct emu *);	/* the real clock plus clock_offset */
 void	 answer_clear(struct answer *);
 void	 answer_json(struct answer *, int status, json_t *);	/* takes j */
+/* An answer without a body (204 No Content, as the platform's DELETE). */
+void	 answer_empty(struct answer *, int status);
 /* An OAuth error answer; the description is also logged as the reason. */
 void	 answer_oauth(struct answer *, int status, const char *error, const char *description);
 /* Client-supplied text for a log line: safe characters only, bounded. */

@@ -188,7 +188,7 @@ providers_handle(struct emu *e, const struct emu_client *c, struct evhttp_reques
 		answer_json(a, 200, json_incref(r));
 	} else if (cmd == EVHTTP_REQ_DELETE) {
 		json_object_del(o->providers, rest);
-		answer_json(a, 200, json_object());
+		answer_empty(a, 204);
 	} else {
 		api_error(a, 405, "method.not.allowed", "method not allowed");
 	}

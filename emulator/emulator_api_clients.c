@@ -274,7 +274,7 @@ api_clients_handle(struct emu *e, const struct emu_client *caller,
 	} else if (cmd == EVHTTP_REQ_DELETE) {
 		if (api_permitted(caller, "oauth:client:delete", a)) {
 			c->deleted = true;
-			answer_json(a, 200, json_object());
+			answer_empty(a, 204);
 		}
 	} else {
 		api_error(a, 405, "method.not.allowed", "method not allowed");

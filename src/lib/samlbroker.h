@@ -1019,8 +1019,9 @@ int	 provision_explain_perm(int rc, const struct platform_reply *, const char *w
 	    const char *perm, char *err, size_t errlen);
 /* One API call (method on base_service_url + path) with the admin token and
  * a JSON body (NULL: none); *ret the answer's JSON object (2xx), or NULL
- * for a 404 when allow_404; else an exit status with err, a 403 naming
- * perm.  The answer may hold a secret: the caller frees it. */
+ * for a 404 when allow_404 and for a DELETE's answer without a body (the
+ * platform's 204); else an exit status with err, a 403 naming perm.  The
+ * answer may hold a secret: the caller frees it. */
 int	 provision_call(struct platform *, const struct tenant *, const char *prog,
 	    const char *token, const char *method, const char *path, struct json_t *body,
 	    const char *perm, bool allow_404, struct json_t **ret, char *err,

@@ -153,6 +153,9 @@ provision_call(struct platform *p, const struct tenant *t, const char *prog,
 		*ret = NULL;
 	} else if (rc == -1 || r.status < 200 || r.status > 299) {
 		ex = provision_explain_perm(rc, &r, what, perm, err, errlen);
+	} else if (strcmp(method, "DELETE") == 0 && (r.status == 204 ||
+	    r.body_len == 0)) {
+		*ret = NULL;	/* the platform's 204 No Content */
 	} else if ((j = json_loadb(r.body, r.body_len, 0, NULL)) == NULL ||
 	    !json_is_object(j)) {
 		json_decref(j);
