@@ -23,16 +23,19 @@ old one refused by the emulator.  --remove lists what provision created
 (its clients, by the marker, and the identity provider) and deletes it
 only with --yes, nothing else; a second run has nothing to delete.  init
 makes a tenant from nothing (the organization read, a key made, the
-tenant file written 0600, clients, roles and identity provider), after
+tenant file written 0600 and no other file: the key password never on
+disk but there, clients, roles and identity provider), after
 which check --online --user passes, and a second init changes nothing.
 No secret in any output.
 """
 import base64
+import ctypes
 import http.client
 import json
 import os
 import re
 import shutil
+import struct
 import ssl
 import subprocess
 import sys
@@ -371,7 +374,33 @@ init_argv = ["init", "-t", "newco", "--base-url", "https://127.0.0.1:%d" % s.emu
              "--audience", "https://login.emulator.test/oauth/token",
              "--issuer", "https://www.genesys.com/pureengage/newco",
              "--sso-target", "https://apps.mypurecloud.com"]
-p = run(*init_argv, config=iconf)
+
+
+def created_in(directory, fn):
+    """fn's result and the names created in directory while it ran (inotify:
+    the kernel queues each one, however short-lived); None without inotify."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+    if fd < 0 or libc.inotify_add_watch(fd, directory.encode(), 0x100 | 0x80) < 0:
+        return fn(), None        # IN_CREATE | IN_MOVED_TO
+    try:
+        res, data = fn(), b""
+        while True:
+            try:
+                data += os.read(fd, 65536)
+            except BlockingIOError:
+                break
+    finally:
+        os.close(fd)
+    names, i = [], 0
+    while i + 16 <= len(data):
+        n = struct.unpack_from("iIII", data, i)[3]
+        names.append(data[i + 16:i + 16 + n].rstrip(b"\0").decode())
+        i += 16 + n
+    return res, names
+
+
+p, icreated = created_in(os.path.join(idir, "tenants"), lambda: run(*init_argv, config=iconf))
 ntenant = os.path.join(idir, "tenants", "newco.cfg")
 ok = p.returncode == 0 and os.path.exists(ntenant)
 if ok:
@@ -387,6 +416,13 @@ check(ok and "organization badcreds (%s)" % ORG_ID in p.stdout and
       "tenant newco is set up" in p.stdout,
       "init: organization read, tenant file written (0600), clients, roles and provider",
       p.stdout + p.stderr)
+print("# files init created in tenants_dir: %r" % (icreated,))
+# (.samlbroker.XXXXXX: the tenant file's own edits, renamed over it)
+check(icreated is None or [n for n in icreated if n != "newco.cfg" and
+                           not n.startswith(".samlbroker.")] == [],
+      "init writes no file but the tenant file and its edits (the key password "
+      "stays in memory)",
+      repr(icreated))
 p = run("check", "--online", "-t", "newco", "--user", "first.agent@example.com", config=iconf)
 check(p.returncode == 0 and "online checks OK" in p.stdout and
       "SAML2 Bearer token granted for first.agent@example.com" in p.stdout,

@@ -15,6 +15,9 @@ int	 cmd_keygen(int argc, char **argv);	/* keygen.c */
  * texts of certificate and pkey (the key's a secret); 0 or -1 and err. */
 int	 keygen_pair_new(const char *issuer, long days, const char *password_file,
 	    char **ret_cert_b64, char **ret_key_b64, char *err, size_t errlen);
+/* keygen.c: the same with the password itself (init's, never on disk). */
+int	 keygen_pair_make(const char *issuer, long days, const char *password,
+	    char **ret_cert_b64, char **ret_key_b64, char *err, size_t errlen);
 /* rollover.c: `samlbroker rollover stage|activate|retire`. */
 int	 cmd_rollover(int argc, char **argv);
 /* tenant_file.c: the commands' edits of tenant files and the secret

@@ -111,14 +111,14 @@ unwrap(char *s)
 	*o = '\0';
 }
 
-/* A random key password, and a key and certificate as keygen makes them. */
+/* A random key password, and a key and certificate as keygen makes them
+ * (the password goes to keygen in memory: no file holds it but the tenant
+ * file). */
 static int
-key_make(const struct init_opts *o, const char *dir, char **ret_pw, char **ret_cert,
-    char **ret_key)
+key_make(const struct init_opts *o, char **ret_pw, char **ret_cert, char **ret_key)
 {
 	unsigned char	 raw[24];
-	char		 err[512], *pw, *path;
-	int		 fd, rc = -1;
+	char		 err[512], *pw;
 
 	if (RAND_bytes(raw, sizeof(raw)) != 1) {
 		fprintf(stderr, PROG ": no random bytes\n");
@@ -128,30 +128,16 @@ key_make(const struct init_opts *o, const char *dir, char **ret_pw, char **ret_c
 	for (size_t i = 0; i < sizeof(raw); i++)
 		snprintf(pw + 2 * i, 3, "%02x", raw[i]);
 	OPENSSL_cleanse(raw, sizeof(raw));
-	/* keygen reads the password from a file: one made for it, removed. */
-	path = path_join(dir, ".init-password.XXXXXX");
-	if ((fd = mkstemp(path)) == -1 || write(fd, pw, strlen(pw)) != (ssize_t)strlen(pw)) {
-		fprintf(stderr, PROG ": cannot write a file in %s: %s\n", dir, strerror(errno));
-		goto done;
-	}
-	if (keygen_pair_new(o->issuer, o->days, path, ret_cert, ret_key, err,
+	if (keygen_pair_make(o->issuer, o->days, pw, ret_cert, ret_key, err,
 	    sizeof(err)) == -1) {
 		fprintf(stderr, PROG ": %s\n", err);
-		goto done;
+		secret_free(pw);
+		return -1;
 	}
 	unwrap(*ret_cert);
 	unwrap(*ret_key);
 	*ret_pw = pw;
-	pw = NULL;
-	rc = 0;
-done:
-	if (fd != -1) {
-		close(fd);
-		tenant_file_wipe(path, err, sizeof(err));
-	}
-	free(path);
-	secret_free(pw);
-	return rc;
+	return 0;
 }
 
 static void
@@ -211,7 +197,7 @@ tenant_write(const struct init_opts *o, const struct broker_config *conf,
 	struct org		 org = { NULL, NULL };
 	struct secret_buf	 b = { NULL, 0, 0 };
 	char			 secret_path[PATH_MAX], *secret = NULL, *pw = NULL;
-	char			*cert = NULL, *key = NULL, *why_text = NULL;
+	char			*cert = NULL, *key = NULL;
 	const char		*why;
 	size_t			 len;
 	int			 ex = PROVISION_ERROR;
@@ -241,8 +227,7 @@ tenant_write(const struct init_opts *o, const struct broker_config *conf,
 	if ((ex = org_read(conf, &t, &org)) != PROVISION_OK)
 		goto done;
 	ex = PROVISION_ERROR;
-	why_text = xstrdup(conf->tenants_dir);
-	if (key_make(o, why_text, &pw, &cert, &key) == -1)
+	if (key_make(o, &pw, &cert, &key) == -1)
 		goto done;
 	text_make(o, &org, secret_path, pw, cert, key, &b);
 	if (file_write_new(path, 0600, b.data, b.len) == -1) {
@@ -267,7 +252,6 @@ done:
 	free(t.base_service_url);
 	free(org.id);
 	free(org.sname);
-	free(why_text);
 	free(cert);
 	secret_free(key);
 	secret_free(pw);

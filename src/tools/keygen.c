@@ -721,21 +721,21 @@ opts_check(const struct keygen_opts *o)
 }
 
 /*
- * For `rollover stage`: a new key and certificate for issuer, the way this
- * command makes them (default subject and size, days of life), the key
- * encrypted with the password of password_file (NULL: the environment
- * variable).  The base64 texts the tenant file's certificate and pkey
- * hold, wrapped like openssl base64; *ret_key_b64 is a secret.
+ * For `init`: a new key and certificate for issuer, the way this command
+ * makes them (default subject and size, days of life), the key encrypted
+ * with password (a secret, not kept).  The base64 texts the tenant file's
+ * certificate and pkey hold, wrapped like openssl base64; *ret_key_b64 is
+ * a secret.
  */
 int
-keygen_pair_new(const char *issuer, long days, const char *password_file,
+keygen_pair_make(const char *issuer, long days, const char *password,
     char **ret_cert_b64, char **ret_key_b64, char *err, size_t errlen)
 {
 	struct keygen_opts	 o = { .issuer = issuer, .days = days,
-				    .bits = DEFAULT_BITS, .password_file = password_file };
+				    .bits = DEFAULT_BITS };
 	struct keygen_set	 set = { { NULL }, { NULL }, NULL };
 	X509_NAME		*subject = NULL;
-	char			*password = NULL, *dn = NULL, *pw_copy;
+	char			*dn = NULL, *pw_copy;
 	struct keystore		*ks = NULL;
 	int			 rc = -1;
 
@@ -743,8 +743,6 @@ keygen_pair_new(const char *issuer, long days, const char *password_file,
 		snprintf(err, errlen, "[saml] issuer is not an absolute URI");
 		return -1;
 	}
-	if (password_get(password_file, &password, err, errlen) == -1)
-		goto done;
 	dn = default_subject(issuer);
 	if ((subject = subject_parse(dn, err, errlen)) == NULL ||
 	    set_make_key(&set, &o, subject, password, err, errlen) == -1)
@@ -766,9 +764,27 @@ done:
 		if (set.text[i] != NULL)
 			OPENSSL_cleanse(set.text[i], strlen(set.text[i]));
 	set_free(&set);
-	secret_free(password);
 	free(dn);
 	X509_NAME_free(subject);
 	ERR_clear_error();
+	return rc;
+}
+
+/*
+ * For `rollover stage`: keygen_pair_make with the password of
+ * password_file (NULL: the environment variable).
+ */
+int
+keygen_pair_new(const char *issuer, long days, const char *password_file,
+    char **ret_cert_b64, char **ret_key_b64, char *err, size_t errlen)
+{
+	char	*password = NULL;
+	int	 rc;
+
+	if (password_get(password_file, &password, err, errlen) == -1)
+		return -1;
+	rc = keygen_pair_make(issuer, days, password, ret_cert_b64, ret_key_b64,
+	    err, errlen);
+	secret_free(password);
 	return rc;
 }
