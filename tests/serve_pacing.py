@@ -13,6 +13,7 @@ token without waiting for acme's crowd.
 import asyncio
 import os
 import random
+import re
 import sys
 import time
 
@@ -105,5 +106,24 @@ check("event=pace organization=acme" in log, "the log says the rate learned")
 for line in log.splitlines():
     if "event=pace" in line:
         print("# " + line.split("event=pace ")[1])
+
+# The pace in /v1/status and /metrics: the rate learned, nothing left
+# queued, the 429s the endpoint answered.
+pacing = s.get("/v1/status").json().get("pacing", [])
+acme = [o for o in pacing if o["organization"] == "acme"]
+print("# /v1/status pacing: %r" % pacing)
+check(len(acme) == 1 and acme[0]["rate"] is not None and 0 < acme[0]["rate"] <= 2 * RATE and
+      acme[0]["queued"] == 0 and acme[0]["in_flight"] == 0 and
+      acme[0]["rate_limited"] == limited and acme[0]["token_endpoint"].endswith("/oauth/token"),
+      "/v1/status pacing: acme's learned rate, its queue empty, its 429s counted",
+      repr(pacing))
+metrics = s.metrics()
+got = dict(re.findall(r'^samlbroker_pace_(\w+)\{organization="acme",token_endpoint="[^"]+"\} (\S+)$',
+                      metrics, re.M))
+check(acme and set(got) == {"rate", "queued", "rate_limited_total"} and
+      abs(float(got["rate"]) - acme[0]["rate"]) < 1e-3 and got["queued"] == "0" and
+      int(got["rate_limited_total"]) == limited and
+      "# TYPE samlbroker_pace_rate_limited_total counter" in metrics,
+      "/metrics: samlbroker_pace_rate, _queued and _rate_limited_total for acme", repr(got))
 
 done(s)

@@ -3,7 +3,8 @@
  * test_broker_pace.c - unit tests for src/front/broker_pace.c: how an
  * organization's rate is learned from 429s (first cut, one cut per round
  * trip, the measured rate, the step down, the raise, the pause), the
- * bucket, the queues served in turn with the retries first, and the
+ * bucket, the queues served in turn with the retries first and reused by
+ * the tenants that come and go, and the
  * estimate a caller's Retry-After comes from.  Time is an argument: no
  * loop, no clock.
  */
@@ -133,7 +134,8 @@ test_measured_cut(void **state)
 	{
 		struct pace_item it;
 
-		pace_push(p, &it, (size_t)pace_queue_index(p, "acme"), false, 0);
+		pace_hold(p, &it, "acme");
+		pace_push(p, &it, false, 0);
 		oks(p, 103, 0.5, 10);
 		NEAR(p->rate, PACE_CEILING * 100);	/* raised to the ceiling */
 		oks(p, 102.1 + PACE_PROBE_SEC, 0.5, 10);
@@ -164,13 +166,13 @@ test_raise(void **state)
 {
 	struct pace		*p = pace_new0();
 	struct pace_item	 it;
-	ssize_t			 q = pace_queue_index(p, "acme");
 
+	pace_hold(p, &it, "acme");
 	p->rate = 100;
 	p->last_raise = 100;
 	pace_answered(p, 100.5, 100.3, false, 0);
 	NEAR(p->rate, 100);		/* nothing queued */
-	pace_push(p, &it, (size_t)q, false, 0);
+	pace_push(p, &it, false, 0);
 	pace_answered(p, 100.5 + PACE_RAISE_SEC - 0.1, 100.2, false, 0);
 	NEAR(p->rate, 100);		/* not PACE_RAISE_SEC since the last */
 	pace_answered(p, 100.5 + PACE_RAISE_SEC, 100.4, false, 0);
@@ -238,15 +240,18 @@ test_round_robin(void **state)
 {
 	struct pace		*p = pace_new0();
 	struct pace_item	 a[3], b[2];
-	size_t			 qa = (size_t)pace_queue_index(p, "acme");
-	size_t			 qb = (size_t)pace_queue_index(p, "beta");
 	struct pace_item	*want[] = { &a[0], &b[0], &a[1], &b[1], &a[2] };
 
-	assert_int_equal(pace_queue_index(p, "acme"), 0);
 	for (int i = 0; i < 3; i++)
-		pace_push(p, &a[i], qa, false, 0);
+		pace_hold(p, &a[i], "acme");
 	for (int i = 0; i < 2; i++)
-		pace_push(p, &b[i], qb, false, 0);
+		pace_hold(p, &b[i], "beta");
+	assert_int_equal(a[2].queue, 0);
+	assert_int_equal(b[1].queue, 1);
+	for (int i = 0; i < 3; i++)
+		pace_push(p, &a[i], false, 0);
+	for (int i = 0; i < 2; i++)
+		pace_push(p, &b[i], false, 0);
 	assert_int_equal(p->queued, 5);
 	for (size_t i = 0; i < 5; i++)
 		assert_ptr_equal(pace_pop(p, 100, all_may, NULL), want[i]);
@@ -254,8 +259,8 @@ test_round_robin(void **state)
 	assert_int_equal(p->queued, 0);
 
 	/* beta's slots are full: acme's go, beta's wait. */
-	pace_push(p, &b[0], qb, false, 0);
-	pace_push(p, &a[0], qa, false, 0);
+	pace_push(p, &b[0], false, 0);
+	pace_push(p, &a[0], false, 0);
 	assert_ptr_equal(pace_pop(p, 100, not_beta, NULL), &a[0]);
 	assert_null(pace_pop(p, 100, not_beta, NULL));
 	assert_ptr_equal(pace_pop(p, 100, all_may, NULL), &b[0]);
@@ -268,15 +273,16 @@ test_retry_first(void **state)
 {
 	struct pace		*p = pace_new0();
 	struct pace_item	 a, r;
-	size_t			 q = (size_t)pace_queue_index(p, "acme");
 
-	pace_push(p, &a, q, false, 0);
-	pace_push(p, &r, q, true, 101);
+	pace_hold(p, &a, "acme");
+	pace_hold(p, &r, "acme");
+	pace_push(p, &a, false, 0);
+	pace_push(p, &r, true, 101);
 	assert_ptr_equal(pace_pop(p, 100.5, all_may, NULL), &a);
 	assert_null(pace_pop(p, 100.5, all_may, NULL));
 	assert_ptr_equal(pace_pop(p, 101, all_may, NULL), &r);
 	/* Removed while queued (its caller's tenant went away). */
-	pace_push(p, &a, q, false, 0);
+	pace_push(p, &a, false, 0);
 	pace_remove(p, &a);
 	assert_false(a.queued);
 	assert_int_equal(p->queued, 0);
@@ -290,21 +296,23 @@ test_eta(void **state)
 {
 	struct pace		*p = pace_new0();
 	struct pace_item	 a[3], b, r;
-	size_t			 qa = (size_t)pace_queue_index(p, "acme");
-	size_t			 qb = (size_t)pace_queue_index(p, "beta");
 
+	for (int i = 0; i < 3; i++)
+		pace_hold(p, &a[i], "acme");
+	pace_hold(p, &b, "beta");
+	pace_hold(p, &r, "beta");
 	p->rate = 10;
 	p->latency = 0.5;
 	for (int i = 0; i < 3; i++)
-		pace_push(p, &a[i], qa, false, 0);
-	pace_push(p, &b, qb, false, 0);
+		pace_push(p, &a[i], false, 0);
+	pace_push(p, &b, false, 0);
 	/* Another tenant's next one may go first. */
 	NEAR(pace_eta(p, &a[0], 100, 0), 2 / 10.0 + 0.5);
 	NEAR(pace_eta(p, &b, 100, 0), 2 / 10.0 + 0.5);
 	/* a[2]: a[0], a[1] and b go first. */
 	NEAR(pace_eta(p, &a[2], 100, 0), 4 / 10.0 + 0.5);
 	/* A retry goes before everyone, not before its time. */
-	pace_push(p, &r, qb, true, 103);
+	pace_push(p, &r, true, 103);
 	NEAR(pace_eta(p, &a[0], 100, 0), 3 / 10.0 + 0.5);
 	NEAR(pace_eta(p, &r, 100, 0), 3 + 1 / 10.0 + 0.5);
 	/* Nothing learned: the fallback rate. */
@@ -317,19 +325,78 @@ test_eta(void **state)
 	free(p);
 }
 
-/* More tenants than one organization's queues: -1 (they go unpaced). */
-static void
-test_queue_bound(void **state)
+static const char *asked;	/* the tenant may_start was last asked about */
+
+static bool
+record_may(const char *tenant, void *arg)
 {
-	struct pace	*p = pace_new0();
-	char		 name[16];
+	asked = tenant;
+	return true;
+}
+
+/* A queue is its tenant's while an item holds it, then the next tenant's:
+ * tenants that come and go never use the queues up; more tenants in
+ * flight at once than there are queues share one, still paced. */
+static void
+test_queue_reuse(void **state)
+{
+	struct pace		*p = pace_new0();
+	static struct pace_item	 held[PACE_QUEUES_MAX];
+	static char		 names[PACE_QUEUES_MAX][16];
+	struct pace_item	 more, it;
+	char			 name[32];
 
 	for (int i = 0; i < PACE_QUEUES_MAX; i++) {
-		snprintf(name, sizeof(name), "t%d", i);
-		assert_int_equal(pace_queue_index(p, name), i);
+		snprintf(names[i], sizeof(names[i]), "t%d", i);
+		pace_hold(p, &held[i], names[i]);
+		assert_int_equal(held[i].queue, i);
 	}
-	assert_int_equal(pace_queue_index(p, "one-more"), -1);
-	assert_int_equal(pace_queue_index(p, "t7"), 7);
+	/* One more tenant while every queue is held: shared, and paced. */
+	pace_hold(p, &more, "one-more");
+	assert_int_equal(p->n_queues, PACE_QUEUES_MAX);
+	p->rate = 10;
+	p->tokens = 0;
+	p->tokens_at = 100;
+	pace_push(p, &more, false, 0);
+	assert_int_equal(p->queued, 1);
+	assert_false(pace_may_send(p, 100));
+	assert_true(pace_may_send(p, 100.2));
+	assert_ptr_equal(pace_pop(p, 100.2, record_may, NULL), &more);
+	assert_string_equal(asked, "one-more");	/* its own tenant's slots */
+	pace_unhold(p, &more);
+
+	/* t5's exchange ends: its queue goes to the next new tenant. */
+	pace_unhold(p, &held[5]);
+	pace_hold(p, &it, "newcomer");
+	assert_int_equal(it.queue, 5);
+	assert_string_equal(p->queues[5].tenant, "newcomer");
+	pace_unhold(p, &it);
+	/* A tenant held again finds its queue. */
+	pace_hold(p, &it, "t7");
+	assert_int_equal(it.queue, 7);
+	pace_unhold(p, &it);
+
+	/* Every one of them gone (a reload): a thousand tenants after them,
+	 * each in a queue of its own. */
+	for (int i = 0; i < PACE_QUEUES_MAX; i++)
+		if (i != 5)
+			pace_unhold(p, &held[i]);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "later%d", i);
+		pace_hold(p, &it, name);
+		assert_string_equal(p->queues[it.queue].tenant, name);
+		assert_int_equal(p->queues[it.queue].held, 1);
+		pace_push(p, &it, false, 0);
+		assert_ptr_equal(pace_pop(p, 200 + i, record_may, NULL), &it);
+		pace_unhold(p, &it);
+	}
+	assert_int_equal(p->n_queues, PACE_QUEUES_MAX);
+	/* Unheld while queued: out of the queue too. */
+	pace_hold(p, &it, "acme");
+	pace_push(p, &it, false, 0);
+	pace_unhold(p, &it);
+	assert_int_equal(p->queued, 0);
+	assert_int_equal(p->queues[it.queue].held, 0);
 	free(p);
 }
 
@@ -348,7 +415,7 @@ main(void)
 		cmocka_unit_test(test_round_robin),
 		cmocka_unit_test(test_retry_first),
 		cmocka_unit_test(test_eta),
-		cmocka_unit_test(test_queue_bound),
+		cmocka_unit_test(test_queue_reuse),
 	};
 
 	return cmocka_run_group_tests_name("broker pace", tests, NULL, NULL);

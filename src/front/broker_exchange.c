@@ -34,8 +34,7 @@ struct exchange {
 	bool			 discard;	/* tenant changed meanwhile: keep no token */
 	bool			 started;	/* counted in running (not queued) */
 	struct pacer		*pacer;
-	ssize_t			 queue;		/* its tenant's queue there, or -1 */
-	struct pace_item	 item;
+	struct pace_item	 item;		/* held in its tenant's queue there */
 	double			 sent_at;
 	int			 requeues;	/* after 429s */
 	struct exchange		*prev, *next;
@@ -46,8 +45,8 @@ struct pacer {
 	struct pace		 pace;
 	struct broker		*broker;
 	struct event		*timer;
-	char			*key;		/* base_auth_url, newline, organization */
-	char			*org;		/* for log lines */
+	char			*url;		/* its key: the token endpoint... */
+	char			*org;		/* ...and organization_sname */
 	struct pacer		*next;
 };
 
@@ -133,6 +132,8 @@ exchange_end(struct exchange *x)
 		x->next->prev = x->prev;
 	exchange_unqueue(x);
 	exchange_count(x, false);
+	if (x->pacer != NULL)
+		pace_unhold(&x->pacer->pace, &x->item);
 	x->entry->pinned = false;
 	entry_state(x->entry)->pol.in_flight = false;
 	entry_state(x->entry)->exchange = NULL;
@@ -259,13 +260,12 @@ exchange_paced(struct exchange *x, const struct upstream_result *res, double now
 		    pc->pace.queued);
 	/* A longer Retry-After is the caller's to wait (503 with it). */
 	if (!limited || res->retry_after > PACE_HOLD_SEC ||
-	    x->requeues >= PACE_REQUEUES || x->discard || x->queue == -1 ||
-	    ts == NULL)
+	    x->requeues >= PACE_REQUEUES || x->discard || ts == NULL)
 		return false;
 	x->requeues++;
 	exchange_count(x, false);
 	wait = res->retry_after > 0 ? res->retry_after : 1.0;
-	pace_push(&pc->pace, &x->item, (size_t)x->queue, true, now + wait);
+	pace_push(&pc->pace, &x->item, true, now + wait);
 	ts->queued++;
 	pacer_arm(pc, now, fmax(now, pace_next_send(&pc->pace, now)));
 	return true;
@@ -485,20 +485,15 @@ static struct pacer *
 pacer_get(struct broker *b, const struct tenant *t)
 {
 	struct pacer	*pc;
-	size_t		 len = strlen(t->base_auth_url) +
-	    strlen(t->organization_sname) + 2;
-	char		*key = xmalloc(len);
 
-	snprintf(key, len, "%s\n%s", t->base_auth_url, t->organization_sname);
 	for (pc = b->pacers; pc != NULL; pc = pc->next)
-		if (strcmp(pc->key, key) == 0) {
-			free(key);
+		if (strcmp(pc->org, t->organization_sname) == 0 &&
+		    strcmp(pc->url, t->base_auth_url) == 0)
 			return pc;
-		}
 	pc = xcalloc(1, sizeof(*pc));
 	pace_init(&pc->pace);
 	pc->broker = b;
-	pc->key = key;
+	pc->url = xstrdup(t->base_auth_url);
 	pc->org = xstrdup(t->organization_sname);
 	if ((pc->timer = evtimer_new(b->base, pacer_cb, pc)) == NULL)
 		fatalx("evtimer_new failed");
@@ -515,10 +510,18 @@ exchange_pacers_free(struct broker *b)
 	while ((pc = b->pacers) != NULL) {
 		b->pacers = pc->next;
 		event_free(pc->timer);
-		free(pc->key);
+		free(pc->url);
 		free(pc->org);
 		free(pc);
 	}
+}
+
+void
+broker_pace_each(const struct broker *b, void (*fn)(const char *,
+    const char *, const struct pace *, void *), void *arg)
+{
+	for (const struct pacer *pc = b->pacers; pc != NULL; pc = pc->next)
+		fn(pc->org, pc->url, &pc->pace, arg);
 }
 
 int
@@ -547,18 +550,18 @@ exchange_start(struct broker *b, struct cache_entry *e, const char **why)
 	x->client = xstrdup(client->name);
 	x->client_id = xstrdup(client->client_id);
 	x->pacer = pacer_get(b, t);
-	x->queue = x->pacer != NULL ? pace_queue_index(&x->pacer->pace, t->name) : -1;
+	pace_hold(&x->pacer->pace, &x->item, x->tenant);
 	/* Linked first: a seam answers only from the loop, never in start. */
 	exchange_link(b, x);
-	if (x->queue == -1 || (x->pacer->pace.queued == 0 &&
-	    pace_may_send(&x->pacer->pace, now) && tenant_may_start(t->name, b))) {
+	if (x->pacer->pace.queued == 0 && pace_may_send(&x->pacer->pace, now) &&
+	    tenant_may_start(t->name, b)) {
 		if (exchange_go(x, now, why) == -1) {
 			exchange_end(x);
 			return -1;
 		}
 		return 0;
 	}
-	pace_push(&x->pacer->pace, &x->item, (size_t)x->queue, false, 0);
+	pace_push(&x->pacer->pace, &x->item, false, 0);
 	ts->queued++;
 	pacer_arm(x->pacer, now, fmax(now, pace_next_send(&x->pacer->pace, now)));
 	return 0;

@@ -26,7 +26,11 @@
  * passed.
  *
  * Queues: one FIFO per tenant of the organization, served in turn (so no
- * tenant's crowd starves another's), and the retry list first.
+ * tenant's crowd starves another's), and the retry list first.  A queue is
+ * a tenant's while one of its exchanges holds it (queued or running), then
+ * free for the next tenant: tenants that come and go on reloads do not use
+ * them up.  More tenants in flight at once than PACE_QUEUES_MAX share
+ * queues: less fair, never unpaced.
  *
  * Pure: time is an argument; no clock, no allocation, no I/O.  The timer
  * and the exchanges are broker_exchange.c's; tests/test_broker_pace.c walks
@@ -49,17 +53,44 @@ pace_init(struct pace *p)
 	p->raise = PACE_INCREASE;
 }
 
-ssize_t
-pace_queue_index(struct pace *p, const char *tenant)
+void
+pace_hold(struct pace *p, struct pace_item *it, const char *tenant)
 {
-	for (size_t i = 0; i < p->n_queues; i++)
+	size_t	 i, free_i = p->n_queues, least = 0;
+
+	for (i = 0; i < p->n_queues; i++) {
 		if (strcmp(p->queues[i].tenant, tenant) == 0)
-			return (ssize_t)i;
-	if (p->n_queues == PACE_QUEUES_MAX)
-		return -1;
-	snprintf(p->queues[p->n_queues].tenant, sizeof(p->queues[0].tenant), "%s",
-	    tenant);
-	return (ssize_t)p->n_queues++;
+			break;
+		if (p->queues[i].held == 0 && free_i == p->n_queues)
+			free_i = i;
+		if (p->queues[i].held < p->queues[least].held)
+			least = i;
+	}
+	if (i == p->n_queues) {
+		if (free_i == p->n_queues && p->n_queues < PACE_QUEUES_MAX)
+			free_i = p->n_queues++;
+		if (free_i < p->n_queues) {
+			/* Bound to nothing: empty, its order kept. */
+			i = free_i;
+			snprintf(p->queues[i].tenant, sizeof(p->queues[i].tenant),
+			    "%s", tenant);
+		} else
+			i = least;	/* every queue in flight: shared */
+	}
+	p->queues[i].held++;
+	memset(it, 0, sizeof(*it));
+	it->queue = i;
+	it->tenant = tenant;
+}
+
+void
+pace_unhold(struct pace *p, struct pace_item *it)
+{
+	struct pace_queue *q = &p->queues[it->queue];
+
+	pace_remove(p, it);
+	if (q->held > 0)
+		q->held--;
 }
 
 static double
@@ -258,12 +289,10 @@ list_unlink(struct pace_item **head, struct pace_item **tail,
 }
 
 void
-pace_push(struct pace *p, struct pace_item *it, size_t queue, bool retry,
-    double not_before)
+pace_push(struct pace *p, struct pace_item *it, bool retry, double not_before)
 {
-	struct pace_queue *q = &p->queues[queue];
+	struct pace_queue *q = &p->queues[it->queue];
 
-	it->queue = queue;
 	it->not_before = not_before;
 	it->queued = true;
 	it->retry = retry;
@@ -304,7 +333,7 @@ pace_pop(struct pace *p, double now,
 	for (it = p->retry_head; it != NULL; it = it->next) {
 		if (it->not_before > now)
 			break;
-		if (may_start(p->queues[it->queue].tenant, arg)) {
+		if (may_start(it->tenant, arg)) {
 			pace_remove(p, it);
 			return it;
 		}
@@ -313,7 +342,7 @@ pace_pop(struct pace *p, double now,
 		size_t		 i = (p->rr + k) % p->n_queues;
 		struct pace_queue *q = &p->queues[i];
 
-		if (q->head == NULL || !may_start(q->tenant, arg))
+		if (q->head == NULL || !may_start(q->head->tenant, arg))
 			continue;
 		it = q->head;
 		pace_remove(p, it);

@@ -747,6 +747,21 @@ status_clients(struct request *r, size_t i)
 }
 
 static void
+status_pace(const char *org, const char *url, const struct pace *p, void *arg)
+{
+	json_array_append_new(arg, json_pack(
+	    "{s:s, s:s, s:o, s:I, s:I, s:I, s:o}",
+	    "organization", org,
+	    "token_endpoint", url,
+	    "rate", p->rate > 0 ? json_real(p->rate) : json_null(),
+	    "queued", (json_int_t)p->queued,
+	    "in_flight", (json_int_t)p->in_flight,
+	    "rate_limited", (json_int_t)p->limited,
+	    "paused_until", json_time(p->pause_until > clock_now() ?
+		p->pause_until : 0)));
+}
+
+static void
 handle_status(struct request *r)
 {
 	const struct broker_config	*conf = broker_config(r->srv->broker);
@@ -817,6 +832,13 @@ handle_status(struct request *r)
 	    "cached_tokens", (json_int_t)view_cached(r, &v),
 	    "tenants", tenants,
 	    "signers", server_signers_status(r->srv, v.all));
+	/* Organizations span tenants: the admin's view only. */
+	if (v.all) {
+		json_t *pacing = json_array();
+
+		broker_pace_each(r->srv->broker, status_pace, pacing);
+		json_object_set_new(o, "pacing", pacing);
+	}
 	reply_json(r, 200, o, NULL);
 }
 
@@ -891,6 +913,51 @@ metrics_upstream(FILE *b, const struct upstream_stats *us)
 	    "samlbroker_upstream_latency_seconds_count %llu\n",
 	    (unsigned long long)us->latency_count, us->latency_sum,
 	    (unsigned long long)us->latency_count);
+}
+
+static const char *const pace_metrics[][3] = {
+	{ "rate", "gauge", "Requests a second an organization's token endpoint "
+	    "is paced at (learned from its 429s; 0 before the first)." },
+	{ "queued", "gauge", "Exchanges waiting for their organization's pace." },
+	{ "rate_limited_total", "counter", "429 answers of an organization's "
+	    "token endpoint." },
+};
+
+struct pace_metric {
+	FILE	*f;
+	size_t	 kind;		/* its row in pace_metrics */
+};
+
+static void
+metrics_pace_line(const char *org, const char *url, const struct pace *p,
+    void *arg)
+{
+	struct pace_metric	*m = arg;
+
+	fprintf(m->f, "samlbroker_pace_%s{organization=\"", pace_metrics[m->kind][0]);
+	server_metrics_label(m->f, org);
+	fputs("\",token_endpoint=\"", m->f);
+	server_metrics_label(m->f, url);
+	if (m->kind == 0)
+		fprintf(m->f, "\"} %.3f\n", p->rate);
+	else if (m->kind == 1)
+		fprintf(m->f, "\"} %zu\n", p->queued);
+	else
+		fprintf(m->f, "\"} %lu\n", p->limited);
+}
+
+/* Each organization's pace: the rate learned, the queue, the 429s. */
+static void
+metrics_pacing(FILE *b, struct request *r)
+{
+	struct pace_metric	 m = { b, 0 };
+
+	for (; m.kind < sizeof(pace_metrics) / sizeof(pace_metrics[0]); m.kind++) {
+		fprintf(b, "# HELP samlbroker_pace_%s %s\n# TYPE samlbroker_pace_%s %s\n",
+		    pace_metrics[m.kind][0], pace_metrics[m.kind][2],
+		    pace_metrics[m.kind][0], pace_metrics[m.kind][1]);
+		broker_pace_each(r->srv->broker, metrics_pace_line, &m);
+	}
 }
 
 /* Each tenant's signing certificates' ends, Unix time. */
@@ -974,8 +1041,10 @@ handle_metrics(struct request *r)
 	    (unsigned long long)hits, (unsigned long long)misses,
 	    (unsigned long long)mints, view_cached(r, &v));
 	metrics_exchanges(b, r, &v);
-	if (v.all)
+	if (v.all) {
 		metrics_upstream(b, us);
+		metrics_pacing(b, r);	/* organizations span tenants */
+	}
 	metrics_certificates(b, conf, &v);
 	fprintf(b, "# HELP samlbroker_http_protocol_errors_total Requests refused before routing (malformed, too large).\n"
 	    "# TYPE samlbroker_http_protocol_errors_total counter\n"

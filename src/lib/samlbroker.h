@@ -772,7 +772,7 @@ size_t	 policy_cache_share(size_t max_cached, size_t per_tenant);
  * rate it allows, learned from its 429s; fair queues of the exchanges
  * waiting for their turn, one per tenant; pure (time is an argument) */
 #define PACE_RING		1024	/* recent sends and answers remembered */
-#define PACE_QUEUES_MAX		64	/* tenants sharing one organization */
+#define PACE_QUEUES_MAX		64	/* tenants of one organization in flight at once */
 #define PACE_CUT		0.9 	/* rate after a 429, times the rate */
 #define PACE_MEASURED		0.97	/* or times the answers of the last second */
 #define PACE_SPAN_MIN		0.25	/* 429s sooner after a cut: no new cut, s */
@@ -791,6 +791,7 @@ size_t	 policy_cache_share(size_t max_cached, size_t per_tenant);
 #define PACE_HOLD_SEC		2.0	/* a caller expecting its token sooner waits */
 struct pace_item {
 	struct pace_item *prev, *next;
+	const char	*tenant;	/* its tenant's name (the holder's) */
 	size_t		 queue;		/* index of its tenant's queue */
 	int64_t		 seq;		/* place in that queue */
 	double		 not_before;	/* retried after a 429 */
@@ -802,6 +803,7 @@ struct pace_queue {
 	struct pace_item *head, *tail;
 	int64_t		 next_seq;
 	size_t		 len;
+	size_t		 held;		/* items bound to it; 0: free for another */
 };
 struct pace_ring {
 	double		 t[PACE_RING];
@@ -827,8 +829,14 @@ struct pace {
 	size_t		 queued;	/* items in queues and retry list */
 };
 void	 pace_init(struct pace *);
-/* Its tenant's queue (made on first use); -1 when PACE_QUEUES_MAX are taken. */
-ssize_t	 pace_queue_index(struct pace *, const char *tenant);
+/* Binds an item (an exchange, queued or running) to its tenant's queue,
+ * until pace_unhold: the tenant's queue, else a free one (none bound) made
+ * its, else, with PACE_QUEUES_MAX tenants in flight, the least bound one,
+ * shared (still paced; served in turn with it).  tenant must outlive the
+ * hold. */
+void	 pace_hold(struct pace *, struct pace_item *, const char *tenant);
+/* The item's exchange has ended (out of the queues first). */
+void	 pace_unhold(struct pace *, struct pace_item *);
 /* Whether a request may go now (the bucket holds one, no pause). */
 bool	 pace_may_send(struct pace *, double now);
 /* When the next request may go (now or later; -1: when one ends). */
@@ -844,13 +852,12 @@ void	 pace_sent(struct pace *, double now);
  * its Retry-After in seconds) lowers the rate, a run without raises it. */
 void	 pace_answered(struct pace *, double now, double sent_at, bool limited,
 	    double retry_after);
-/* Queues an item at the tail of its tenant's queue, or (retry) in the retry
+/* Queues a held item at the tail of its queue, or (retry) in the retry
  * list, which goes first once not_before has passed. */
-void	 pace_push(struct pace *, struct pace_item *, size_t queue, bool retry,
-	    double not_before);
+void	 pace_push(struct pace *, struct pace_item *, bool retry, double not_before);
 void	 pace_remove(struct pace *, struct pace_item *);
-/* The next item to send: a due retry, else the next tenant's in turn
- * whose queue may_start allows; NULL if none. */
+/* The next item to send: a due retry, else the next queue's in turn whose
+ * head item's tenant may_start allows; NULL if none. */
 struct pace_item *pace_pop(struct pace *, double now,
 	    bool (*may_start)(const char *tenant, void *), void *arg);
 /* Seconds until a queued item is expected to be answered, at rate (or at
@@ -947,6 +954,10 @@ struct mint_req *broker_mint(struct broker *, const char *tenant, const char *em
 void	 broker_mint_cancel(struct broker *, struct mint_req *);
 const struct tenant_stats *broker_tenant_stats(const struct broker *, size_t tenant_index);
 const struct upstream_stats *broker_upstream_stats(const struct broker *);
+/* Each organization's pace (a token endpoint and organization_sname) to fn,
+ * for /v1/status and /metrics. */
+void	 broker_pace_each(const struct broker *, void (*fn)(const char *org,
+	    const char *token_endpoint, const struct pace *, void *), void *arg);
 /* A tenant's client (tenant_client's order), NULL past the last. */
 const struct client_stats *broker_client_stats(const struct broker *, size_t tenant_index,
 	    size_t client);
