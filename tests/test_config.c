@@ -24,60 +24,17 @@
 
 #include "samlbroker.h"
 #include "config_load.h"
+#include "config_fixture.h"
 
-static char	 dir[PATH_MAX];
 static char	*cert_pkcs8, *pkey_pkcs8, *pw_pkcs8;
 static char	*cert_trad, *pkey_trad, *pw_trad;
-
-/* A key fixture file; base64 files joined into one line. */
-static char *
-fixture(const char *keydir, const char *name, int join)
-{
-	const char	*top = getenv("top_srcdir");
-	char		 path[PATH_MAX], *buf, *o;
-	size_t		 len;
-
-	snprintf(path, sizeof(path), "%s/tests/data/keys/%s/%s",
-	    top != NULL ? top : ".", keydir, name);
-	if (read_file_limited(path, 65536, &buf, &len) == -1)
-		fail_msg("cannot read %s", path);
-	if (join) {
-		o = buf;
-		for (char *p = buf; *p != '\0'; p++)
-			if (*p != '\n' && *p != '\r')
-				*o++ = *p;
-		*o = '\0';
-	}
-	return buf;
-}
 
 static void
 path_in_dir(char *out, size_t len, const char *rel)
 {
-	int	 n = snprintf(out, len, "%s/%s", dir, rel);
+	int	 n = snprintf(out, len, "%s/%s", fixture_dir, rel);
 
 	assert_true(n > 0 && (size_t)n < len);
-}
-
-static void
-write_file(const char *rel, const char *text)
-{
-	char	 path[PATH_MAX], *slash;
-	FILE	*fp;
-
-	path_in_dir(path, sizeof(path), rel);
-	for (slash = strchr(path + strlen(dir) + 1, '/'); slash != NULL;
-	    slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		mkdir(path, 0700);
-		*slash = '/';
-	}
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	fputs(text, fp);
-	assert_int_equal(fclose(fp), 0);
-	/* The broker refuses tenant files that others may read. */
-	assert_int_equal(chmod(path, 0600), 0);
 }
 
 static char *
@@ -146,7 +103,7 @@ write_tenant(const char *rel, const char *const *edits)
 {
 	char	*t = tenant_text(edits);
 
-	write_file(rel, t);
+	fixture_write(rel, t, 0600);
 	free(t);
 }
 
@@ -228,7 +185,7 @@ main_error(const char *text, const char *want)
 {
 	const char *const wants[] = { want, NULL };
 
-	write_file("samlbroker.conf", text);
+	fixture_write("samlbroker.conf", text, 0600);
 	assert_null(load_config(wants));
 }
 
@@ -236,32 +193,26 @@ static int
 setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/test_config.XXXXXX");
-	if (mkdtemp(dir) == NULL)
-		return -1;
-	return 0;
+	return fixture_dir_make("test_config", false);
 }
 
 static int
 teardown(void **state)
 {
-	char	 cmd[PATH_MAX + 16];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return fixture_dir_remove();
 }
 
 static int
 group_setup(void **state)
 {
 	(void)state;
-	cert_pkcs8 = fixture("vendor-pkcs8", "cert.pem.b64", 1);
-	pkey_pkcs8 = fixture("vendor-pkcs8", "key.pem.enc.b64", 1);
-	pw_pkcs8 = fixture("vendor-pkcs8", "password", 0);
-	cert_trad = fixture("vendor-traditional", "cert.pem.b64", 1);
-	pkey_trad = fixture("vendor-traditional", "key.pem.enc.b64", 1);
-	pw_trad = fixture("vendor-traditional", "password", 0);
+	cert_pkcs8 = fixture_key("vendor-pkcs8", "cert.pem.b64", true);
+	pkey_pkcs8 = fixture_key("vendor-pkcs8", "key.pem.enc.b64", true);
+	pw_pkcs8 = fixture_key("vendor-pkcs8", "password", false);
+	cert_trad = fixture_key("vendor-traditional", "cert.pem.b64", true);
+	pkey_trad = fixture_key("vendor-traditional", "key.pem.enc.b64", true);
+	pw_trad = fixture_key("vendor-traditional", "password", false);
 	return 0;
 }
 
@@ -289,7 +240,7 @@ test_main_defaults(void **state)
 	char			 tdir[PATH_MAX];
 
 	(void)state;
-	write_file("samlbroker.conf", "[broker]\ntenants_dir = tenants\n");
+	fixture_write("samlbroker.conf", "[broker]\ntenants_dir = tenants\n", 0600);
 	write_tenant("tenants/acme.cfg", NULL);
 	c = load_config(NULL);
 	path_in_dir(tdir, sizeof(tdir), "tenants");
@@ -318,8 +269,8 @@ test_main_every_option(void **state)
 	char			 ca[PATH_MAX];
 
 	(void)state;
-	write_file("ca.pem", "not checked here, only readable\n");
-	write_file("samlbroker.conf",
+	fixture_write("ca.pem", "not checked here, only readable\n", 0600);
+	fixture_write("samlbroker.conf",
 	    "; comment\n"
 	    "[broker]\n"
 	    "listen = unix:/run/a.sock\n"
@@ -336,7 +287,7 @@ test_main_every_option(void **state)
 	    "log_level = debug\n"
 	    "max_cached_tokens = 10000000\n"
 	    "connect_timeout = 120\n"
-	    "request_timeout = 120\n");
+	    "request_timeout = 120\n", 0600);
 	write_tenant("tenants/acme.cfg", NULL);
 	c = load_config(NULL);
 	assert_int_equal(c->n_listens, 6);
@@ -383,13 +334,13 @@ test_main_booleans(void **state)
 	for (size_t i = 0; i < 6; i++) {
 		snprintf(text, sizeof(text), "[broker]\ntenants_dir = tenants\n"
 		    "require_landlock = %s\n", yes[i]);
-		write_file("samlbroker.conf", text);
+		fixture_write("samlbroker.conf", text, 0600);
 		c = load_config(NULL);
 		assert_true(c->require_landlock);
 		config_free(c);
 		snprintf(text, sizeof(text), "[broker]\ntenants_dir = tenants\n"
 		    "allow_remote_tcp = %s\n", no[i]);
-		write_file("samlbroker.conf", text);
+		fixture_write("samlbroker.conf", text, 0600);
 		c = load_config(NULL);
 		assert_false(c->allow_remote_tcp);
 		config_free(c);
@@ -470,8 +421,8 @@ test_main_listen_errors(void **state)
 			    "tcp:HOST:PORT or https:HOST:PORT",
 			NULL
 		};
-		write_file("samlbroker.conf", "[broker]\nlisten = unix:x\nlisten = x\n"
-		    "tenants_dir = tenants\n");
+		fixture_write("samlbroker.conf", "[broker]\nlisten = unix:x\nlisten = x\n"
+		    "tenants_dir = tenants\n", 0600);
 		assert_null(load_config(wants));
 	}
 }
@@ -528,7 +479,7 @@ test_main_value_errors(void **state)
 			snprintf(want, sizeof(want), "%s", cases[i].want);
 		else
 			snprintf(want, sizeof(want), "[broker] ca_file: cannot read "
-			    "%s/missing.pem: No such file or directory", dir);
+			    "%s/missing.pem: No such file or directory", fixture_dir);
 		if (strcmp(cases[i].line, "tenants_dir =") == 0) {
 			/* The default directory is then tried: report both. */
 			const char *const wants[] = { want,
@@ -537,7 +488,7 @@ test_main_value_errors(void **state)
 			struct stat st;
 			if (stat("/etc/samlbroker/tenants", &st) == 0)
 				continue;
-			write_file("samlbroker.conf", text);
+			fixture_write("samlbroker.conf", text, 0600);
 			assert_null(load_config(wants));
 			continue;
 		}
@@ -557,7 +508,7 @@ test_main_structure(void **state)
 			"[samlbroker]: unknown section; the main file holds [broker] "
 			    "and [access:TENANT] sections",
 			"[broker]: section is missing", NULL };
-		write_file("samlbroker.conf", "[samlbroker]\ntenants_dir = tenants\n");
+		fixture_write("samlbroker.conf", "[samlbroker]\ntenants_dir = tenants\n", 0600);
 		assert_null(load_config(wants));
 	}
 	main_error("[broker]\ntenants_dir = tenants\ntenants_dir = x\n",
@@ -573,9 +524,9 @@ test_main_structure(void **state)
 			"[broker] Listen: unknown option; did you mean listen?",
 			"[broker] tenants2_dir: unknown option; did you mean tenants_dir?",
 			NULL };
-		write_file("samlbroker.conf", "[broker]\ntenants_dir = tenants\n"
+		fixture_write("samlbroker.conf", "[broker]\ntenants_dir = tenants\n"
 		    "workers = 4\nListen = tcp:0.0.0.0:1\ntenants2_dir = x\n"
-		    "[logging]\nlevel = debug\n");
+		    "[logging]\nlevel = debug\n", 0600);
 		c = load_config(wants);
 		assert_null(c);
 	}
@@ -593,9 +544,9 @@ test_main_structure(void **state)
 		assert_string_equal(d.lines[0], wants[0]);
 		diag_clear(&d);
 		diag_init(&d);
-		assert_null(config_load(dir, &d));
+		assert_null(config_load(fixture_dir, &d));
 		assert_int_equal(d.errors, 1);
-		snprintf(want, sizeof(want), "%s: not a regular file", dir);
+		snprintf(want, sizeof(want), "%s: not a regular file", fixture_dir);
 		assert_string_equal(d.lines[0], want);
 		diag_clear(&d);
 	}
@@ -611,14 +562,14 @@ test_tenants_dir(void **state)
 	(void)state;
 	path_in_dir(tdir, sizeof(tdir), "tenants");
 	mkdir(tdir, 0700);
-	write_file("samlbroker.conf", "[broker]\ntenants_dir = tenants\n");
+	fixture_write("samlbroker.conf", "[broker]\ntenants_dir = tenants\n", 0600);
 	snprintf(want, sizeof(want), "[broker] tenants_dir: no tenant files (*.cfg) in %s",
 	    tdir);
 	main_error("[broker]\ntenants_dir = tenants\n", want);
-	write_file("tenants/README", "not a tenant\n");
-	write_file("tenants/acme.cfg.orig", "not a tenant\n");
-	write_file("tenants/.hidden.cfg", "not a tenant\n");
-	write_file("tenants/.cfg", "not a tenant\n");
+	fixture_write("tenants/README", "not a tenant\n", 0600);
+	fixture_write("tenants/acme.cfg.orig", "not a tenant\n", 0600);
+	fixture_write("tenants/.hidden.cfg", "not a tenant\n", 0600);
+	fixture_write("tenants/.cfg", "not a tenant\n", 0600);
 	main_error("[broker]\ntenants_dir = tenants\n", want);
 
 	write_tenant("tenants/zeta.cfg", NULL);
@@ -755,8 +706,8 @@ test_tenant_saml_options(void **state)
 static void
 test_tenant_traditional_wrapped(void **state)
 {
-	char		*cert = fixture("vendor-traditional", "cert.pem.b64", 0);
-	char		*pkey = fixture("vendor-traditional", "key.pem.enc.b64", 0);
+	char		*cert = fixture_key("vendor-traditional", "cert.pem.b64", false);
+	char		*pkey = fixture_key("vendor-traditional", "key.pem.enc.b64", false);
 	const char	*edits[] = { "@CERT@", cert, "@PKEY@", pkey,
 			    "@PASSWORD@", pw_trad, NULL };
 	struct tenant	*t;
@@ -1036,9 +987,9 @@ test_tenant_key_errors(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *cert = fixture(cases[i].keydir, "cert.pem.b64", 1);
-		char *pkey = fixture(cases[i].keydir, "key.pem.enc.b64", 1);
-		char *pw = fixture(cases[i].keydir, "password", 0);
+		char *cert = fixture_key(cases[i].keydir, "cert.pem.b64", true);
+		char *pkey = fixture_key(cases[i].keydir, "key.pem.enc.b64", true);
+		char *pw = fixture_key(cases[i].keydir, "password", false);
 		const char *edits[] = { "@CERT@", cert, "@PKEY@", pkey, "@PASSWORD@", pw,
 		    NULL };
 
@@ -1230,7 +1181,7 @@ test_tenant_all_problems(void **state)
 	unsetenv("TEST_CONFIG_UNSET");
 	memcpy(all, wants, sizeof(all));
 	snprintf(w6, sizeof(w6), "[ewt] password: file:%s/tenants/nope: No such "
-	    "file or directory", dir);
+	    "file or directory", fixture_dir);
 	all[6] = w6;
 	all[7] = "[saml] bogus: unknown option";
 	all[8] = NULL;
@@ -1253,7 +1204,7 @@ test_tenant_file_errors(void **state)
 	assert_string_equal(d.lines[0], want);
 	diag_clear(&d);
 
-	write_file("tenants/acme.cfg", "[general]\nSECRET-pasted\n");
+	fixture_write("tenants/acme.cfg", "[general]\nSECRET-pasted\n", 0600);
 	diag_init(&d);
 	assert_null(tenant_load(path, "acme", &d));
 	snprintf(want, sizeof(want), "%s: line 2: expected '[section]' or 'option = value'",
@@ -1281,43 +1232,43 @@ test_secret_resolve(void **state)
 
 	path_in_dir(path, sizeof(path), "s");
 	snprintf(ref, sizeof(ref), "file:%s", path);
-	write_file("s", "SECRET-file\n");
+	fixture_write("s", "SECRET-file\n", 0600);
 	assert_int_equal(secret_resolve(ref, &s, &why), 0);
 	assert_string_equal(s, "SECRET-file");
 	secret_free(s);
-	write_file("s", "SECRET-file\r\n");
+	fixture_write("s", "SECRET-file\r\n", 0600);
 	assert_int_equal(secret_resolve(ref, &s, &why), 0);
 	assert_string_equal(s, "SECRET-file");
 	secret_free(s);
-	write_file("s", "SECRET-no-newline");
+	fixture_write("s", "SECRET-no-newline", 0600);
 	assert_int_equal(secret_resolve(ref, &s, &why), 0);
 	assert_string_equal(s, "SECRET-no-newline");
 	secret_free(s);
-	write_file("s", " SECRET with spaces \n");	/* kept as written */
+	fixture_write("s", " SECRET with spaces \n", 0600);	/* kept as written */
 	assert_int_equal(secret_resolve(ref, &s, &why), 0);
 	assert_string_equal(s, " SECRET with spaces ");
 	secret_free(s);
-	write_file("s", "SECRET\n\n");
+	fixture_write("s", "SECRET\n\n", 0600);
 	assert_int_equal(secret_resolve(ref, &s, &why), -1);
 	assert_string_equal(why, "the secret file holds more than one line");
-	write_file("s", "SECRET\nline2\n");
+	fixture_write("s", "SECRET\nline2\n", 0600);
 	assert_int_equal(secret_resolve(ref, &s, &why), -1);
 	assert_string_equal(why, "the secret file holds more than one line");
-	write_file("s", "\n");
+	fixture_write("s", "\n", 0600);
 	assert_int_equal(secret_resolve(ref, &s, &why), -1);
 	assert_string_equal(why, "the secret file is empty");
-	write_file("s", "");
+	fixture_write("s", "", 0600);
 	assert_int_equal(secret_resolve(ref, &s, &why), -1);
 	assert_string_equal(why, "the secret file is empty");
 	memset(big, 'x', 4096);
 	big[4096] = '\0';
-	write_file("s", big);
+	fixture_write("s", big, 0600);
 	assert_int_equal(secret_resolve(ref, &s, &why), 0);
 	assert_int_equal(strlen(s), 4096);
 	secret_free(s);
 	big[4096] = 'x';
 	big[4097] = '\0';
-	write_file("s", big);
+	fixture_write("s", big, 0600);
 	assert_int_equal(secret_resolve(ref, &s, &why), -1);
 	assert_string_equal(why, "the secret file is larger than 4096 bytes");
 	{
@@ -1330,7 +1281,7 @@ test_secret_resolve(void **state)
 	unlink(path);
 	assert_int_equal(secret_resolve(ref, &s, &why), -1);
 	assert_string_equal(why, "No such file or directory");
-	snprintf(ref, sizeof(ref), "file:%s", dir);
+	snprintf(ref, sizeof(ref), "file:%s", fixture_dir);
 	assert_int_equal(secret_resolve(ref, &s, &why), -1);
 	assert_string_equal(why, "the secret file is not a regular file");
 	assert_int_equal(secret_resolve("file:", &s, &why), -1);
@@ -1373,8 +1324,8 @@ test_tenant_secrets(void **state)
 		};
 		write_tenant("tenants/acme.cfg", edits);
 	}
-	write_file("tenants/secrets/key-password", pw_pkcs8);
-	write_file("ewt-secret", "SECRET-ewt-file\n");
+	fixture_write("tenants/secrets/key-password", pw_pkcs8, 0600);
+	fixture_write("ewt-secret", "SECRET-ewt-file\n", 0600);
 	setenv("TEST_CONFIG_SAML_AUTH", "SECRET-saml-auth-env", 1);
 	t = load_tenant(NULL);
 	assert_string_equal(t->saml_auth.secret, "SECRET-saml-auth-env");
@@ -1386,7 +1337,7 @@ test_tenant_secrets(void **state)
 		const char *const wants[] = { want, NULL };
 
 		unsetenv("TEST_CONFIG_SAML_AUTH");
-		write_file("tenants/secrets/key-password", "fixture-password-wrong\n");
+		fixture_write("tenants/secrets/key-password", "fixture-password-wrong\n", 0600);
 		{
 			const char *const w2[] = {
 				"[saml] password: wrong password for pkey",
@@ -1540,7 +1491,7 @@ test_tenant_rollover(void **state)
 	snprintf(add, sizeof(add), "password = %s\nprevious_certificate = %s\n"
 	    "previous_pkey = file:keys/old.key.b64\n", pw_trad, cert_pkcs8);
 	text = str_replace(text, "password = @PASSWORD@\n", add);
-	write_file("tenants/acme.cfg", text);
+	fixture_write("tenants/acme.cfg", text, 0600);
 	active = text;
 	t2 = load_tenant(NULL);
 	assert_null(t2->next_cert);
@@ -1607,7 +1558,7 @@ test_documented_examples(void **state)
 	    "tenants_dir = tenants\n");
 	/* The package's user need not exist where the tests run. */
 	buf = str_replace(buf, "user = samlbroker\n", "");
-	write_file("samlbroker.conf", buf);
+	fixture_write("samlbroker.conf", buf, 0600);
 	free(buf);
 
 	snprintf(path, sizeof(path), "%s/conf/tenants/example.cfg.example",
@@ -1623,10 +1574,10 @@ test_documented_examples(void **state)
 	buf = str_replace(buf, "pkey = LS0tLS1CRUdJTi..."
 	    "replace-with-the-base64-of-key.pem.enc...\n", line);
 	free(line);
-	write_file("tenants/example.cfg", buf);
+	fixture_write("tenants/example.cfg", buf, 0600);
 	free(buf);
-	write_file("tenants/secrets/example-key-password", pw_pkcs8);
-	write_file("tenants/secrets/example-ewt-secret", "SECRET-ewt\n");
+	fixture_write("tenants/secrets/example-key-password", pw_pkcs8, 0600);
+	fixture_write("tenants/secrets/example-ewt-secret", "SECRET-ewt\n", 0600);
 	setenv("EXAMPLE_SAML_AUTH_SECRET", "SECRET-saml-auth", 1);
 	c = load_config(NULL);
 	assert_int_equal(c->n_tenants, 1);

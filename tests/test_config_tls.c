@@ -30,42 +30,9 @@
 #include <openssl/x509.h>
 
 #include "samlbroker.h"
+#include "config_fixture.h"
 
-static char	 dir[256];
 static char	*cert, *pkey, *pw;
-
-static char *
-fixture(const char *name)
-{
-	const char	*top = getenv("top_srcdir");
-	char		 path[PATH_MAX], *buf, *o;
-	size_t		 len;
-
-	snprintf(path, sizeof(path), "%s/tests/data/keys/vendor-pkcs8/%s",
-	    top != NULL ? top : ".", name);
-	if (read_file_limited(path, 65536, &buf, &len) == -1)
-		fail_msg("cannot read %s", path);
-	o = buf;
-	for (char *p = buf; *p != '\0'; p++)
-		if (*p != '\n' && *p != '\r')
-			*o++ = *p;
-	*o = '\0';
-	return buf;
-}
-
-static void
-write_file(const char *rel, const char *text, mode_t mode)
-{
-	char	 path[PATH_MAX];
-	FILE	*fp;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	fputs(text, fp);
-	assert_int_equal(fclose(fp), 0);
-	assert_int_equal(chmod(path, mode), 0);
-}
 
 /* A self-signed certificate for key k, as PEM, with the key's PEM. */
 static void
@@ -89,7 +56,7 @@ write_pair(const char *cert_rel, const char *key_rel, EVP_PKEY *k)
 	PEM_write_bio_X509(bio, x);
 	n = BIO_get_mem_data(bio, &data);
 	text = xstrndup(data, (size_t)n);
-	write_file(cert_rel, text, 0600);
+	fixture_write(cert_rel, text, 0600);
 	free(text);
 	BIO_free(bio);
 	if (key_rel != NULL) {
@@ -97,7 +64,7 @@ write_pair(const char *cert_rel, const char *key_rel, EVP_PKEY *k)
 		PEM_write_bio_PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL);
 		n = BIO_get_mem_data(bio, &data);
 		text = xstrndup(data, (size_t)n);
-		write_file(key_rel, text, 0600);
+		fixture_write(key_rel, text, 0600);
 		free(text);
 		BIO_free(bio);
 	}
@@ -110,9 +77,9 @@ load_main(const char *rest, struct diag *d)
 	char	 path[PATH_MAX], *text;
 
 	assert_true(asprintf(&text, "[broker]\ntenants_dir = tenants\n%s", rest) > 0);
-	write_file("samlbroker.conf", text, 0600);
+	fixture_write("samlbroker.conf", text, 0600);
 	free(text);
-	snprintf(path, sizeof(path), "%s/samlbroker.conf", dir);
+	snprintf(path, sizeof(path), "%s/samlbroker.conf", fixture_dir);
 	diag_init(d);
 	return config_load(path, d);
 }
@@ -139,15 +106,12 @@ refused(const char *rest, const char *want)
 static int
 setup(void **state)
 {
-	char		 path[PATH_MAX + 16], *text;
+	char		*text;
 	EVP_PKEY	*k = EVP_EC_gen("P-256"), *other = EVP_EC_gen("P-256");
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/test_config_tls.XXXXXX");
-	if (mkdtemp(dir) == NULL)
+	if (fixture_dir_make("test_config_tls", true) == -1)
 		return -1;
-	snprintf(path, sizeof(path), "%s/tenants", dir);
-	mkdir(path, 0700);
 	assert_true(asprintf(&text, "[general]\norganization_sname = acme\n"
 	    "organization_id = 3f2c9a7e-5b1d-4e8f-9a6c-2d7e8f9a0b1c\n"
 	    "base_auth_url = https://login.mypurecloud.ie/oauth/token\n"
@@ -156,12 +120,12 @@ setup(void **state)
 	    "certificate = %s\npkey = %s\npassword = %s\n"
 	    "[saml_auth]\nclient_id = saml\npassword = SECRET-saml\n", cert, pkey,
 	    pw) > 0);
-	write_file("tenants/acme.cfg", text, 0600);
+	fixture_write("tenants/acme.cfg", text, 0600);
 	free(text);
 	write_pair("server.pem", "server.key", k);
 	write_pair("ca.pem", NULL, k);
 	write_pair("other.pem", "other.key", other);
-	write_file("crl.pem", "not a CRL\n", 0644);
+	fixture_write("crl.pem", "not a CRL\n", 0644);
 	EVP_PKEY_free(k);
 	EVP_PKEY_free(other);
 	return 0;
@@ -170,11 +134,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char	 cmd[PATH_MAX + 16];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return fixture_dir_remove();
 }
 
 #define LISTEN	"listen = https:[::]:8443\n"
@@ -283,7 +244,7 @@ test_refused(void **state)
 	{
 		char	 path[PATH_MAX + 16];
 
-		snprintf(path, sizeof(path), "%s/server.key", dir);
+		snprintf(path, sizeof(path), "%s/server.key", fixture_dir);
 		assert_int_equal(chmod(path, 0644), 0);
 		refused(LISTEN FILES AUTH CLIENTS, "[broker] tls_key:");
 		assert_int_equal(chmod(path, 0600), 0);
@@ -302,9 +263,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 	};
 
-	cert = fixture("cert.pem.b64");
-	pkey = fixture("key.pem.enc.b64");
-	pw = fixture("password");
+	cert = fixture_key("vendor-pkcs8", "cert.pem.b64", true);
+	pkey = fixture_key("vendor-pkcs8", "key.pem.enc.b64", true);
+	pw = fixture_key("vendor-pkcs8", "password", true);
 	umask(077);
 	keystore_global_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,45 +25,15 @@
 #include <unistd.h>
 
 #include "samlbroker.h"
+#include "config_fixture.h"
 #include "config_load.h"
 
 #define PW_ENV		"TEST_SNAPSHOT_KEY_PASSWORD"
 #define CLIENT_ENV	"TEST_SNAPSHOT_CLIENT_SECRET"
 #define CLIENT_SECRET	"SECRET-from-env-for-the-front"
 
-static char	 dir[64];
 /* [0] vendor-pkcs8, [1] vendor-traditional */
 static char	*cert[2], *pkey[2], *pw[2];
-
-static char *
-fixture(const char *keydir, const char *name)
-{
-	const char	*top = getenv("top_srcdir");
-	char		 path[PATH_MAX], *buf;
-	size_t		 len;
-
-	snprintf(path, sizeof(path), "%s/tests/data/keys/%s/%s",
-	    top != NULL ? top : ".", keydir, name);
-	if (read_file_limited(path, 65536, &buf, &len) == -1)
-		fail_msg("cannot read %s", path);
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-		buf[--len] = '\0';
-	return buf;
-}
-
-static void
-write_file(const char *rel, const char *text, mode_t mode)
-{
-	char	 path[PATH_MAX];
-	FILE	*fp;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	fputs(text, fp);
-	assert_int_equal(fclose(fp), 0);
-	assert_int_equal(chmod(path, mode), 0);
-}
 
 static void
 write_tenant(const char *name, const char *saml_keys, const char *client_secret)
@@ -86,7 +56,7 @@ write_tenant(const char *name, const char *saml_keys, const char *client_secret)
 	    "password = %s\n", name, saml_keys, client_secret);
 	assert_true(n > 0);
 	snprintf(rel, sizeof(rel), "tenants/%s.cfg", name);
-	write_file(rel, text, 0600);
+	fixture_write(rel, text, 0600);
 	free(text);
 }
 
@@ -99,16 +69,13 @@ write_tenant(const char *name, const char *saml_keys, const char *client_secret)
 static int
 setup(void **state)
 {
-	char	 path[PATH_MAX], *keys;
+	char	*keys;
 	int	 n;
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/test_snapshot.XXXXXX");
-	if (mkdtemp(dir) == NULL)
+	if (fixture_dir_make("test_snapshot", true) == -1)
 		return -1;
-	snprintf(path, sizeof(path), "%s/tenants", dir);
-	mkdir(path, 0700);
-	write_file("samlbroker.conf",
+	fixture_write("samlbroker.conf",
 	    "[broker]\n"
 	    "listen = unix:/run/samlbroker-test/s.sock\n"
 	    "tenants_dir = tenants\n"
@@ -118,12 +85,12 @@ setup(void **state)
 	    "[access:globex]\n"
 	    "agents = user:root\n"
 	    "agent_map = globex.map\n", 0600);
-	write_file("globex.map", "root root@globex.example\n", 0644);
-	write_file("ca.pem", "-----BEGIN CERTIFICATE-----\nnot parsed here\n", 0644);
-	write_file("globex.pkey", pkey[1], 0600);
-	write_file("globex.password", pw[1], 0600);
-	write_file("initech.pkey", pkey[0], 0600);
-	write_file("client.secret", "SECRET-client-in-a-file\n", 0600);
+	fixture_write("globex.map", "root root@globex.example\n", 0644);
+	fixture_write("ca.pem", "-----BEGIN CERTIFICATE-----\nnot parsed here\n", 0644);
+	fixture_write("globex.pkey", pkey[1], 0600);
+	fixture_write("globex.password", pw[1], 0600);
+	fixture_write("initech.pkey", pkey[0], 0600);
+	fixture_write("client.secret", "SECRET-client-in-a-file\n", 0600);
 
 	n = asprintf(&keys, "certificate = %s\npkey = %s\npassword = %s\n",
 	    cert[0], pkey[0], pw[0]);
@@ -148,11 +115,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char	 cmd[PATH_MAX + 16];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
+	if (fixture_dir_remove() == -1)
 		return -1;
 	unsetenv(PW_ENV);
 	unsetenv(CLIENT_ENV);
@@ -162,7 +126,7 @@ teardown(void **state)
 static void
 main_path(char *out, size_t len)
 {
-	snprintf(out, len, "%s/samlbroker.conf", dir);
+	snprintf(out, len, "%s/samlbroker.conf", fixture_dir);
 }
 
 static void
@@ -216,10 +180,7 @@ round_trip(const struct config_snapshot *snap, enum snapshot_audience aud,
 static void
 system_gone(void)
 {
-	char	 cmd[PATH_MAX + 16];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(fixture_dir_remove(), 0);
 	unsetenv(PW_ENV);
 	unsetenv(CLIENT_ENV);
 }
@@ -624,12 +585,12 @@ main(void)
 	log_init(LOG_LEVEL_ERROR, "test_snapshot");
 	if (keystore_global_init() == -1 || saml_global_init() == -1)
 		return 1;
-	cert[0] = fixture("vendor-pkcs8", "cert.pem.b64");
-	pkey[0] = fixture("vendor-pkcs8", "key.pem.enc.b64");
-	pw[0] = fixture("vendor-pkcs8", "password");
-	cert[1] = fixture("vendor-traditional", "cert.pem.b64");
-	pkey[1] = fixture("vendor-traditional", "key.pem.enc.b64");
-	pw[1] = fixture("vendor-traditional", "password");
+	cert[0] = fixture_key("vendor-pkcs8", "cert.pem.b64", false);
+	pkey[0] = fixture_key("vendor-pkcs8", "key.pem.enc.b64", false);
+	pw[0] = fixture_key("vendor-pkcs8", "password", false);
+	cert[1] = fixture_key("vendor-traditional", "cert.pem.b64", false);
+	pkey[1] = fixture_key("vendor-traditional", "key.pem.enc.b64", false);
+	pw[1] = fixture_key("vendor-traditional", "password", false);
 	/* The certificates as one line each in the tenant files. */
 	for (size_t i = 0; i < 2; i++) {
 		char *o = cert[i];
