@@ -254,6 +254,14 @@ check(p.returncode == 0 and "activated already" in p.stdout, "activate again: no
       p.stdout + p.stderr)
 
 # --- retire ---------------------------------------------------------------
+# The old key's file removed by hand: a dry run says it is gone, not that
+# it would be overwritten.
+os.rename(s.old_key, s.old_key + ".aside")
+p = rollover("retire", "--dry-run")
+os.rename(s.old_key + ".aside", s.old_key)
+check(p.returncode == 0 and "%s is gone already (nothing to wipe)" % s.old_key in p.stdout and
+      "overwrite" not in p.stdout, "retire --dry-run: an old key file already gone is said so",
+      p.stdout + p.stderr)
 p = rollover("retire")
 check(p.returncode == 0 and "overwrote with zeros and removed " + s.old_key in p.stdout,
       "retire: exit 0, the old key wiped", p.stdout + p.stderr)

@@ -462,7 +462,9 @@ retire(const struct rollover_opts *o, const struct broker_config *conf,
 		goto done;
 	if (t->previous_pkey != NULL) {
 		if (o->dry_run)
-			printf("  would overwrite with zeros and remove %s\n",
+			printf(access(t->previous_pkey, F_OK) == -1 && errno == ENOENT ?
+			    "  %s is gone already (nothing to wipe)\n" :
+			    "  would overwrite with zeros and remove %s\n",
 			    t->previous_pkey);
 		else if ((wiped = tenant_file_wipe(t->previous_pkey, err,
 		    sizeof(err))) == -1) {
