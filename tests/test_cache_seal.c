@@ -2,7 +2,8 @@
 /*
  * test_cache_seal.c - cache_seal.c: the derived key, sealed records (round
  * trip, wrong key, wrong tenant, any flipped bit, truncation) and the
- * strict codec of one cached token (oversized and truncated lengths).
+ * strict codecs of one cached token (oversized and truncated lengths) and
+ * of a batch of tenants' entries.
  */
 #include "config.h"
 
@@ -269,6 +270,67 @@ test_record_hostile(void **state)
 	secret_buf_clear(&buf);
 }
 
+static void
+test_batch(void **state)
+{
+	char			 s1[] = "a@example.com", t1[] = "tok";
+	struct cache_record	 a = { TOKEN_USER, s1, t1, 1, 2 }, r;
+	struct secret_buf	 buf = { 0 };
+	char			 tenant[NAME_MAX_LEN + 1];
+	const char		*why = NULL;
+	uint32_t		 count;
+	size_t			 off = 0;
+	ssize_t			 at;
+
+	(void)state;
+	at = cache_batch_begin(&buf, "acme", SIZE_MAX);
+	assert_true(at > 0);
+	assert_int_equal(cache_record_encode(&a, &buf, SIZE_MAX), 0);
+	cache_batch_end(&buf, (size_t)at, 1);
+	at = cache_batch_begin(&buf, "empty", SIZE_MAX);
+	cache_batch_end(&buf, (size_t)at, 0);
+	assert_int_equal(cache_batch_begin(&buf, "../etc", SIZE_MAX), -1);
+	assert_int_equal(cache_batch_begin(&buf, "x", buf.len + 2), -1);
+
+	assert_int_equal(cache_batch_next(buf.data, buf.len, &off, tenant, &count,
+	    &why), 0);
+	assert_string_equal(tenant, "acme");
+	assert_int_equal(count, 1);
+	assert_int_equal(cache_record_decode(buf.data, buf.len, &off, &r, &why), 0);
+	assert_string_equal(r.subject, "a@example.com");
+	cache_record_clear(&r);
+	assert_int_equal(cache_batch_next(buf.data, buf.len, &off, tenant, &count,
+	    &why), 0);
+	assert_string_equal(tenant, "empty");
+	assert_int_equal(count, 0);
+	assert_int_equal(off, buf.len);
+	assert_int_equal(cache_batch_next(buf.data, buf.len, &off, tenant, &count,
+	    &why), -1);
+	/* Hostile names and truncation. */
+	for (size_t n = 0; n < 9; n++) {
+		off = 0;
+		assert_int_equal(cache_batch_next(buf.data, n, &off, tenant, &count,
+		    &why), -1);
+	}
+	off = 0;
+	buf.data[0] = 0;
+	assert_int_equal(cache_batch_next(buf.data, buf.len, &off, tenant, &count,
+	    &why), -1);
+	buf.data[0] = 65;
+	assert_int_equal(cache_batch_next(buf.data, buf.len, &off, tenant, &count,
+	    &why), -1);
+	buf.data[0] = 4;
+	buf.data[1] = '.';
+	assert_int_equal(cache_batch_next(buf.data, buf.len, &off, tenant, &count,
+	    &why), -1);
+	assert_string_equal(why, "not a tenant name");
+	buf.data[1] = '\0';
+	assert_int_equal(cache_batch_next(buf.data, buf.len, &off, tenant, &count,
+	    &why), -1);
+	assert_int_equal(off, 0);
+	secret_buf_clear(&buf);
+}
+
 int
 main(void)
 {
@@ -278,6 +340,7 @@ main(void)
 		cmocka_unit_test(test_seal_empty),
 		cmocka_unit_test(test_record_round_trip),
 		cmocka_unit_test(test_record_hostile),
+		cmocka_unit_test(test_batch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -371,4 +372,64 @@ cache_record_clear(struct cache_record *rec)
 	secret_free(rec->token);
 	rec->subject = NULL;
 	rec->token = NULL;
+}
+
+ssize_t
+cache_batch_begin(struct secret_buf *out, const char *tenant, size_t max)
+{
+	unsigned char	 n, zero[4] = { 0 };
+	size_t		 at;
+
+	if (name_validate(tenant) != 0)
+		return -1;
+	n = (unsigned char)strlen(tenant);
+	if (out->len > max ||
+	    1 + (size_t)n + 4 > max - out->len || out->len > (size_t)SSIZE_MAX - 1 - n)
+		return -1;
+	secret_buf_add(out, &n, 1, max);
+	secret_buf_add(out, tenant, n, max);
+	at = out->len;
+	secret_buf_add(out, zero, sizeof(zero), max);
+	return (ssize_t)at;
+}
+
+void
+cache_batch_end(struct secret_buf *out, size_t at, uint32_t count)
+{
+	if (at + 4 <= out->len)
+		put_u32((unsigned char *)out->data + at, count);
+}
+
+int
+cache_batch_next(const char *buf, size_t len, size_t *off,
+    char ret_tenant[NAME_MAX_LEN + 1], uint32_t *ret_count, const char **why)
+{
+	const unsigned char	*p = (const unsigned char *)buf;
+	char			 name[NAME_MAX_LEN + 1];
+	size_t			 o = *off, n;
+
+	if (o >= len) {
+		*why = "truncated batch";
+		return -1;
+	}
+	n = p[o];
+	if (n == 0 || n > NAME_MAX_LEN) {
+		*why = "tenant name length out of bounds";
+		return -1;
+	}
+	if (len - o - 1 < n + 4) {
+		*why = "truncated batch";
+		return -1;
+	}
+	memcpy(name, buf + o + 1, n);
+	name[n] = '\0';
+	if (memchr(name, '\0', n) != NULL || name_validate(name) != 0) {
+		*why = "not a tenant name";
+		return -1;
+	}
+	memcpy(ret_tenant, name, n + 1);
+	*ret_count = ((uint32_t)p[o + 1 + n] << 24) | ((uint32_t)p[o + 2 + n] << 16) |
+	    ((uint32_t)p[o + 3 + n] << 8) | p[o + 4 + n];
+	*off = o + 5 + n;
+	return 0;
 }

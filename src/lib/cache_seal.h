@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "samlbroker.h"
 
@@ -92,5 +93,20 @@ int	 cache_record_encode(const struct cache_record *, struct secret_buf *out,
 int	 cache_record_decode(const char *buf, size_t len, size_t *off,
 	    struct cache_record *ret, const char **why);
 void	 cache_record_clear(struct cache_record *);	/* wipes the token */
+
+/*
+ * A batch: tenants' entries between the front and the master (plaintext,
+ * in a sealed memfd).  Per tenant: its name's length (u8), its name, the
+ * count of entries (u32), the entries (cache_record_encode).  A tenant in a
+ * batch is whole: its entries are all it holds.
+ */
+/* Starts a tenant's part: the offset of its count, for cache_batch_end;
+ * -1 when out would pass max. */
+ssize_t	 cache_batch_begin(struct secret_buf *out, const char *tenant, size_t max);
+void	 cache_batch_end(struct secret_buf *out, size_t at, uint32_t count);
+/* The next tenant's part at *off: its name (a valid tenant name) and
+ * count, with *off at its first entry; -1 with *why. */
+int	 cache_batch_next(const char *buf, size_t len, size_t *off,
+	    char ret_tenant[NAME_MAX_LEN + 1], uint32_t *ret_count, const char **why);
 
 #endif /* CACHE_SEAL_H */
