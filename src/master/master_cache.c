@@ -106,18 +106,36 @@ tenant_find(const struct mcache *c, const char *name)
 	return NULL;
 }
 
-/* The cache directory, made if absent (mode 0700); -1 logged. */
+static double	 mono_now(void);
+
+/* A save that fails once a second (a full disk, a directory made
+ * read-only) is logged once a minute. */
+static bool
+warn_due(void)
+{
+	static double	 last = -1e9;
+	double		 now = mono_now();
+
+	if (now - last < 60.0)
+		return false;
+	last = now;
+	return true;
+}
+
+/* The cache directory, made if absent (mode 0700); -1 (logged when
+ * loud). */
 static int
-dir_open(const struct mcache *c, bool create)
+dir_open(const struct mcache *c, bool create, bool loud)
 {
 	int	 fd;
 
 	if (create && mkdir(c->dir, 0700) == -1 && errno != EEXIST) {
-		log_warn("event=cache_dir dir=%s", c->dir);
+		if (loud)
+			log_warn("event=cache_dir dir=%s", c->dir);
 		return -1;
 	}
 	if ((fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
-		if (errno != ENOENT || create)
+		if (loud && (errno != ENOENT || create))
 			log_warn("event=cache_dir dir=%s", c->dir);
 		return -1;
 	}
@@ -339,7 +357,7 @@ mcache_load(const struct mcache *c)
 
 	if (c == NULL)
 		return -1;
-	if ((dfd = dir_open(c, c->enabled)) == -1)
+	if ((dfd = dir_open(c, c->enabled, true)) == -1)
 		return -1;
 	prune_dir(c, dfd);
 	for (size_t i = 0; c->enabled && i < c->n; i++) {
@@ -395,14 +413,17 @@ tenant_write(const struct mcache *c, int dfd, const struct mcache_tenant *t,
 	aad = cache_file_aad(t->name, &alen);
 	if (cache_seal(t->key, aad, alen, plain, len + 4, &rec, &rlen, err,
 	    sizeof(err)) == -1) {
-		log_warnx("event=cache_save_failed tenant=%s error=\"%s\"", t->name, err);
+		if (warn_due())
+			log_warnx("event=cache_save_failed tenant=%s error=\"%s\"",
+			    t->name, err);
 		goto done;
 	}
 	file_name(tmp, sizeof(tmp), t->name, TMP_SUFFIX);
 	file_name(name, sizeof(name), t->name, SUFFIX);
 	if ((fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
 	    O_CLOEXEC, 0600)) == -1) {
-		log_warn("event=cache_save_failed tenant=%s", t->name);
+		if (warn_due())
+			log_warn("event=cache_save_failed tenant=%s", t->name);
 		goto done;
 	}
 	if (write(fd, MAGIC, MAGIC_LEN) != MAGIC_LEN)
@@ -417,14 +438,16 @@ tenant_write(const struct mcache *c, int dfd, const struct mcache_tenant *t,
 		done += (size_t)w;
 	}
 	if (done != rlen || fsync(fd) == -1) {
-		log_warn("event=cache_save_failed tenant=%s", t->name);
+		if (warn_due())
+			log_warn("event=cache_save_failed tenant=%s", t->name);
 		close(fd);
 		(void)unlinkat(dfd, tmp, 0);
 		goto done;
 	}
 	close(fd);
 	if (renameat(dfd, tmp, dfd, name) == -1) {
-		log_warn("event=cache_save_failed tenant=%s", t->name);
+		if (warn_due())
+			log_warn("event=cache_save_failed tenant=%s", t->name);
 		(void)unlinkat(dfd, tmp, 0);
 		goto done;
 	}
@@ -452,7 +475,7 @@ mcache_save(const struct mcache *c, const char *buf, size_t len)
 
 	if (c == NULL || !c->enabled)
 		return 0;	/* nothing is kept: the batch goes */
-	if ((dfd = dir_open(c, true)) == -1)
+	if ((dfd = dir_open(c, true, warn_due())) == -1)
 		return 0;
 	while (off < len) {
 		const struct mcache_tenant *t;
@@ -490,7 +513,7 @@ mcache_prune(const struct mcache *old, const struct mcache *new)
 {
 	int	 dfd;
 
-	if (old == NULL || (dfd = dir_open(old, false)) == -1)
+	if (old == NULL || (dfd = dir_open(old, false, true)) == -1)
 		return;
 	for (size_t i = 0; i < old->n; i++) {
 		if (new == NULL || strcmp(new->dir, old->dir) != 0)
