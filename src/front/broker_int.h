@@ -102,6 +102,5 @@ bool	 exchange_cancel_minting(struct broker *, struct cache_entry *);
 /* The tenant's tokens changed (one taken, wiped or evicted): its file is
  * rewritten at the next save. */
 void	 broker_persist_mark(struct broker *, const char *tenant);
-void	 broker_persist_mark_all(struct broker *);
 
 #endif /* BROKER_INT_H */

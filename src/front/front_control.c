@@ -330,6 +330,10 @@ cache_restore(struct front_control *fc)
 	char			 err[256], *buf;
 	size_t			 len;
 
+	/* The files become what the cache holds within a second: one the
+	 * master ignored (changed, foreign) is replaced, not warned of again
+	 * at every start. */
+	broker_persist_mark_all(fc->srv->broker);
 	if (fc->cache_fd == -1)
 		return;
 	if (mw_memfd_read(fc->cache_fd, PERSIST_BATCH_MAX, &buf, &len, err,

@@ -970,6 +970,9 @@ struct secret_buf;
  * forgotten: the next dump tries again). */
 int	 broker_persist_dump(struct broker *, struct secret_buf *out, size_t max,
 	    size_t *ret_tenants);
+/* Every tenant's file is rewritten at the next dump (after a reload; at
+ * start, so that a file the master ignored does not outlive it). */
+void	 broker_persist_mark_all(struct broker *);
 struct persist_counts {
 	size_t	 tenants, loaded, skipped;	/* skipped: expired, unknown */
 };
