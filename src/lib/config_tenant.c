@@ -464,8 +464,10 @@ b64_option(struct load *l, const char *oname, const char *v)
 
 /*
  * What the tenant's cache key derives from (cache_seal.c): its pkey as
- * given (the file's bytes for file:) and its password, in the processes
- * that read them (the master's recording load, keyed loads).
+ * given (the file's bytes for file:) and its password, in the master's
+ * recording load only (the master frees it with the configuration, once
+ * it has derived the key).  Never in a keyed load: the signers keep the
+ * decoded key and nothing of the password (tests/memscan.py).
  */
 static void
 tenant_cache_material(struct tenant *t, const char *pkey, const char *password)
@@ -571,10 +573,8 @@ tenant_saml(struct load *l, struct tenant *t, int flags)
 	tenant_previous(l, s, t);
 	if (cert != NULL && (flags & CONFIG_NO_PRIVATE_KEYS))
 		tenant_keys(l, t, cert, NULL, NULL);
-	else if (cert != NULL && pkey != NULL && password != NULL) {
-		tenant_cache_material(t, pkey, password);
+	else if (cert != NULL && pkey != NULL && password != NULL)
 		tenant_keys(l, t, cert, pkey, password);
-	}
 	else if (cert != NULL)
 		/* The key or its password failed (reported): still report what
 		 * is wrong with the certificate in the same run. */

@@ -189,8 +189,8 @@ struct tenant {
 	 * changes only those keeps the tenant's cached tokens. */
 	uint64_t		 cache_digest;
 	/* What its cache key derives from (cache_key_material: pkey as given
-	 * and password; a secret): set only where those were read (the
-	 * master's recording load, keyed loads), never in the front. */
+	 * and password; a secret): set only by the master's recording load,
+	 * never in the front or the signers. */
 	char			*cache_material;
 	size_t			 cache_material_len;
 	/* [access:NAME] of the main file (access.c); NULL: open to any caller */
