@@ -106,7 +106,11 @@ if selected options; then
 	done
 	grep -qxF "option user = (none) (default none; takes effect on restart)" "$tmp/out" ||
 	    { echo "FAIL options: no line for user"; fail=1; }
-	[ "$(grep -c '^option ' "$tmp/out")" -eq 28 ] || { echo "FAIL options: not 28 options"; fail=1; }
+	grep -qxF "option persistent_cache = yes (default yes; a reload changes it)" "$tmp/out" ||
+	    { echo "FAIL options: no line for persistent_cache"; fail=1; }
+	grep -qxF "option state_directory = (none) (default none; a reload changes it)" "$tmp/out" ||
+	    { echo "FAIL options: no line for state_directory"; fail=1; }
+	[ "$(grep -c '^option ' "$tmp/out")" -eq 30 ] || { echo "FAIL options: not 30 options"; fail=1; }
 fi
 
 for dir in "$data"/ok/*/; do

@@ -28,7 +28,8 @@ for want in "Type=notify" "ExecReload=/bin/kill -HUP \$MAINPID" "NoNewPrivileges
     "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6" "SystemCallFilter=@system-service" \
     "SystemCallFilter=seccomp" "LimitMEMLOCK=infinity" \
     "SystemCallFilter=memfd_create landlock_create_ruleset landlock_add_rule landlock_restrict_self" \
-    "RuntimeDirectory=samlbroker" "User=samlbroker"; do
+    "RuntimeDirectory=samlbroker" "StateDirectory=samlbroker" "StateDirectoryMode=0700" \
+    "User=samlbroker"; do
 	if grep -qxF "$want" "$top_srcdir/packaging/systemd/samlbroker.service"; then
 		echo "ok   - service has $want"
 	else

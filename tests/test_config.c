@@ -1542,6 +1542,57 @@ test_tenant_rollover(void **state)
 	tenant_free(t3);
 }
 
+/* state_directory: absolute, a directory of the broker's user that no one
+ * else may write; persistent_cache on by default. */
+static void
+test_state_directory(void **state)
+{
+	char			 path[PATH_MAX], text[PATH_MAX + 128], want[PATH_MAX + 128];
+	struct broker_config	*c;
+
+	(void)state;
+	write_tenant("tenants/acme.cfg", NULL);
+	path_in_dir(path, sizeof(path), "state");
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(text, sizeof(text), "[broker]\ntenants_dir = tenants\n"
+	    "state_directory = %s\n", path);
+	write_file("samlbroker.conf", text);
+	c = load_config(NULL);
+	assert_string_equal(c->state_directory, path);
+	assert_true(c->persistent_cache);
+	config_free(c);
+	snprintf(text, sizeof(text), "[broker]\ntenants_dir = tenants\n"
+	    "state_directory = %s\npersistent_cache = no\n", path);
+	write_file("samlbroker.conf", text);
+	c = load_config(NULL);
+	assert_false(c->persistent_cache);
+	config_free(c);
+	/* Unset: no state, whatever persistent_cache says. */
+	write_file("samlbroker.conf", "[broker]\ntenants_dir = tenants\n");
+	c = load_config(NULL);
+	assert_null(c->state_directory);
+	config_free(c);
+
+	assert_int_equal(chmod(path, 0770), 0);
+	snprintf(text, sizeof(text), "[broker]\ntenants_dir = tenants\n"
+	    "state_directory = %s\n", path);
+	snprintf(want, sizeof(want), "[broker] state_directory: %s must not be group "
+	    "or world writable (mode 0770)", path);
+	main_error(text, want);
+	assert_int_equal(chmod(path, 0702), 0);
+	snprintf(want, sizeof(want), "[broker] state_directory: %s must not be group "
+	    "or world writable (mode 0702)", path);
+	main_error(text, want);
+	assert_int_equal(rmdir(path), 0);
+	if (geteuid() != 0) {
+		snprintf(want, sizeof(want), "[broker] state_directory: / must be owned "
+		    "by the broker's user (uid %u), not uid 0", (unsigned)geteuid());
+		main_error("[broker]\ntenants_dir = tenants\nstate_directory = /\n", want);
+	}
+	main_error("[broker]\ntenants_dir = tenants\nstate_directory = state\n",
+	    "[broker] state_directory: must be an absolute path");
+}
+
 /* The documented examples in conf/ load without a message. */
 static void
 test_documented_examples(void **state)
@@ -1556,8 +1607,10 @@ test_documented_examples(void **state)
 	assert_int_equal(read_file_limited(path, 65536, &buf, &len), 0);
 	buf = str_replace(buf, "tenants_dir = /etc/samlbroker/tenants\n",
 	    "tenants_dir = tenants\n");
-	/* The package's user need not exist where the tests run. */
+	/* The package's user and state directory need not exist where the
+	 * tests run. */
 	buf = str_replace(buf, "user = samlbroker\n", "");
+	buf = str_replace(buf, "state_directory = /var/lib/samlbroker\n", "");
 	fixture_write("samlbroker.conf", buf, 0600);
 	free(buf);
 
@@ -1598,6 +1651,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_main_booleans, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_main_listen_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_main_value_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_directory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_main_structure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenants_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenant_valid, setup, teardown),

@@ -328,9 +328,9 @@ expiry_log(struct broker *b, double now)
 	}
 }
 
-/* The entry for a key, created with its state if absent. */
-static struct cache_entry *
-entry_get(struct broker *b, ssize_t ti, enum token_kind kind, const char *subject)
+struct cache_entry *
+broker_entry_get(struct broker *b, ssize_t ti, enum token_kind kind,
+    const char *subject)
 {
 	const struct tenant	*t = b->conf->tenants[ti];
 	struct cache_entry	*e;
@@ -403,7 +403,7 @@ broker_get_token(struct broker *b, const char *tname, enum token_kind kind,
 	}
 	ts = &b->tstate[ti];
 	now = clock_now();
-	e = entry_get(b, ti, kind, key);
+	e = broker_entry_get(b, ti, kind, key);
 	/* A tenant whose certificate expired fails its agents' exchanges (a
 	 * token still cached is served); the process stays ready. */
 	if (kind == TOKEN_USER && e->token == NULL &&
@@ -483,6 +483,8 @@ broker_evict_token(struct broker *b, const char *tname, enum token_kind kind,
 	/* An entry in flight keeps its waiters, and a failing one its
 	 * failure memory and backoff (DELETE must not defeat them): only the
 	 * token goes. */
+	if (e->token != NULL)
+		broker_persist_mark(b, e->tenant);
 	if (policy_keeps_entry(&entry_state(e)->pol, clock_now())) {
 		cache_clear_token(e);
 		return 0;
@@ -594,8 +596,10 @@ sweep_entry(struct cache_entry *e, void *arg)
 	}
 	what = policy_sweep(&entry_state(e)->pol, e->token != NULL, e->kind,
 	    clock_now());
-	if (what & POLICY_SWEEP_WIPE)
+	if (what & POLICY_SWEEP_WIPE) {
+		broker_persist_mark(b, e->tenant);
 		cache_clear_token(e);
+	}
 	if (what & POLICY_SWEEP_DROP)
 		cache_remove(b->cache, e);
 	else if ((what & POLICY_SWEEP_REFRESH) && exchange_start(b, e, &why) == -1)
@@ -821,6 +825,8 @@ broker_reconfigure(struct broker *b, struct broker_config *conf, char *errbuf,
 	b->conf = conf;
 	exchange_recount(b);
 	cache_foreach(b->cache, reconfigure_entry, &rc);
+	/* Changed tenants lost their tokens: every file is rewritten once. */
+	broker_persist_mark_all(b);
 	config_free(rc.old);
 	return 0;
 }

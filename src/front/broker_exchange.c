@@ -297,6 +297,7 @@ exchange_done(struct upstream_result *res, void *arg)
 		    random_unit());
 		cache_set_token(e, res->access_token);
 		res->access_token = NULL;
+		broker_persist_mark(b, e->tenant);
 	} else
 		backoff = policy_on_failure(&es->pol, res->outcome, res->error,
 		    res->retry_after, now, random_unit());

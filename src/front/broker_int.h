@@ -30,6 +30,8 @@ struct tenant_state {
 	size_t			 running;	/* exchanges in progress */
 	size_t			 queued;	/* exchanges waiting for their pace */
 	double			 expiry_logged;	/* the last certificate_expiry line */
+	bool			 persist_dirty;	/* tokens changed since the last save */
+	bool			 persist_seen;	/* broker_persist_dump's own */
 };
 
 struct exchange;
@@ -62,6 +64,9 @@ entry_state(const struct cache_entry *e)
 
 /* broker.c */
 ssize_t	 broker_tenant_index(const struct broker *, const char *name);
+/* The entry for a key, created with its state if absent. */
+struct cache_entry *broker_entry_get(struct broker *, ssize_t ti, enum token_kind,
+	    const char *subject);
 void	 broker_answer_entry(const struct broker *, const struct cache_entry *,
 	    double now, bool from_cache, broker_cb, void *arg);
 /* Answers every waiter of e from the entry, read once before any callback
@@ -92,5 +97,10 @@ void	 exchange_recount(struct broker *);
 /* Nobody waits for e's exchange any more: if it is still signing, its mint
  * is canceled and it ends (no callback); returns whether it did. */
 bool	 exchange_cancel_minting(struct broker *, struct cache_entry *);
+
+/* broker_persist.c */
+/* The tenant's tokens changed (one taken, wiped or evicted): its file is
+ * rewritten at the next save. */
+void	 broker_persist_mark(struct broker *, const char *tenant);
 
 #endif /* BROKER_INT_H */

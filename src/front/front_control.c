@@ -7,8 +7,9 @@
  * loop, each new generation (taken whole or refused whole), a reload the
  * master could not do, and restarted signers; the signer pool's requests
  * to start and stop processes (the front cannot start one); and the one
- * synchronous question, a uid's login name.  If the master goes, the
- * front stops.
+ * synchronous question, a uid's login name; and the persistent cache's
+ * tokens (read back at start, handed over as they change).  If the master
+ * goes, the front stops.
  */
 #include "config.h"
 
@@ -26,6 +27,7 @@
 #include <openssl/crypto.h>
 
 #include "server.h"
+#include "cache_seal.h"
 #include "master_wire.h"
 #include "signer.h"
 
@@ -33,6 +35,9 @@
 #define CA_MAX			(16 * 1024 * 1024)
 #define START_WAIT_MS		(120 * 1000)	/* the master's first generation */
 #define LOGIN_WAIT_MS		2000
+/* A batch of cached tokens either way: the most the master reads. */
+#define PERSIST_BATCH_MAX	(256 * 1024 * 1024)
+#define PERSIST_EVERY_SEC	1
 
 struct front_control {
 	struct server		*srv;
@@ -46,6 +51,9 @@ struct front_control {
 	int			 gen_fds[MAX_SIGNERS];
 	pid_t			 gen_pids[MAX_SIGNERS];
 	int			 snap_fd, ca_fd;
+	int			 cache_fd;	/* MW_CACHE_LOAD's, until loaded */
+	struct event		*persist_ev;
+	bool			 persist_failed;	/* logged once */
 	uint32_t		 login_seq;
 	bool			 started;
 };
@@ -253,6 +261,12 @@ handle(struct front_control *fc, struct mw_msg *m, int fds[MW_MAX_FDS])
 		fc->gen_pids[fc->gen_got] = (pid_t)m->pid;
 		fc->gen_got++;
 		return fc->gen_got == fc->gen_n ? 1 : 0;
+	case MW_CACHE_LOAD:
+		want = 1;
+		if (fc->started || fc->gen_open || fc->cache_fd != -1 || m->n_fds != 1)
+			break;
+		fc->cache_fd = fds[0];
+		return 0;
 	case MW_RELOAD_FAILED:
 		if (!fc->started || m->n_fds != 0)
 			break;
@@ -307,6 +321,79 @@ ctl_readable(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The tokens the master read back from the persistent cache, before the
+ * first caller: a batch it could not parse is dropped from there on. */
+static void
+cache_restore(struct front_control *fc)
+{
+	struct persist_counts	 c = { 0, 0, 0 };
+	char			 err[256], *buf;
+	size_t			 len;
+
+	/* The files become what the cache holds within a second: one the
+	 * master ignored (changed, foreign) is replaced, not warned of again
+	 * at every start. */
+	broker_persist_mark_all(fc->srv->broker);
+	if (fc->cache_fd == -1)
+		return;
+	if (mw_memfd_read(fc->cache_fd, PERSIST_BATCH_MAX, &buf, &len, err,
+	    sizeof(err)) == 0) {
+		if (broker_persist_load(fc->srv->broker, buf, len, &c, err,
+		    sizeof(err)) == -1)
+			log_warnx("event=cache_restore_failed error=\"%s\"", err);
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+	} else
+		log_warnx("event=cache_restore_failed error=\"%s\"", err);
+	close(fc->cache_fd);
+	fc->cache_fd = -1;
+	log_info("event=cache_restored tenants=%zu entries=%zu skipped=%zu",
+	    c.tenants, c.loaded, c.skipped);
+}
+
+void
+front_control_persist(struct front_control *fc)
+{
+	const struct broker_config *conf;
+	struct secret_buf	 buf = { NULL, 0, 0 };
+	struct mw_msg		 m;
+	char			 err[256];
+	size_t			 n;
+	int			 fd;
+
+	if (fc == NULL || fc->srv->broker == NULL)
+		return;
+	conf = broker_config(fc->srv->broker);
+	if (conf->state_directory == NULL || !conf->persistent_cache)
+		return;
+	if (broker_persist_dump(fc->srv->broker, &buf, PERSIST_BATCH_MAX, &n) == -1) {
+		if (!fc->persist_failed)
+			log_warnx("event=cache_save_failed error=\"more than %d MiB of "
+			    "tokens\"", PERSIST_BATCH_MAX / (1024 * 1024));
+		fc->persist_failed = true;
+		return;
+	}
+	if (n == 0)
+		return;
+	fd = mw_memfd("samlbroker-cache", buf.data, buf.len, err, sizeof(err));
+	secret_buf_clear(&buf);
+	if (fd == -1) {
+		log_warnx("event=cache_save_failed error=\"%s\"", err);
+		return;
+	}
+	mw_init(&m, MW_CACHE_SAVE);
+	m.count = (uint32_t)n;
+	if (mw_send(fc->ctl, &m, &fd, 1) == -1)
+		log_warn("event=cache_save_failed error=send");
+	close(fd);
+}
+
+static void
+persist_cb(evutil_socket_t fd, short what, void *arg)
+{
+	front_control_persist(arg);
+}
+
 struct front_control *
 front_control_start(struct server *srv)
 {
@@ -319,7 +406,7 @@ front_control_start(struct server *srv)
 	fc->srv = srv;
 	fc->ctl = MW_CONTROL_FD;
 	fc->qry = MW_QUERY_FD;
-	fc->snap_fd = fc->ca_fd = -1;
+	fc->snap_fd = fc->ca_fd = fc->cache_fd = -1;
 	fc->spawner.start = spawner_start;
 	fc->spawner.stop = spawner_stop;
 	fc->spawner.arg = fc;
@@ -352,10 +439,13 @@ front_control_start(struct server *srv)
 	}
 	gen_answer(fc, true, NULL);
 	gen_reset(fc, false);
+	cache_restore(fc);
 	fc->started = true;
 	return fc;
 fail:
 	gen_reset(fc, true);
+	if (fc->cache_fd != -1)
+		close(fc->cache_fd);
 	srv->control = NULL;
 	free(fc);
 	return NULL;
@@ -364,10 +454,14 @@ fail:
 void
 front_control_listen(struct front_control *fc)
 {
+	struct timeval	 tv = { PERSIST_EVERY_SEC, 0 };
+
 	fc->ev = event_new(fc->srv->base, fc->ctl, EV_READ | EV_PERSIST, ctl_readable, fc);
-	if (fc->ev == NULL)
+	fc->persist_ev = event_new(fc->srv->base, -1, EV_PERSIST, persist_cb, fc);
+	if (fc->ev == NULL || fc->persist_ev == NULL)
 		fatalx("event_new");
 	event_add(fc->ev, NULL);
+	event_add(fc->persist_ev, &tv);
 }
 
 int
@@ -432,6 +526,10 @@ front_control_free(struct front_control *fc)
 		return;
 	if (fc->ev != NULL)
 		event_free(fc->ev);
+	if (fc->persist_ev != NULL)
+		event_free(fc->persist_ev);
+	if (fc->cache_fd != -1)
+		close(fc->cache_fd);
 	gen_reset(fc, true);
 	free(fc);
 }

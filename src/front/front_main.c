@@ -132,6 +132,8 @@ front_main(int argc, char **argv)
 	log_info("event=front_ready tenants=%zu listeners=%zu",
 	    broker_config(srv.broker)->n_tenants, srv.n_listeners);
 	event_base_dispatch(srv.base);
+	/* The tokens taken since the last save, for the next start. */
+	front_control_persist(fc);
 	rc = 0;
 	log_info("event=front_stopped");
 done:

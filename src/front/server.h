@@ -284,6 +284,10 @@ int	 front_control_ready(struct front_control *);
  * with out set, -1 when unknown or the master did not answer. */
 int	 front_control_login(struct front_control *, unsigned uid, char *out,
 	    size_t outlen);
+/* Hands the master the tokens of the tenants whose tokens changed (the
+ * persistent cache; nothing when it is off): once a second from the
+ * loop, and at exit. */
+void	 front_control_persist(struct front_control *);
 void	 front_control_free(struct front_control *);
 /* /v1/status's "signers" object (null without signers) and /metrics' lines;
  * without activity, only the processes (no queue depth, requests or

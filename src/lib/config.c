@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <arpa/inet.h>
@@ -123,6 +124,45 @@ broker_user_load(struct load *l, struct broker_config *c)
 	l->src->owner_name = c->user;
 }
 
+/*
+ * [broker] state_directory: absolute, and (not when replaying a snapshot)
+ * an existing directory of the broker's user that only it may write.
+ */
+void
+config_state_directory_load(struct load *l, struct broker_config *c)
+{
+	struct stat	 sd;
+	uid_t		 owner;
+	char		*shown;
+
+	if (c->state_directory == NULL)
+		return;
+	if (c->state_directory[0] != '/') {
+		diag_error(l->d, l->file, "broker", "state_directory", "must be an "
+		    "absolute path");
+		return;
+	}
+	if (l->src->mode == SOURCE_REPLAY)
+		return;
+	owner = l->src->owner_set ? l->src->owner_uid : geteuid();
+	shown = config_printable_dup(c->state_directory);
+	if (stat(c->state_directory, &sd) == -1)
+		diag_error(l->d, l->file, "broker", "state_directory",
+		    "%s: %s", shown, strerror(errno));
+	else if (!S_ISDIR(sd.st_mode))
+		diag_error(l->d, l->file, "broker", "state_directory",
+		    "%s is not a directory", shown);
+	else if (sd.st_uid != owner)
+		diag_error(l->d, l->file, "broker", "state_directory",
+		    "%s must be owned by the broker's user (uid %u), not "
+		    "uid %u", shown, (unsigned)owner, (unsigned)sd.st_uid);
+	else if ((sd.st_mode & 022) != 0)
+		diag_error(l->d, l->file, "broker", "state_directory",
+		    "%s must not be group or world writable (mode %04o)",
+		    shown, (unsigned)(sd.st_mode & 07777));
+	free(shown);
+}
+
 static void
 failed_tenants_free(struct load *l)
 {
@@ -216,6 +256,7 @@ config_load_from(struct config_source *src, const char *path, struct diag *d,
 	}
 	config_broker_load(&l, c, s);
 	broker_user_load(&l, c);
+	config_state_directory_load(&l, c);
 	if (c->allow_insecure_permissions)
 		l.flags |= CONFIG_ALLOW_INSECURE;
 	config_permissions_check(&l, NULL, NULL, path, &st, true);
@@ -296,6 +337,7 @@ config_free(struct broker_config *c)
 	free(c->ca_pem);
 	free(c->proxy);
 	free(c->user);
+	free(c->state_directory);
 	config_listen_clear(&c->admin_listen);
 	config_tls_free(c);
 	free(c);

@@ -85,6 +85,10 @@ static const struct config_option options[] = {
 	  "https_auth = certificate: revoked client certificates (PEM CRLs)" },
 	{ "tls_client_identity", COPT_STRING, 0, 0, NULL, F(tls_client_identity), true,
 	  false, "https_auth = certificate: san-email, san-upn or subject-cn" },
+	{ "state_directory", COPT_STRING, 0, 0, NULL, F(state_directory), true, false,
+	  "the broker's state directory (absolute; the persistent token cache lives there)" },
+	{ "persistent_cache", COPT_BOOL, 0, 0, "yes", F(persistent_cache), true, false,
+	  "keep cached tokens, encrypted, in state_directory across restarts" },
 };
 #define N_OPTIONS	(sizeof(options) / sizeof(options[0]))
 

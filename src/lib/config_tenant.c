@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache_seal.h"
 #include "config_load.h"
 
 #define EXPIRE_TIME_MAX		48	/* hours: the longest token life */
@@ -462,25 +463,43 @@ b64_option(struct load *l, const char *oname, const char *v)
 }
 
 /*
+ * What the tenant's cache key derives from (cache_seal.c): its pkey as
+ * given (the file's bytes for file:) and its password, in the master's
+ * recording load only (the master frees it with the configuration, once
+ * it has derived the key).  Never in a keyed load: the signers keep the
+ * decoded key and nothing of the password (tests/memscan.py).
+ */
+static void
+tenant_cache_material(struct tenant *t, const char *pkey, const char *password)
+{
+	if (pkey == NULL || password == NULL)
+		return;
+	secret_free(t->cache_material);
+	t->cache_material = cache_key_material(pkey, strlen(pkey), password,
+	    &t->cache_material_len);
+}
+
+/*
  * A load without keys that records a snapshot still records the key and
  * its password (for the signers that replay it): read and checked like a
  * load with keys, not decoded, not in the digest.
  */
 static void
-tenant_keys_record(struct load *l, struct ini_section *s)
+tenant_keys_record(struct load *l, struct ini_section *s, struct tenant *t)
 {
 	struct ini_option	*o;
 	uint64_t		 digest = l->digest;
-	char			*v;
+	char			*pkey = NULL, *pw = NULL;
 
 	if (l->src->mode != SOURCE_RECORD)
 		return;
-	if ((o = ini_option_find(s, "pkey")) != NULL &&
-	    strncmp(o->value, "file:", 5) == 0 && (v = b64_option(l, "pkey", o->value)) != NULL)
-		secret_free(v);
-	if ((o = ini_option_find(s, "password")) != NULL && o->value[0] != '\0' &&
-	    (v = config_secret_get(l, "saml", "password", o->value, SOURCE_USE_KEY)) != NULL)
-		secret_free(v);
+	if ((o = ini_option_find(s, "pkey")) != NULL && o->value[0] != '\0')
+		pkey = b64_option(l, "pkey", o->value);
+	if ((o = ini_option_find(s, "password")) != NULL && o->value[0] != '\0')
+		pw = config_secret_get(l, "saml", "password", o->value, SOURCE_USE_KEY);
+	tenant_cache_material(t, pkey, pw);
+	secret_free(pkey);
+	secret_free(pw);
 	l->digest = digest;
 }
 
@@ -506,7 +525,7 @@ tenant_saml(struct load *l, struct tenant *t, int flags)
 		/* Never read, never resolved: this process holds no key. */
 		config_opt_get(s, "pkey");
 		config_opt_get(s, "password");
-		tenant_keys_record(l, s);
+		tenant_keys_record(l, s, t);
 		pw = NULL;
 	} else {
 		if ((v = config_opt_required(l, s, "saml", "pkey")) != NULL)
@@ -804,6 +823,7 @@ tenant_free(struct tenant *t)
 	keystore_free(t->next_cert);
 	keystore_free(t->previous_cert);
 	free(t->previous_pkey);
+	secret_free(t->cache_material);
 	free(t->name);
 	free(t->file);
 	free(t->organization_sname);

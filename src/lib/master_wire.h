@@ -9,7 +9,9 @@
  * configuration generations, listeners and signer sockets to the front
  * and the front's signer requests to the master; the query channel (fd 4)
  * carries the one question the front asks synchronously: a uid's login
- * name.  Each side accepts a message type only in the state that needs
+ * name.  At start the master may hand the front the cached tokens it read
+ * back, and the front hands it the tokens to keep (the persistent cache:
+ * plaintext here, sealed by the master).  Each side accepts a message type only in the state that needs
  * it, and checks every field.
  */
 #ifndef MASTER_WIRE_H
@@ -45,6 +47,11 @@ enum mw_type {
 	/* query channel */
 	MW_LOGIN_QUERY,		/* front -> master: uid */
 	MW_LOGIN_ANSWER,	/* master -> front: flags MWF_OK with text */
+	/* the persistent cache, control channel (cache_seal.h's batches) */
+	MW_CACHE_LOAD,		/* master -> front, at start before MW_GENERATION:
+				 * fd: the tokens read back (memfd) */
+	MW_CACHE_SAVE,		/* front -> master: fd: changed tenants' tokens
+				 * (memfd), at most once a second and at exit */
 	MW_TYPE_MAX
 };
 

@@ -188,6 +188,11 @@ struct tenant {
 	/* The same without [saml]'s keys and certificates: a reload that
 	 * changes only those keeps the tenant's cached tokens. */
 	uint64_t		 cache_digest;
+	/* What its cache key derives from (cache_key_material: pkey as given
+	 * and password; a secret): set only by the master's recording load,
+	 * never in the front or the signers. */
+	char			*cache_material;
+	size_t			 cache_material_len;
 	/* [access:NAME] of the main file (access.c); NULL: open to any caller */
 	struct tenant_access	*access;
 };
@@ -243,6 +248,10 @@ struct broker_config {
 	char			*tls_cert_pem, *tls_key_pem, *tls_ca_pem, *tls_crl_pem;
 	size_t			 tls_cert_pem_len, tls_key_pem_len, tls_ca_pem_len,
 				 tls_crl_pem_len;
+	/* The state directory (NULL: no persistent state) and whether cached
+	 * tokens are kept there (master.c's cache/TENANT.cache). */
+	char			*state_directory;
+	bool			 persistent_cache;
 	struct tenant		**tenants;
 	size_t			 n_tenants;
 };
@@ -963,6 +972,26 @@ const struct client_stats *broker_client_stats(const struct broker *, size_t ten
 	    size_t client);
 /* Whether any client's last exchange failed: the tenant is failing. */
 bool	 broker_tenant_failing(const struct broker *, size_t tenant_index);
+/* broker_persist.c - cached tokens for the persistent cache (cache_seal.h's
+ * batches; the master seals and writes them) */
+struct secret_buf;
+/* The tokens of every tenant whose tokens changed since the last dump,
+ * each tenant whole (a tenant without any: empty), appended to out (at
+ * most max bytes); *ret_tenants: how many.  -1 when over max (nothing is
+ * forgotten: the next dump tries again). */
+int	 broker_persist_dump(struct broker *, struct secret_buf *out, size_t max,
+	    size_t *ret_tenants);
+/* Every tenant's file is rewritten at the next dump (after a reload; at
+ * start, so that a file the master ignored does not outlive it). */
+void	 broker_persist_mark_all(struct broker *);
+struct persist_counts {
+	size_t	 tenants, loaded, skipped;	/* skipped: expired, unknown */
+};
+/* Puts a batch's tokens in the cache, as if each was exchanged when it
+ * was obtained; -1 with errbuf when the batch is malformed (what came
+ * before stays). */
+int	 broker_persist_load(struct broker *, const char *buf, size_t len,
+	    struct persist_counts *, char *errbuf, size_t errlen);
 size_t	 broker_cached_count(const struct broker *);
 size_t	 broker_cached_count_tenant(const struct broker *, const char *tenant);
 

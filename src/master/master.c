@@ -96,6 +96,7 @@ struct mgen {
 	size_t			 n_ready;
 	struct msigner		**members;	/* while starting */
 	size_t			 signers;	/* conf->signers resolved */
+	struct mcache		*cache;		/* its tenants' cache files */
 };
 
 struct master {
@@ -119,6 +120,8 @@ struct master {
 	struct msigner		**signers;
 	size_t			 n_signers;
 	int			 ca_fd;
+	int			 cache_fd;	/* the tokens read back, until sent */
+	double			 started;	/* mono() at start */
 	int			 exit_code;
 	size_t			 signers_wanted;
 };
@@ -329,6 +332,7 @@ gen_free(struct mgen *g)
 	if (g->front_fd != -1)
 		close(g->front_fd);
 	snapshot_free(g->snap);
+	mcache_free(g->cache);
 	free(g->members);
 	free(g);
 }
@@ -340,6 +344,15 @@ gen_send(struct master *m, struct mgen *g)
 	struct mw_msg	 msg;
 	int		 fds[2] = { g->front_fd, m->ca_fd };
 
+	if (m->cache_fd != -1) {
+		/* The tokens read back come first: the front serves none
+		 * before it has them. */
+		mw_init(&msg, MW_CACHE_LOAD);
+		if (mw_send(m->ctl, &msg, &m->cache_fd, 1) == -1)
+			goto fail;
+		close(m->cache_fd);
+		m->cache_fd = -1;
+	}
 	mw_init(&msg, MW_GENERATION);
 	msg.generation = g->number;
 	msg.count = (uint32_t)g->n;
@@ -561,6 +574,7 @@ gen_load(struct master *m, struct broker_config **ret_conf, char *errbuf, size_t
 		snprintf(errbuf, errlen, "at most %d signers", MAX_SIGNERS);
 		goto fail;
 	}
+	g->cache = mcache_new(conf);
 	*ret_conf = conf;
 	return g;
 fail:
@@ -728,6 +742,9 @@ gen_taken(struct master *m, const struct mw_msg *msg)
 		gen_free(g);
 		notify("READY=1");
 	} else {
+		/* The files of tenants the new generation lost go. */
+		if (m->cur != NULL)
+			mcache_prune(m->cur->cache, g->cache);
 		gen_free(m->cur);
 		m->cur = g;
 		if (m->state == M_FRONT_STARTING)
@@ -788,6 +805,27 @@ signer_stop_req(struct master *m, const struct mw_msg *msg)
 	signer_stop(s, (msg->flags & MWF_GRACEFUL) != 0);
 }
 
+/* The front's batch of tokens to keep: sealed and written now, by this
+ * loop (the front's never waits for it); -1 when malformed. */
+static int
+cache_save(struct master *m, int fd)
+{
+	char	 err[256], *buf;
+	size_t	 len;
+	int	 rc = 0;
+
+	if (m->cur == NULL)
+		return 0;
+	if (mw_memfd_read(fd, mcache_batch_max(), &buf, &len, err, sizeof(err)) == -1) {
+		log_warnx("event=cache_save_failed error=\"%s\"", err);
+		return 0;
+	}
+	rc = mcache_save(m->cur->cache, buf, len);
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	return rc;
+}
+
 static void
 ctl_readable(evutil_socket_t fd, short what, void *arg)
 {
@@ -796,6 +834,14 @@ ctl_readable(evutil_socket_t fd, short what, void *arg)
 	int		 fds[MW_MAX_FDS], rc;
 
 	while ((rc = mw_recv(fd, &msg, fds)) == 1) {
+		if (msg.type == MW_CACHE_SAVE && msg.n_fds == 1 && fds[1] == -1 &&
+		    m->state != M_STARTING && m->state != M_FRONT_STARTING) {
+			rc = cache_save(m, fds[0]) == -1 ? -2 : 1;
+			close(fds[0]);
+			if (rc == -2)
+				break;
+			continue;
+		}
 		for (size_t i = 0; i < MW_MAX_FDS; i++)	/* the front sends none */
 			if (fds[i] != -1) {
 				close(fds[i]);
@@ -810,9 +856,9 @@ ctl_readable(evutil_socket_t fd, short what, void *arg)
 				break;
 			}
 			m->state = M_RUNNING;
-			log_info("event=ready version=%s front_pid=%ld generation=%llu",
-			    PACKAGE_VERSION, (long)m->front_pid,
-			    (unsigned long long)msg.generation);
+			log_info("event=ready version=%s front_pid=%ld generation=%llu "
+			    "startup_seconds=%.3f", PACKAGE_VERSION, (long)m->front_pid,
+			    (unsigned long long)msg.generation, mono() - m->started);
 			notify("READY=1");
 			break;
 		case MW_GEN_TAKEN:
@@ -948,6 +994,9 @@ chld_cb(evutil_socket_t sig, short what, void *arg)
 		struct msigner	*s;
 
 		if (pid == m->front_pid) {
+			/* What it said last (its tokens at exit) first. */
+			if (m->ev_ctl != NULL && m->ctl != -1)
+				ctl_readable(m->ctl, EV_READ, m);
 			m->front_pid = 0;
 			if (m->state != M_STOPPING || !(WIFEXITED(status) &&
 			    WEXITSTATUS(status) == 0)) {
@@ -1111,6 +1160,8 @@ master_free(struct master *m)
 	gen_free(m->pending);
 	if (m->ca_fd != -1)
 		close(m->ca_fd);
+	if (m->cache_fd != -1)
+		close(m->cache_fd);
 	if (m->ctl != -1)
 		close(m->ctl);
 	if (m->qry != -1)
@@ -1178,7 +1229,8 @@ master_run(const char *config_path, int argc, char **argv)
 	char			 err[512];
 
 	memset(&m, 0, sizeof(m));
-	m.ctl = m.qry = m.ca_fd = -1;
+	m.ctl = m.qry = m.ca_fd = m.cache_fd = -1;
+	m.started = mono();
 	m.config_path = xstrdup(config_path);
 	the_master = &m;
 	signal(SIGPIPE, SIG_IGN);
@@ -1219,6 +1271,8 @@ master_run(const char *config_path, int argc, char **argv)
 		goto done;
 	}
 	config_free(conf);
+	/* The cached tokens, read as the service user, before anyone is served. */
+	m.cache_fd = mcache_load(g->cache);
 	/* The front starts at once and waits for its first generation. */
 	if (front_start(&m) == -1 || front_send_listeners(&m) == -1) {
 		gen_free(g);

@@ -29,4 +29,23 @@ int	 master_listeners_open(const struct broker_config *,
 /* Closes what is open, removes our socket files (remove_files), frees. */
 void	 master_listeners_close(struct master_listener *, size_t n, bool remove_files);
 
+/* master_cache.c - the persistent token cache's files (sealed, one per
+ * tenant, under STATE_DIRECTORY/cache) */
+struct mcache;
+/* The files of a generation's tenants, each with its derived key; NULL
+ * without a state_directory (nothing is kept, nothing removed). */
+struct mcache *mcache_new(const struct broker_config *);
+void	 mcache_free(struct mcache *);
+/* At start: removes the files no tenant owns (all of them when
+ * persistent_cache is no), reads every tenant's file back and returns the
+ * unexpired tokens as a batch in a memfd for the front, or -1 (none). */
+int	 mcache_load(const struct mcache *);
+/* A batch from the front: each tenant's file rewritten (or removed when
+ * it holds nothing); -1 when the batch is malformed. */
+int	 mcache_save(const struct mcache *, const char *buf, size_t len);
+/* A new generation taken: the files of tenants it lost go. */
+void	 mcache_prune(const struct mcache *old, const struct mcache *new);
+/* The largest batch the master reads. */
+size_t	 mcache_batch_max(void);
+
 #endif

@@ -291,6 +291,18 @@ def invalid_cases():
     case("invalid", "bad-allow-remote-tcp",
          [M + ": [broker] allow_remote_tcp: must be yes or no (or true/false, on/off, 1/0)"],
          main=MAIN + "allow_remote_tcp = sure\n")
+    case("invalid", "bad-persistent-cache",
+         [M + ": [broker] persistent_cache: must be yes or no (or true/false, on/off, 1/0)"],
+         main=MAIN + "persistent_cache = maybe\n")
+    case("invalid", "state-directory-relative",
+         [M + ": [broker] state_directory: must be an absolute path"],
+         main=MAIN + "state_directory = state\n")
+    case("invalid", "state-directory-missing",
+         [M + ": [broker] state_directory: /nonexistent/samlbroker-state: No such file or directory"],
+         main=MAIN + "state_directory = /nonexistent/samlbroker-state\n")
+    case("invalid", "state-directory-not-a-directory",
+         [M + ": [broker] state_directory: /dev/null is not a directory"],
+         main=MAIN + "state_directory = /dev/null\n")
     case("invalid", "bad-max-cached-tokens",
          [M + ": [broker] max_cached_tokens: must be a whole number from 1 to 10000000"],
          main=MAIN + "max_cached_tokens = 0\n")
