@@ -85,6 +85,16 @@ static const struct config_option options[] = {
 	  "https_auth = certificate: revoked client certificates (PEM CRLs)" },
 	{ "tls_client_identity", COPT_STRING, 0, 0, NULL, F(tls_client_identity), true,
 	  false, "https_auth = certificate: san-email, san-upn or subject-cn" },
+	{ "redis", COPT_STRING, 0, 0, NULL, F(redis), false, false,
+	  "a token cache shared by several brokers: unix:/PATH or tcp:HOST:PORT "
+	  "of a Redis server; unset: none" },
+	{ "redis_password", COPT_STRING, 0, 0, NULL, F(redis_password), false, true,
+	  "redis: file:PATH of the Redis password (AUTH), a secret file" },
+	{ "redis_prefix", COPT_STRING, 0, 0, "samlbroker", F(redis_prefix), false,
+	  false, "redis: the first part of every key the brokers write" },
+	{ "redis_timeout_ms", COPT_COUNT, 10, 10000, "200", F(redis_timeout_ms),
+	  false, false, "redis: milliseconds a Redis answer may take before the "
+	  "broker goes on without it" },
 };
 #define N_OPTIONS	(sizeof(options) / sizeof(options[0]))
 
@@ -391,6 +401,61 @@ config_ca_load(struct load *l, struct broker_config *c)
 		return;
 	}
 	config_permissions_check(l, "broker", "ca_file", c->ca_file, &st, false);
+}
+
+/*
+ * The shared cache: an address like a listener's (unix:/PATH or
+ * tcp:HOST:PORT, any host: Redis may be on another machine), a password
+ * only from a secret file, a prefix that cannot break a key's syntax.
+ * A build without libhiredis refuses the option.
+ */
+void
+config_redis_load(struct load *l, struct broker_config *c)
+{
+	if (c->redis == NULL) {
+		if (c->redis_password != NULL)
+			diag_error(l->d, l->file, "broker", "redis_password",
+			    "set without redis");
+		return;
+	}
+#ifndef HAVE_REDIS
+	diag_error(l->d, l->file, "broker", "redis", "this samlbroker was built "
+	    "without Redis support (libhiredis; configure --with-redis)");
+	return;
+#else
+	struct listen_addr	 la;
+	const char		*why;
+
+	if ((why = listen_parse(c->redis, &la)) != NULL || la.kind == LISTEN_HTTPS) {
+		diag_error(l->d, l->file, "broker", "redis", "%s", why != NULL ? why :
+		    "must be unix:/PATH or tcp:HOST:PORT");
+		if (why == NULL)
+			config_listen_clear(&la);
+		return;
+	}
+	if (la.kind == LISTEN_UNIX)
+		c->redis_path = xstrdup(la.path);
+	else {
+		c->redis_host = xstrdup(la.host);
+		c->redis_port = atoi(la.port);
+	}
+	config_listen_clear(&la);
+	if (c->redis_prefix[0] == '\0' ||
+	    strspn(c->redis_prefix, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789_-.") != strlen(c->redis_prefix) || strlen(c->redis_prefix) > 64)
+		diag_error(l->d, l->file, "broker", "redis_prefix", "must be 1 to 64 "
+		    "letters, digits, '_', '-' or '.'");
+	if (c->redis_password == NULL)
+		return;
+	if (strncmp(c->redis_password, "file:", 5) != 0 || c->redis_password[5] == '\0') {
+		diag_error(l->d, l->file, "broker", "redis_password", "must be "
+		    "file:PATH (a secret file; the password is never written in "
+		    "this file)");
+		return;
+	}
+	c->redis_secret = config_secret_get(l, "broker", "redis_password",
+	    c->redis_password, SOURCE_USE_FRONT);
+#endif
 }
 
 static bool

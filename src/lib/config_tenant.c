@@ -15,6 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+#include <openssl/core_names.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+
 #include "config_load.h"
 
 #define EXPIRE_TIME_MAX		48	/* hours: the longest token life */
@@ -466,21 +471,65 @@ b64_option(struct load *l, const char *oname, const char *v)
  * its password (for the signers that replay it): read and checked like a
  * load with keys, not decoded, not in the digest.
  */
+/*
+ * The key of the tenant's entries in the shared cache (cache_redis.c):
+ * HKDF-SHA256 over the key file's text and its password, so that every
+ * broker given the same tenant files derives the same key and nobody
+ * without them can; the private key is never decoded here.
+ */
 static void
-tenant_keys_record(struct load *l, struct ini_section *s)
+redis_key_derive(struct tenant *t, const char *pkey, const char *password)
+{
+	EVP_KDF		*kdf;
+	EVP_KDF_CTX	*kctx = NULL;
+	OSSL_PARAM	 params[5], *p = params;
+	size_t		 plen = strlen(pkey), wlen = strlen(password);
+	char		*ikm = xmalloc(plen + wlen + 1);
+	char		 info[NAME_MAX_LEN + 32];
+
+	memcpy(ikm, pkey, plen);
+	ikm[plen] = '\0';
+	memcpy(ikm + plen + 1, password, wlen);
+	snprintf(info, sizeof(info), "samlbroker cache redis %s", t->name);
+	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+	    (char *)"SHA256", 0);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, ikm,
+	    plen + wlen + 1);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+	    (char *)"samlbroker-cache-v1", 19);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info,
+	    strlen(info));
+	*p = OSSL_PARAM_construct_end();
+	if ((kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) != NULL &&
+	    (kctx = EVP_KDF_CTX_new(kdf)) != NULL &&
+	    EVP_KDF_derive(kctx, t->redis_key, sizeof(t->redis_key), params) == 1)
+		t->has_redis_key = true;
+	EVP_KDF_CTX_free(kctx);
+	EVP_KDF_free(kdf);
+	OPENSSL_cleanse(ikm, plen + wlen + 1);
+	free(ikm);
+}
+
+/* The master records the key file and password for the signers (read,
+ * not decoded) and derives the shared cache's key from them. */
+static void
+tenant_keys_record(struct load *l, struct ini_section *s, struct tenant *t)
 {
 	struct ini_option	*o;
 	uint64_t		 digest = l->digest;
-	char			*v;
+	char			*pkey = NULL, *pw = NULL;
 
 	if (l->src->mode != SOURCE_RECORD)
 		return;
-	if ((o = ini_option_find(s, "pkey")) != NULL &&
-	    strncmp(o->value, "file:", 5) == 0 && (v = b64_option(l, "pkey", o->value)) != NULL)
-		secret_free(v);
-	if ((o = ini_option_find(s, "password")) != NULL && o->value[0] != '\0' &&
-	    (v = config_secret_get(l, "saml", "password", o->value, SOURCE_USE_KEY)) != NULL)
-		secret_free(v);
+	if ((o = ini_option_find(s, "pkey")) != NULL)
+		pkey = strncmp(o->value, "file:", 5) == 0 ?
+		    b64_option(l, "pkey", o->value) : xstrdup(o->value);
+	if ((o = ini_option_find(s, "password")) != NULL && o->value[0] != '\0')
+		pw = config_secret_get(l, "saml", "password", o->value, SOURCE_USE_KEY);
+	if (pkey != NULL && pw != NULL)
+		redis_key_derive(t, pkey, pw);
+	secret_free(pkey);
+	secret_free(pw);
 	l->digest = digest;
 }
 
@@ -506,7 +555,7 @@ tenant_saml(struct load *l, struct tenant *t, int flags)
 		/* Never read, never resolved: this process holds no key. */
 		config_opt_get(s, "pkey");
 		config_opt_get(s, "password");
-		tenant_keys_record(l, s);
+		tenant_keys_record(l, s, t);
 		pw = NULL;
 	} else {
 		if ((v = config_opt_required(l, s, "saml", "pkey")) != NULL)
@@ -820,6 +869,7 @@ tenant_free(struct tenant *t)
 	free(t->service_name);
 	free(t->name_id_format);
 	free(t->authn_context_class);
+	OPENSSL_cleanse(t->redis_key, sizeof(t->redis_key));
 	free(t);
 }
 
