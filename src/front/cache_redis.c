@@ -32,6 +32,7 @@
 #include <openssl/rand.h>
 
 #include "samlbroker.h"
+#include "cache_seal.h"
 
 #ifdef HAVE_REDIS
 #include <hiredis/hiredis.h>
@@ -43,10 +44,7 @@
 #define CR_BACKOFF_MAX		10.0
 #define CR_MIN_LIFE_SEC		5.0	/* a shorter remaining life is a miss */
 #define CR_NAME_MAX		(64 + 4 + NAME_MAX_LEN + 6 + 64 + 1)
-#define CR_VERSION		1
-#define CR_NONCE_LEN		12
-#define CR_TAG_LEN		16
-#define CR_VALUE_MAX		(64 * 1024)
+#define CR_VALUE_MAX		(CACHE_RECORD_MAX + CACHE_SEAL_OVERHEAD)
 
 static const char unlock_script[] =
     "if redis.call('get', KEYS[1]) == ARGV[1] then "
@@ -86,6 +84,8 @@ struct cr_fetch {
 	void			*arg;
 	unsigned char		 key[32];
 	char			 tenant[NAME_MAX_LEN + 1];
+	enum token_kind		 kind;
+	char			 subject[EMAIL_MAX_LEN + 1];
 	char			 name[CR_NAME_MAX];	/* the value's key */
 	char			 lock[CR_NAME_MAX + 5];
 	double			 lock_ttl;	/* seconds */
@@ -149,105 +149,67 @@ entry_name(const char *prefix, const char *tenant, const unsigned char key[32],
 	snprintf(lock, locklen, "%s:v1:lock:%s:%s", prefix, tenant, hex);
 }
 
-/* The associated data: what the value belongs to. */
-static int
-aad_add(EVP_CIPHER_CTX *ctx, const char *tenant, const char *name)
-{
-	int	 n;
-
-	return EVP_EncryptUpdate(ctx, NULL, &n, (const unsigned char *)"samlbroker-redis-v1",
-	    20) == 1 &&
-	    EVP_EncryptUpdate(ctx, NULL, &n, (const unsigned char *)tenant,
-	    (int)strlen(tenant) + 1) == 1 &&
-	    EVP_EncryptUpdate(ctx, NULL, &n, (const unsigned char *)name,
-	    (int)strlen(name)) == 1 ? 0 : -1;
-}
-
 /*
- * version(1) nonce(12) ciphertext tag(16), the plaintext being the
- * expiry (8 bytes, milliseconds, big endian) and the token.  Returns the
- * length of *ret (the caller frees), or -1.
+ * A value: one record (cache_seal.c) sealed under the tenant's key with
+ * its tenant, kind and subject as associated data.  Returns the length
+ * of *ret (the caller frees), or -1.
  */
 int
-cache_redis_seal(const unsigned char key[32], const char *tenant, const char *name,
-    const char *token, double expires_at, unsigned char **ret)
+cache_redis_seal(const unsigned char key[32], const char *tenant,
+    enum token_kind kind, const char *subject, const char *token,
+    double expires_at, unsigned char **ret)
 {
-	EVP_CIPHER_CTX	*ctx = NULL;
-	size_t		 tlen = strlen(token), plen = 8 + tlen;
-	size_t		 len = 1 + CR_NONCE_LEN + plen + CR_TAG_LEN;
-	unsigned char	*out = NULL, *pt = NULL;
-	uint64_t	 ms = (uint64_t)(expires_at * 1000.0);
-	int		 n, rc = -1;
+	struct cache_record	 rec = { kind, (char *)subject, (char *)token,
+	    clock_now(), expires_at };
+	struct secret_buf	 plain = { NULL, 0, 0 };
+	unsigned char		*out = NULL;
+	char			*aad, err[128];
+	size_t			 aad_len, len;
+	int			 rc = -1;
 
-	if (plen > CR_VALUE_MAX)
-		return -1;
-	out = xmalloc(len);
-	pt = xmalloc(plen);
-	for (int i = 0; i < 8; i++)
-		pt[i] = (unsigned char)(ms >> (56 - 8 * i));
-	memcpy(pt + 8, token, tlen);
-	out[0] = CR_VERSION;
-	if (RAND_bytes(out + 1, CR_NONCE_LEN) != 1 ||
-	    (ctx = EVP_CIPHER_CTX_new()) == NULL ||
-	    EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, out + 1) != 1 ||
-	    aad_add(ctx, tenant, name) == -1 ||
-	    EVP_EncryptUpdate(ctx, out + 1 + CR_NONCE_LEN, &n, pt, (int)plen) != 1 ||
-	    EVP_EncryptFinal_ex(ctx, out + 1 + CR_NONCE_LEN + n, &n) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, CR_TAG_LEN,
-	    out + 1 + CR_NONCE_LEN + plen) != 1)
-		goto done;
-	*ret = out;
-	out = NULL;
-	rc = (int)len;
-done:
-	EVP_CIPHER_CTX_free(ctx);
-	OPENSSL_cleanse(pt, plen);
-	free(pt);
+	aad = cache_entry_aad(tenant, kind, subject, &aad_len);
+	if (cache_record_encode(&rec, &plain, CACHE_RECORD_MAX) == 0 &&
+	    cache_seal(key, aad, aad_len, plain.data, plain.len, &out, &len, err,
+	    sizeof(err)) == 0 && len <= CR_VALUE_MAX) {
+		*ret = out;
+		out = NULL;
+		rc = (int)len;
+	}
 	free(out);
+	free(aad);
+	secret_buf_clear(&plain);
 	return rc;
 }
 
 /* Opens a value: the token (a secret the caller frees) and its expiry; -1
- * when it is not one of ours, altered, or for another key or tenant. */
+ * when it is not one of ours, altered, or for another key, tenant or
+ * subject. */
 int
-cache_redis_open(const unsigned char key[32], const char *tenant, const char *name,
-    const unsigned char *v, size_t len, char **ret_token, double *ret_expires)
+cache_redis_open(const unsigned char key[32], const char *tenant,
+    enum token_kind kind, const char *subject, const unsigned char *v,
+    size_t len, char **ret_token, double *ret_expires)
 {
-	EVP_CIPHER_CTX	*ctx = NULL;
-	unsigned char	*pt = NULL;
-	size_t		 plen;
-	uint64_t	 ms = 0;
-	int		 n, rc = -1;
+	struct cache_record	 rec;
+	char			*aad, *plain = NULL, err[128];
+	const char		*why;
+	size_t			 aad_len, plen = 0, off = 0;
+	int			 rc = -1;
 
-	if (len < 1 + CR_NONCE_LEN + 8 + 1 + CR_TAG_LEN || len > CR_VALUE_MAX ||
-	    v[0] != CR_VERSION)
-		return -1;
-	plen = len - 1 - CR_NONCE_LEN - CR_TAG_LEN;
-	pt = xmalloc(plen + 1);
-	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
-	    EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, v + 1) != 1 ||
-	    EVP_DecryptUpdate(ctx, NULL, &n, (const unsigned char *)"samlbroker-redis-v1",
-	    20) != 1 ||
-	    EVP_DecryptUpdate(ctx, NULL, &n, (const unsigned char *)tenant,
-	    (int)strlen(tenant) + 1) != 1 ||
-	    EVP_DecryptUpdate(ctx, NULL, &n, (const unsigned char *)name,
-	    (int)strlen(name)) != 1 ||
-	    EVP_DecryptUpdate(ctx, pt, &n, v + 1 + CR_NONCE_LEN, (int)plen) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, CR_TAG_LEN,
-	    (void *)(v + len - CR_TAG_LEN)) != 1 ||
-	    EVP_DecryptFinal_ex(ctx, pt + n, &n) != 1)
-		goto done;
-	for (int i = 0; i < 8; i++)
-		ms = (ms << 8) | pt[i];
-	if (memchr(pt + 8, '\0', plen - 8) != NULL)
-		goto done;
-	*ret_token = xstrndup((char *)pt + 8, plen - 8);
-	*ret_expires = (double)ms / 1000.0;
-	rc = 0;
-done:
-	EVP_CIPHER_CTX_free(ctx);
-	OPENSSL_cleanse(pt, plen + 1);
-	free(pt);
+	aad = cache_entry_aad(tenant, kind, subject, &aad_len);
+	if (cache_open(key, aad, aad_len, v, len, &plain, &plen, err,
+	    sizeof(err)) == 0 &&
+	    cache_record_decode(plain, plen, &off, &rec, &why) == 0) {
+		if (off == plen && rec.kind == kind &&
+		    strcmp(rec.subject, subject) == 0) {
+			*ret_token = rec.token;
+			rec.token = NULL;
+			*ret_expires = rec.expires_at;
+			rc = 0;
+		}
+		cache_record_clear(&rec);
+	}
+	secret_free(plain);
+	free(aad);
 	return rc;
 }
 
@@ -401,6 +363,7 @@ fetch_unlink(struct cr_fetch *f)
 		f->cmd->fetch = NULL;
 	event_free(f->timer);
 	OPENSSL_cleanse(f->key, sizeof(f->key));
+	OPENSSL_cleanse(f->subject, sizeof(f->subject));
 	free(f);
 }
 
@@ -495,7 +458,7 @@ fetch_got(struct cr_fetch *f, const redisReply *r)
 	double			 expires;
 
 	if (r->type == REDIS_REPLY_STRING) {
-		if (cache_redis_open(f->key, f->tenant, f->name,
+		if (cache_redis_open(f->key, f->tenant, f->kind, f->subject,
 		    (const unsigned char *)r->str, r->len, &token, &expires) == -1) {
 			cr->stats.errors++;
 			log_warnx("event=redis_entry_rejected tenant=%s error=\"the "
@@ -605,6 +568,8 @@ cache_redis_fetch(struct cache_redis *cr, const struct tenant *t,
 	f->lock_ttl = lock_ttl;
 	memcpy(f->key, t->redis_key, sizeof(f->key));
 	snprintf(f->tenant, sizeof(f->tenant), "%s", t->name);
+	f->kind = kind;
+	snprintf(f->subject, sizeof(f->subject), "%s", subject);
 	entry_name(cr->prefix, t->name, t->redis_key, kind, subject, f->name,
 	    sizeof(f->name), f->lock, sizeof(f->lock));
 	if ((f->timer = evtimer_new(cr->base, fetch_timer_cb, f)) == NULL)
@@ -637,8 +602,8 @@ cache_redis_store(struct cache_redis *cr, const struct tenant *t,
 	entry_name(cr->prefix, t->name, t->redis_key, kind, subject, name,
 	    sizeof(name), lock, sizeof(lock));
 	if (token != NULL && life >= CR_MIN_LIFE_SEC &&
-	    (n = cache_redis_seal(t->redis_key, t->name, name, token, expires_at,
-	    &v)) > 0) {
+	    (n = cache_redis_seal(t->redis_key, t->name, kind, subject, token,
+	    expires_at, &v)) > 0) {
 		snprintf(px, sizeof(px), "%ld", (long)floor(life * 1000));
 		argv[2] = (const char *)v;
 		for (int i = 0; i < 5; i++)

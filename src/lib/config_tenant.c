@@ -16,10 +16,8 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/core_names.h>
-#include <openssl/kdf.h>
-#include <openssl/params.h>
 
+#include "cache_seal.h"
 #include "config_load.h"
 
 #define EXPIRE_TIME_MAX		48	/* hours: the longest token life */
@@ -472,42 +470,24 @@ b64_option(struct load *l, const char *oname, const char *v)
  * load with keys, not decoded, not in the digest.
  */
 /*
- * The key of the tenant's entries in the shared cache (cache_redis.c):
- * HKDF-SHA256 over the key file's text and its password, so that every
- * broker given the same tenant files derives the same key and nobody
- * without them can; the private key is never decoded here.
+ * The key of the tenant's entries in the shared cache (cache_redis.c),
+ * derived from the key file's text and its password (cache_seal.c), so
+ * that every broker given the same tenant files derives the same key and
+ * nobody without them can; the private key is never decoded here.
  */
 static void
 redis_key_derive(struct tenant *t, const char *pkey, const char *password)
 {
-	EVP_KDF		*kdf;
-	EVP_KDF_CTX	*kctx = NULL;
-	OSSL_PARAM	 params[5], *p = params;
-	size_t		 plen = strlen(pkey), wlen = strlen(password);
-	char		*ikm = xmalloc(plen + wlen + 1);
-	char		 info[NAME_MAX_LEN + 32];
+	char	*m, err[128];
+	size_t	 len;
 
-	memcpy(ikm, pkey, plen);
-	ikm[plen] = '\0';
-	memcpy(ikm + plen + 1, password, wlen);
-	snprintf(info, sizeof(info), "samlbroker cache redis %s", t->name);
-	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
-	    (char *)"SHA256", 0);
-	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, ikm,
-	    plen + wlen + 1);
-	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
-	    (char *)"samlbroker-cache-v1", 19);
-	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info,
-	    strlen(info));
-	*p = OSSL_PARAM_construct_end();
-	if ((kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) != NULL &&
-	    (kctx = EVP_KDF_CTX_new(kdf)) != NULL &&
-	    EVP_KDF_derive(kctx, t->redis_key, sizeof(t->redis_key), params) == 1)
+	if ((m = cache_key_material(pkey, strlen(pkey), password, &len)) == NULL)
+		return;
+	if (cache_key_derive(m, len, t->name, CACHE_SEAL_PURPOSE_REDIS,
+	    t->redis_key, err, sizeof(err)) == 0)
 		t->has_redis_key = true;
-	EVP_KDF_CTX_free(kctx);
-	EVP_KDF_free(kdf);
-	OPENSSL_cleanse(ikm, plen + wlen + 1);
-	free(ikm);
+	OPENSSL_cleanse(m, len);
+	free(m);
 }
 
 /* The master records the key file and password for the signers (read,

@@ -767,13 +767,14 @@ void	 cache_redis_unlock(struct cache_redis *, const struct tenant *,
 	    enum token_kind, const char *subject);
 const struct cache_redis_stats *cache_redis_stats(const struct cache_redis *);
 bool	 cache_redis_available(const struct cache_redis *);
-/* Sealing, for the tests: the value of name; its length or -1. */
+/* Sealing (cache_seal.c, the tenant's key, its tenant, kind and subject
+ * as associated data): the value's length or -1; the token or -1. */
 int	 cache_redis_seal(const unsigned char key[32], const char *tenant,
-	    const char *name, const char *token, double expires_at,
-	    unsigned char **ret);
+	    enum token_kind, const char *subject, const char *token,
+	    double expires_at, unsigned char **ret);
 int	 cache_redis_open(const unsigned char key[32], const char *tenant,
-	    const char *name, const unsigned char *v, size_t len, char **ret_token,
-	    double *ret_expires);
+	    enum token_kind, const char *subject, const unsigned char *v,
+	    size_t len, char **ret_token, double *ret_expires);
 
 /* broker_policy.c - the broker's decisions, pure functions of (state, now, event) */
 #define POLICY_MARGIN_MAX		60.0	/* longest safety margin, s */
