@@ -106,7 +106,7 @@ if selected options; then
 	done
 	grep -qxF "option user = (none) (default none; takes effect on restart)" "$tmp/out" ||
 	    { echo "FAIL options: no line for user"; fail=1; }
-	[ "$(grep -c '^option ' "$tmp/out")" -eq 28 ] || { echo "FAIL options: not 28 options"; fail=1; }
+	[ "$(grep -c '^option ' "$tmp/out")" -eq 32 ] || { echo "FAIL options: not 32 options"; fail=1; }
 fi
 
 for dir in "$data"/ok/*/; do

@@ -426,11 +426,13 @@ config_redis_load(struct load *l, struct broker_config *c)
 	struct listen_addr	 la;
 	const char		*why;
 
-	if ((why = listen_parse(c->redis, &la)) != NULL || la.kind == LISTEN_HTTPS) {
-		diag_error(l->d, l->file, "broker", "redis", "%s", why != NULL ? why :
+	if (strncmp(c->redis, "unix:", 5) != 0 && strncmp(c->redis, "tcp:", 4) != 0) {
+		diag_error(l->d, l->file, "broker", "redis",
 		    "must be unix:/PATH or tcp:HOST:PORT");
-		if (why == NULL)
-			config_listen_clear(&la);
+		return;
+	}
+	if ((why = listen_parse(c->redis, &la)) != NULL) {
+		diag_error(l->d, l->file, "broker", "redis", "%s", why);
 		return;
 	}
 	if (la.kind == LISTEN_UNIX)
