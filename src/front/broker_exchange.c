@@ -629,9 +629,11 @@ exchange_start(struct broker *b, struct cache_entry *e, const char **why)
 	/* Linked first: a seam answers only from the loop, never in start. */
 	exchange_link(b, x);
 	/* Another broker may have the token, or be getting it: ask the
-	 * shared cache first; its answer goes on below. */
+	 * shared cache first (a refresh wants a newer token than the one it
+	 * has); its answer goes on in exchange_shared. */
 	if (b->redis != NULL && (x->rfetch = cache_redis_fetch(b->redis, t, e->kind,
-	    e->subject, redis_lock_ttl(b), exchange_shared, x)) != NULL)
+	    e->subject, redis_lock_ttl(b), e->token != NULL ?
+	    entry_state(e)->pol.expires_at : 0, exchange_shared, x)) != NULL)
 		return 0;
 	if (exchange_proceed(x, now, why) == -1) {
 		exchange_end(x);

@@ -89,6 +89,7 @@ struct cr_fetch {
 	char			 name[CR_NAME_MAX];	/* the value's key */
 	char			 lock[CR_NAME_MAX + 5];
 	double			 lock_ttl;	/* seconds */
+	double			 fresher_than;	/* a hit must expire later */
 	double			 deadline;	/* waiting for another node */
 	struct cr_cmd		*cmd;		/* in flight, or NULL */
 	struct event		*timer;		/* command timeout or next poll */
@@ -464,7 +465,10 @@ fetch_got(struct cr_fetch *f, const redisReply *r)
 			log_warnx("event=redis_entry_rejected tenant=%s error=\"the "
 			    "value does not open with the tenant's key (altered, "
 			    "foreign or from another key)\"", f->tenant);
-		} else if (expires - clock_now() < CR_MIN_LIFE_SEC) {
+		} else if (expires - clock_now() < CR_MIN_LIFE_SEC ||
+		    expires <= f->fresher_than) {
+			/* Too short-lived, or the token this broker has: a
+			 * refresh needs a newer one. */
 			secret_free(token);
 		} else {
 			cr->stats.hits++;
@@ -555,7 +559,7 @@ cmd_cb(redisAsyncContext *ac, void *reply, void *priv)
 struct cr_fetch *
 cache_redis_fetch(struct cache_redis *cr, const struct tenant *t,
     enum token_kind kind, const char *subject, double lock_ttl,
-    cache_redis_cb cb, void *arg)
+    double fresher_than, cache_redis_cb cb, void *arg)
 {
 	struct cr_fetch	*f;
 
@@ -566,6 +570,7 @@ cache_redis_fetch(struct cache_redis *cr, const struct tenant *t,
 	f->cb = cb;
 	f->arg = arg;
 	f->lock_ttl = lock_ttl;
+	f->fresher_than = fresher_than;
 	memcpy(f->key, t->redis_key, sizeof(f->key));
 	snprintf(f->tenant, sizeof(f->tenant), "%s", t->name);
 	f->kind = kind;
@@ -717,7 +722,7 @@ cache_redis_free(struct cache_redis *cr)
 struct cr_fetch *
 cache_redis_fetch(struct cache_redis *cr, const struct tenant *t,
     enum token_kind kind, const char *subject, double lock_ttl,
-    cache_redis_cb cb, void *arg)
+    double fresher_than, cache_redis_cb cb, void *arg)
 {
 	return NULL;
 }

@@ -438,6 +438,17 @@ config_redis_load(struct load *l, struct broker_config *c)
 	if (la.kind == LISTEN_UNIX)
 		c->redis_path = xstrdup(la.path);
 	else {
+		struct in6_addr	 a6;
+
+		/* A name would be resolved, blocking, on the front's loop. */
+		if (inet_pton(AF_INET, la.host, &a6) != 1 &&
+		    inet_pton(AF_INET6, la.host, &a6) != 1) {
+			diag_error(l->d, l->file, "broker", "redis", "the host must be "
+			    "an IP address (tcp:192.0.2.7:6379 or tcp:[2001:db8::7]:6379): "
+			    "the broker does not resolve names for Redis");
+			config_listen_clear(&la);
+			return;
+		}
 		c->redis_host = xstrdup(la.host);
 		c->redis_port = atoi(la.port);
 	}

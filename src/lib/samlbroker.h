@@ -751,12 +751,13 @@ typedef void (*cache_redis_cb)(enum cache_redis_found, char *token,
 struct cache_redis *cache_redis_new(struct event_base *,
 	    const struct broker_config *);
 void	 cache_redis_free(struct cache_redis *);
-/* Looks for a token, else takes its lock (held lock_ttl seconds), waiting
- * while another broker holds it; cb once, from the loop.  NULL when Redis
- * is not available or the tenant has no key: go on without it. */
+/* Looks for a token expiring after fresher_than (0: any), else takes its
+ * lock (held lock_ttl seconds), waiting while another broker holds it; cb
+ * once, from the loop.  NULL when Redis is not available or the tenant
+ * has no key: go on without it. */
 struct cr_fetch *cache_redis_fetch(struct cache_redis *, const struct tenant *,
 	    enum token_kind, const char *subject, double lock_ttl,
-	    cache_redis_cb, void *arg);
+	    double fresher_than, cache_redis_cb, void *arg);
 void	 cache_redis_cancel(struct cr_fetch *);	/* no callback; accepts NULL */
 /* Writes a token with its remaining life (token NULL: nothing) and, when
  * locked, releases the lock if it is still this broker's. */

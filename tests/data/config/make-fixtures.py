@@ -368,6 +368,10 @@ def fail_closed_cases():
     case("invalid", "redis-bad-address",
          [M + ": [broker] redis: must be unix:/PATH or tcp:HOST:PORT"],
          main=MAIN + "redis = redis.example.com:6379\n")
+    case("invalid", "redis-tcp-name",
+         [M + ": [broker] redis: the host must be an IP address (tcp:192.0.2.7:6379 "
+          "or tcp:[2001:db8::7]:6379): the broker does not resolve names for Redis"],
+         main=MAIN + "redis = tcp:redis.example.com:6379\n")
     case("invalid", "redis-password-not-a-file",
          [M + ": [broker] redis_password: must be file:PATH (a secret file; the "
           "password is never written in this file)"],
