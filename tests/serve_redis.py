@@ -29,13 +29,15 @@ if "HAVE_REDIS 1" not in open(os.path.join(os.environ.get("top_builddir", "."), 
 state = {}
 
 
-def start_redis(s):
+def start_redis(s, extra=()):
     sock = os.path.join(s.dir, "redis.sock")
     log = os.path.join(s.dir, "redis.log")
     p = subprocess.Popen([REDIS, "--port", "0", "--unixsocket", sock, "--unixsocketperm", "700",
-                          "--save", "", "--appendonly", "no", "--dir", s.dir],
+                          "--save", "", "--appendonly", "no", "--dir", s.dir] + list(extra),
                          stdout=open(log, "ab"), stderr=subprocess.STDOUT)
-    s.wait_for(lambda: os.path.exists(sock) and cli_raw(sock, "PING") == b"PONG\n", "redis")
+    auth = ["-a", extra[1], "--no-auth-warning"] if extra else []
+    s.wait_for(lambda: os.path.exists(sock) and cli_raw(sock, *(auth + ["PING"])) == b"PONG\n",
+               "redis")
     state["redis"] = p
     state["sock"] = sock
     return p
@@ -193,6 +195,22 @@ check(exchanges() == m + 1, "ten concurrent requests over two nodes: exactly one
       "%d" % (exchanges() - m))
 s.emu("POST", "/emulator/config", {"token_latency_ms": 0})
 
+# 6a. Redis hung (SIGSTOP): a lookup gives up after redis_timeout_ms and
+# the broker exchanges itself; once Redis answers again it says so.
+state["redis"].send_signal(signal.SIGSTOP)
+m = exchanges()
+t0 = time.time()
+st, j = fetch(a, "while-hung@example.com")
+hung_seconds = time.time() - t0
+check(st == 200 and exchanges() == m + 1,
+      "Redis hung: node A exchanges a new agent itself (%.2f s)" % hung_seconds,
+      repr(j.get("error")))
+wait_log(a, 'event=redis_unavailable address=unix:%s error="timeout"' % redis_sock)
+state["redis"].send_signal(signal.SIGCONT)
+s.wait_for(lambda: open(a["log"]).read().count("event=redis_available") >= 3,
+           "node A: redis_available after the hang")
+check(True, "Redis answering again: node A says so")
+
 # 6. Redis stopped: both nodes serve (cached ones from memory, new ones by
 # exchange) and say so once; Redis back: they say so.
 state["redis"].send_signal(signal.SIGTERM)
@@ -210,8 +228,9 @@ wait_log(b, "event=redis_unavailable")
 check(open(b["log"]).read().count("event=redis_unavailable") == 1,
       "node B says once that Redis went away")
 start_redis(s)
-# A logged it once per process before (two processes), B once.
-s.wait_for(lambda: open(a["log"]).read().count("event=redis_available") >= 3,
+# A logged it once per process before (two processes) and after the
+# hang, B once.
+s.wait_for(lambda: open(a["log"]).read().count("event=redis_available") >= 4,
            "node A: redis_available again")
 s.wait_for(lambda: open(b["log"]).read().count("event=redis_available") >= 2,
            "node B: redis_available again")
@@ -224,6 +243,39 @@ check("samlbroker_redis_hits_total" in r.body and "samlbroker_redis_up 1" in r.b
 r = s.get("/v1/status")
 check(r.json().get("redis", {}).get("state") == "available", "/v1/status: redis available",
       repr(r.json().get("redis")))
+
+# 8. Redis asking for a password: node A given it (redis_password =
+# file:) uses Redis; node B without it does not, and keeps serving.
+state["redis"].send_signal(signal.SIGTERM)
+state["redis"].wait()
+password = "redis-pw-%s" % os.urandom(6).hex()
+s.secrets.add(password)
+pw_file = os.path.join(a["dir"], "redis.password")
+with open(pw_file, "w") as f:
+    f.write(password + "\n")
+os.chmod(pw_file, 0o600)
+a["proc"].send_signal(signal.SIGTERM)
+a["proc"].wait()
+s.procs.remove(a["proc"])
+with open(os.path.join(a["dir"], "samlbroker.conf"), "a") as f:
+    f.write("redis_password = file:redis.password\n")
+start_redis(s, ["--requirepass", password])
+s.broker_dir, s.socket, s.broker_log = a["dir"], a["socket"], a["log"]
+a["proc"] = s.start_broker()
+s.wait_for(lambda: open(a["log"]).read().count("event=redis_available") >= 5,
+           "node A: redis_available with the password")
+st, j = fetch(a, "with-password@example.com")
+check(st == 200, "node A serves with Redis asking for a password", repr(j.get("error")))
+s.wait_for(lambda: b"samlbroker:v1:acme:" in cli_raw(state["sock"], "-a", password,
+                                                    "--no-auth-warning", "KEYS", "*"),
+           "node A's token in Redis")
+st, j = fetch(b, "without-password@example.com")
+check(st == 200, "node B, without the password, serves by exchanging", repr(j.get("error")))
+s.socket = b["socket"]
+body = s.get("/metrics").body
+s.socket = a["socket"]
+check("samlbroker_redis_up 0" in body, "node B: samlbroker_redis_up 0",
+      "\n".join(ln for ln in body.splitlines() if "redis" in ln))
 
 for log in (a["log"], b["log"]):
     text = open(log, errors="replace").read()

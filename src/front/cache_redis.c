@@ -58,6 +58,7 @@ struct cache_redis {
 	bool			 logged_down;
 	double			 backoff;
 	struct event		*reconnect;
+	struct event		*hello;		/* connect, AUTH and PING in time */
 	char			*path;		/* unix: */
 	char			*host;		/* tcp: */
 	int			 port;
@@ -222,6 +223,16 @@ reconnect_cb(evutil_socket_t fd, short what, void *arg)
 	cr_connect(arg);
 }
 
+/* Connected but silent (or still connecting): as slow as a late answer. */
+static void
+hello_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cache_redis	*cr = arg;
+
+	if (!cr->ready && cr->ac != NULL)
+		cr_down(cr, "timeout");
+}
+
 static void
 reconnect_later(struct cache_redis *cr)
 {
@@ -253,6 +264,7 @@ cr_down(struct cache_redis *cr, const char *why)
 
 	cr->ready = false;
 	cr->ac = NULL;
+	evtimer_del(cr->hello);
 	if (cr->was_available || !cr->logged_down)
 		log_warnx("event=redis_unavailable address=%s error=\"%s\" "
 		    "tokens are served from this broker's memory and exchanged "
@@ -318,6 +330,7 @@ cr_connect(struct cache_redis *cr)
 {
 	const char	*argv[2] = { "AUTH", cr->password };
 	const char	*ping[1] = { "PING" };
+	struct timeval	 tv;
 
 	if (cr->ac != NULL)
 		return;
@@ -340,6 +353,9 @@ cr_connect(struct cache_redis *cr)
 	redisLibeventAttach(cr->ac, cr->base);
 	redisAsyncSetConnectCallback(cr->ac, connect_cb);
 	redisAsyncSetDisconnectCallback(cr->ac, disconnect_cb);
+	/* A connection gets the time of a few answers. */
+	tv_set(&tv, fmax(1.0, 5 * cr->timeout));
+	evtimer_add(cr->hello, &tv);
 	/* Queued until connected; the PING's answer makes Redis available. */
 	if ((cr->password != NULL &&
 	    cr_send(cr, NULL, CMD_AUTH, 2, argv, NULL) == NULL) ||
@@ -521,6 +537,7 @@ cmd_cb(redisAsyncContext *ac, void *reply, void *priv)
 	}
 	switch (what) {
 	case CMD_PING:
+		evtimer_del(cr->hello);
 		cr->ready = true;
 		cr->backoff = CR_BACKOFF_MIN;
 		if (!cr->was_available)
@@ -664,7 +681,8 @@ cache_redis_new(struct event_base *base, const struct broker_config *conf)
 		cr->node[2 * i] = hexd[id[i] >> 4];
 		cr->node[2 * i + 1] = hexd[id[i] & 15];
 	}
-	if ((cr->reconnect = evtimer_new(base, reconnect_cb, cr)) == NULL)
+	if ((cr->reconnect = evtimer_new(base, reconnect_cb, cr)) == NULL ||
+	    (cr->hello = evtimer_new(base, hello_cb, cr)) == NULL)
 		fatalx("evtimer_new failed");
 	cr_connect(cr);
 	return cr;
@@ -686,6 +704,7 @@ cache_redis_free(struct cache_redis *cr)
 		redisAsyncFree(ac);
 	}
 	event_free(cr->reconnect);
+	event_free(cr->hello);
 	free(cr->path);
 	free(cr->host);
 	free(cr->address);
