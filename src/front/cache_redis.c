@@ -95,6 +95,7 @@ struct cr_fetch {
 	struct cr_cmd		*cmd;		/* in flight, or NULL */
 	struct event		*timer;		/* command timeout or next poll */
 	bool			 polling;	/* the timer is the next poll */
+	bool			 locked;	/* holds the lock: a last look */
 	struct cr_fetch		*prev, *next;
 };
 
@@ -487,10 +488,22 @@ fetch_got(struct cr_fetch *f, const redisReply *r)
 			 * refresh needs a newer one. */
 			secret_free(token);
 		} else {
+			if (f->locked) {
+				const char *un[5] = { "EVAL", unlock_script, "1",
+				    f->lock, cr->node };
+
+				cr_send(cr, NULL, CMD_UNLOCK, 5, un, NULL);
+			}
 			cr->stats.hits++;
 			fetch_end(f, CACHE_REDIS_HIT, token, expires);
 			return;
 		}
+	}
+	if (f->locked) {
+		/* Still nothing with the lock held: this node exchanges. */
+		cr->stats.misses++;
+		fetch_end(f, CACHE_REDIS_MISS_LOCKED, NULL, 0);
+		return;
 	}
 	/* Nothing (yet): take the lock, or learn that another node holds
 	 * it and look again soon. */
@@ -553,9 +566,10 @@ cmd_cb(redisAsyncContext *ac, void *reply, void *priv)
 		if (f == NULL)
 			return;
 		if (r->type == REDIS_REPLY_STATUS) {
-			/* Ours: this node exchanges and stores the token. */
-			cr->stats.misses++;
-			fetch_end(f, CACHE_REDIS_MISS_LOCKED, NULL, 0);
+			/* Ours; but another node may have stored its token and
+			 * let go since the last look: one more. */
+			f->locked = true;
+			fetch_step(f, false);
 			return;
 		}
 		if (f->deadline == 0)
