@@ -107,7 +107,7 @@ test_round_trip(void **state)
 	close(sv[1]);
 	close(p[0]);
 	close(p[1]);
-	assert_int_equal(mw_send(-1, &m, NULL, 3), -1);	/* more fds than allowed */
+	assert_int_equal(mw_send(-1, &m, NULL, MW_MAX_FDS + 1), -1);	/* more fds than allowed */
 }
 
 static void

@@ -696,6 +696,7 @@ broker_new_with(struct event_base *base, struct broker_config *conf,
 	b->cache = cache_new(conf->max_cached_tokens, entry_state_free);
 	if (seams_set(b, seams, errbuf, errlen) == -1)
 		goto fail;
+	b->redis = cache_redis_new(base, conf);
 	b->sweep = event_new(base, -1, EV_PERSIST, sweep_cb, b);
 	if (b->sweep == NULL || event_add(b->sweep, &tv) == -1) {
 		snprintf(errbuf, errlen, "cannot start the refresh timer");
@@ -761,6 +762,7 @@ broker_free(struct broker *b)
 		drop_mints(b);
 	}
 	exchange_pacers_free(b);
+	cache_redis_free(b->redis);
 	if (b->cache != NULL)
 		cache_foreach(b->cache, drop_waiters, b);
 	cache_free(b->cache);
@@ -881,6 +883,12 @@ const struct upstream_stats *
 broker_upstream_stats(const struct broker *b)
 {
 	return &b->ustats;
+}
+
+const struct cache_redis *
+broker_redis(const struct broker *b)
+{
+	return b->redis;
 }
 
 size_t

@@ -37,6 +37,8 @@ struct exchange {
 	struct pace_item	 item;		/* held in its tenant's queue there */
 	double			 sent_at;
 	int			 requeues;	/* after 429s */
+	struct cr_fetch		*rfetch;	/* looking in the shared cache */
+	bool			 rlocked;	/* this broker holds its lock there */
 	struct exchange		*prev, *next;
 };
 
@@ -134,6 +136,10 @@ exchange_end(struct exchange *x)
 	exchange_count(x, false);
 	if (x->pacer != NULL)
 		pace_unhold(&x->pacer->pace, &x->item);
+	cache_redis_cancel(x->rfetch);
+	if (x->rlocked)
+		cache_redis_unlock(b->redis, config_tenant_find(b->conf, x->tenant),
+		    x->entry->kind, x->entry->subject);
 	x->entry->pinned = false;
 	entry_state(x->entry)->pol.in_flight = false;
 	entry_state(x->entry)->exchange = NULL;
@@ -284,12 +290,14 @@ exchange_done(struct upstream_result *res, void *arg)
 	struct client_stats	*cs;
 	char			*client = x->client, *client_id = x->client_id;
 	double			 now = clock_now(), backoff = 0;
-	bool			 discard = x->discard;
+	bool			 discard = x->discard, locked;
 
 	x->call = NULL;
 	if (exchange_paced(x, res, now))
 		return;
 	x->client = x->client_id = NULL;	/* kept past x */
+	locked = x->rlocked;
+	x->rlocked = false;	/* released below, with the token */
 	exchange_end(x);
 	if (res->outcome == UPSTREAM_OK) {
 		policy_on_success(&es->pol, res->expires_in, t != NULL ?
@@ -298,9 +306,16 @@ exchange_done(struct upstream_result *res, void *arg)
 		cache_set_token(e, res->access_token);
 		res->access_token = NULL;
 		broker_persist_mark(b, e->tenant);
+		/* Shared, unless obtained with a configuration since changed. */
+		if (t != NULL && b->redis != NULL)
+			cache_redis_store(b->redis, t, e->kind, e->subject,
+			    discard ? NULL : e->token, es->pol.expires_at, locked);
+		locked = false;
 	} else
 		backoff = policy_on_failure(&es->pol, res->outcome, res->error,
 		    res->retry_after, now, random_unit());
+	if (locked && t != NULL)
+		cache_redis_unlock(b->redis, t, e->kind, e->subject);
 	stats_record(b, ts != NULL ? &ts->stats : NULL, res, backoff, now);
 	/* A client whose tenant changed meanwhile is judged by its next
 	 * exchange, not by one made with the old file. */
@@ -525,6 +540,69 @@ broker_pace_each(const struct broker *b, void (*fn)(const char *,
 		fn(pc->org, pc->url, &pc->pace, arg);
 }
 
+/* Sends x now or queues it for its organization's pace; -1 with why (x
+ * stays, for the caller to end). */
+static int
+exchange_proceed(struct exchange *x, double now, const char **why)
+{
+	struct broker		*b = x->broker;
+	struct tenant_state	*ts = tstate_of(b, x->tenant);
+
+	if (ts == NULL) {
+		*why = "tenant no longer configured";
+		return -1;
+	}
+	if (x->pacer->pace.queued == 0 && pace_may_send(&x->pacer->pace, now) &&
+	    tenant_may_start(x->tenant, b))
+		return exchange_go(x, now, why);
+	pace_push(&x->pacer->pace, &x->item, false, 0);
+	ts->queued++;
+	pacer_arm(x->pacer, now, fmax(now, pace_next_send(&x->pacer->pace, now)));
+	return 0;
+}
+
+/* How long another broker waits for this one's exchange: as long as a
+ * whole token request may take, and the signing before it. */
+static double
+redis_lock_ttl(const struct broker *b)
+{
+	return (double)b->conf->connect_timeout + b->conf->request_timeout;
+}
+
+/* The shared cache answered (cache_redis_cb): a token ends the exchange
+ * as if the token endpoint had given it; otherwise the exchange goes on
+ * here. */
+static void
+exchange_shared(enum cache_redis_found found, char *token, double expires_at,
+    void *arg)
+{
+	struct exchange		*x = arg;
+	struct broker		*b = x->broker;
+	struct cache_entry	*e = x->entry;
+	struct entry_state	*es = entry_state(e);
+	const struct tenant	*t = config_tenant_find(b->conf, x->tenant);
+	const char		*why;
+	double			 now = clock_now();
+	bool			 discard = x->discard;
+
+	x->rfetch = NULL;
+	if (found == CACHE_REDIS_HIT) {
+		exchange_end(x);
+		policy_on_success(&es->pol, (long)(expires_at - now), t != NULL ?
+		    t->expire_time_hours * 3600.0 : expires_at - now, now,
+		    random_unit());
+		cache_set_token(e, token);
+		log_debug("event=redis_hit tenant=%s kind=%s expires_in=%.0f",
+		    e->tenant, e->kind == TOKEN_USER ? "user" : "service",
+		    expires_at - now);
+		broker_answer_waiters(b, e, now, discard);
+		return;
+	}
+	x->rlocked = found == CACHE_REDIS_MISS_LOCKED;
+	if (exchange_proceed(x, now, &why) == -1)
+		abort_internal(x, why);
+}
+
 int
 exchange_start(struct broker *b, struct cache_entry *e, const char **why)
 {
@@ -554,17 +632,17 @@ exchange_start(struct broker *b, struct cache_entry *e, const char **why)
 	pace_hold(&x->pacer->pace, &x->item, x->tenant);
 	/* Linked first: a seam answers only from the loop, never in start. */
 	exchange_link(b, x);
-	if (x->pacer->pace.queued == 0 && pace_may_send(&x->pacer->pace, now) &&
-	    tenant_may_start(t->name, b)) {
-		if (exchange_go(x, now, why) == -1) {
-			exchange_end(x);
-			return -1;
-		}
+	/* Another broker may have the token, or be getting it: ask the
+	 * shared cache first (a refresh wants a newer token than the one it
+	 * has); its answer goes on in exchange_shared. */
+	if (b->redis != NULL && (x->rfetch = cache_redis_fetch(b->redis, t, e->kind,
+	    e->subject, redis_lock_ttl(b), e->token != NULL ?
+	    entry_state(e)->pol.expires_at : 0, exchange_shared, x)) != NULL)
 		return 0;
+	if (exchange_proceed(x, now, why) == -1) {
+		exchange_end(x);
+		return -1;
 	}
-	pace_push(&x->pacer->pace, &x->item, false, 0);
-	ts->queued++;
-	pacer_arm(x->pacer, now, fmax(now, pace_next_send(&x->pacer->pace, now)));
 	return 0;
 }
 

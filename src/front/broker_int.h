@@ -54,6 +54,7 @@ struct broker {
 	size_t			 running;	/* those in progress */
 	struct pacer		*pacers;	/* one per organization */
 	struct mint_req		*mints;		/* broker_mint calls pending */
+	struct cache_redis	*redis;		/* the shared cache, or NULL */
 };
 
 static inline struct entry_state *

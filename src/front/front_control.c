@@ -50,7 +50,7 @@ struct front_control {
 	size_t			 gen_n, gen_got;
 	int			 gen_fds[MAX_SIGNERS];
 	pid_t			 gen_pids[MAX_SIGNERS];
-	int			 snap_fd, ca_fd;
+	int			 snap_fd, ca_fd, keys_fd;
 	int			 cache_fd;	/* MW_CACHE_LOAD's, until loaded */
 	struct event		*persist_ev;
 	bool			 persist_failed;	/* logged once */
@@ -103,9 +103,52 @@ gen_reset(struct front_control *fc, bool close_all)
 		close(fc->snap_fd);
 	if (fc->ca_fd != -1)
 		close(fc->ca_fd);
-	fc->snap_fd = fc->ca_fd = -1;
+	if (fc->keys_fd != -1)
+		close(fc->keys_fd);
+	fc->snap_fd = fc->ca_fd = fc->keys_fd = -1;
 	fc->gen_open = false;
 	fc->gen_n = fc->gen_got = 0;
+}
+
+/* The shared cache's keys the master derived: "TENANT HEX" lines, each
+ * onto its tenant; 0, or -1 with errbuf. */
+static int
+keys_take(int fd, struct broker_config *conf, char *errbuf, size_t errlen)
+{
+	char		*buf, *line, *next, *sp;
+	size_t		 len;
+	struct tenant	*t;
+	int		 rc = 0;
+
+	if (mw_memfd_read(fd, 1024 * 1024, &buf, &len, errbuf, errlen) == -1)
+		return -1;
+	for (line = buf; rc == 0 && line < buf + len && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) == NULL)
+			next = buf + len;
+		else
+			*next++ = '\0';
+		if ((sp = strchr(line, ' ')) == NULL || strlen(sp + 1) != 64) {
+			rc = -1;
+			break;
+		}
+		*sp = '\0';
+		if ((t = config_tenant_find(conf, line)) == NULL)
+			continue;
+		for (size_t k = 0; k < sizeof(t->redis_key); k++) {
+			unsigned int v;
+
+			if (sscanf(sp + 1 + 2 * k, "%2x", &v) != 1) {
+				rc = -1;
+				break;
+			}
+			t->redis_key[k] = (unsigned char)v;
+		}
+		t->has_redis_key = rc == 0;
+	}
+	if (rc == -1)
+		snprintf(errbuf, errlen, "the shared cache's keys are malformed");
+	secret_free(buf);
+	return rc;
 }
 
 /* The generation's configuration, from the snapshot, without keys. */
@@ -132,6 +175,11 @@ gen_config(struct front_control *fc, char *errbuf, size_t errlen)
 		snprintf(errbuf, errlen, "%s", d.n_lines > 0 ? d.lines[0] :
 		    "configuration invalid");
 	diag_clear(&d);
+	if (conf != NULL && fc->keys_fd != -1 && keys_take(fc->keys_fd, conf,
+	    errbuf, errlen) == -1) {
+		config_free(conf);
+		return NULL;
+	}
 	return conf;
 }
 
@@ -239,7 +287,7 @@ handle(struct front_control *fc, struct mw_msg *m, int fds[MW_MAX_FDS])
 			log_warnx("event=listen_failed address=%s", m->text);
 		return 0;
 	case MW_GENERATION:
-		want = (m->flags & MWF_CA) ? 2 : 1;
+		want = 1 + ((m->flags & MWF_CA) ? 1 : 0) + ((m->flags & MWF_KEYS) ? 1 : 0);
 		if (fc->gen_open || m->n_fds != want || m->count == 0 ||
 		    m->count > MAX_SIGNERS || m->generation == 0)
 			break;
@@ -248,7 +296,8 @@ handle(struct front_control *fc, struct mw_msg *m, int fds[MW_MAX_FDS])
 		fc->gen_n = m->count;
 		fc->gen_got = 0;
 		fc->snap_fd = fds[0];
-		fc->ca_fd = want == 2 ? fds[1] : -1;
+		fc->ca_fd = (m->flags & MWF_CA) ? fds[1] : -1;
+		fc->keys_fd = (m->flags & MWF_KEYS) ? fds[want - 1] : -1;
 		if (fc->srv->config_path == NULL)
 			fc->srv->config_path = xstrdup(m->text);
 		return 0;
@@ -406,7 +455,7 @@ front_control_start(struct server *srv)
 	fc->srv = srv;
 	fc->ctl = MW_CONTROL_FD;
 	fc->qry = MW_QUERY_FD;
-	fc->snap_fd = fc->ca_fd = fc->cache_fd = -1;
+	fc->snap_fd = fc->ca_fd = fc->keys_fd = fc->cache_fd = -1;
 	fc->spawner.start = spawner_start;
 	fc->spawner.stop = spawner_stop;
 	fc->spawner.arg = fc;

@@ -24,6 +24,8 @@
 
 #include "server.h"
 
+static json_t	*status_redis(const struct cache_redis *);
+
 #define MAX_SEGMENTS	8
 /* The reload error as told to a caller that does not see every tenant. */
 #define RELOAD_ERROR_HIDDEN	"the configuration has errors; see the log"
@@ -819,7 +821,7 @@ handle_status(struct request *r)
 			"consecutive_failures", ts->consecutive_failures,
 			"current_backoff", ts->current_backoff));
 	}
-	o = json_pack("{s:s, s:o, s:I, s:s, s:{s:I, s:o, s:b, s:o}, s:I, s:o, s:o}",
+	o = json_pack("{s:s, s:o, s:I, s:s, s:{s:I, s:o, s:b, s:o}, s:I, s:o, s:o, s:o}",
 	    "version", PACKAGE_VERSION,
 	    "started", json_time(r->srv->started),
 	    "uptime", (json_int_t)(now - r->srv->started),
@@ -831,7 +833,8 @@ handle_status(struct request *r)
 		"error", reload_error(r, &v),
 	    "cached_tokens", (json_int_t)view_cached(r, &v),
 	    "tenants", tenants,
-	    "signers", server_signers_status(r->srv, v.all));
+	    "signers", server_signers_status(r->srv, v.all),
+	    "redis", v.all ? status_redis(broker_redis(r->srv->broker)) : json_null());
 	/* Organizations span tenants: the admin's view only. */
 	if (v.all) {
 		json_t *pacing = json_array();
@@ -840,6 +843,43 @@ handle_status(struct request *r)
 		json_object_set_new(o, "pacing", pacing);
 	}
 	reply_json(r, 200, o, NULL);
+}
+
+/* The shared cache's counters, when [broker] redis is set. */
+static void
+metrics_redis(FILE *b, const struct cache_redis *cr)
+{
+	const struct cache_redis_stats *st = cache_redis_stats(cr);
+
+	if (st == NULL)
+		return;
+	fprintf(b, "# HELP samlbroker_redis_up Whether the shared cache (Redis) answers.\n"
+	    "# TYPE samlbroker_redis_up gauge\nsamlbroker_redis_up %d\n"
+	    "# HELP samlbroker_redis_hits_total Tokens found in the shared cache.\n"
+	    "# TYPE samlbroker_redis_hits_total counter\nsamlbroker_redis_hits_total %llu\n"
+	    "# HELP samlbroker_redis_misses_total Tokens not in the shared cache, exchanged here.\n"
+	    "# TYPE samlbroker_redis_misses_total counter\nsamlbroker_redis_misses_total %llu\n"
+	    "# HELP samlbroker_redis_waits_total Lookups that waited for another broker's exchange.\n"
+	    "# TYPE samlbroker_redis_waits_total counter\nsamlbroker_redis_waits_total %llu\n"
+	    "# HELP samlbroker_redis_errors_total Shared cache failures: commands, timeouts, rejected values.\n"
+	    "# TYPE samlbroker_redis_errors_total counter\nsamlbroker_redis_errors_total %llu\n",
+	    cache_redis_available(cr) ? 1 : 0, (unsigned long long)st->hits,
+	    (unsigned long long)st->misses, (unsigned long long)st->waits,
+	    (unsigned long long)st->errors);
+}
+
+/* /v1/status's "redis": null when unset. */
+static json_t *
+status_redis(const struct cache_redis *cr)
+{
+	const struct cache_redis_stats *st = cache_redis_stats(cr);
+
+	if (st == NULL)
+		return json_null();
+	return json_pack("{s:s, s:I, s:I, s:I, s:I}",
+	    "state", cache_redis_available(cr) ? "available" : "unavailable",
+	    "hits", (json_int_t)st->hits, "misses", (json_int_t)st->misses,
+	    "waits", (json_int_t)st->waits, "errors", (json_int_t)st->errors);
 }
 
 void
@@ -1044,6 +1084,7 @@ handle_metrics(struct request *r)
 	if (v.all) {
 		metrics_upstream(b, us);
 		metrics_pacing(b, r);	/* organizations span tenants */
+		metrics_redis(b, broker_redis(r->srv->broker));
 	}
 	metrics_certificates(b, conf, &v);
 	fprintf(b, "# HELP samlbroker_http_protocol_errors_total Requests refused before routing (malformed, too large).\n"

@@ -261,6 +261,7 @@ config_load_from(struct config_source *src, const char *path, struct diag *d,
 		l.flags |= CONFIG_ALLOW_INSECURE;
 	config_permissions_check(&l, NULL, NULL, path, &st, true);
 	config_ca_load(&l, c);
+	config_redis_load(&l, c);
 	config_tls_load(&l, c);
 	if (tenants_dir_misspelt(s)) {
 		/* Loading the default directory instead would report problems
@@ -338,6 +339,12 @@ config_free(struct broker_config *c)
 	free(c->proxy);
 	free(c->user);
 	free(c->state_directory);
+	free(c->redis);
+	free(c->redis_password);
+	free(c->redis_prefix);
+	free(c->redis_path);
+	free(c->redis_host);
+	secret_free(c->redis_secret);
 	config_listen_clear(&c->admin_listen);
 	config_tls_free(c);
 	free(c);

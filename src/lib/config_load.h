@@ -168,6 +168,9 @@ void	 config_broker_load(struct load *l, struct broker_config *c,
 void	 config_listen_clear(struct listen_addr *la);
 /* Reads ca_file into c->ca_pem and checks it. */
 void	 config_ca_load(struct load *l, struct broker_config *c);
+/* [broker] redis, redis_password and redis_prefix: checked, the password
+ * file read. */
+void	 config_redis_load(struct load *l, struct broker_config *c);
 #define CA_FILE_MAX		(4 * 1024 * 1024)
 
 /* config_tls.c */

@@ -89,6 +89,16 @@ static const struct config_option options[] = {
 	  "the broker's state directory (absolute; the persistent token cache lives there)" },
 	{ "persistent_cache", COPT_BOOL, 0, 0, "yes", F(persistent_cache), true, false,
 	  "keep cached tokens, encrypted, in state_directory across restarts" },
+	{ "redis", COPT_STRING, 0, 0, NULL, F(redis), false, false,
+	  "a token cache shared by several brokers: unix:/PATH or tcp:HOST:PORT "
+	  "of a Redis server; unset: none" },
+	{ "redis_password", COPT_STRING, 0, 0, NULL, F(redis_password), false, true,
+	  "redis: file:PATH of the Redis password (AUTH), a secret file" },
+	{ "redis_prefix", COPT_STRING, 0, 0, "samlbroker", F(redis_prefix), false,
+	  false, "redis: the first part of every key the brokers write" },
+	{ "redis_timeout_ms", COPT_COUNT, 10, 10000, "200", F(redis_timeout_ms),
+	  false, false, "redis: milliseconds a Redis answer may take before the "
+	  "broker goes on without it" },
 };
 #define N_OPTIONS	(sizeof(options) / sizeof(options[0]))
 
@@ -395,6 +405,74 @@ config_ca_load(struct load *l, struct broker_config *c)
 		return;
 	}
 	config_permissions_check(l, "broker", "ca_file", c->ca_file, &st, false);
+}
+
+/*
+ * The shared cache: an address like a listener's (unix:/PATH or
+ * tcp:HOST:PORT, any host: Redis may be on another machine), a password
+ * only from a secret file, a prefix that cannot break a key's syntax.
+ * A build without libhiredis refuses the option.
+ */
+void
+config_redis_load(struct load *l, struct broker_config *c)
+{
+	if (c->redis == NULL) {
+		if (c->redis_password != NULL)
+			diag_error(l->d, l->file, "broker", "redis_password",
+			    "set without redis");
+		return;
+	}
+#ifndef HAVE_REDIS
+	diag_error(l->d, l->file, "broker", "redis", "this samlbroker was built "
+	    "without Redis support (libhiredis; configure --with-redis)");
+	return;
+#else
+	struct listen_addr	 la;
+	const char		*why;
+
+	if (strncmp(c->redis, "unix:", 5) != 0 && strncmp(c->redis, "tcp:", 4) != 0) {
+		diag_error(l->d, l->file, "broker", "redis",
+		    "must be unix:/PATH or tcp:HOST:PORT");
+		return;
+	}
+	if ((why = listen_parse(c->redis, &la)) != NULL) {
+		diag_error(l->d, l->file, "broker", "redis", "%s", why);
+		return;
+	}
+	if (la.kind == LISTEN_UNIX)
+		c->redis_path = xstrdup(la.path);
+	else {
+		struct in6_addr	 a6;
+
+		/* A name would be resolved, blocking, on the front's loop. */
+		if (inet_pton(AF_INET, la.host, &a6) != 1 &&
+		    inet_pton(AF_INET6, la.host, &a6) != 1) {
+			diag_error(l->d, l->file, "broker", "redis", "the host must be "
+			    "an IP address (tcp:192.0.2.7:6379 or tcp:[2001:db8::7]:6379): "
+			    "the broker does not resolve names for Redis");
+			config_listen_clear(&la);
+			return;
+		}
+		c->redis_host = xstrdup(la.host);
+		c->redis_port = atoi(la.port);
+	}
+	config_listen_clear(&la);
+	if (c->redis_prefix[0] == '\0' ||
+	    strspn(c->redis_prefix, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789_-.") != strlen(c->redis_prefix) || strlen(c->redis_prefix) > 64)
+		diag_error(l->d, l->file, "broker", "redis_prefix", "must be 1 to 64 "
+		    "letters, digits, '_', '-' or '.'");
+	if (c->redis_password == NULL)
+		return;
+	if (strncmp(c->redis_password, "file:", 5) != 0 || c->redis_password[5] == '\0') {
+		diag_error(l->d, l->file, "broker", "redis_password", "must be "
+		    "file:PATH (a secret file; the password is never written in "
+		    "this file)");
+		return;
+	}
+	c->redis_secret = config_secret_get(l, "broker", "redis_password",
+	    c->redis_password, SOURCE_USE_FRONT);
+#endif
 }
 
 static bool

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "cache_seal.h"
 #include "config_load.h"
 
@@ -480,9 +482,27 @@ tenant_cache_material(struct tenant *t, const char *pkey, const char *password)
 }
 
 /*
+ * The key of the tenant's entries in the shared cache (cache_redis.c),
+ * derived from the same material as the file's key with another purpose,
+ * so that every broker given the same tenant files derives the same key
+ * and nobody without them can; the private key is never decoded here.
+ */
+static void
+redis_key_derive(struct tenant *t)
+{
+	char	err[128];
+
+	if (t->cache_material != NULL && cache_key_derive(t->cache_material,
+	    t->cache_material_len, t->name, CACHE_SEAL_PURPOSE_REDIS,
+	    t->redis_key, err, sizeof(err)) == 0)
+		t->has_redis_key = true;
+}
+
+/*
  * A load without keys that records a snapshot still records the key and
  * its password (for the signers that replay it): read and checked like a
- * load with keys, not decoded, not in the digest.
+ * load with keys, not decoded, not in the digest; the cache keys' material
+ * comes from them.
  */
 static void
 tenant_keys_record(struct load *l, struct ini_section *s, struct tenant *t)
@@ -498,6 +518,7 @@ tenant_keys_record(struct load *l, struct ini_section *s, struct tenant *t)
 	if ((o = ini_option_find(s, "password")) != NULL && o->value[0] != '\0')
 		pw = config_secret_get(l, "saml", "password", o->value, SOURCE_USE_KEY);
 	tenant_cache_material(t, pkey, pw);
+	redis_key_derive(t);
 	secret_free(pkey);
 	secret_free(pw);
 	l->digest = digest;
@@ -840,6 +861,7 @@ tenant_free(struct tenant *t)
 	free(t->service_name);
 	free(t->name_id_format);
 	free(t->authn_context_class);
+	OPENSSL_cleanse(t->redis_key, sizeof(t->redis_key));
 	free(t);
 }
 

@@ -23,7 +23,7 @@
 #define MW_MAGIC		0x53424d57u	/* "SBMW" */
 #define MW_CONTROL_FD		3	/* the front's ends, after exec */
 #define MW_QUERY_FD		4
-#define MW_MAX_FDS		2
+#define MW_MAX_FDS		3
 #define MW_TEXT_MAX		512
 #define MW_PATH_MAX		108	/* sun_path */
 
@@ -31,8 +31,10 @@ enum mw_type {
 	/* master -> front, control channel */
 	MW_LISTENER = 1,	/* fd: a listening socket; flags MWF_ADMIN,
 				 * MWF_INHERITED; text: its address; path */
-	MW_GENERATION,		/* fds: the configuration snapshot (memfd) and,
-				 * with MWF_CA, the CA bundle (memfd); count:
+	MW_GENERATION,		/* fds: the configuration snapshot (memfd),
+				 * with MWF_CA the CA bundle (memfd), with
+				 * MWF_KEYS the shared cache's keys (memfd,
+				 * "TENANT HEX\n" lines); count:
 				 * MW_GEN_SIGNER messages that follow */
 	MW_GEN_SIGNER,		/* fd: a ready signer of generation; index, pid */
 	MW_RELOAD_FAILED,	/* text: why (the master kept the old generation) */
@@ -60,6 +62,7 @@ enum mw_type {
 #define MWF_CA		0x04u
 #define MWF_OK		0x08u
 #define MWF_GRACEFUL	0x10u
+#define MWF_KEYS	0x20u
 
 struct mw_msg {
 	uint32_t	 magic;

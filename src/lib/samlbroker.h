@@ -193,6 +193,11 @@ struct tenant {
 	 * never in the front or the signers. */
 	char			*cache_material;
 	size_t			 cache_material_len;
+	/* The key of this tenant's entries in the shared cache, derived by
+	 * the master from the key file and its password (never the key
+	 * itself) and handed to the front with the generation. */
+	unsigned char		 redis_key[32];
+	bool			 has_redis_key;
 	/* [access:NAME] of the main file (access.c); NULL: open to any caller */
 	struct tenant_access	*access;
 };
@@ -252,6 +257,17 @@ struct broker_config {
 	 * tokens are kept there (master.c's cache/TENANT.cache). */
 	char			*state_directory;
 	bool			 persistent_cache;
+	/* [broker] redis: the shared cache (cache_redis.c), off when redis
+	 * is NULL; redis_path (unix:) or redis_host and redis_port (tcp:) as
+	 * parsed; redis_secret is redis_password's file as read (a secret). */
+	char			*redis;
+	char			*redis_password;
+	char			*redis_prefix;
+	size_t			 redis_timeout_ms;
+	char			*redis_path;
+	char			*redis_host;
+	int			 redis_port;
+	char			*redis_secret;
 	struct tenant		**tenants;
 	size_t			 n_tenants;
 };
@@ -721,6 +737,55 @@ size_t	 cache_evictions(const struct cache *);
 /* Calls fn for every entry; fn may remove the entry it is given. */
 void	 cache_foreach(struct cache *, void (*fn)(struct cache_entry *, void *), void *);
 
+/* cache_redis.c - the token cache shared by several brokers in Redis
+ * ([broker] redis): sealed entries, a lock per token; never blocks */
+struct cache_redis;
+struct cr_fetch;
+struct cache_redis_stats {
+	uint64_t	 hits;		/* tokens found in Redis */
+	uint64_t	 misses;	/* not there: exchanged here */
+	uint64_t	 waits;		/* another broker held the lock */
+	uint64_t	 errors;	/* commands failed, values rejected */
+};
+enum cache_redis_found {
+	CACHE_REDIS_HIT,		/* the token, and its expiry */
+	CACHE_REDIS_MISS_LOCKED,	/* not there; this broker holds the lock */
+	CACHE_REDIS_MISS,		/* not there, the lock elsewhere ran out */
+	CACHE_REDIS_ERROR		/* Redis failed or is gone */
+};
+/* token: a secret the callee owns (HIT only). */
+typedef void (*cache_redis_cb)(enum cache_redis_found, char *token,
+	    double expires_at, void *arg);
+/* Connects (asynchronously) when conf->redis is set; NULL otherwise. */
+struct cache_redis *cache_redis_new(struct event_base *,
+	    const struct broker_config *);
+void	 cache_redis_free(struct cache_redis *);
+/* Looks for a token expiring after fresher_than (0: any), else takes its
+ * lock (held lock_ttl seconds), waiting while another broker holds it; cb
+ * once, from the loop.  NULL when Redis is not available or the tenant
+ * has no key: go on without it. */
+struct cr_fetch *cache_redis_fetch(struct cache_redis *, const struct tenant *,
+	    enum token_kind, const char *subject, double lock_ttl,
+	    double fresher_than, cache_redis_cb, void *arg);
+void	 cache_redis_cancel(struct cr_fetch *);	/* no callback; accepts NULL */
+/* Writes a token with its remaining life (token NULL: nothing) and, when
+ * locked, releases the lock if it is still this broker's. */
+void	 cache_redis_store(struct cache_redis *, const struct tenant *,
+	    enum token_kind, const char *subject, const char *token,
+	    double expires_at, bool locked);
+void	 cache_redis_unlock(struct cache_redis *, const struct tenant *,
+	    enum token_kind, const char *subject);
+const struct cache_redis_stats *cache_redis_stats(const struct cache_redis *);
+bool	 cache_redis_available(const struct cache_redis *);
+/* Sealing (cache_seal.c, the tenant's key, its tenant, kind and subject
+ * as associated data): the value's length or -1; the token or -1. */
+int	 cache_redis_seal(const unsigned char key[32], const char *tenant,
+	    enum token_kind, const char *subject, const char *token,
+	    double expires_at, unsigned char **ret);
+int	 cache_redis_open(const unsigned char key[32], const char *tenant,
+	    enum token_kind, const char *subject, const unsigned char *v,
+	    size_t len, char **ret_token, double *ret_expires);
+
 /* broker_policy.c - the broker's decisions, pure functions of (state, now, event) */
 #define POLICY_MARGIN_MAX		60.0	/* longest safety margin, s */
 #define POLICY_REFRESH_FROM		0.6	/* refresh from 0.6 of the life... */
@@ -992,6 +1057,8 @@ struct persist_counts {
  * before stays). */
 int	 broker_persist_load(struct broker *, const char *buf, size_t len,
 	    struct persist_counts *, char *errbuf, size_t errlen);
+/* The shared cache, or NULL when [broker] redis is unset. */
+const struct cache_redis *broker_redis(const struct broker *);
 size_t	 broker_cached_count(const struct broker *);
 size_t	 broker_cached_count_tenant(const struct broker *, const char *tenant);
 

@@ -92,6 +92,7 @@ struct mgen {
 	struct config_snapshot	*snap;
 	int			 full_fd;	/* the signers' snapshot (memfd) */
 	int			 front_fd;	/* the front's (memfd) */
+	int			 keys_fd;	/* the shared cache's keys (memfd), or -1 */
 	size_t			 n;
 	size_t			 n_ready;
 	struct msigner		**members;	/* while starting */
@@ -331,6 +332,8 @@ gen_free(struct mgen *g)
 		close(g->full_fd);
 	if (g->front_fd != -1)
 		close(g->front_fd);
+	if (g->keys_fd != -1)
+		close(g->keys_fd);
 	snapshot_free(g->snap);
 	mcache_free(g->cache);
 	free(g->members);
@@ -342,7 +345,8 @@ static void
 gen_send(struct master *m, struct mgen *g)
 {
 	struct mw_msg	 msg;
-	int		 fds[2] = { g->front_fd, m->ca_fd };
+	int		 fds[MW_MAX_FDS] = { g->front_fd };
+	size_t		 n_fds = 1;
 
 	if (m->cache_fd != -1) {
 		/* The tokens read back come first: the front serves none
@@ -357,9 +361,15 @@ gen_send(struct master *m, struct mgen *g)
 	msg.generation = g->number;
 	msg.count = (uint32_t)g->n;
 	snprintf(msg.text, sizeof(msg.text), "%s", m->config_path);
-	if (m->ca_fd != -1)
+	if (m->ca_fd != -1) {
 		msg.flags |= MWF_CA;
-	if (mw_send(m->ctl, &msg, fds, m->ca_fd != -1 ? 2 : 1) == -1)
+		fds[n_fds++] = m->ca_fd;
+	}
+	if (g->keys_fd != -1) {
+		msg.flags |= MWF_KEYS;
+		fds[n_fds++] = g->keys_fd;
+	}
+	if (mw_send(m->ctl, &msg, fds, n_fds) == -1)
 		goto fail;
 	if (m->ca_fd != -1) {	/* the front keeps the first bundle */
 		close(m->ca_fd);
@@ -516,6 +526,39 @@ signer_readable(evutil_socket_t fd, short what, void *arg)
 
 /* ---- generations ---- */
 
+/* The shared cache's key of every tenant (derived while loading, from
+ * the key file and password the master reads for the signers), for the
+ * front, which holds neither: a memfd of "TENANT HEX" lines, or -1. */
+static int
+keys_memfd(const struct broker_config *conf, char *errbuf, size_t errlen)
+{
+	static const char	 hexd[] = "0123456789abcdef";
+	struct secret_buf	 b = { NULL, 0, 0 };
+	char			 line[NAME_MAX_LEN + 67];
+	int			 fd;
+
+	for (size_t i = 0; i < conf->n_tenants; i++) {
+		const struct tenant	*t = conf->tenants[i];
+		size_t			 n = strlen(t->name);
+
+		if (!t->has_redis_key || n + 67 > sizeof(line))
+			continue;
+		memcpy(line, t->name, n);
+		line[n++] = ' ';
+		for (size_t k = 0; k < sizeof(t->redis_key); k++) {
+			line[n++] = hexd[t->redis_key[k] >> 4];
+			line[n++] = hexd[t->redis_key[k] & 15];
+		}
+		line[n++] = '\n';
+		secret_buf_add(&b, line, n, SIZE_MAX);
+		OPENSSL_cleanse(line, sizeof(line));
+	}
+	fd = mw_memfd("samlbroker-cache-keys", b.data != NULL ? b.data : "", b.len,
+	    errbuf, errlen);
+	secret_buf_clear(&b);
+	return fd;
+}
+
 /* Loads the configuration, recording it; NULL with the problems logged
  * and the first in errbuf. */
 static struct mgen *
@@ -549,7 +592,7 @@ gen_load(struct master *m, struct broker_config **ret_conf, char *errbuf, size_t
 	g = xcalloc(1, sizeof(*g));
 	g->number = ++m->next_gen;
 	g->snap = snap;
-	g->full_fd = g->front_fd = -1;
+	g->full_fd = g->front_fd = g->keys_fd = -1;
 	if (snapshot_encode(snap, SNAPSHOT_FULL, &buf, &len) == -1) {
 		snprintf(errbuf, errlen, "cannot encode the snapshot");
 		goto fail;
@@ -567,6 +610,9 @@ gen_load(struct master *m, struct broker_config **ret_conf, char *errbuf, size_t
 	OPENSSL_cleanse(buf, len);
 	free(buf);
 	if (g->front_fd == -1)
+		goto fail;
+	if (conf->redis != NULL && (g->keys_fd = keys_memfd(conf, errbuf,
+	    errlen)) == -1)
 		goto fail;
 	g->signers = conf->signers > 0 ? conf->signers :
 	    (size_t)(sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1);

@@ -377,6 +377,20 @@ def fail_closed_cases():
           "[access:TENANT] sections",
           M + ": [broker] workers: unknown option"],
          main=MAIN + "workers = 4\n[logging]\nlevel = debug\n")
+    case("invalid", "redis-bad-address",
+         [M + ": [broker] redis: must be unix:/PATH or tcp:HOST:PORT"],
+         main=MAIN + "redis = redis.example.com:6379\n")
+    case("invalid", "redis-tcp-name",
+         [M + ": [broker] redis: the host must be an IP address (tcp:192.0.2.7:6379 "
+          "or tcp:[2001:db8::7]:6379): the broker does not resolve names for Redis"],
+         main=MAIN + "redis = tcp:redis.example.com:6379\n")
+    case("invalid", "redis-password-not-a-file",
+         [M + ": [broker] redis_password: must be file:PATH (a secret file; the "
+          "password is never written in this file)"],
+         main=MAIN + "redis = unix:/run/redis/redis.sock\nredis_password = SECRET-redis\n")
+    case("invalid", "redis-option-near-miss",
+         [M + ": [broker] redis_prefx: unknown option; did you mean redis_prefix?"],
+         main=MAIN + "redis = unix:/run/redis/redis.sock\nredis_prefx = sb\n")
     case("invalid", "main-option-near-miss",
          [M + ": [broker] tenants2_dir: unknown option; did you mean tenants_dir?"],
          main=MAIN + "tenants2_dir = /etc\n")
