@@ -1556,19 +1556,19 @@ test_state_directory(void **state)
 	assert_int_equal(mkdir(path, 0700), 0);
 	snprintf(text, sizeof(text), "[broker]\ntenants_dir = tenants\n"
 	    "state_directory = %s\n", path);
-	write_file("samlbroker.conf", text);
+	fixture_write("samlbroker.conf", text, 0600);
 	c = load_config(NULL);
 	assert_string_equal(c->state_directory, path);
 	assert_true(c->persistent_cache);
 	config_free(c);
 	snprintf(text, sizeof(text), "[broker]\ntenants_dir = tenants\n"
 	    "state_directory = %s\npersistent_cache = no\n", path);
-	write_file("samlbroker.conf", text);
+	fixture_write("samlbroker.conf", text, 0600);
 	c = load_config(NULL);
 	assert_false(c->persistent_cache);
 	config_free(c);
 	/* Unset: no state, whatever persistent_cache says. */
-	write_file("samlbroker.conf", "[broker]\ntenants_dir = tenants\n");
+	fixture_write("samlbroker.conf", "[broker]\ntenants_dir = tenants\n", 0600);
 	c = load_config(NULL);
 	assert_null(c->state_directory);
 	config_free(c);
