@@ -78,13 +78,21 @@ static const struct config_option options[] = {
 	{ "tls_key", COPT_FILE, 0, 0, NULL, F(tls_key), true, false,
 	  "https: the server certificate's private key (PEM, a secret file)" },
 	{ "https_auth", COPT_STRING, 0, 0, NULL, F(https_auth), true, false,
-	  "https: how callers authenticate: certificate" },
+	  "https: how callers authenticate: negotiate, certificate, or both" },
 	{ "tls_client_ca", COPT_FILE, 0, 0, NULL, F(tls_client_ca), true, false,
 	  "https_auth = certificate: the CAs of client certificates (PEM)" },
 	{ "tls_client_crl", COPT_FILE, 0, 0, NULL, F(tls_client_crl), true, false,
 	  "https_auth = certificate: revoked client certificates (PEM CRLs)" },
 	{ "tls_client_identity", COPT_STRING, 0, 0, NULL, F(tls_client_identity), true,
 	  false, "https_auth = certificate: san-email, san-upn or subject-cn" },
+	{ "krb5_keytab", COPT_FILE, 0, 0, NULL, F(krb5_keytab), true, false,
+	  "https_auth = negotiate: the service's keytab (a secret file; only the negotiator holds it)" },
+	{ "krb5_principal", COPT_STRING, 0, 0, NULL, F(krb5_principal), true, false,
+	  "https_auth = negotiate: the service principal; unset: any in the keytab" },
+	{ "krb5_realms", COPT_STRING, 0, 0, NULL, F(krb5_realms), true, false,
+	  "https_auth = negotiate: the client realms allowed (exact, space-separated)" },
+	{ "state_directory", COPT_STRING, 0, 0, NULL, F(state_directory), true, false,
+	  "the broker's state directory (absolute; the Kerberos replay cache lives there)" },
 };
 #define N_OPTIONS	(sizeof(options) / sizeof(options[0]))
 

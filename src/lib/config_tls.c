@@ -22,6 +22,8 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,6 +77,8 @@ https_auth_parse(const char *list, unsigned *ret, const char **ret_bad)
 	    item = strtok_r(NULL, ", \t", &save)) {
 		if (strcmp(item, "certificate") == 0)
 			m |= HTTPS_AUTH_CERTIFICATE;
+		else if (strcmp(item, "negotiate") == 0)
+			m |= HTTPS_AUTH_NEGOTIATE;
 		else {
 			snprintf(bad, sizeof(bad), "%s", item);
 			text_printable(bad);
@@ -94,6 +98,32 @@ https_auth_parse(const char *list, unsigned *ret, const char **ret_bad)
 }
 
 static config_tls_key_check_fn	 key_check;
+static config_tls_keytab_check_fn keytab_check;
+
+void
+config_tls_keytab_check_set(config_tls_keytab_check_fn fn)
+{
+	keytab_check = fn;
+}
+
+bool
+krb5_realm_allowed(const char *list, const char *realm)
+{
+	size_t	 n = strlen(realm);
+
+	if (list == NULL || n == 0)
+		return false;
+	for (const char *p = list; *p != '\0'; ) {
+		size_t	 w;
+
+		p += strspn(p, " \t,");
+		w = strcspn(p, " \t,");
+		if (w == n && strncmp(p, realm, n) == 0)
+			return true;
+		p += w;
+	}
+	return false;
+}
 
 void
 config_tls_key_check_set(config_tls_key_check_fn fn)
@@ -157,6 +187,86 @@ tls_file_read(struct load *l, const char *oname, const char *path, bool secret,
 	return l->d->errors > errors ? -1 : 0;
 }
 
+/*
+ * https_auth = negotiate: the keytab (a secret, read for the snapshot's
+ * key part only: the front's load skips it), the realms and the state
+ * directory, all required.
+ */
+static void
+negotiate_load(struct load *l, struct broker_config *c)
+{
+	struct source_stat	 st;
+	const char		*why;
+	char			*shown;
+
+#ifndef HAVE_GSSAPI
+	diag_error(l->d, l->file, "broker", "https_auth", "negotiate: this "
+	    "samlbroker was built without GSS-API (configure --with-gssapi; "
+	    "Debian: libkrb5-dev)");
+	return;
+#endif
+	if (c->krb5_keytab == NULL)
+		diag_error(l->d, l->file, "broker", "krb5_keytab", "must be set: "
+		    "https_auth = negotiate needs the service's keytab");
+	if (c->krb5_realms == NULL || strspn(c->krb5_realms, " \t,") ==
+	    strlen(c->krb5_realms))
+		diag_error(l->d, l->file, "broker", "krb5_realms", "must be set: "
+		    "https_auth = negotiate accepts only the client realms listed "
+		    "(such as ACME.EXAMPLE)");
+	if (c->krb5_principal != NULL && (strchr(c->krb5_principal, '@') == NULL ||
+	    strpbrk(c->krb5_principal, " \t\"") != NULL))
+		diag_error(l->d, l->file, "broker", "krb5_principal", "must be a "
+		    "whole principal such as HTTP/broker.acme.example@ACME.EXAMPLE");
+	if (c->state_directory == NULL)
+		diag_error(l->d, l->file, "broker", "state_directory", "must be set: "
+		    "https_auth = negotiate keeps its replay cache there (such as "
+		    "/var/lib/samlbroker)");
+	else if (c->state_directory[0] != '/')
+		diag_error(l->d, l->file, "broker", "state_directory", "must be an "
+		    "absolute path");
+	else if (l->src->mode != SOURCE_REPLAY) {
+		struct stat	 sd;
+		uid_t		 owner = l->src->owner_set ? l->src->owner_uid : geteuid();
+
+		shown = config_printable_dup(c->state_directory);
+		if (stat(c->state_directory, &sd) == -1)
+			diag_error(l->d, l->file, "broker", "state_directory",
+			    "%s: %s", shown, strerror(errno));
+		else if (!S_ISDIR(sd.st_mode))
+			diag_error(l->d, l->file, "broker", "state_directory",
+			    "%s is not a directory", shown);
+		else if (sd.st_uid != owner)
+			diag_error(l->d, l->file, "broker", "state_directory",
+			    "%s must be owned by the broker's user (uid %u), not "
+			    "uid %u", shown, (unsigned)owner, (unsigned)sd.st_uid);
+		else if ((sd.st_mode & 022) != 0)
+			diag_error(l->d, l->file, "broker", "state_directory",
+			    "%s must not be group or world writable (mode %04o)",
+			    shown, (unsigned)(sd.st_mode & 07777));
+		free(shown);
+	}
+	if (c->krb5_keytab == NULL)
+		return;
+	/* The front never gets the keytab: its load (from its snapshot)
+	 * leaves it alone. */
+	if ((l->flags & CONFIG_NO_PRIVATE_KEYS) && l->src->mode == SOURCE_REPLAY)
+		return;
+	shown = config_printable_dup(c->krb5_keytab);
+	if (source_read(l->src, c->krb5_keytab, SOURCE_SECRET, SOURCE_USE_KEY,
+	    config_follow_links(l), TLS_FILE_MAX, &c->krb5_keytab_bytes,
+	    &c->krb5_keytab_len, &st) == -1) {
+		diag_error(l->d, l->file, "broker", "krb5_keytab", "cannot read %s: %s",
+		    shown, errno == EFBIG ? "larger than 1 MiB" : source_strerror(errno));
+		free(shown);
+		return;
+	}
+	config_permissions_check(l, "broker", "krb5_keytab", c->krb5_keytab, &st, true);
+	if (keytab_check != NULL && (why = keytab_check(c->krb5_keytab_bytes,
+	    c->krb5_keytab_len, c->krb5_principal)) != NULL)
+		diag_error(l->d, l->file, "broker", "krb5_keytab", "%s: %s", shown, why);
+	free(shown);
+}
+
 static void
 need(struct load *l, const char *oname, const char *value, const char *why)
 {
@@ -175,14 +285,17 @@ config_tls_load(struct load *l, struct broker_config *c)
 	if (c->https_auth == NULL) {
 		diag_error(l->d, l->file, "broker", "listen", "an https: listener "
 		    "needs an authentication method: set https_auth = certificate "
-		    "(with tls_client_ca and tls_client_identity)");
+		    "(with tls_client_ca and tls_client_identity) or negotiate "
+		    "(with krb5_keytab, krb5_realms and state_directory)");
 		return;
 	}
 	if (https_auth_parse(c->https_auth, &c->https_auth_methods, &bad) == -1) {
 		diag_error(l->d, l->file, "broker", "https_auth", "unknown method "
-		    "'%s' (known: certificate)", bad);
+		    "'%s' (known: negotiate, certificate)", bad);
 		return;
 	}
+	if (c->https_auth_methods & HTTPS_AUTH_NEGOTIATE)
+		negotiate_load(l, c);
 	cert_auth = (c->https_auth_methods & HTTPS_AUTH_CERTIFICATE) != 0;
 	need(l, "tls_certificate", c->tls_certificate, "https: listeners need the "
 	    "server's certificate chain");
@@ -240,4 +353,11 @@ config_tls_free(struct broker_config *c)
 	free(c->tls_key_pem);
 	free(c->tls_ca_pem);
 	free(c->tls_crl_pem);
+	free(c->krb5_keytab);
+	free(c->krb5_principal);
+	free(c->krb5_realms);
+	free(c->state_directory);
+	if (c->krb5_keytab_bytes != NULL)
+		OPENSSL_cleanse(c->krb5_keytab_bytes, c->krb5_keytab_len);
+	free(c->krb5_keytab_bytes);
 }
