@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -187,6 +188,50 @@ tls_file_read(struct load *l, const char *oname, const char *path, bool secret,
 	return l->d->errors > errors ? -1 : 0;
 }
 
+/* Reads a keytab whole (errno EINVAL not a regular file, EFBIG too large,
+ * ELOOP a symbolic link not followed). */
+static int
+keytab_file_read(const char *path, bool follow, char **ret, size_t *ret_len,
+    struct source_stat *ret_st)
+{
+	struct stat	 sb;
+	char		*buf;
+	size_t		 got = 0;
+	int		 fd, e;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    (follow ? 0 : O_NOFOLLOW))) == -1)
+		return -1;
+	if (fstat(fd, &sb) == -1)
+		e = errno;
+	else
+		e = !S_ISREG(sb.st_mode) ? EINVAL : sb.st_size > TLS_FILE_MAX ? EFBIG : 0;
+	if (e != 0) {
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	buf = xmalloc((size_t)sb.st_size + 1);
+	while (got < (size_t)sb.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)sb.st_size - got);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	ret_st->live = true;
+	ret_st->mode = sb.st_mode;
+	ret_st->uid = sb.st_uid;
+	ret_st->gid = sb.st_gid;
+	*ret = buf;
+	*ret_len = got;
+	return 0;
+}
+
 /*
  * https_auth = negotiate: the keytab (a secret, read for the snapshot's
  * key part only: the front's load skips it), the realms and the state
@@ -247,14 +292,14 @@ negotiate_load(struct load *l, struct broker_config *c)
 	}
 	if (c->krb5_keytab == NULL)
 		return;
-	/* The front never gets the keytab: its load (from its snapshot)
-	 * leaves it alone. */
-	if ((l->flags & CONFIG_NO_PRIVATE_KEYS) && l->src->mode == SOURCE_REPLAY)
+	/* The keytab is binary and only the negotiator's: read here, never
+	 * recorded into a snapshot (the master hands the negotiator its
+	 * bytes); a load from a snapshot (the front's) does not read it. */
+	if (l->src->mode == SOURCE_REPLAY)
 		return;
 	shown = config_printable_dup(c->krb5_keytab);
-	if (source_read(l->src, c->krb5_keytab, SOURCE_SECRET, SOURCE_USE_KEY,
-	    config_follow_links(l), TLS_FILE_MAX, &c->krb5_keytab_bytes,
-	    &c->krb5_keytab_len, &st) == -1) {
+	if (keytab_file_read(c->krb5_keytab, config_follow_links(l),
+	    &c->krb5_keytab_bytes, &c->krb5_keytab_len, &st) == -1) {
 		diag_error(l->d, l->file, "broker", "krb5_keytab", "cannot read %s: %s",
 		    shown, errno == EFBIG ? "larger than 1 MiB" : source_strerror(errno));
 		free(shown);

@@ -681,8 +681,10 @@ gen_load(struct master *m, struct broker_config **ret_conf, char *errbuf, size_t
 	if (g->front_fd == -1)
 		goto fail;
 	if ((conf->https_auth_methods & HTTPS_AUTH_NEGOTIATE) &&
-	    (g->neg_fd = negotiator_memfd(conf, errbuf, errlen)) == -1)
+	    (g->neg_fd = negotiator_memfd(conf, errbuf, errlen)) == -1) {
+		log_errorx("event=config error=\"negotiator: %s\"", errbuf);
 		goto fail;
+	}
 	g->signers = conf->signers > 0 ? conf->signers :
 	    (size_t)(sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1);
 	if (g->signers > MAX_SIGNERS) {
@@ -1328,7 +1330,7 @@ master_run(const char *config_path, int argc, char **argv)
 	the_master = &m;
 	signal(SIGPIPE, SIG_IGN);
 	if ((g = gen_load(&m, &conf, err, sizeof(err))) == NULL) {
-		log_errorx("event=startup_failed reason=configuration");
+		log_errorx("event=startup_failed reason=configuration error=\"%s\"", err);
 		free(m.config_path);
 		return 1;
 	}

@@ -203,9 +203,16 @@ static void
 refusal(const struct negotiator *ng, OM_uint32 major, OM_uint32 minor,
     char *reason, size_t len)
 {
-	char	 text[200];
+	char		 text[200], server[NEG_PRINCIPAL_MAX + 1] = "";
+	const char	*rs;
 
 	minor_text(minor, text, sizeof(text));
+	/* MIT names the ticket's server when it is not the acceptor's name
+	 * ("... (request ticket server HTTP/other@REALM)"). */
+	if ((rs = strstr(text, "request ticket server ")) != NULL) {
+		rs += strlen("request ticket server ");
+		snprintf(server, sizeof(server), "%.*s", (int)strcspn(rs, ") "), rs);
+	}
 	if (GSS_ROUTINE_ERROR(major) == GSS_S_DUPLICATE_TOKEN ||
 	    GSS_SUPPLEMENTARY_INFO(major) & GSS_S_DUPLICATE_TOKEN ||
 	    (krb5_error_code)minor == KRB5KRB_AP_ERR_REPEAT ||
@@ -217,6 +224,11 @@ refusal(const struct negotiator *ng, OM_uint32 major, OM_uint32 minor,
 		snprintf(reason, len, "clock skew (the client's clock and the "
 		    "broker's differ by more than the allowed %d s, krb5.conf "
 		    "clockskew: synchronize both with NTP)", ng->skew);
+	else if (server[0] != '\0' && ng->principal[0] != '\0' &&
+	    strcmp(server, ng->principal) != 0)
+		snprintf(reason, len, "ticket for another service (the ticket is for "
+		    "%.150s; this broker is %.150s: the client used another name, or "
+		    "the SPN is on another account)", server, ng->principal);
 	else if ((krb5_error_code)minor == KRB5_KT_KVNONOTFOUND ||
 	    strstr(text, "kvno") != NULL)
 		snprintf(reason, len, "unknown key version (%.150s: the keytab lacks the "
