@@ -53,6 +53,12 @@ run() {
 	# Files of secrets must be the owner's only (the main file, tenant
 	# files, file: targets); a case lists the exceptions in world-readable.
 	find "$rundir" -type f -exec chmod 600 {} +
+	# A case that needs an absolute path of its own (state_directory)
+	# writes @DIR@ in its main file.
+	[ -d "$rundir/state" ] && chmod 700 "$rundir/state"
+	if grep -q '@DIR@' "$rundir/samlbroker.conf"; then
+		expand "$rundir" "$1/samlbroker.conf" >"$rundir/samlbroker.conf" || exit 1
+	fi
 	if [ -f "$rundir/world-readable" ]; then
 		while read -r f; do chmod 644 "$rundir/$f"; done <"$rundir/world-readable"
 	fi
@@ -106,7 +112,7 @@ if selected options; then
 	done
 	grep -qxF "option user = (none) (default none; takes effect on restart)" "$tmp/out" ||
 	    { echo "FAIL options: no line for user"; fail=1; }
-	[ "$(grep -c '^option ' "$tmp/out")" -eq 28 ] || { echo "FAIL options: not 28 options"; fail=1; }
+	[ "$(grep -c '^option ' "$tmp/out")" -eq 32 ] || { echo "FAIL options: not 32 options"; fail=1; }
 fi
 
 for dir in "$data"/ok/*/; do

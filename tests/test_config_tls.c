@@ -204,8 +204,12 @@ test_parsers(void **state)
 	assert_int_equal(https_auth_parse("certificate", &m, &bad), 0);
 	assert_int_equal(m, HTTPS_AUTH_CERTIFICATE);
 	assert_int_equal(https_auth_parse(" certificate, certificate ", &m, &bad), 0);
-	assert_int_equal(https_auth_parse("certificate negotiate", &m, &bad), -1);
-	assert_string_equal(bad, "negotiate");
+	assert_int_equal(https_auth_parse("certificate negotiate", &m, &bad), 0);
+	assert_int_equal(m, HTTPS_AUTH_CERTIFICATE | HTTPS_AUTH_NEGOTIATE);
+	assert_int_equal(https_auth_parse("negotiate", &m, &bad), 0);
+	assert_int_equal(m, HTTPS_AUTH_NEGOTIATE);
+	assert_int_equal(https_auth_parse("certificate Negotiate", &m, &bad), -1);
+	assert_string_equal(bad, "Negotiate");
 	assert_int_equal(https_auth_parse(" , ", &m, &bad), -1);
 	assert_string_equal(bad, "");
 }
@@ -252,11 +256,12 @@ test_refused(void **state)
 	(void)state;
 	refused(LISTEN FILES CLIENTS, "[broker] listen: an https: listener needs an "
 	    "authentication method: set https_auth = certificate (with "
-	    "tls_client_ca and tls_client_identity)");
-	refused(LISTEN FILES CLIENTS "https_auth = negotiate\n", "[broker] https_auth: "
-	    "unknown method 'negotiate' (known: certificate)");
+	    "tls_client_ca and tls_client_identity) or negotiate (with krb5_keytab, "
+	    "krb5_realms and state_directory)");
+	refused(LISTEN FILES CLIENTS "https_auth = kerberos\n", "[broker] https_auth: "
+	    "unknown method 'kerberos' (known: negotiate, certificate)");
 	refused(LISTEN FILES CLIENTS "https_auth = ,\n", "[broker] https_auth: "
-	    "unknown method '' (known: certificate)");
+	    "unknown method '' (known: negotiate, certificate)");
 	refused(LISTEN AUTH CLIENTS "tls_key = server.key\n", "[broker] "
 	    "tls_certificate: must be set");
 	refused(LISTEN AUTH CLIENTS "tls_certificate = server.pem\n", "[broker] "
