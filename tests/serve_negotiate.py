@@ -185,6 +185,30 @@ st, h, j = curl(dict(os.environ), user_path("alice@acme.example"), negotiate=Fal
 check(st == 401 and h.get("www-authenticate") == ["Negotiate"] and j["error"] == "unauthorized",
       "no Authorization: 401 with WWW-Authenticate: Negotiate", repr((st, h, j)))
 
+# A large token (Active Directory puts the groups in the ticket): up to
+# 64 KiB more head on this listener; tcp: keeps its limit.
+def big_request(port, tls):
+    import http.client
+    import ssl
+    if tls:
+        ctx = ssl.create_default_context(cafile=CA)
+        c = http.client.HTTPSConnection("localhost", port, context=ctx, timeout=60)
+    else:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.request("GET", user_path("alice@acme.example"), headers={
+        "X-Samlbroker-Request": "true", "Authorization": "Negotiate " + "A" * 60000})
+    r = c.getresponse()
+    r.read()
+    c.close()
+    return r.status
+
+
+n = refusals()
+check(big_request(PORT, True) == 401, "a 60 KB Negotiate header on https: reaches the negotiator")
+check(refused_with(r"invalid token \(", "invalid token", n),
+      "... which says invalid token", log()[-2000:])
+check(big_request(s.tcp_port, False) == 431, "the same header on tcp: 431 (its limit holds)")
+
 # The same token twice: the replay cache refuses the second.
 tok = kdcmod.negotiate_token(alice)
 n = refusals()
