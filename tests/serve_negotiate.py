@@ -263,6 +263,20 @@ else:
     print("# clock skew case skipped: no libfaketime (Debian: faketime)")
 
 
+# A negotiator that dies is started again; the front takes the new one.
+os.kill(neg_pid, signal.SIGKILL)
+m = logged(r"event=negotiator_exited signal=9", "the negotiator's death logged")
+check(m, "the master logs the negotiator's death", log()[-2000:])
+try:
+    m = s.wait_for(lambda: [p for p in re.findall(r"event=negotiator_started pid=(\d+)", log())
+                            if int(p) != neg_pid], "a new negotiator")
+except SystemExit:
+    print(redact(log()[-3000:]))
+    raise
+st, h, j = curl(alice, user_path("alice@acme.example"))
+check(st == 200, "after a restart alice is served again (pid %s)" % m[-1], repr((st, j)))
+
+
 def reload():
     before_n = log().count("event=negotiator_ready")
     s.broker.send_signal(signal.SIGHUP)

@@ -1139,6 +1139,8 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct master	*m = arg;
 	double		 now = mono();
 
+	if (m->neg_restart_at > 0 && now >= m->neg_restart_at)
+		negotiator_start(m);
 	for (size_t i = 0; i < m->n_signers; i++) {
 		struct msigner *s = m->signers[i];
 
