@@ -72,6 +72,9 @@ if have_faketime:
     os.environ["SAMLBROKER_TEST_NEGOTIATOR_PRELOAD"] = FAKETIME_LIB
     os.environ["FAKETIME_TIMESTAMP_FILE"] = FAKE
     os.environ["FAKETIME_NO_CACHE"] = "1"
+    if os.environ.get("ASAN_OPTIONS") is not None:
+        # A sanitizer build: libfaketime is preloaded before libasan.
+        os.environ["ASAN_OPTIONS"] += ":verify_asan_link_order=0"
 s = Setup(before_broker=before, test_build=True)
 CA = os.path.join(STATE["pki"], "ca.pem")
 

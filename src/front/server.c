@@ -333,10 +333,6 @@ server_generation_take(struct server *srv, struct broker_config *conf, char *err
 	}
 	if (tls != NULL) {
 		server_tls_free(srv->tls);
-	server_negotiate_free(srv->negotiate);
-	srv->negotiate = NULL;
-	free(srv->krb5_realms);
-	srv->krb5_realms = NULL;
 		srv->tls = tls;
 		log_info("event=tls_reloaded");
 	}
@@ -433,6 +429,10 @@ server_teardown(struct server *srv)
 	server_listeners_free(srv);
 	server_tls_free(srv->tls);
 	srv->tls = NULL;
+	server_negotiate_free(srv->negotiate);	/* its callers are gone */
+	srv->negotiate = NULL;
+	free(srv->krb5_realms);
+	srv->krb5_realms = NULL;
 	if (srv->base)
 		event_base_free(srv->base);
 	free(srv->config_path);
