@@ -188,6 +188,10 @@ st, h, j = curl(dict(os.environ), user_path("alice@acme.example"), negotiate=Fal
 check(st == 401 and h.get("www-authenticate") == ["Negotiate"] and j["error"] == "unauthorized",
       "no Authorization: 401 with WWW-Authenticate: Negotiate", repr((st, h, j)))
 
+r = raw(kdcmod.negotiate_token(alice, mech="krb5"))
+check(r["status"] == 200, "a raw Kerberos token (RFC 4121, not SPNEGO) is accepted too",
+      repr(r)[:300])
+
 # A large token (Active Directory puts the groups in the ticket): up to
 # 64 KiB more head on this listener; tcp: keeps its limit.
 def big_request(port, tls):

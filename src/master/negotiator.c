@@ -274,6 +274,11 @@ accept_one(struct negotiator *ng, const unsigned char *tok, size_t len,
 	} else if (GSS_ERROR(major)) {
 		refusal(ng, major, minor, r->reason, sizeof(r->reason));
 		(void)gss_release_buffer(&min, out);
+	} else if (mech == GSS_C_NO_OID || mech->length != sizeof(oid_krb5) - 2 ||
+	    memcmp(mech->elements, oid_krb5 + 2, mech->length) != 0) {
+		snprintf(r->reason, sizeof(r->reason), "invalid token (a mechanism "
+		    "other than Kerberos)");
+		(void)gss_release_buffer(&min, out);
 	} else if (gss_display_name(&min, src, &name, NULL) != GSS_S_COMPLETE ||
 	    name.length == 0 || name.length > NEG_PRINCIPAL_MAX) {
 		snprintf(r->reason, sizeof(r->reason), "invalid token (no client name)");
@@ -298,7 +303,9 @@ negotiator_setup(struct negotiator *ng, int fd, char *why, size_t whylen)
 	size_t			 len = 0;
 	const char		*bad;
 	gss_OID_desc		 krb5 = { 9, (void *)(uintptr_t)"\x2a\x86\x48\x86\xf7\x12\x01\x02\x02" };
-	gss_OID_set_desc	 mechs = { 1, &krb5 };
+	gss_OID_desc		 both[2] = { { 9, (void *)(uintptr_t)"\x2a\x86\x48\x86\xf7\x12\x01\x02\x02" },
+				    { 6, (void *)(uintptr_t)"\x2b\x06\x01\x05\x05\x02" } };
+	gss_OID_set_desc	 mechs = { 1, &krb5 }, acquire = { 2, both };
 	gss_name_t		 name = GSS_C_NO_NAME;
 	OM_uint32		 major, minor;
 	profile_t		 prof = NULL;
@@ -355,7 +362,9 @@ negotiator_setup(struct negotiator *ng, int fd, char *why, size_t whylen)
 			goto done;
 		}
 	}
-	major = gss_acquire_cred(&minor, name, GSS_C_INDEFINITE, GSS_C_NO_OID_SET,
+	/* Kerberos and SPNEGO only: no IAKERB (which would reach a KDC for
+	 * the client), no other mechanism. */
+	major = gss_acquire_cred(&minor, name, GSS_C_INDEFINITE, &acquire,
 	    GSS_C_ACCEPT, &ng->cred, NULL, NULL);
 	if (GSS_ERROR(major)) {
 		minor_text(minor, err, sizeof(err));
