@@ -127,11 +127,20 @@ for dir in "$data"/ok/*/; do
 	no_secrets "$name"
 done
 
+# A build without GSS-API refuses negotiate, whatever else is wrong.
+gssapi=yes
+grep -q '^#define HAVE_GSSAPI 1' "$top_builddir/config.h" 2>/dev/null || gssapi=no
 for dir in "$data"/invalid/*/; do
 	dir=${dir%/}; name=invalid/${dir##*/}
 	selected "$name" || continue
 	run "$dir"
 	[ "$rc" -eq 1 ] || { echo "FAIL $name: exit status $rc, not 1"; fail=1; }
+	case "$gssapi:${dir##*/}" in
+	no:negotiate-*)
+		printf '%s\n' "$rundir/samlbroker.conf: [broker] https_auth: negotiate: this samlbroker was built without GSS-API (configure --with-gssapi; Debian: libkrb5-dev)" >"$tmp/exp"
+		same "$name" stderr "$tmp/exp" "$tmp/err"
+		continue ;;
+	esac
 	expand "$rundir" "$dir/expected" >"$tmp/exp"
 	same "$name" stderr "$tmp/exp" "$tmp/err"
 	[ -s "$tmp/out" ] && { echo "FAIL $name: unexpected stdout"; fail=1; }
