@@ -182,6 +182,44 @@ teardown(void **state)
 #define CLIENTS	"tls_client_ca = ca.pem\ntls_client_identity = san-upn\n"
 #define AUTH	"https_auth = certificate\n"
 
+/* state_directory, set with or without negotiate: absolute, a directory
+ * of ours, not group or world writable; and krb5_realm_allowed. */
+static void
+test_state_directory(void **state)
+{
+	struct diag		 d;
+	struct broker_config	*c;
+	char			 path[PATH_MAX + 32], line[PATH_MAX + 64];
+
+	(void)state;
+	refused("state_directory = state\n", "[broker] state_directory: must be an "
+	    "absolute path");
+	snprintf(path, sizeof(path), "%s/state", dir);
+	snprintf(line, sizeof(line), "state_directory = %s\n", path);
+	refused(line, "state: No such file or directory");
+	write_file("state", "", 0600);
+	refused(line, "state is not a directory");
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(chmod(path, 0770), 0);
+	refused(line, "state must not be group or world writable (mode 0770)");
+	assert_int_equal(chmod(path, 0700), 0);
+	c = load_main(line, &d);
+	assert_non_null(c);
+	assert_string_equal(c->state_directory, path);
+	diag_clear(&d);
+	config_free(c);
+	assert_int_equal(rmdir(path), 0);
+
+	assert_true(krb5_realm_allowed("ACME.EXAMPLE OTHER.EXAMPLE", "OTHER.EXAMPLE"));
+	assert_true(krb5_realm_allowed("ACME.EXAMPLE,OTHER.EXAMPLE", "ACME.EXAMPLE"));
+	assert_false(krb5_realm_allowed("ACME.EXAMPLE", "acme.example"));
+	assert_false(krb5_realm_allowed("ACME.EXAMPLE", "ACME.EXAMPL"));
+	assert_false(krb5_realm_allowed("ACME.EXAMPLE", "EXAMPLE"));
+	assert_false(krb5_realm_allowed("ACME.EXAMPLE", ""));
+	assert_false(krb5_realm_allowed(NULL, "ACME.EXAMPLE"));
+}
+
 static void
 test_parsers(void **state)
 {
@@ -305,6 +343,7 @@ main(void)
 		cmocka_unit_test(test_parsers),
 		cmocka_unit_test_setup_teardown(test_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_directory, setup, teardown),
 	};
 
 	cert = fixture("cert.pem.b64");

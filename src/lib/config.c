@@ -220,6 +220,7 @@ config_load_from(struct config_source *src, const char *path, struct diag *d,
 		l.flags |= CONFIG_ALLOW_INSECURE;
 	config_permissions_check(&l, NULL, NULL, path, &st, true);
 	config_ca_load(&l, c);
+	config_state_directory_check(&l, c);
 	config_tls_load(&l, c);
 	if (tenants_dir_misspelt(s)) {
 		/* Loading the default directory instead would report problems

@@ -173,6 +173,9 @@ void	 config_ca_load(struct load *l, struct broker_config *c);
 /* config_tls.c */
 /* Checks the https: options and reads their files (with an https: listener). */
 void	 config_tls_load(struct load *l, struct broker_config *c);
+/* Checks state_directory when it is set (absolute, a directory of the
+ * broker's user, not group or world writable). */
+void	 config_state_directory_check(struct load *l, struct broker_config *c);
 void	 config_tls_free(struct broker_config *c);
 
 /* config_secret.c */

@@ -233,6 +233,46 @@ keytab_file_read(const char *path, bool follow, char **ret, size_t *ret_len,
 }
 
 /*
+ * state_directory, whenever set: absolute, an existing directory of the
+ * broker's user, not group or world writable (checked where the files
+ * are: not in a load from a snapshot).
+ */
+void
+config_state_directory_check(struct load *l, struct broker_config *c)
+{
+	struct stat	 sd;
+	uid_t		 owner;
+	char		*shown;
+
+	if (c->state_directory == NULL)
+		return;
+	if (c->state_directory[0] != '/') {
+		diag_error(l->d, l->file, "broker", "state_directory", "must be an "
+		    "absolute path");
+		return;
+	}
+	if (l->src->mode == SOURCE_REPLAY)
+		return;
+	owner = l->src->owner_set ? l->src->owner_uid : geteuid();
+	shown = config_printable_dup(c->state_directory);
+	if (stat(c->state_directory, &sd) == -1)
+		diag_error(l->d, l->file, "broker", "state_directory",
+		    "%s: %s", shown, strerror(errno));
+	else if (!S_ISDIR(sd.st_mode))
+		diag_error(l->d, l->file, "broker", "state_directory",
+		    "%s is not a directory", shown);
+	else if (sd.st_uid != owner)
+		diag_error(l->d, l->file, "broker", "state_directory",
+		    "%s must be owned by the broker's user (uid %u), not "
+		    "uid %u", shown, (unsigned)owner, (unsigned)sd.st_uid);
+	else if ((sd.st_mode & 022) != 0)
+		diag_error(l->d, l->file, "broker", "state_directory",
+		    "%s must not be group or world writable (mode %04o)",
+		    shown, (unsigned)(sd.st_mode & 07777));
+	free(shown);
+}
+
+/*
  * https_auth = negotiate: the keytab (a secret, read for the snapshot's
  * key part only: the front's load skips it), the realms and the state
  * directory, all required.
@@ -266,30 +306,6 @@ negotiate_load(struct load *l, struct broker_config *c)
 		diag_error(l->d, l->file, "broker", "state_directory", "must be set: "
 		    "https_auth = negotiate keeps its replay cache there (such as "
 		    "/var/lib/samlbroker)");
-	else if (c->state_directory[0] != '/')
-		diag_error(l->d, l->file, "broker", "state_directory", "must be an "
-		    "absolute path");
-	else if (l->src->mode != SOURCE_REPLAY) {
-		struct stat	 sd;
-		uid_t		 owner = l->src->owner_set ? l->src->owner_uid : geteuid();
-
-		shown = config_printable_dup(c->state_directory);
-		if (stat(c->state_directory, &sd) == -1)
-			diag_error(l->d, l->file, "broker", "state_directory",
-			    "%s: %s", shown, strerror(errno));
-		else if (!S_ISDIR(sd.st_mode))
-			diag_error(l->d, l->file, "broker", "state_directory",
-			    "%s is not a directory", shown);
-		else if (sd.st_uid != owner)
-			diag_error(l->d, l->file, "broker", "state_directory",
-			    "%s must be owned by the broker's user (uid %u), not "
-			    "uid %u", shown, (unsigned)owner, (unsigned)sd.st_uid);
-		else if ((sd.st_mode & 022) != 0)
-			diag_error(l->d, l->file, "broker", "state_directory",
-			    "%s must not be group or world writable (mode %04o)",
-			    shown, (unsigned)(sd.st_mode & 07777));
-		free(shown);
-	}
 	if (c->krb5_keytab == NULL)
 		return;
 	/* The keytab is binary and only the negotiator's: read here, never
