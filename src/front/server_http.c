@@ -563,15 +563,6 @@ server_http_route(const char *target, enum endpoint *ret_ep, char **ret_tenant,
 }
 
 /*
- * Web pages stop here.  A request with Origin comes from a browser (or is
- * relayed for one), on any listener.  Over TCP, a page cannot add the
- * guard header without a CORS preflight, which is never granted; but a
- * page served by a name the attacker rebinds to 127.0.0.1 (DNS rebinding)
- * is same-origin and needs no preflight, so its Host must also be this
- * listener's own address or localhost, with the port.  A missing Host is
- * refused too.  On refusal the answer is sent here.
- */
-/*
  * Negotiate (RFC 4559): 401 with WWW-Authenticate: Negotiate; reason (a
  * refusal of the negotiator's or of ours) is logged first.
  */
@@ -662,6 +653,15 @@ negotiate_begin(struct request *r)
 	return true;
 }
 
+/*
+ * Web pages stop here.  A request with Origin comes from a browser (or is
+ * relayed for one), on any listener.  Over TCP, a page cannot add the
+ * guard header without a CORS preflight, which is never granted; but a
+ * page served by a name the attacker rebinds to 127.0.0.1 (DNS rebinding)
+ * is same-origin and needs no preflight, so its Host must also be this
+ * listener's own address or localhost, with the port.  A missing Host is
+ * refused too.  On refusal the answer is sent here.
+ */
 static bool
 front_allows(struct request *r)
 {
