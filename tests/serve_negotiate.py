@@ -160,6 +160,45 @@ with open("/proc/%d/cmdline" % neg_pid, "rb") as f:
 check(title == "samlbroker: negotiator", "its title is samlbroker: negotiator", title)
 logged(r"event=negotiator_ready", "negotiator ready")
 
+
+def keytab_keys(path):
+    """The key bytes of every entry of an MIT keytab (format 0x502)."""
+    import struct
+    with open(path, "rb") as f:
+        data = f.read()
+    keys, off = [], 2
+    while off + 4 <= len(data):
+        size = struct.unpack(">i", data[off:off + 4])[0]
+        off += 4
+        if size <= 0:
+            off += -size
+            continue
+        e = data[off:off + size]
+        off += size
+        n = struct.unpack(">H", e[:2])[0]
+        p = 2
+        for _ in range(n + 1):  # the realm, then the components
+            p += 2 + struct.unpack(">H", e[p:p + 2])[0]
+        p += 4 + 4 + 1 + 2  # name type, timestamp, kvno, enctype
+        klen = struct.unpack(">H", e[p:p + 2])[0]
+        keys.append(e[p + 2:p + 2 + klen])
+    return keys
+
+
+# The keytab's keys are in the negotiator's memory and not in the front's
+# (root reads /proc/PID/mem of either; tests/memscan.py's scan).
+if os.geteuid() == 0:
+    import memscan
+    needles = {"keytab key": keytab_keys(STATE["keytab"])}
+    check(len(needles["keytab key"]) >= 1 and all(len(k) >= 16 for k in needles["keytab key"]),
+          "the keytab's keys are read for the scan")
+    found, _ = memscan.scan(neg_pid, needles, 1 << 33)
+    check(found == {"keytab key"}, "the negotiator holds the keytab's key (the scan works)")
+    found, _ = memscan.scan(s.front_pid(), needles, 1 << 33)
+    check(found == set(), "the front's memory holds no key of the keytab")
+else:
+    print("# memory scan skipped: reading /proc/PID/mem of the broker's processes needs root")
+
 # alice: her own token, with mutual authentication; the log names her.
 st, h, j = curl(alice, user_path("alice@acme.example"))
 check(st == 200 and j and "access_token" in j, "alice gets alice's token with curl --negotiate",
