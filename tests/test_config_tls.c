@@ -18,6 +18,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,15 +190,20 @@ test_state_directory(void **state)
 {
 	struct diag		 d;
 	struct broker_config	*c;
-	char			 path[PATH_MAX + 32], line[PATH_MAX + 64];
+	char			 top[] = "/tmp/test_state_dir.XXXXXX";
+	char			 path[PATH_MAX], line[PATH_MAX + 64];
+	int			 fd;
 
 	(void)state;
 	refused("state_directory = state\n", "[broker] state_directory: must be an "
 	    "absolute path");
-	snprintf(path, sizeof(path), "%s/state", dir);
+	/* A directory of its own (the fixture's helpers are not needed). */
+	assert_non_null(mkdtemp(top));
+	snprintf(path, sizeof(path), "%s/state", top);
 	snprintf(line, sizeof(line), "state_directory = %s\n", path);
 	refused(line, "state: No such file or directory");
-	write_file("state", "", 0600);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) != -1);
+	close(fd);
 	refused(line, "state is not a directory");
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(mkdir(path, 0700), 0);
@@ -210,6 +216,7 @@ test_state_directory(void **state)
 	diag_clear(&d);
 	config_free(c);
 	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(rmdir(top), 0);
 
 	assert_true(krb5_realm_allowed("ACME.EXAMPLE OTHER.EXAMPLE", "OTHER.EXAMPLE"));
 	assert_true(krb5_realm_allowed("ACME.EXAMPLE,OTHER.EXAMPLE", "ACME.EXAMPLE"));
