@@ -79,6 +79,9 @@ test_clock(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + offset;
 }
 
+static const char *const negotiator_env[] = { "FAKETIME", "FAKETIME_TIMESTAMP_FILE",
+    "FAKETIME_NO_CACHE", "FAKETIME_DONT_RESET", "FAKETIME_DONT_FAKE_MONOTONIC", NULL };
+
 int
 main(int argc, char **argv)
 {
@@ -105,6 +108,9 @@ main(int argc, char **argv)
 	}
 	master_front_program = "samlbroker-front-testclock";
 	master_front_env = test_env;
+	/* libfaketime for the negotiator alone (serve_negotiate.py's skew). */
+	master_negotiator_preload = getenv("SAMLBROKER_TEST_NEGOTIATOR_PRELOAD");
+	master_negotiator_env = negotiator_env;
 	master_front_env_all = off != NULL && strcmp(off, "1") == 0;
 	signer_start_hook = slow_start;
 	return samlbroker_main(argc, argv);

@@ -167,9 +167,10 @@ login_counted(void *arg)
 	lookups++;
 	return arg;
 }
-#define LOGIN(name)	login_counted, (void *)(name), NULL
-#define NO_LOGIN	NULL, NULL, NULL
-#define CERT(id)	NULL, NULL, (id)
+#define LOGIN(name)	login_counted, (void *)(name), NULL, NULL
+#define NO_LOGIN	NULL, NULL, NULL, NULL
+#define CERT(id)	NULL, NULL, (id), NULL
+#define KRB5(p)		NULL, NULL, NULL, (p)
 
 static const unsigned	 g_agents[] = { 100, 4000 };
 static const unsigned	 g_none[] = { 100 };
@@ -585,7 +586,90 @@ test_cert_principals(void **state)
 	    "cert-domain: needs a domain such as example.com");
 	main_refused("[access:acme]\ngateways = certificate:alice\n",
 	    "each entry must be user:NAME, user:UID, group:NAME, group:GID, tcp, "
-	    "cert:IDENTITY or cert-domain:DOMAIN");
+	    "cert:IDENTITY, cert-domain:DOMAIN, krb5:NAME@REALM or realm:REALM");
+}
+
+/* Kerberos callers (Negotiate): one principal, exact; a whole realm, for
+ * single-component names only; %u the name without the realm; a map keyed
+ * by the whole principal. */
+static void
+test_krb5_principals(void **state)
+{
+	struct diag		 d;
+	struct broker_config	*c;
+	const struct tenant	*acme, *globex;
+	const char		*rule;
+	char			**lines;
+	size_t			  n;
+	/* is_unix, is_admin, uid, gids, n_gids, login, arg, cert, krb5 */
+	struct caller		 alice = { false, false, 0, NULL, 0, KRB5("alice@ACME.EXAMPLE") };
+	struct caller		 bob = { false, false, 0, NULL, 0, KRB5("bob@ACME.EXAMPLE") };
+	struct caller		 admin = { false, false, 0, NULL, 0, KRB5("alice/admin@ACME.EXAMPLE") };
+	struct caller		 svc = { false, false, 0, NULL, 0, KRB5("HTTP/x@ACME.EXAMPLE") };
+	struct caller		 other = { false, false, 0, NULL, 0, KRB5("alice@OTHER.EXAMPLE") };
+	struct caller		 upper = { false, false, 0, NULL, 0, KRB5("Alice@ACME.EXAMPLE") };
+	struct caller		 carol = { false, false, 0, NULL, 0, KRB5("carol@GLOBEX.EXAMPLE") };
+	struct caller		 certal = { false, false, 0, NULL, 0, CERT("alice@acme.example") };
+
+	(void)state;
+	write_file("krb.map", "carol@GLOBEX.EXAMPLE carol.smith@globex.example\n", 0600);
+	c = load_main("[access:acme]\nagents = realm:ACME.EXAMPLE\n"
+	    "agent_address = %u@acme.example\n"
+	    "service.ewt = krb5:alice@ACME.EXAMPLE\n"
+	    "[access:globex]\nagents = krb5:carol@GLOBEX.EXAMPLE\n"
+	    "agent_map = krb.map\n", &d);
+	if (c == NULL)
+		fail_msg("%s", d.n_lines > 0 ? d.lines[0] : "load failed");
+	diag_clear(&d);
+	acme = config_tenant_find(c, "acme");
+	globex = config_tenant_find(c, "globex");
+	/* realm: each its own address, %u the name without the realm */
+	assert_int_equal(access_decide(acme, &alice, ACCESS_USER_TOKEN,
+	    "alice@acme.example", &rule), ACCESS_ALLOW);
+	assert_int_equal(access_decide(acme, &alice, ACCESS_USER_TOKEN,
+	    "bob@acme.example", &rule), ACCESS_DENY);
+	assert_string_equal(rule, "agents may obtain only their own address");
+	assert_int_equal(access_decide(acme, &bob, ACCESS_USER_TOKEN,
+	    "bob@acme.example", NULL), ACCESS_ALLOW);
+	/* names of two components never match realm:; another realm is a
+	 * stranger; a certificate with the same name is not the principal */
+	assert_int_equal(access_decide(acme, &admin, ACCESS_USER_TOKEN,
+	    "alice/admin@acme.example", NULL), ACCESS_HIDDEN);
+	assert_int_equal(access_decide(acme, &svc, ACCESS_USER_TOKEN,
+	    "http/x@acme.example", NULL), ACCESS_HIDDEN);
+	assert_int_equal(access_decide(acme, &other, ACCESS_USER_TOKEN,
+	    "alice@acme.example", NULL), ACCESS_HIDDEN);
+	assert_int_equal(access_decide(acme, &certal, ACCESS_USER_TOKEN,
+	    "alice@acme.example", NULL), ACCESS_HIDDEN);
+	/* a name with capitals is refused its %u address, not folded */
+	assert_int_equal(access_decide(acme, &upper, ACCESS_USER_TOKEN,
+	    "alice@acme.example", &rule), ACCESS_DENY);
+	/* krb5: is exact */
+	assert_int_equal(access_decide(acme, &alice, ACCESS_SERVICE_TOKEN, "ewt",
+	    NULL), ACCESS_ALLOW);
+	assert_int_equal(access_decide(acme, &bob, ACCESS_SERVICE_TOKEN, "ewt",
+	    NULL), ACCESS_DENY);
+	assert_int_equal(access_decide(acme, &upper, ACCESS_SERVICE_TOKEN, "ewt",
+	    NULL), ACCESS_DENY);
+	/* a map keyed by the whole principal */
+	assert_int_equal(access_decide(globex, &carol, ACCESS_USER_TOKEN,
+	    "carol.smith@globex.example", NULL), ACCESS_ALLOW);
+	assert_int_equal(access_decide(globex, &carol, ACCESS_USER_TOKEN,
+	    "carol@globex.example", NULL), ACCESS_DENY);
+	n = access_describe(acme, &lines);
+	assert_true(n >= 2);
+	assert_string_equal(lines[0], "acme: agents realm:ACME.EXAMPLE -> own "
+	    "address %u@acme.example");
+	assert_string_equal(lines[1], "acme: service ewt <- krb5:alice@ACME.EXAMPLE");
+	for (size_t i = 0; i < n; i++)
+		free(lines[i]);
+	free(lines);
+	config_free(c);
+
+	main_refused("[access:acme]\nagents = krb5:alice\n", "krb5: needs a whole "
+	    "principal (krb5:alice@ACME.EXAMPLE)");
+	main_refused("[access:acme]\nagents = realm:alice@ACME.EXAMPLE\n",
+	    "realm: needs a realm (realm:ACME.EXAMPLE)");
 }
 
 /* Every option of the table is in the manual and in the example file. */
@@ -834,6 +918,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rules_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_principal_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cert_principals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_krb5_principals, setup, teardown),
 		cmocka_unit_test(test_option_table_documented),
 		cmocka_unit_test_setup_teardown(test_option_table_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_private_keys, setup, teardown),

@@ -18,6 +18,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,6 +144,50 @@ teardown(void **state)
 #define CLIENTS	"tls_client_ca = ca.pem\ntls_client_identity = san-upn\n"
 #define AUTH	"https_auth = certificate\n"
 
+/* state_directory, set with or without negotiate: absolute, a directory
+ * of ours, not group or world writable; and krb5_realm_allowed. */
+static void
+test_state_directory(void **state)
+{
+	struct diag		 d;
+	struct broker_config	*c;
+	char			 top[] = "/tmp/test_state_dir.XXXXXX";
+	char			 path[PATH_MAX], line[PATH_MAX + 64];
+	int			 fd;
+
+	(void)state;
+	refused("state_directory = state\n", "[broker] state_directory: must be an "
+	    "absolute path");
+	/* A directory of its own (the fixture's helpers are not needed). */
+	assert_non_null(mkdtemp(top));
+	snprintf(path, sizeof(path), "%s/state", top);
+	snprintf(line, sizeof(line), "state_directory = %s\n", path);
+	refused(line, "state: No such file or directory");
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) != -1);
+	close(fd);
+	refused(line, "state is not a directory");
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(chmod(path, 0770), 0);
+	refused(line, "state must not be group or world writable (mode 0770)");
+	assert_int_equal(chmod(path, 0700), 0);
+	c = load_main(line, &d);
+	assert_non_null(c);
+	assert_string_equal(c->state_directory, path);
+	diag_clear(&d);
+	config_free(c);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(rmdir(top), 0);
+
+	assert_true(krb5_realm_allowed("ACME.EXAMPLE OTHER.EXAMPLE", "OTHER.EXAMPLE"));
+	assert_true(krb5_realm_allowed("ACME.EXAMPLE,OTHER.EXAMPLE", "ACME.EXAMPLE"));
+	assert_false(krb5_realm_allowed("ACME.EXAMPLE", "acme.example"));
+	assert_false(krb5_realm_allowed("ACME.EXAMPLE", "ACME.EXAMPL"));
+	assert_false(krb5_realm_allowed("ACME.EXAMPLE", "EXAMPLE"));
+	assert_false(krb5_realm_allowed("ACME.EXAMPLE", ""));
+	assert_false(krb5_realm_allowed(NULL, "ACME.EXAMPLE"));
+}
+
 static void
 test_parsers(void **state)
 {
@@ -165,8 +210,12 @@ test_parsers(void **state)
 	assert_int_equal(https_auth_parse("certificate", &m, &bad), 0);
 	assert_int_equal(m, HTTPS_AUTH_CERTIFICATE);
 	assert_int_equal(https_auth_parse(" certificate, certificate ", &m, &bad), 0);
-	assert_int_equal(https_auth_parse("certificate negotiate", &m, &bad), -1);
-	assert_string_equal(bad, "negotiate");
+	assert_int_equal(https_auth_parse("certificate negotiate", &m, &bad), 0);
+	assert_int_equal(m, HTTPS_AUTH_CERTIFICATE | HTTPS_AUTH_NEGOTIATE);
+	assert_int_equal(https_auth_parse("negotiate", &m, &bad), 0);
+	assert_int_equal(m, HTTPS_AUTH_NEGOTIATE);
+	assert_int_equal(https_auth_parse("certificate Negotiate", &m, &bad), -1);
+	assert_string_equal(bad, "Negotiate");
 	assert_int_equal(https_auth_parse(" , ", &m, &bad), -1);
 	assert_string_equal(bad, "");
 }
@@ -213,11 +262,12 @@ test_refused(void **state)
 	(void)state;
 	refused(LISTEN FILES CLIENTS, "[broker] listen: an https: listener needs an "
 	    "authentication method: set https_auth = certificate (with "
-	    "tls_client_ca and tls_client_identity)");
-	refused(LISTEN FILES CLIENTS "https_auth = negotiate\n", "[broker] https_auth: "
-	    "unknown method 'negotiate' (known: certificate)");
+	    "tls_client_ca and tls_client_identity) or negotiate (with krb5_keytab, "
+	    "krb5_realms and state_directory)");
+	refused(LISTEN FILES CLIENTS "https_auth = kerberos\n", "[broker] https_auth: "
+	    "unknown method 'kerberos' (known: negotiate, certificate)");
 	refused(LISTEN FILES CLIENTS "https_auth = ,\n", "[broker] https_auth: "
-	    "unknown method '' (known: certificate)");
+	    "unknown method '' (known: negotiate, certificate)");
 	refused(LISTEN AUTH CLIENTS "tls_key = server.key\n", "[broker] "
 	    "tls_certificate: must be set");
 	refused(LISTEN AUTH CLIENTS "tls_certificate = server.pem\n", "[broker] "
@@ -261,6 +311,7 @@ main(void)
 		cmocka_unit_test(test_parsers),
 		cmocka_unit_test_setup_teardown(test_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_directory, setup, teardown),
 	};
 
 	cert = fixture_key("vendor-pkcs8", "cert.pem.b64", true);

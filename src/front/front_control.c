@@ -329,6 +329,12 @@ handle(struct front_control *fc, struct mw_msg *m, int fds[MW_MAX_FDS])
 		signer_pool_started(fc->srv->signers, m->generation, (int)m->index,
 		    m->seq, (pid_t)m->pid, fds[0]);
 		return 0;
+	case MW_NEGOTIATOR:
+		want = 1;
+		if (m->n_fds != 1 || m->pid <= 0 || fc->srv->negotiate == NULL)
+			break;
+		server_negotiate_adopt(fc->srv->negotiate, fds[0], (pid_t)m->pid);
+		return 0;
 	case MW_SIGNER_FAILED:
 		if (!fc->started || m->n_fds != 0 || m->index == 0 ||
 		    m->index > MAX_SIGNERS)

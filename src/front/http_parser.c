@@ -162,8 +162,15 @@ parse_header(const char *line, size_t len, struct http_head *h,
 		st->have_host = true;
 		h->host = v;
 		h->host_len = vlen;
-	} else if (token_eq(line, nlen, "origin"))
+	} else if (token_eq(line, nlen, "origin")) {
 		h->has_origin = true;
+	} else if (token_eq(line, nlen, "authorization")) {
+		*why = "more than one Authorization field";
+		if (h->authorization != NULL)
+			return -400;
+		h->authorization = v;
+		h->authorization_len = vlen;
+	}
 	return 0;
 }
 

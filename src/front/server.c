@@ -160,6 +160,11 @@ server_configure(struct server *srv, const struct broker_config *conf)
 	srv->max_connections = conf->max_connections;
 	srv->max_header_size = conf->max_header_size;
 	srv->client_timeout = conf->client_timeout;
+	srv->https_methods = conf->https_auth_methods;
+	free(srv->krb5_realms);
+	srv->krb5_realms = conf->krb5_realms != NULL ? xstrdup(conf->krb5_realms) : NULL;
+	if ((srv->https_methods & HTTPS_AUTH_NEGOTIATE) && srv->negotiate == NULL)
+		srv->negotiate = server_negotiate_new(srv);
 }
 
 static int
@@ -424,6 +429,10 @@ server_teardown(struct server *srv)
 	server_listeners_free(srv);
 	server_tls_free(srv->tls);
 	srv->tls = NULL;
+	server_negotiate_free(srv->negotiate);	/* its callers are gone */
+	srv->negotiate = NULL;
+	free(srv->krb5_realms);
+	srv->krb5_realms = NULL;
 	if (srv->base)
 		event_base_free(srv->base);
 	free(srv->config_path);

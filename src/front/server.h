@@ -64,6 +64,9 @@ struct peer {
 	/* https: the identity the caller authenticated as (canonical), or
 	 * empty: not authenticated. */
 	char		 cert_identity[256];
+	/* https_auth = negotiate: the Kerberos principal NAME@REALM the
+	 * connection authenticated as (of an allowed realm), or empty. */
+	char		 krb5_principal[256];
 };
 
 /* The request-head parser's limits and result (http_parser.c). */
@@ -87,6 +90,8 @@ struct http_head {
 	const char	*host;		/* NULL: no Host field */
 	size_t		 host_len;
 	bool		 has_origin;	/* an Origin field */
+	const char	*authorization;	/* the Authorization value, or NULL */
+	size_t		 authorization_len;
 };
 
 /* One request, from server_conn.c to server_http.c and back. */
@@ -102,6 +107,7 @@ struct http_req {
 	bool				 has_origin;	/* from a web page */
 	bool				 is_head;
 	size_t				 body_len;
+	char				*negotiate;	/* "Negotiate B64": B64 */
 	struct peer			 who;
 	char				 peer[PEER_TEXT_MAX];
 };
@@ -152,6 +158,9 @@ struct server {
 	size_t				 max_header_size;
 	int				 client_timeout;
 	struct server_tls		*tls;	/* https: this generation's context */
+	unsigned			 https_methods;	/* HTTPS_AUTH_* */
+	char				*krb5_realms;	/* allowed client realms */
+	struct server_negotiate		*negotiate;	/* the negotiator's socket */
 	struct http_conn		*conns;	/* open connections */
 	size_t				 n_conns;	/* on token listeners */
 	size_t				 n_admin_conns;	/* on the admin address */
@@ -255,6 +264,27 @@ int	 server_endpoint_status_index(int status);
 /* Writes s as a Prometheus label value, escaped (\\, \" and \n), without
  * the quotes. */
 void	 server_metrics_label(FILE *, const char *s);
+
+/* server_negotiate.c */
+struct neg_wire_reply;
+struct neg_job;
+struct server_negotiate;
+/* A token's answer: r NULL when there is none (why: the negotiator is
+ * gone, late or being replaced); out: the mutual token of r. */
+typedef void (*neg_done_cb)(void *arg, const struct neg_wire_reply *r,
+	    const unsigned char *out, size_t outlen, const char *why);
+struct server_negotiate *server_negotiate_new(struct server *);
+/* The master's negotiator (its socket, non-blocking): replaces the last. */
+void	 server_negotiate_adopt(struct server_negotiate *, int fd, pid_t pid);
+/* Queues a token; NULL when the queue is full. */
+struct neg_job *server_negotiate_start(struct server_negotiate *,
+	    const unsigned char *tok, size_t len, neg_done_cb, void *arg);
+/* Its callback is not called. */
+void	 server_negotiate_cancel(struct neg_job *);
+void	 server_negotiate_free(struct server_negotiate *);
+/* server_conn.c: the connection of req (if still there) is authenticated
+ * as principal (krb5:NAME@REALM): its later requests are too. */
+void	 http_conn_krb5_set(struct http_req *, const char *principal);
 
 /* server_signers.c */
 /* The pool over the master's first generation of ready signers (the pool

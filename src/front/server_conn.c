@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -89,6 +90,17 @@ static void	conn_read_cb(evutil_socket_t, short, void *);
 static void	conn_write_cb(evutil_socket_t, short, void *);
 static void	conn_timeout_cb(evutil_socket_t, short, void *);
 static void	conn_parse(struct http_conn *);
+
+/* A Negotiate token (an Active Directory ticket carries the user's groups)
+ * may make a head this much larger, on https: listeners with negotiate. */
+#define NEGOTIATE_HEAD_EXTRA	(64 * 1024)
+
+static size_t
+head_max(const struct http_conn *c)
+{
+	return c->front->https && (c->srv->https_methods & HTTPS_AUTH_NEGOTIATE) ?
+	    c->srv->max_header_size + NEGOTIATE_HEAD_EXTRA : c->srv->max_header_size;
+}
 
 static const char *
 reason_phrase(int status)
@@ -417,6 +429,24 @@ conn_tls_established(struct http_conn *c)
 	    SSL_get_version(c->ssl));
 }
 
+void
+http_conn_krb5_set(struct http_req *req, const char *principal)
+{
+	struct http_conn	*c = req->conn;
+	size_t			 used;
+
+	snprintf(req->who.krb5_principal, sizeof(req->who.krb5_principal), "%s",
+	    principal);
+	used = strlen(req->peer);
+	snprintf(req->peer + used, sizeof(req->peer) - used, " principal=krb5:%s",
+	    principal);
+	if (c == NULL)
+		return;
+	memcpy(c->who.krb5_principal, req->who.krb5_principal,
+	    sizeof(c->who.krb5_principal));
+	memcpy(c->peer, req->peer, sizeof(c->peer));
+}
+
 /* After an answer is out: close, or go on with the next request. */
 static void
 conn_answered(struct http_conn *c)
@@ -534,7 +564,7 @@ static void
 conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct http_conn	*c = arg;
-	size_t			 cap = c->srv->max_header_size + c->srv->max_body + 1;
+	size_t			 cap = head_max(c) + c->srv->max_body + 1;
 	ssize_t			 n;
 
 	if (c->tls_write_wants_read && c->out != NULL) {
@@ -607,7 +637,7 @@ static void
 conn_parse(struct http_conn *c)
 {
 	struct server		*srv = c->srv;
-	struct http_limits	 lim = { srv->max_header_size, HTTP_MAX_HEADERS,
+	struct http_limits	 lim = { head_max(c), HTTP_MAX_HEADERS,
 				    srv->max_body };
 	struct http_head	 h;
 	struct http_req		*req;
@@ -635,6 +665,16 @@ conn_parse(struct http_conn *c)
 	    http_host_allowed(h.host, h.host_len, (struct sockaddr *)&c->local));
 	req->body_len = h.content_length;
 	req->is_head = strcmp(req->method, "HEAD") == 0;
+	if (c->front->https && (srv->https_methods & HTTPS_AUTH_NEGOTIATE) &&
+	    h.authorization != NULL && h.authorization_len > 10 &&
+	    strncasecmp(h.authorization, "Negotiate ", 10) == 0) {
+		const char	*v = h.authorization + 10;
+		size_t		 vlen = h.authorization_len - 10;
+
+		while (vlen > 0 && *v == ' ')
+			v++, vlen--;
+		req->negotiate = xstrndup(v, vlen);
+	}
 	req->who = c->who;
 	snprintf(req->peer, sizeof(req->peer), "%s", c->peer);
 	c->keep_alive = h.keep_alive;
@@ -661,6 +701,7 @@ http_reply(struct http_req *req, int status, const char *content_type,
 		memcpy(c->who.login, req->who.login, sizeof(c->who.login));
 	}
 	free(req->target);
+	free(req->negotiate);
 	free(req);
 	if (c == NULL)
 		return;	/* the caller hung up */

@@ -23,6 +23,7 @@
 #include <openssl/crypto.h>
 
 #include "server.h"
+#include "negotiate_wire.h"
 
 static json_t	*status_redis(const struct cache_redis *);
 
@@ -39,7 +40,8 @@ struct request {
 	const char		*peer;
 	char			*tenant;
 	char			*subject;
-	char			 headers[192];	/* extra answer headers */
+	char			 headers[1024];	/* extra answer headers */
+	struct neg_job		*neg_wait;	/* waiting for the negotiator */
 	struct waiter		*token_wait;	/* waiting for broker_get_token */
 	struct mint_req		*mint_wait;	/* waiting for broker_mint */
 };
@@ -360,6 +362,8 @@ caller_of(struct request *r, struct caller *c)
 	c->n_gids = who->n_groups;
 	if (r->req->front->https && who->cert_identity[0] != '\0')
 		c->cert_identity = who->cert_identity;
+	else if (r->req->front->https && who->krb5_principal[0] != '\0')
+		c->krb5_principal = who->krb5_principal;
 	if (who->is_unix) {
 		c->login = caller_login;
 		c->login_arg = r;
@@ -469,6 +473,12 @@ server_http_gone(struct http_req *req)
 
 	if (r == NULL)
 		return;
+	if (r->neg_wait != NULL) {
+		server_negotiate_cancel(r->neg_wait);
+		r->neg_wait = NULL;
+		request_finish(r, 499, NULL, NULL, 0, false, "error=client_gone");
+		return;
+	}
 	if (r->token_wait != NULL)
 		broker_token_cancel(r->srv->broker, r->token_wait);
 	else if (r->mint_wait != NULL)
@@ -555,6 +565,97 @@ server_http_route(const char *target, enum endpoint *ret_ep, char **ret_tenant,
 }
 
 /*
+ * Negotiate (RFC 4559): 401 with WWW-Authenticate: Negotiate; reason (a
+ * refusal of the negotiator's or of ours) is logged first.
+ */
+static void
+negotiate_refuse(struct request *r, const char *reason)
+{
+	if (reason != NULL)
+		log_warnx("event=negotiate_refused peer=%s reason=\"%s\"", r->peer,
+		    reason);
+	r->headers[0] = '\0';
+	header_add(r, "WWW-Authenticate", "Negotiate");
+	reply_error(r, 401, "unauthorized", reason == NULL ? "this listener "
+	    "serves only authenticated callers: authenticate with Negotiate "
+	    "(Kerberos)" : "Negotiate authentication failed; the broker's log "
+	    "says why", NULL);
+}
+
+static void	 handle_authenticated(struct request *);
+
+static void
+negotiate_done(void *arg, const struct neg_wire_reply *nr, const unsigned char *out,
+    size_t outlen, const char *why)
+{
+	struct request	*r = arg;
+	const char	*at;
+	char		 reason[NEG_REASON_MAX + 64];
+
+	r->neg_wait = NULL;
+	if (r->req->conn == NULL) {
+		request_finish(r, 499, NULL, NULL, 0, false, "error=client_gone");
+		return;
+	}
+	if (nr == NULL) {
+		log_warnx("event=negotiate_unavailable peer=%s error=\"%s\"", r->peer,
+		    why);
+		reply_error(r, 503, "negotiator_unavailable", "Kerberos "
+		    "authentication is not available right now; try again", NULL);
+		return;
+	}
+	if (nr->status != NEG_WIRE_OK) {
+		negotiate_refuse(r, nr->reason);
+		return;
+	}
+	at = strrchr(nr->principal, '@');
+	if (at == NULL || !krb5_realm_allowed(r->srv->krb5_realms, at + 1)) {
+		snprintf(reason, sizeof(reason), "realm not allowed (%s is not in "
+		    "krb5_realms; principal %s)", at != NULL ? at + 1 : "none",
+		    nr->principal);
+		negotiate_refuse(r, reason);
+		return;
+	}
+	if (outlen > 0) {
+		char	*b64 = base64_encode(out, outlen, 0);
+		size_t	 used = strlen(r->headers);
+
+		snprintf(r->headers + used, sizeof(r->headers) - used,
+		    "WWW-Authenticate: Negotiate %s\r\n", b64);
+		free(b64);
+	}
+	http_conn_krb5_set(r->req, nr->principal);
+	handle_authenticated(r);
+}
+
+/* A request carrying a Negotiate token on a connection not yet
+ * authenticated: true when it went to the negotiator (answered later). */
+static bool
+negotiate_begin(struct request *r)
+{
+	unsigned char	*tok = NULL;
+	size_t		 len = 0;
+
+	if (r->req->negotiate == NULL || !r->req->front->https ||
+	    !(r->srv->https_methods & HTTPS_AUTH_NEGOTIATE) ||
+	    r->who->cert_identity[0] != '\0' || r->who->krb5_principal[0] != '\0')
+		return false;
+	if (base64_decode_lenient(r->req->negotiate, &tok, &len) == -1 || len == 0) {
+		free(tok);
+		negotiate_refuse(r, "invalid token (not base64)");
+		return true;
+	}
+	r->neg_wait = server_negotiate_start(r->srv->negotiate, tok, len,
+	    negotiate_done, r);
+	OPENSSL_cleanse(tok, len);
+	free(tok);
+	if (r->neg_wait == NULL)
+		reply_error(r, 503, "negotiator_busy", "too many Kerberos "
+		    "authentications are waiting; try again", NULL);
+	return true;
+}
+
+/*
  * Web pages stop here.  A request with Origin comes from a browser (or is
  * relayed for one), on any listener.  Over TCP, a page cannot add the
  * guard header without a CORS preflight, which is never granted; but a
@@ -568,7 +669,12 @@ front_allows(struct request *r)
 {
 	const char	*why = NULL;
 
-	if (r->req->front->https && r->who->cert_identity[0] == '\0') {
+	if (r->req->front->https && r->who->cert_identity[0] == '\0' &&
+	    r->who->krb5_principal[0] == '\0') {
+		if (r->srv->https_methods & HTTPS_AUTH_NEGOTIATE) {
+			negotiate_refuse(r, NULL);
+			return false;
+		}
 		/* The listener's methods found no identity (server_tls.c logged
 		 * why): nothing is answered but this. */
 		reply_error(r, 401, "unauthorized", "this listener serves only "
@@ -595,7 +701,6 @@ server_http_handle(struct http_req *req)
 	struct server_front		*front = req->front;
 	struct server			*srv = front->srv;
 	struct request			*r = xcalloc(1, sizeof(*r));
-	const char			*m = req->method;
 
 	r->srv = srv;
 	r->req = req;
@@ -604,6 +709,19 @@ server_http_handle(struct http_req *req)
 	r->started = clock_now();
 	r->who = &req->who;
 	r->peer = req->peer;
+
+	if (negotiate_begin(r))
+		return;
+	handle_authenticated(r);
+}
+
+/* The rest of a request, once its caller is known. */
+static void
+handle_authenticated(struct request *r)
+{
+	struct server	*srv = r->srv;
+	struct http_req	*req = r->req;
+	const char	*m = req->method;
 
 	if (!front_allows(r))
 		return;

@@ -14,9 +14,13 @@
  * listener, which has no identity; gateways and service.* only), or, for
  * callers on https: listeners, cert:IDENTITY (a client certificate's
  * identity, compared in lowercase) or cert-domain:DOMAIN (every
- * certificate identity NAME@DOMAIN).  For a certificate caller %u is the
- * identity's part before the '@' (the whole identity without one), and an
- * agent_map's first column is the whole identity.  A tenant
+ * certificate identity NAME@DOMAIN), krb5:NAME@REALM (a Kerberos
+ * principal, through Negotiate; exact, as Kerberos names are
+ * case-sensitive) or realm:REALM (every principal NAME@REALM whose NAME
+ * has one component: HTTP/x@REALM or alice/admin@REALM never match).  For
+ * a certificate caller %u is the identity's part before the '@' (the whole
+ * identity without one), for a Kerberos caller the principal without its
+ * realm; an agent_map's first column is the whole identity or principal.  A tenant
  * without a section stays open to every caller that can connect.  A caller
  * that matches no principal of a tenant is told the tenant does not exist.
  *
@@ -48,7 +52,9 @@
 enum principal_kind {
 	PRINCIPAL_USER, PRINCIPAL_GROUP, PRINCIPAL_TCP,
 	PRINCIPAL_CERT,		/* text: an identity, canonical */
-	PRINCIPAL_CERT_DOMAIN	/* text: a domain, canonical */
+	PRINCIPAL_CERT_DOMAIN,	/* text: a domain, canonical */
+	PRINCIPAL_KRB5,		/* text: NAME@REALM, exact */
+	PRINCIPAL_REALM		/* text: a realm, exact */
 };
 struct principal {
 	enum principal_kind	 kind;
@@ -116,6 +122,30 @@ principal_parse(struct config_source *src, const char *item, bool tcp_ok,
 	int		 rc;
 
 	memset(p, 0, sizeof(*p));
+	if (strncmp(item, "krb5:", 5) == 0 || strncmp(item, "realm:", 6) == 0) {
+		bool		 realm = item[0] == 'r';
+		const char	*v = item + (realm ? 6 : 5);
+		const char	*at = strrchr(v, '@');
+
+		for (const char *q = v; *q != '\0'; q++)
+			if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f ||
+			    *q == '"' || *q == '\\') {
+				*why = "a Kerberos name is printable ASCII";
+				return -1;
+			}
+		if (realm && (v[0] == '\0' || at != NULL || strlen(v) > 255)) {
+			*why = "realm: needs a realm (realm:ACME.EXAMPLE)";
+			return -1;
+		}
+		if (!realm && (at == NULL || at == v || at[1] == '\0' ||
+		    strlen(v) > 255)) {
+			*why = "krb5: needs a whole principal (krb5:alice@ACME.EXAMPLE)";
+			return -1;
+		}
+		p->kind = realm ? PRINCIPAL_REALM : PRINCIPAL_KRB5;
+		p->text = xstrdup(v);
+		return 0;
+	}
 	if (strncmp(item, "cert:", 5) == 0 || strncmp(item, "cert-domain:", 12) == 0) {
 		bool		 dom = item[4] == '-';
 		const char	*v = item + (dom ? 12 : 5);
@@ -154,7 +184,8 @@ principal_parse(struct config_source *src, const char *item, bool tcp_ok,
 	}
 	if (!is_user && !is_group) {
 		*why = "each entry must be user:NAME, user:UID, group:NAME, "
-		    "group:GID, tcp, cert:IDENTITY or cert-domain:DOMAIN";
+		    "group:GID, tcp, cert:IDENTITY, cert-domain:DOMAIN, "
+		    "krb5:NAME@REALM or realm:REALM";
 		return -1;
 	}
 	if (config_parse_number(who, 0, 4294967294L, &id) == 0) {
@@ -597,6 +628,18 @@ principals_match(const struct principals *ps, const struct caller *c)
 	for (size_t i = 0; i < ps->n; i++) {
 		const struct principal *p = &ps->p[i];
 
+		if (c->krb5_principal != NULL) {
+			const char *at = strrchr(c->krb5_principal, '@');
+
+			if ((p->kind == PRINCIPAL_KRB5 &&
+			    strcmp(p->text, c->krb5_principal) == 0) ||
+			    (p->kind == PRINCIPAL_REALM && at != NULL &&
+			    strcmp(p->text, at + 1) == 0 &&
+			    memchr(c->krb5_principal, '/',
+			    (size_t)(at - c->krb5_principal)) == NULL))
+				return true;
+			continue;
+		}
 		if (c->cert_identity != NULL) {
 			const char *dom = identity_domain(c->cert_identity);
 
@@ -672,7 +715,15 @@ agent_decide(const struct tenant_access *a, const struct caller *c,
 	char		*own = NULL, *local = NULL;
 	bool		 same;
 
-	if (c->cert_identity != NULL) {
+	if (c->krb5_principal != NULL) {
+		/* %u: the principal without its realm; the map's key: the
+		 * whole principal. */
+		const char *at = strrchr(c->krb5_principal, '@');
+
+		local = at != NULL ? xstrndup(c->krb5_principal,
+		    (size_t)(at - c->krb5_principal)) : xstrdup(c->krb5_principal);
+		login = a->agent_address != NULL ? local : c->krb5_principal;
+	} else if (c->cert_identity != NULL) {
 		/* %u: the identity's name without its domain; the map's key:
 		 * the whole identity. */
 		const char *dom = identity_domain(c->cert_identity);

@@ -70,6 +70,13 @@ extern const char *master_front_program;
  * the whole environment (master_front_env_all, test builds only). */
 extern const char *const *master_front_env;
 extern bool master_front_env_all;
+/* Test builds: LD_PRELOAD for the negotiator alone, and names passed to it. */
+extern const char *master_negotiator_preload;
+extern const char *const *master_negotiator_env;
+/* negotiator.c: the hidden `negotiator` command serve's master starts
+ * (https_auth = negotiate), and the keytab check of configuration loads. */
+int	 negotiator_main(int argc, char **argv);
+void	 negotiator_global_init(void);
 /* front_main.c: the front's life (samlbroker-front, started by the
  * master with its channels on fds 3 and 4); an exit status. */
 int	 front_main(int argc, char **argv);

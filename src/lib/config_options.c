@@ -78,7 +78,7 @@ static const struct config_option options[] = {
 	{ "tls_key", COPT_FILE, 0, 0, NULL, F(tls_key), true, false,
 	  "https: the server certificate's private key (PEM, a secret file)" },
 	{ "https_auth", COPT_STRING, 0, 0, NULL, F(https_auth), true, false,
-	  "https: how callers authenticate: certificate" },
+	  "https: how callers authenticate: negotiate, certificate, or both" },
 	{ "tls_client_ca", COPT_FILE, 0, 0, NULL, F(tls_client_ca), true, false,
 	  "https_auth = certificate: the CAs of client certificates (PEM)" },
 	{ "tls_client_crl", COPT_FILE, 0, 0, NULL, F(tls_client_crl), true, false,
@@ -86,7 +86,7 @@ static const struct config_option options[] = {
 	{ "tls_client_identity", COPT_STRING, 0, 0, NULL, F(tls_client_identity), true,
 	  false, "https_auth = certificate: san-email, san-upn or subject-cn" },
 	{ "state_directory", COPT_STRING, 0, 0, NULL, F(state_directory), true, false,
-	  "the broker's state directory (absolute; the persistent token cache lives there)" },
+	  "the broker's state directory (absolute; the persistent token cache and the Kerberos replay cache live there)" },
 	{ "persistent_cache", COPT_BOOL, 0, 0, "yes", F(persistent_cache), true, false,
 	  "keep cached tokens, encrypted, in state_directory across restarts" },
 	{ "redis", COPT_STRING, 0, 0, NULL, F(redis), false, false,
@@ -99,6 +99,12 @@ static const struct config_option options[] = {
 	{ "redis_timeout_ms", COPT_COUNT, 10, 10000, "200", F(redis_timeout_ms),
 	  false, false, "redis: milliseconds a Redis answer may take before the "
 	  "broker goes on without it" },
+	{ "krb5_keytab", COPT_FILE, 0, 0, NULL, F(krb5_keytab), true, false,
+	  "https_auth = negotiate: the service's keytab (a secret file; only the negotiator holds it)" },
+	{ "krb5_principal", COPT_STRING, 0, 0, NULL, F(krb5_principal), true, false,
+	  "https_auth = negotiate: the service principal; unset: any in the keytab" },
+	{ "krb5_realms", COPT_STRING, 0, 0, NULL, F(krb5_realms), true, false,
+	  "https_auth = negotiate: the client realms allowed (exact, space-separated)" },
 };
 #define N_OPTIONS	(sizeof(options) / sizeof(options[0]))
 

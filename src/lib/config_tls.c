@@ -22,6 +22,9 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,6 +78,8 @@ https_auth_parse(const char *list, unsigned *ret, const char **ret_bad)
 	    item = strtok_r(NULL, ", \t", &save)) {
 		if (strcmp(item, "certificate") == 0)
 			m |= HTTPS_AUTH_CERTIFICATE;
+		else if (strcmp(item, "negotiate") == 0)
+			m |= HTTPS_AUTH_NEGOTIATE;
 		else {
 			snprintf(bad, sizeof(bad), "%s", item);
 			text_printable(bad);
@@ -94,6 +99,32 @@ https_auth_parse(const char *list, unsigned *ret, const char **ret_bad)
 }
 
 static config_tls_key_check_fn	 key_check;
+static config_tls_keytab_check_fn keytab_check;
+
+void
+config_tls_keytab_check_set(config_tls_keytab_check_fn fn)
+{
+	keytab_check = fn;
+}
+
+bool
+krb5_realm_allowed(const char *list, const char *realm)
+{
+	size_t	 n = strlen(realm);
+
+	if (list == NULL || n == 0)
+		return false;
+	for (const char *p = list; *p != '\0'; ) {
+		size_t	 w;
+
+		p += strspn(p, " \t,");
+		w = strcspn(p, " \t,");
+		if (w == n && strncmp(p, realm, n) == 0)
+			return true;
+		p += w;
+	}
+	return false;
+}
 
 void
 config_tls_key_check_set(config_tls_key_check_fn fn)
@@ -157,6 +188,106 @@ tls_file_read(struct load *l, const char *oname, const char *path, bool secret,
 	return l->d->errors > errors ? -1 : 0;
 }
 
+/* Reads a keytab whole (errno EINVAL not a regular file, EFBIG too large,
+ * ELOOP a symbolic link not followed). */
+static int
+keytab_file_read(const char *path, bool follow, char **ret, size_t *ret_len,
+    struct source_stat *ret_st)
+{
+	struct stat	 sb;
+	char		*buf;
+	size_t		 got = 0;
+	int		 fd, e;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    (follow ? 0 : O_NOFOLLOW))) == -1)
+		return -1;
+	if (fstat(fd, &sb) == -1)
+		e = errno;
+	else
+		e = !S_ISREG(sb.st_mode) ? EINVAL : sb.st_size > TLS_FILE_MAX ? EFBIG : 0;
+	if (e != 0) {
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	buf = xmalloc((size_t)sb.st_size + 1);
+	while (got < (size_t)sb.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)sb.st_size - got);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	ret_st->live = true;
+	ret_st->mode = sb.st_mode;
+	ret_st->uid = sb.st_uid;
+	ret_st->gid = sb.st_gid;
+	*ret = buf;
+	*ret_len = got;
+	return 0;
+}
+
+/*
+ * https_auth = negotiate: the keytab (a secret, read for the snapshot's
+ * key part only: the front's load skips it), the realms and the state
+ * directory, all required.
+ */
+static void
+negotiate_load(struct load *l, struct broker_config *c)
+{
+	struct source_stat	 st;
+	const char		*why;
+	char			*shown;
+
+#ifndef HAVE_GSSAPI
+	diag_error(l->d, l->file, "broker", "https_auth", "negotiate: this "
+	    "samlbroker was built without GSS-API (configure --with-gssapi; "
+	    "Debian: libkrb5-dev)");
+	return;
+#endif
+	if (c->krb5_keytab == NULL)
+		diag_error(l->d, l->file, "broker", "krb5_keytab", "must be set: "
+		    "https_auth = negotiate needs the service's keytab");
+	if (c->krb5_realms == NULL || strspn(c->krb5_realms, " \t,") ==
+	    strlen(c->krb5_realms))
+		diag_error(l->d, l->file, "broker", "krb5_realms", "must be set: "
+		    "https_auth = negotiate accepts only the client realms listed "
+		    "(such as ACME.EXAMPLE)");
+	if (c->krb5_principal != NULL && (strchr(c->krb5_principal, '@') == NULL ||
+	    strpbrk(c->krb5_principal, " \t\"") != NULL))
+		diag_error(l->d, l->file, "broker", "krb5_principal", "must be a "
+		    "whole principal such as HTTP/broker.acme.example@ACME.EXAMPLE");
+	if (c->state_directory == NULL)
+		diag_error(l->d, l->file, "broker", "state_directory", "must be set: "
+		    "https_auth = negotiate keeps its replay cache there (such as "
+		    "/var/lib/samlbroker)");
+	if (c->krb5_keytab == NULL)
+		return;
+	/* The keytab is binary and only the negotiator's: read here, never
+	 * recorded into a snapshot (the master hands the negotiator its
+	 * bytes); a load from a snapshot (the front's) does not read it. */
+	if (l->src->mode == SOURCE_REPLAY)
+		return;
+	shown = config_printable_dup(c->krb5_keytab);
+	if (keytab_file_read(c->krb5_keytab, config_follow_links(l),
+	    &c->krb5_keytab_bytes, &c->krb5_keytab_len, &st) == -1) {
+		diag_error(l->d, l->file, "broker", "krb5_keytab", "cannot read %s: %s",
+		    shown, errno == EFBIG ? "larger than 1 MiB" : source_strerror(errno));
+		free(shown);
+		return;
+	}
+	config_permissions_check(l, "broker", "krb5_keytab", c->krb5_keytab, &st, true);
+	if (keytab_check != NULL && (why = keytab_check(c->krb5_keytab_bytes,
+	    c->krb5_keytab_len, c->krb5_principal)) != NULL)
+		diag_error(l->d, l->file, "broker", "krb5_keytab", "%s: %s", shown, why);
+	free(shown);
+}
+
 static void
 need(struct load *l, const char *oname, const char *value, const char *why)
 {
@@ -175,14 +306,17 @@ config_tls_load(struct load *l, struct broker_config *c)
 	if (c->https_auth == NULL) {
 		diag_error(l->d, l->file, "broker", "listen", "an https: listener "
 		    "needs an authentication method: set https_auth = certificate "
-		    "(with tls_client_ca and tls_client_identity)");
+		    "(with tls_client_ca and tls_client_identity) or negotiate "
+		    "(with krb5_keytab, krb5_realms and state_directory)");
 		return;
 	}
 	if (https_auth_parse(c->https_auth, &c->https_auth_methods, &bad) == -1) {
 		diag_error(l->d, l->file, "broker", "https_auth", "unknown method "
-		    "'%s' (known: certificate)", bad);
+		    "'%s' (known: negotiate, certificate)", bad);
 		return;
 	}
+	if (c->https_auth_methods & HTTPS_AUTH_NEGOTIATE)
+		negotiate_load(l, c);
 	cert_auth = (c->https_auth_methods & HTTPS_AUTH_CERTIFICATE) != 0;
 	need(l, "tls_certificate", c->tls_certificate, "https: listeners need the "
 	    "server's certificate chain");
@@ -240,4 +374,10 @@ config_tls_free(struct broker_config *c)
 	free(c->tls_key_pem);
 	free(c->tls_ca_pem);
 	free(c->tls_crl_pem);
+	free(c->krb5_keytab);
+	free(c->krb5_principal);
+	free(c->krb5_realms);
+	if (c->krb5_keytab_bytes != NULL)
+		OPENSSL_cleanse(c->krb5_keytab_bytes, c->krb5_keytab_len);
+	free(c->krb5_keytab_bytes);
 }

@@ -41,6 +41,8 @@ enum mw_type {
 	MW_SIGNER_STARTED,	/* fd: a restarted signer, ready; generation,
 				 * index, seq, pid */
 	MW_SIGNER_FAILED,	/* generation, index, seq; text: why */
+	MW_NEGOTIATOR,		/* fd: the negotiator's socket (replaces the
+				 * last one); generation, pid */
 	/* front -> master, control channel */
 	MW_FRONT_READY,		/* the front serves generation */
 	MW_GEN_TAKEN,		/* generation; flags MWF_OK, else text: why not */

@@ -129,6 +129,7 @@ struct listen_addr {
 /* How callers on https: listeners prove who they are (https_auth); a
  * bit each, so that a second method (Negotiate) can join the first. */
 #define HTTPS_AUTH_CERTIFICATE	0x1
+#define HTTPS_AUTH_NEGOTIATE	0x2	/* Kerberos through SPNEGO (RFC 4559) */
 /* Which field of a client certificate names its holder. */
 enum tls_identity_field {
 	TLS_ID_NONE,
@@ -268,6 +269,16 @@ struct broker_config {
 	char			*redis_host;
 	int			 redis_port;
 	char			*redis_secret;
+	/* https_auth = negotiate (config_tls.c): the keytab as named and its
+	 * bytes (a secret: read only where keys are, never in the front's
+	 * snapshot; wiped when freed), the service principal (NULL: any in
+	 * the keytab), the allowed client realms (the replay cache
+	 * is in state_directory). */
+	char			*krb5_keytab;
+	char			*krb5_principal;
+	char			*krb5_realms;
+	char			*krb5_keytab_bytes;
+	size_t			 krb5_keytab_len;
 	struct tenant		**tenants;
 	size_t			 n_tenants;
 };
@@ -348,6 +359,14 @@ const char *tls_identity_name(enum tls_identity_field);
 typedef const char *(*config_tls_key_check_fn)(const char *key_pem, size_t key_len,
 	    const char *cert_pem, size_t cert_len);
 void	 config_tls_key_check_set(config_tls_key_check_fn);
+/* What is wrong with a keytab's bytes (not a keytab, no key at all, or
+ * none for principal when it is not NULL), or NULL: set by programs that
+ * link the GSS-API acceptor (negotiator.c), never by the front. */
+typedef const char *(*config_tls_keytab_check_fn)(const char *buf, size_t len,
+	    const char *principal);
+void	 config_tls_keytab_check_set(config_tls_keytab_check_fn);
+/* Is realm one of the space-separated list's (exact, case-sensitive)? */
+bool	 krb5_realm_allowed(const char *list, const char *realm);
 /* An https_auth list ("certificate"): 0 and *ret (HTTPS_AUTH_* bits), or
  * -1 with the first unknown entry in *ret_bad ("" when empty). */
 int	 https_auth_parse(const char *list, unsigned *ret, const char **ret_bad);
@@ -402,6 +421,9 @@ struct caller {
 	/* An https caller's authenticated identity (canonical: lowercase),
 	 * from its client certificate; NULL for every other caller. */
 	const char	*cert_identity;
+	/* An https caller's Kerberos principal NAME@REALM (Negotiate, of an
+	 * allowed realm; case-sensitive), or NULL. */
+	const char	*krb5_principal;
 };
 enum access_action { ACCESS_USER_TOKEN, ACCESS_SAML_RESPONSE, ACCESS_SERVICE_TOKEN };
 enum access_result {

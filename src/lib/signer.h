@@ -177,6 +177,10 @@ struct signer_pool *signer_pool_start(struct event_base *, const struct signer_p
  * *ret_fd.  The pid, or -1 with errbuf. */
 pid_t	 signer_exec(const char *exe, char *const opts[], int extra_fd,
 	    char *const envp[], int *ret_fd, char *errbuf, size_t errlen);
+/* The same for any argv (argv[0] becomes the process's title): the
+ * negotiator's start (master.c). */
+pid_t	 child_spawn(const char *exe, char *const argv[], int extra_fd,
+	    char *const envp[], int *ret_fd, char *errbuf, size_t errlen);
 int	 signer_proc_spawn(struct proc *, char *errbuf, size_t errlen);
 void	 signer_reap_add(struct signer_pool *, pid_t, bool graceful);
 /* Waits for stopped children: EOF, then SIGTERM, then SIGKILL; block

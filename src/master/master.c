@@ -52,6 +52,7 @@
 #include "commands.h"
 #include "master.h"
 #include "master_wire.h"
+#include "negotiate_wire.h"
 #include "signer.h"
 
 #define START_TIMEOUT		30.0	/* seconds for a signer to say READY */
@@ -64,6 +65,10 @@
 /* Test builds (tests/samlbroker_testclock.c) may change these. */
 const char	*master_front_program = "samlbroker-front";
 const char *const *master_front_env;	/* names passed to the front */
+/* Test builds: LD_PRELOAD for the negotiator alone (libfaketime), and
+ * more names passed to it. */
+const char	*master_negotiator_preload;
+const char *const *master_negotiator_env;
 bool		 master_front_env_all;	/* the whole environment (tests) */
 
 enum mstate { M_STARTING, M_FRONT_STARTING, M_RUNNING, M_STOPPING, M_FAILED };
@@ -93,6 +98,7 @@ struct mgen {
 	int			 full_fd;	/* the signers' snapshot (memfd) */
 	int			 front_fd;	/* the front's (memfd) */
 	int			 keys_fd;	/* the shared cache's keys (memfd), or -1 */
+	int			 neg_fd;	/* the negotiator's (memfd), or -1 */
 	size_t			 n;
 	size_t			 n_ready;
 	struct msigner		**members;	/* while starting */
@@ -125,6 +131,11 @@ struct master {
 	double			 started;	/* mono() at start */
 	int			 exit_code;
 	size_t			 signers_wanted;
+	/* The negotiator of the front's generation (https_auth = negotiate). */
+	pid_t			 neg_pid;
+	double			 neg_since;
+	double			 neg_restart_at;	/* 0: none due */
+	double			 neg_backoff;
 };
 
 static void	 gen_failed(struct master *, struct mgen *, const char *why);
@@ -334,6 +345,8 @@ gen_free(struct mgen *g)
 		close(g->front_fd);
 	if (g->keys_fd != -1)
 		close(g->keys_fd);
+	if (g->neg_fd != -1)
+		close(g->neg_fd);
 	snapshot_free(g->snap);
 	mcache_free(g->cache);
 	free(g->members);
@@ -524,6 +537,118 @@ signer_readable(evutil_socket_t fd, short what, void *arg)
 		signer_stop(s, false);
 }
 
+/* ---- the negotiator ---- */
+
+/* Its configuration from the generation's load: the keytab's bytes as
+ * recorded, the service principal, the state directory. */
+static int
+negotiator_memfd(const struct broker_config *conf, char *errbuf, size_t errlen)
+{
+	struct neg_config	 nc;
+	size_t			 len = sizeof(nc) + conf->krb5_keytab_len;
+	char			*buf;
+	int			 fd;
+
+	if (conf->krb5_keytab_bytes == NULL) {
+		snprintf(errbuf, errlen, "krb5_keytab was not read");
+		return -1;
+	}
+	memset(&nc, 0, sizeof(nc));
+	nc.magic = NEG_CONFIG_MAGIC;
+	nc.keytab_len = (uint32_t)conf->krb5_keytab_len;
+	snprintf(nc.principal, sizeof(nc.principal), "%s",
+	    conf->krb5_principal != NULL ? conf->krb5_principal : "");
+	snprintf(nc.state_directory, sizeof(nc.state_directory), "%s",
+	    conf->state_directory);
+	buf = xmalloc(len);
+	memcpy(buf, &nc, sizeof(nc));
+	memcpy(buf + sizeof(nc), conf->krb5_keytab_bytes, conf->krb5_keytab_len);
+	fd = mw_memfd("samlbroker-negotiator", buf, len, errbuf, errlen);
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	return fd;
+}
+
+/* Its environment: the children's, krb5.conf's location, and what tests
+ * name. */
+static char **
+negotiator_env(void)
+{
+	extern char	**environ;
+	char		**base = child_env(false), **env;
+	size_t		  n = 0, max = 2;
+	static char	  preload[4096];
+
+	for (char **e = environ; *e != NULL; e++)
+		max++;
+	while (base[n] != NULL)
+		n++;
+	env = xcalloc(n + max, sizeof(*env));
+	memcpy(env, base, n * sizeof(*env));
+	free(base);
+	for (char **e = environ; *e != NULL; e++) {
+		bool want = strncmp(*e, "KRB5_CONFIG=", 12) == 0 ||
+		    strncmp(*e, "KRB5_TRACE=", 11) == 0;
+
+		for (size_t i = 0; !want && master_negotiator_env != NULL &&
+		    master_negotiator_env[i] != NULL; i++) {
+			size_t len = strlen(master_negotiator_env[i]);
+
+			want = strncmp(*e, master_negotiator_env[i], len) == 0 &&
+			    (*e)[len] == '=';
+		}
+		if (want)
+			env[n++] = *e;
+	}
+	if (master_negotiator_preload != NULL) {
+		snprintf(preload, sizeof(preload), "LD_PRELOAD=%s",
+		    master_negotiator_preload);
+		env[n++] = preload;
+	}
+	env[n] = NULL;
+	return env;
+}
+
+/* Starts the current generation's negotiator and hands its socket to the
+ * front; on failure another try follows (tick). */
+static void
+negotiator_start(struct master *m)
+{
+	char		 cfd[16], err[256];
+	char		*argv[] = { (char *)"samlbroker: negotiator", (char *)"negotiator",
+	    (char *)"--fd", (char *)"3", (char *)"--config-fd", cfd, NULL };
+	char		**env;
+	struct mw_msg	 msg;
+	pid_t		 pid;
+	int		 fd;
+
+	m->neg_restart_at = 0;
+	if (m->cur == NULL || m->cur->neg_fd == -1 || (m->state != M_RUNNING &&
+	    m->state != M_FRONT_STARTING))
+		return;
+	snprintf(cfd, sizeof(cfd), "%d", NEG_WIRE_FD + 1);
+	env = negotiator_env();
+	pid = child_spawn(m->self_exe, argv, m->cur->neg_fd, env, &fd, err, sizeof(err));
+	free(env);
+	if (pid == -1) {
+		log_errorx("event=negotiator_failed error=\"%s\"", err);
+		m->neg_restart_at = mono() + 1.0;
+		return;
+	}
+	if (m->neg_pid > 0)
+		kill(m->neg_pid, SIGTERM);	/* the old generation's */
+	m->neg_pid = pid;
+	m->neg_since = mono();
+	mw_init(&msg, MW_NEGOTIATOR);
+	msg.generation = m->cur->number;
+	msg.pid = pid;
+	if (mw_send(m->ctl, &msg, &fd, 1) == -1)
+		log_warn("event=negotiator_failed error=send");
+	close(fd);
+	log_info("event=negotiator_started pid=%ld generation=%llu", (long)pid,
+	    (unsigned long long)m->cur->number);
+}
+
 /* ---- generations ---- */
 
 /* The shared cache's key of every tenant (derived while loading, from
@@ -592,7 +717,7 @@ gen_load(struct master *m, struct broker_config **ret_conf, char *errbuf, size_t
 	g = xcalloc(1, sizeof(*g));
 	g->number = ++m->next_gen;
 	g->snap = snap;
-	g->full_fd = g->front_fd = g->keys_fd = -1;
+	g->full_fd = g->front_fd = g->keys_fd = g->neg_fd = -1;
 	if (snapshot_encode(snap, SNAPSHOT_FULL, &buf, &len) == -1) {
 		snprintf(errbuf, errlen, "cannot encode the snapshot");
 		goto fail;
@@ -614,6 +739,11 @@ gen_load(struct master *m, struct broker_config **ret_conf, char *errbuf, size_t
 	if (conf->redis != NULL && (g->keys_fd = keys_memfd(conf, errbuf,
 	    errlen)) == -1)
 		goto fail;
+	if ((conf->https_auth_methods & HTTPS_AUTH_NEGOTIATE) &&
+	    (g->neg_fd = negotiator_memfd(conf, errbuf, errlen)) == -1) {
+		log_errorx("event=config error=\"negotiator: %s\"", errbuf);
+		goto fail;
+	}
 	g->signers = conf->signers > 0 ? conf->signers :
 	    (size_t)(sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1);
 	if (g->signers > MAX_SIGNERS) {
@@ -793,6 +923,7 @@ gen_taken(struct master *m, const struct mw_msg *msg)
 			mcache_prune(m->cur->cache, g->cache);
 		gen_free(m->cur);
 		m->cur = g;
+		negotiator_start(m);	/* the new keytab: rotation */
 		if (m->state == M_FRONT_STARTING)
 			return;	/* READY comes with MW_FRONT_READY */
 		notify("READY=1");
@@ -1056,6 +1187,22 @@ chld_cb(evutil_socket_t sig, short what, void *arg)
 				signer_stop(m->signers[i], true);
 			continue;
 		}
+		if (pid == m->neg_pid) {
+			double lived = mono() - m->neg_since;
+
+			m->neg_pid = 0;
+			if (m->state == M_STOPPING || m->state == M_FAILED)
+				continue;
+			log_warnx("event=negotiator_exited %s=%d", WIFEXITED(status) ?
+			    "status" : "signal", WIFEXITED(status) ?
+			    WEXITSTATUS(status) : WTERMSIG(status));
+			/* Started again, after a pause that grows while it
+			 * keeps dying at once. */
+			m->neg_backoff = lived > 10.0 ? 0.1 : m->neg_backoff < 0.1 ?
+			    0.1 : m->neg_backoff * 2 > 5.0 ? 5.0 : m->neg_backoff * 2;
+			m->neg_restart_at = mono() + m->neg_backoff;
+			continue;
+		}
 		if ((s = signer_find(m, pid)) == NULL)
 			continue;
 		if (s->stopping && s->graceful &&
@@ -1087,6 +1234,8 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct master	*m = arg;
 	double		 now = mono();
 
+	if (m->neg_restart_at > 0 && now >= m->neg_restart_at)
+		negotiator_start(m);
 	for (size_t i = 0; i < m->n_signers; i++) {
 		struct msigner *s = m->signers[i];
 
@@ -1281,7 +1430,7 @@ master_run(const char *config_path, int argc, char **argv)
 	the_master = &m;
 	signal(SIGPIPE, SIG_IGN);
 	if ((g = gen_load(&m, &conf, err, sizeof(err))) == NULL) {
-		log_errorx("event=startup_failed reason=configuration");
+		log_errorx("event=startup_failed reason=configuration error=\"%s\"", err);
 		free(m.config_path);
 		return 1;
 	}

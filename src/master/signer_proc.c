@@ -91,14 +91,22 @@ signer_exec(const char *exe, char *const opts[], int extra_fd, char *const envp[
 {
 	char		*argv[16];
 	size_t		 n = 0;
-	int		 sv[2];
-	pid_t		 pid, parent;
 
 	argv[n++] = (char *)(uintptr_t)exe;
 	argv[n++] = (char *)"signer";
 	for (size_t i = 0; opts[i] != NULL && n < sizeof(argv) / sizeof(argv[0]) - 1; i++)
 		argv[n++] = opts[i];
 	argv[n] = NULL;
+	return child_spawn(exe, argv, extra_fd, envp, ret_fd, errbuf, errlen);
+}
+
+pid_t
+child_spawn(const char *exe, char *const argv[], int extra_fd, char *const envp[],
+    int *ret_fd, char *errbuf, size_t errlen)
+{
+	int		 sv[2];
+	pid_t		 pid, parent;
+
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
 		snprintf(errbuf, errlen, "socketpair: %s", strerror(errno));
 		return -1;

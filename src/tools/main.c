@@ -308,6 +308,7 @@ static const struct command {
 	{ "token",	cmd_token },
 	{ "status",	cmd_status },
 	{ "signer",	signer_main },	/* hidden: started by serve's signer pool */
+	{ "negotiator",	negotiator_main },	/* hidden: started by serve's master */
 	{ "provision",	cmd_provision },
 	{ "init",	cmd_init },
 	{ "rollover",	cmd_rollover },
@@ -336,6 +337,7 @@ samlbroker_main(int argc, char **argv)
 	/* Keys are loaded by every command but keygen's reader: harden first. */
 	process_harden();
 	keystore_global_init();
+	negotiator_global_init();
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[1], commands[i].name) == 0) {
 			/* getopt_long sees "samlbroker-CMD [options]". */
@@ -346,7 +348,7 @@ samlbroker_main(int argc, char **argv)
 		known[i] = commands[i].name;
 	known[sizeof(commands) / sizeof(commands[0])] = NULL;
 	if ((near = config_near_miss(argv[1], known)) != NULL &&
-	    strcmp(near, "signer") != 0) {
+	    strcmp(near, "signer") != 0 && strcmp(near, "negotiator") != 0) {
 		fprintf(stderr, "samlbroker: unknown command '%s'; did you mean %s?\n",
 		    argv[1], near);
 		return 2;

@@ -108,7 +108,8 @@ def case(kind, name, expected, main=MAIN, tenants=None, files=None,
         write(os.path.join(d, "tenants", fname), text,
               "wb" if isinstance(text, bytes) else "w")
     for fname, text in (files or {}).items():
-        write(os.path.join(d, fname), text)
+        os.makedirs(os.path.dirname(os.path.join(d, fname)), exist_ok=True)
+        write(os.path.join(d, fname), text, "wb" if isinstance(text, bytes) else "w")
     write(os.path.join(d, "expected"), "".join(l + "\n" for l in expected))
     if world_readable:
         write(os.path.join(d, "world-readable"), "".join(f + "\n" for f in world_readable))
@@ -128,6 +129,20 @@ def _tls_pair():
 
 
 TLS_CERT, TLS_KEY = _tls_pair()
+
+
+def keytab(princ, realm="ACME.EXAMPLE", kvno=1, enctype=18):
+    """An MIT keytab (format 0x502) of one entry with a key of zeros: a
+    keytab in form, for the checks; it opens nothing."""
+    import struct
+
+    def counted(b):
+        return struct.pack(">H", len(b)) + b
+    comps = princ.split("/")
+    body = (struct.pack(">H", len(comps)) + counted(realm.encode()) +
+            b"".join(counted(c.encode()) for c in comps) +
+            struct.pack(">IIBHH", 1, 0, kvno, enctype, 32) + bytes(32))
+    return b"\x05\x02" + struct.pack(">i", len(body)) + body
 T = "@DIR@/tenants/acme.cfg"
 M = "@DIR@/samlbroker.conf"
 # What check says of a tenant without an [access:NAME] section.
@@ -264,7 +279,8 @@ def invalid_cases():
                 "tls_key = server.key\n")
     case("invalid", "https-no-auth",
          [M + ": [broker] listen: an https: listener needs an authentication method: "
-          "set https_auth = certificate (with tls_client_ca and tls_client_identity)"],
+          "set https_auth = certificate (with tls_client_ca and tls_client_identity) "
+          "or negotiate (with krb5_keytab, krb5_realms and state_directory)"],
          main=tls_main, files=tls)
     case("invalid", "https-unknown-identity",
          [M + ": [broker] tls_client_identity: unknown field 'email' (known: "
@@ -272,8 +288,45 @@ def invalid_cases():
          main=tls_main + "https_auth = certificate\ntls_client_ca = server.pem\n"
          "tls_client_identity = email\n", files=tls)
     case("invalid", "https-unknown-auth",
-         [M + ": [broker] https_auth: unknown method 'password' (known: certificate)"],
+         [M + ": [broker] https_auth: unknown method 'password' (known: negotiate, certificate)"],
          main=tls_main + "https_auth = password\n", files=tls)
+    # https_auth = negotiate fails closed: what it needs, a keytab that is
+    # one, with a key for krb5_principal, and a secret file.  @DIR@ in a
+    # main file is the case's directory (check_config.sh), for the
+    # absolute state_directory.
+    case("invalid", "negotiate-missing-options",
+         [M + ": [broker] krb5_keytab: must be set: https_auth = negotiate needs "
+          "the service's keytab",
+          M + ": [broker] krb5_realms: must be set: https_auth = negotiate accepts "
+          "only the client realms listed (such as ACME.EXAMPLE)",
+          M + ": [broker] state_directory: must be set: https_auth = negotiate keeps "
+          "its replay cache there (such as /var/lib/samlbroker)"],
+         main=tls_main + "https_auth = negotiate\n", files=tls)
+    neg = (tls_main + "https_auth = negotiate\nkrb5_keytab = broker.keytab\n"
+           "krb5_realms = ACME.EXAMPLE\n")
+    case("invalid", "negotiate-not-a-keytab",
+         [M + ": [broker] krb5_keytab: @DIR@/broker.keytab: not a keytab (a keytab "
+          "file begins with the bytes 05 02; make it with ktutil, kadmin ktadd or "
+          "ktpass)"],
+         main=neg + "state_directory = @DIR@/state\n",
+         files=dict(tls, **{"broker.keytab": "HTTP/broker.acme.example@ACME.EXAMPLE "
+                            "this is not a keytab\n", "state/.keep": ""}))
+    case("invalid", "negotiate-keytab-wrong-principal",
+         [M + ": [broker] krb5_keytab: @DIR@/broker.keytab: holds no key for "
+          "krb5_principal HTTP/broker.acme.example@ACME.EXAMPLE (klist -k lists what "
+          "it holds)"],
+         main=neg + "krb5_principal = HTTP/broker.acme.example@ACME.EXAMPLE\n"
+         "state_directory = @DIR@/state\n",
+         files=dict(tls, **{"broker.keytab": keytab("HTTP/other.acme.example"),
+                            "state/.keep": ""}))
+    case("invalid", "negotiate-keytab-world-readable",
+         [M + ": [broker] state_directory: must be an absolute path",
+          M + ": [broker] krb5_keytab: file:@DIR@/broker.keytab: mode 0644 lets other "
+          "users read the secrets in it; chmod 600 it (or set "
+          "allow_insecure_permissions = yes in [broker])"],
+         main=neg + "state_directory = relative/state\n",
+         files=dict(tls, **{"broker.keytab": keytab("HTTP/broker.acme.example")}),
+         world_readable=("broker.keytab",))
     case("invalid", "listen-relative-unix",
          [M + ": [broker] listen: line 2: a unix socket path must be absolute (unix:/PATH)"],
          main="[broker]\nlisten = unix:samlbroker.sock\ntenants_dir = tenants\n")
