@@ -1610,7 +1610,7 @@ test_documented_examples(void **state)
 	/* The package's user and state directory need not exist where the
 	 * tests run. */
 	buf = str_replace(buf, "user = samlbroker\n", "");
-	buf = str_replace(buf, "state_directory = /var/lib/samlbroker\n", "");
+	buf = str_replace(buf, "\nstate_directory = /var/lib/samlbroker\n", "\n");
 	fixture_write("samlbroker.conf", buf, 0600);
 	free(buf);
 
