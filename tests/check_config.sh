@@ -102,7 +102,7 @@ if selected options; then
 	    "option listen = unix:/run/samlbroker-test/samlbroker.sock tcp:127.0.0.1:18089 tcp:[::1]:18089 (default unix:/run/samlbroker/samlbroker.sock; takes effect on restart)" \
 	    "option proxy = (none) (default none; takes effect on restart)" \
 	    "option tls_client_identity = (none) (default none; a reload changes it)" \
-	    "option signer_priority = idle (default idle; a reload changes it)"; do
+	    "option signer_priority = batch (default batch; a reload changes it)"; do
 		grep -qxF "$want" "$tmp/out" || { echo "FAIL options: no line '$want'"; fail=1; }
 	done
 	grep -qxF "option user = (none) (default none; takes effect on restart)" "$tmp/out" ||

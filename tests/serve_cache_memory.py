@@ -11,6 +11,7 @@ back and with pages touched once; it is the front's own, not the
 master's or the signers'.
 """
 import os
+import re
 import sys
 import threading
 import time
@@ -86,6 +87,8 @@ def fill(prefix, n):
 st = status()
 check(isinstance(st.get("heap_bytes"), int) and st["heap_bytes"] > 0,
       "/v1/status says the front's heap_bytes", repr(st.get("heap_bytes")))
+check(re.search(r"^samlbroker_front_heap_bytes [1-9][0-9]*$", s.metrics(), re.M),
+      "/metrics has samlbroker_front_heap_bytes")
 # The first agents bring the connections to the token endpoint, TLS
 # sessions and buffers up; what they cost is not the cache's.
 fill("warm", WARM)

@@ -307,7 +307,7 @@ test_main_defaults(void **state)
 	assert_int_equal(c->connect_timeout, 5);
 	assert_int_equal(c->request_timeout, 15);
 	assert_int_equal(c->signers, 0);
-	assert_int_equal(c->signer_priority, SIGNER_PRIORITY_IDLE);
+	assert_int_equal(c->signer_priority, SIGNER_PRIORITY_BATCH);
 	assert_int_equal(c->n_tenants, 1);
 	config_free(c);
 	config_free(NULL);

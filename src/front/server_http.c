@@ -31,7 +31,8 @@
 
 /*
  * The bytes the front has allocated and not freed, as malloc counts them
- * (its arenas' chunks in use and its mmapped blocks): the token cache's
+ * (the chunks in use in the main arena, where the event loop allocates,
+ * and the mmapped blocks): the token cache's
  * footprint shows in it, what the kernel has not taken back does not.
  * -1 where malloc cannot say (not glibc; valgrind's and ASan's allocators
  * keep glibc's arena nearly empty, so the figure says nothing there).
@@ -842,9 +843,12 @@ handle_status(struct request *r)
 	    "tenants", tenants,
 	    "signers", server_signers_status(r->srv, v.all));
 	/* The whole front's: moves with every tenant's callers. */
-	if (v.all)
-		json_object_set_new(o, "heap_bytes", front_heap_bytes() >= 0 ?
-		    json_integer((json_int_t)front_heap_bytes()) : json_null());
+	if (v.all) {
+		long long heap = front_heap_bytes();
+
+		json_object_set_new(o, "heap_bytes", heap >= 0 ?
+		    json_integer((json_int_t)heap) : json_null());
+	}
 	reply_json(r, 200, o, NULL);
 }
 
@@ -963,6 +967,7 @@ handle_metrics(struct request *r)
 	size_t				 len = 0;
 	FILE				*b = open_memstream(&text, &len);
 	uint64_t			 hits = 0, misses = 0, mints = 0;
+	long long			 heap;
 	struct view			 v;
 
 	view_of(r, &v);
@@ -1012,11 +1017,12 @@ handle_metrics(struct request *r)
 	fprintf(b, "# HELP samlbroker_config_last_reload_successful Whether the last reload succeeded.\n"
 	    "# TYPE samlbroker_config_last_reload_successful gauge\n"
 	    "samlbroker_config_last_reload_successful %d\n", r->srv->reload_ok ? 1 : 0);
-	if (v.all && front_heap_bytes() >= 0)
+	heap = v.all ? front_heap_bytes() : -1;
+	if (heap >= 0)
 		fprintf(b, "# HELP samlbroker_front_heap_bytes Bytes the front has allocated "
 		    "and not freed (malloc's count).\n"
 		    "# TYPE samlbroker_front_heap_bytes gauge\n"
-		    "samlbroker_front_heap_bytes %lld\n", front_heap_bytes());
+		    "samlbroker_front_heap_bytes %lld\n", heap);
 	server_signers_metrics(r->srv, b, v.all);
 	fclose(b);
 	request_finish(r, 200, "text/plain; version=0.0.4", text, len, false, NULL);

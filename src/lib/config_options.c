@@ -69,7 +69,7 @@ static const struct config_option options[] = {
 	  "the broker's service user: files are judged for it; serve as root drops to it" },
 	{ "signers", COPT_COUNT, 0, 256, "0", F(signers), false, false,
 	  "signer processes, which alone hold the keys; 0: one per online CPU" },
-	{ "signer_priority", COPT_SIGNER_PRIORITY, 0, 0, "idle", F(signer_priority), true,
+	{ "signer_priority", COPT_SIGNER_PRIORITY, 0, 0, "batch", F(signer_priority), true,
 	  false, "the signers' scheduling beside the front: idle, batch or normal" },
 	{ "signer_queue", COPT_COUNT, 1, 4096, "64", F(signer_queue), false, false,
 	  "mint requests each signer may have sent or waiting; beyond: 503 signers_busy" },

@@ -200,8 +200,8 @@ const char *tenant_rollover_state(const struct tenant *);
 /*
  * How the signers are scheduled beside the front (signer_priority): idle
  * (SCHED_IDLE: they run when the front does not need the CPU), batch
- * (SCHED_BATCH at nice 10: never preempt the front on waking), normal (as
- * every process, SCHED_OTHER at nice 0).
+ * (SCHED_BATCH, 10 nicer than the master: never preempt the front on
+ * waking), normal (as the master).
  */
 enum signer_priority { SIGNER_PRIORITY_IDLE, SIGNER_PRIORITY_BATCH, SIGNER_PRIORITY_NORMAL };
 /* 0 and the value, or -1 for a name that is none of them. */
