@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Benchmark (not a test): the cached service-token path over loopback TCP
 under wrk, against nginx answering a body of the same size in the same run;
-then the broker's resident memory with many cached user tokens.
+then the front's resident memory and heap with many cached user tokens.
 
     python3 tests/bench_serve.py [--duration S] [--connections N] [--users N]
 
@@ -93,11 +93,15 @@ http {
     print("nginx latency:  p50 %s  p75 %s  p90 %s  p99 %s" % (
         n_lat.get("50"), n_lat.get("75"), n_lat.get("90"), n_lat.get("99")))
 
-    # Resident memory with many cached user tokens.
+    # Resident memory with many cached user tokens: the front's (the
+    # master's stays as it was), and its heap as malloc counts it.
+    front = s.front_pid()
+
     def rss():
-        with open("/proc/%d/status" % s.broker.pid) as f:
+        with open("/proc/%d/status" % front) as f:
             return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
     rss0 = rss()
+    heap0 = s.get("/v1/status").json().get("heap_bytes") or 0
     lua = os.path.join(s.dir, "users.lua")
     with open(lua, "w") as f:
         # Distinct addresses: a counter and a random part per wrk run.
@@ -119,9 +123,13 @@ end
                         "-H", "X-Samlbroker-Request: true",
                         "http://127.0.0.1:%d" % s.tcp_port], capture_output=True)
     rss1 = rss()
+    heap1 = s.get("/v1/status").json().get("heap_bytes") or 0
     print("cached user tokens: %d (filled in %.0f s)" % (n, time.time() - t0))
-    print("broker RSS: %.1f MiB before, %.1f MiB with them (%.0f bytes per cached token)" % (
+    print("front RSS: %.1f MiB before, %.1f MiB with them (%.0f bytes per cached token)" % (
         rss0 / 1024, rss1 / 1024, (rss1 - rss0) * 1024 / max(1, n)))
+    print("front heap (malloc's count): %.1f MiB before, %.1f MiB with them (%.0f bytes "
+          "per cached token)" % (heap0 / 1048576, heap1 / 1048576,
+                                 (heap1 - heap0) / max(1, n)))
 finally:
     s.stop()
     s.cleanup()

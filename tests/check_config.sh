@@ -107,7 +107,8 @@ if selected options; then
 	for want in "option max_exchanges_per_tenant = 8 (default 32; a reload changes it)" \
 	    "option listen = unix:/run/samlbroker-test/samlbroker.sock tcp:127.0.0.1:18089 tcp:[::1]:18089 (default unix:/run/samlbroker/samlbroker.sock; takes effect on restart)" \
 	    "option proxy = (none) (default none; takes effect on restart)" \
-	    "option tls_client_identity = (none) (default none; a reload changes it)"; do
+	    "option tls_client_identity = (none) (default none; a reload changes it)" \
+	    "option signer_priority = batch (default batch; a reload changes it)"; do
 		grep -qxF "$want" "$tmp/out" || { echo "FAIL options: no line '$want'"; fail=1; }
 	done
 	grep -qxF "option user = (none) (default none; takes effect on restart)" "$tmp/out" ||
@@ -116,7 +117,7 @@ if selected options; then
 	    { echo "FAIL options: no line for persistent_cache"; fail=1; }
 	grep -qxF "option state_directory = (none) (default none; a reload changes it)" "$tmp/out" ||
 	    { echo "FAIL options: no line for state_directory"; fail=1; }
-	[ "$(grep -c '^option ' "$tmp/out")" -eq 37 ] || { echo "FAIL options: not 37 options"; fail=1; }
+	[ "$(grep -c '^option ' "$tmp/out")" -eq 38 ] || { echo "FAIL options: not 38 options"; fail=1; }
 fi
 
 for dir in "$data"/ok/*/; do

@@ -257,9 +257,42 @@ test_main_defaults(void **state)
 	assert_false(c->allow_remote_tcp);
 	assert_int_equal(c->connect_timeout, 5);
 	assert_int_equal(c->request_timeout, 15);
+	assert_int_equal(c->signers, 0);
+	assert_int_equal(c->signer_priority, SIGNER_PRIORITY_BATCH);
 	assert_int_equal(c->n_tenants, 1);
 	config_free(c);
 	config_free(NULL);
+}
+
+/* signer_priority's values, and the number of signers signers = 0 means. */
+static void
+test_main_signers(void **state)
+{
+	static const char *const names[] = { "idle", "batch", "normal" };
+	struct broker_config	*c;
+	enum signer_priority	 p;
+	char			 text[256];
+
+	(void)state;
+	write_tenant("tenants/acme.cfg", NULL);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(text, sizeof(text), "[broker]\ntenants_dir = tenants\n"
+		    "signer_priority = %s\n", names[i]);
+		write_file("samlbroker.conf", text);
+		c = load_config(NULL);
+		assert_string_equal(signer_priority_name(c->signer_priority), names[i]);
+		config_free(c);
+		assert_int_equal(signer_priority_parse(names[i], &p), 0);
+		assert_string_equal(signer_priority_name(p), names[i]);
+	}
+	assert_int_equal(signer_priority_parse("IDLE", &p), -1);
+	assert_int_equal(signer_priority_parse("", &p), -1);
+	/* One per online CPU, at least one. */
+	assert_int_equal(signers_default(1), 1);
+	assert_int_equal(signers_default(2), 2);
+	assert_int_equal(signers_default(64), 64);
+	assert_int_equal(signers_default(0), 1);
+	assert_int_equal(signers_default(-1), 1);
 }
 
 static void
@@ -465,6 +498,11 @@ test_main_value_errors(void **state)
 		{ "ca_file = missing.pem", NULL },	/* filled below */
 		{ "tenants_dir =", "[broker] tenants_dir: must not be empty" },
 		{ "proxy =", "[broker] proxy: must not be empty" },
+		{ "signer_priority = idel", "[broker] signer_priority: must be one of "
+		    "idle, batch, normal" },
+		{ "signer_priority = low", "[broker] signer_priority: must be one of "
+		    "idle, batch, normal" },
+		{ "signer_priority =", "[broker] signer_priority: must not be empty" },
 	};
 	char	 text[512], want[PATH_MAX + 128];
 
@@ -1648,6 +1686,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_main_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_main_every_option, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_main_signers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_main_booleans, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_main_listen_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_main_value_errors, setup, teardown),

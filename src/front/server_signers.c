@@ -38,8 +38,9 @@ server_signers_start(struct server *srv, const struct broker_config *conf,
 		return -1;
 	srv->minter = minter_signers_new(srv->base, srv->signers);
 	signer_pool_stats(srv->signers, &st);
-	log_info("event=signers_started signers=%zu queue=%zu generation=%llu",
-	    st.signers, st.queue_max, (unsigned long long)generation);
+	log_info("event=signers_started signers=%zu queue=%zu priority=%s generation=%llu",
+	    st.signers, st.queue_max, signer_priority_name(conf->signer_priority),
+	    (unsigned long long)generation);
 	return 0;
 }
 
@@ -98,9 +99,10 @@ server_signers_status(const struct server *srv, bool activity)
 		json_array_append_new(procs, p);
 	}
 	free(info);
-	out = json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}",
+	out = json_pack("{s:I, s:I, s:s, s:I, s:I, s:I, s:o}",
 	    "count", (json_int_t)st.signers,
 	    "ready", (json_int_t)st.ready,
+	    "priority", signer_priority_name(broker_config(srv->broker)->signer_priority),
 	    "draining", (json_int_t)st.draining,
 	    "generation", (json_int_t)st.generation,
 	    "restarts", (json_int_t)st.restarts,

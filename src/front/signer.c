@@ -755,14 +755,6 @@ tick(evutil_socket_t fd, short what, void *arg)
 		p->local->reap_run(p, false);
 }
 
-static size_t
-online_cpus(void)
-{
-	long	 n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return n < 1 ? 1 : (size_t)n;
-}
-
 static struct signer_pool *
 pool_alloc(struct event_base *base, const struct signer_pool_options *o)
 {
@@ -804,7 +796,8 @@ signer_pool_start(struct event_base *base, const struct signer_pool_options *o,
     const struct signer_local *local, char *errbuf, size_t errlen)
 {
 	struct signer_pool	*p;
-	size_t			 n = o->signers > 0 ? o->signers : online_cpus();
+	size_t			 n = o->signers > 0 ? o->signers :
+	    signers_default(sysconf(_SC_NPROCESSORS_ONLN));
 
 	if (o->config_path == NULL || o->spawner != NULL) {
 		snprintf(errbuf, errlen, "no configuration file for the signers");

@@ -69,6 +69,8 @@ static const struct config_option options[] = {
 	  "the broker's service user: files are judged for it; serve as root drops to it" },
 	{ "signers", COPT_COUNT, 0, 256, "0", F(signers), false, false,
 	  "signer processes, which alone hold the keys; 0: one per online CPU" },
+	{ "signer_priority", COPT_SIGNER_PRIORITY, 0, 0, "batch", F(signer_priority), true,
+	  false, "the signers' scheduling beside the front: idle, batch or normal" },
 	{ "signer_queue", COPT_COUNT, 1, 4096, "64", F(signer_queue), false, false,
 	  "mint requests each signer may have sent or waiting; beyond: 503 signers_busy" },
 	{ "require_landlock", COPT_BOOL, 0, 0, "no", F(require_landlock), false, false,
@@ -122,6 +124,37 @@ config_option_find(const char *name)
 		if (strcmp(options[i].name, name) == 0)
 			return &options[i];
 	return NULL;
+}
+
+static const char *const priority_names[] = {
+	[SIGNER_PRIORITY_IDLE] = "idle",
+	[SIGNER_PRIORITY_BATCH] = "batch",
+	[SIGNER_PRIORITY_NORMAL] = "normal",
+};
+
+int
+signer_priority_parse(const char *s, enum signer_priority *ret)
+{
+	for (size_t i = 0; i < sizeof(priority_names) / sizeof(priority_names[0]); i++)
+		if (strcmp(s, priority_names[i]) == 0) {
+			*ret = (enum signer_priority)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *
+signer_priority_name(enum signer_priority p)
+{
+	return (size_t)p < sizeof(priority_names) / sizeof(priority_names[0]) ?
+	    priority_names[p] : "?";
+}
+
+/* One signer per online CPU. */
+size_t
+signers_default(long online_cpus)
+{
+	return online_cpus < 1 ? 1 : (size_t)online_cpus;
 }
 
 #define FIELD(c, o, type)	((type *)(void *)((char *)(c) + (o)->offset))
@@ -322,6 +355,10 @@ option_parse(struct broker_config *c, const struct config_option *o,
 		}
 		*FIELD(c, o, int) = (int)n;
 		return NULL;
+	case COPT_SIGNER_PRIORITY:
+		if (signer_priority_parse(v, FIELD(c, o, enum signer_priority)) == -1)
+			return "must be one of idle, batch, normal";
+		return NULL;
 	case COPT_ADMIN_LISTEN: {
 		const char *why = listen_parse(v, &c->admin_listen);
 
@@ -516,6 +553,9 @@ option_equal(const struct config_option *o, const struct broker_config *a,
 		return *CFIELD(a, o, size_t) == *CFIELD(b, o, size_t);
 	case COPT_SECONDS:
 		return *CFIELD(a, o, int) == *CFIELD(b, o, int);
+	case COPT_SIGNER_PRIORITY:
+		return *CFIELD(a, o, enum signer_priority) ==
+		    *CFIELD(b, o, enum signer_priority);
 	}
 	return false;
 }
@@ -581,6 +621,10 @@ config_option_format(const struct broker_config *c, const struct config_option *
 		break;
 	case COPT_SECONDS:
 		n = snprintf(buf, len, "%d", *CFIELD(c, o, int));
+		break;
+	case COPT_SIGNER_PRIORITY:
+		n = snprintf(buf, len, "%s",
+		    signer_priority_name(*CFIELD(c, o, enum signer_priority)));
 		break;
 	}
 	return n < 0 || (size_t)n >= len ? -1 : 0;

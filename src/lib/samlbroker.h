@@ -208,6 +208,19 @@ struct tenant {
  * "staged+previous" (both). */
 const char *tenant_rollover_state(const struct tenant *);
 
+/*
+ * How the signers are scheduled beside the front (signer_priority): idle
+ * (SCHED_IDLE: they run when the front does not need the CPU), batch
+ * (SCHED_BATCH, 10 nicer than the master: never preempt the front on
+ * waking), normal (as the master).
+ */
+enum signer_priority { SIGNER_PRIORITY_IDLE, SIGNER_PRIORITY_BATCH, SIGNER_PRIORITY_NORMAL };
+/* 0 and the value, or -1 for a name that is none of them. */
+int	 signer_priority_parse(const char *, enum signer_priority *);
+const char *signer_priority_name(enum signer_priority);
+/* signers = 0: the number of signers for that many online CPUs. */
+size_t	 signers_default(long online_cpus);
+
 struct broker_config {
 	char			*path;
 	struct listen_addr	*listens;
@@ -237,8 +250,9 @@ struct broker_config {
 	uid_t			 user_uid;	/* its uid and primary gid, when */
 	gid_t			 user_gid;	/* user is set and was looked up */
 	bool			 user_known;
-	size_t			 signers;	/* signer processes; 0: online CPUs */
+	size_t			 signers;	/* signer processes; 0: signers_default() */
 	size_t			 signer_queue;	/* mint requests per signer */
+	enum signer_priority	 signer_priority;	/* the signers' scheduling */
 	/* https: listeners (config_tls.c): the files as named, their bytes as
 	 * read (NUL-terminated; the key is a secret: wiped when freed), the
 	 * authentication methods and the certificate identity field. */
@@ -286,7 +300,7 @@ struct broker_config {
 /* config_options.c - the table of the main file's [broker] options */
 enum config_option_type {
 	COPT_LISTEN, COPT_ADMIN_LISTEN, COPT_MODE, COPT_PATH, COPT_FILE, COPT_STRING,
-	COPT_LOG_LEVEL, COPT_BOOL, COPT_COUNT, COPT_SECONDS
+	COPT_LOG_LEVEL, COPT_BOOL, COPT_COUNT, COPT_SECONDS, COPT_SIGNER_PRIORITY
 };
 struct config_option {
 	const char		*name;

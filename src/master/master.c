@@ -745,7 +745,7 @@ gen_load(struct master *m, struct broker_config **ret_conf, char *errbuf, size_t
 		goto fail;
 	}
 	g->signers = conf->signers > 0 ? conf->signers :
-	    (size_t)(sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1);
+	    signers_default(sysconf(_SC_NPROCESSORS_ONLN));
 	if (g->signers > MAX_SIGNERS) {
 		snprintf(errbuf, errlen, "at most %d signers", MAX_SIGNERS);
 		goto fail;

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,7 @@ struct signer_state {
 	struct keyed	*tenants;	/* sorted by name */
 	size_t		 n_tenants;
 	bool		 in_token;	/* some tenant's key is in a PKCS#11 token */
+	enum signer_priority priority;	/* the configuration's signer_priority */
 };
 
 static int
@@ -207,9 +209,54 @@ load_tenants(struct signer_state *st, const char *path, int snap_fd, char **ret_
 		st->n_tenants++;
 	}
 	qsort(st->tenants, st->n_tenants, sizeof(*st->tenants), keyed_cmp);
+	st->priority = conf->signer_priority;
 	/* The keys live on in the signers; client secrets, the key password
 	 * and the parsed files go (config_free wipes them). */
 	config_free(conf);
+	return 0;
+}
+
+/*
+ * signer_priority: the front comes first.  Applied once the keys are
+ * loaded (a start on a busy host is not slowed down) and before the
+ * seccomp filter, which allows neither call.  SCHED_IDLE: the signer runs
+ * only when no other task of its group wants the CPU, and a waking front
+ * preempts it at once; SCHED_BATCH, 10 nicer than it was started (at most
+ * 19): a waking signer never preempts the front, and it gets about a tenth
+ * of a CPU the front wants too.  An
+ * unprivileged process may always lower its own priority, so a failure
+ * means a system call filter refused it: an error, as the option asked
+ * for it.
+ */
+static int
+set_priority(enum signer_priority prio, char *errbuf, size_t errlen)
+{
+	struct sched_param	 sp;
+	int			 policy, nice;
+
+	if (prio == SIGNER_PRIORITY_NORMAL)
+		return 0;
+	memset(&sp, 0, sizeof(sp));
+	policy = prio == SIGNER_PRIORITY_IDLE ? SCHED_IDLE : SCHED_BATCH;
+	if (prio == SIGNER_PRIORITY_BATCH) {
+		errno = 0;
+		nice = getpriority(PRIO_PROCESS, 0);
+		if ((nice == -1 && errno != 0) ||
+		    setpriority(PRIO_PROCESS, 0, nice + 10 < 19 ? nice + 10 : 19) == -1) {
+			snprintf(errbuf, errlen, "cannot set signer_priority = batch "
+			    "(setpriority: %s; a service manager's system call filter must "
+			    "allow setpriority and sched_setscheduler, or set "
+			    "signer_priority = normal)", strerror(errno));
+			return -1;
+		}
+	}
+	if (sched_setscheduler(0, policy, &sp) == -1) {
+		snprintf(errbuf, errlen, "cannot set signer_priority = %s "
+		    "(sched_setscheduler: %s; a service manager's system call filter "
+		    "must allow it, or set signer_priority = normal)",
+		    signer_priority_name(prio), strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
@@ -440,7 +487,8 @@ signer_main(int argc, char **argv)
 		goto fail;
 	if (signer_start_hook != NULL)
 		signer_start_hook(st.index);
-	if (harden(&st, err, sizeof(err)) == -1) {
+	if (set_priority(st.priority, err, sizeof(err)) == -1 ||
+	    harden(&st, err, sizeof(err)) == -1) {
 		error = xstrdup(err);
 		goto fail;
 	}
