@@ -354,5 +354,24 @@ alice = K.kinit("alice")
 r = raw(kdcmod.negotiate_token(alice))
 check(r["status"] == 200, "a new ticket (kvno %d) works" % kvno2, repr(r)[:300])
 
+# Without krb5_principal (any principal of the keytab) MIT says "Request
+# ticket server ... not found in keytab (ticket kvno N)" for a service the
+# keytab lacks: still a ticket for another service, not a key version.
+conf = os.path.join(s.broker_dir, "samlbroker.conf")
+with open(conf) as f:
+    text = f.read()
+with open(conf, "w") as f:
+    f.write(text.replace("krb5_principal = HTTP/localhost@ACME.EXAMPLE\n", ""))
+reload()
+n = refusals()
+r = raw(kdcmod.negotiate_token(alice, service="HTTP@other"))
+check(r["status"] == 401, "no krb5_principal: a ticket for HTTP/other: 401", repr(r)[:300])
+check(refused_with(r"ticket for another service \(the ticket is for HTTP/other@ACME\.EXAMPLE; "
+                   r"this broker is any principal of its keytab", "other service, any", n),
+      "no krb5_principal: the log says ticket for another service, naming it",
+      log()[-2000:])
+r = raw(kdcmod.negotiate_token(alice))
+check(r["status"] == 200, "no krb5_principal: alice's ticket for HTTP/localhost works", repr(r)[:300])
+
 check("TlRMTVNTUA" not in log() and "YII" not in log(), "no token in the log")
 done(s)

@@ -278,7 +278,7 @@ test_main_signers(void **state)
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(text, sizeof(text), "[broker]\ntenants_dir = tenants\n"
 		    "signer_priority = %s\n", names[i]);
-		write_file("samlbroker.conf", text);
+		fixture_write("samlbroker.conf", text, 0600);
 		c = load_config(NULL);
 		assert_string_equal(signer_priority_name(c->signer_priority), names[i]);
 		config_free(c);

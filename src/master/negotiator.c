@@ -205,14 +205,19 @@ refusal(const struct negotiator *ng, OM_uint32 major, OM_uint32 minor,
 {
 	char		 text[200], server[NEG_PRINCIPAL_MAX + 1] = "";
 	const char	*rs;
+	bool		 absent;
 
 	minor_text(minor, text, sizeof(text));
 	/* MIT names the ticket's server when it is not the acceptor's name
-	 * ("... (request ticket server HTTP/other@REALM)"). */
-	if ((rs = strstr(text, "request ticket server ")) != NULL) {
+	 * ("... (request ticket server HTTP/other@REALM)"), or when the keytab
+	 * has no key for it: "Request ticket server S not found in keytab
+	 * (ticket kvno N)" (no such principal; the kvno case is "S kvno N not
+	 * found in keytab"). */
+	if ((rs = strcasestr(text, "request ticket server ")) != NULL) {
 		rs += strlen("request ticket server ");
 		snprintf(server, sizeof(server), "%.*s", (int)strcspn(rs, ") "), rs);
 	}
+	absent = server[0] != '\0' && strstr(text, "not found in keytab (ticket kvno") != NULL;
 	if (GSS_ROUTINE_ERROR(major) == GSS_S_DUPLICATE_TOKEN ||
 	    GSS_SUPPLEMENTARY_INFO(major) & GSS_S_DUPLICATE_TOKEN ||
 	    (krb5_error_code)minor == KRB5KRB_AP_ERR_REPEAT ||
@@ -224,11 +229,12 @@ refusal(const struct negotiator *ng, OM_uint32 major, OM_uint32 minor,
 		snprintf(reason, len, "clock skew (the client's clock and the "
 		    "broker's differ by more than the allowed %d s, krb5.conf "
 		    "clockskew: synchronize both with NTP)", ng->skew);
-	else if (server[0] != '\0' && ng->principal[0] != '\0' &&
-	    strcmp(server, ng->principal) != 0)
+	else if (server[0] != '\0' && ((ng->principal[0] != '\0' &&
+	    strcmp(server, ng->principal) != 0) || absent))
 		snprintf(reason, len, "ticket for another service (the ticket is for "
 		    "%.150s; this broker is %.150s: the client used another name, or "
-		    "the SPN is on another account)", server, ng->principal);
+		    "the SPN is on another account)", server, ng->principal[0] != '\0' ?
+		    ng->principal : "any principal of its keytab");
 	else if ((krb5_error_code)minor == KRB5_KT_KVNONOTFOUND ||
 	    strstr(text, "kvno") != NULL)
 		snprintf(reason, len, "unknown key version (%.150s: the keytab lacks the "
