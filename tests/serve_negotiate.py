@@ -8,7 +8,8 @@ the real daemon and a throw-away MIT KDC (tests/kdc.py):
   no Authorization 401 + WWW-Authenticate: Negotiate;
 - refusals, each 401 and a negotiate_refused log line: the same token
   twice (replay cache), a ticket for another service (HTTP/other), a
-  principal of a realm not allowed (mallory@OTHER.EXAMPLE), the
+  principal of a realm not allowed (mallory@OTHER.EXAMPLE), a principal
+  with a space (it would be logged and become %u as it is), the
   negotiator's clock moved past the skew (libfaketime in the negotiator
   alone), NTLM raw and NTLM in SPNEGO;
 - keytab rotation: a new kvno + SIGHUP, alice's old ticket still works;
@@ -285,6 +286,23 @@ st, h, j = curl(mallory, user_path("mallory@acme.example"))
 check(st == 401, "mallory@OTHER.EXAMPLE: 401", repr((st, h, j)))
 check(refused_with(r"realm not allowed \(OTHER\.EXAMPLE is not in krb5_realms", "realm", n),
       "the log says realm not allowed, naming the realm", log()[-2000:])
+
+# A principal with a space (and a log field in it) matches realm: by its
+# realm, but would be logged as principal=krb5:eve status=200 x@... and
+# become %u: it is refused, its odd characters shown as '?'.
+ODD = "eve status=200 x@ACME.EXAMPLE"
+odd_kt = os.path.join(K.dir, "odd.keytab")
+K.kadmin('addprinc -randkey "%s"' % ODD)
+K.kadmin('ktadd -k %s "%s"' % (odd_kt, ODD))
+eve = K.kinit(ODD, keytab=odd_kt)
+n = refusals()
+st, h, j = curl(eve, user_path("alice@acme.example"))
+check(st == 401 and h.get("www-authenticate") == ["Negotiate"],
+      "a principal with spaces: 401", repr((st, h, j)))
+check(refused_with(r"invalid token \(the client's principal eve\?status=200\?x@ACME\.EXAMPLE "
+                   r"holds a character", "odd principal", n),
+      "the log says which principal, its odd characters as ?", log()[-2000:])
+check("principal=krb5:eve" not in log(), "the odd principal is in no request line")
 
 # NTLM, raw and offered alone in SPNEGO.
 for name, tok in (("raw NTLMSSP", kdcmod.NTLM_RAW), ("SPNEGO offering only NTLM",

@@ -609,6 +609,31 @@ negotiate_refuse(struct request *r, const char *reason)
 
 static void	 handle_authenticated(struct request *);
 
+/* One character of a Kerberos principal the broker accepts: as a
+ * certificate identity's (server_tls.c), since a principal is logged
+ * (principal=krb5:...), written in rules and becomes %u. */
+static bool
+principal_char_ok(unsigned char ch)
+{
+	return ch > 0x20 && ch < 0x7f && ch != '"' && ch != '\\' && ch != ',' &&
+	    ch != '\'';
+}
+
+/* NAME@REALM, one @ (MIT writes a component's @ as \@), every character
+ * acceptable. */
+static bool
+principal_acceptable(const char *p)
+{
+	const char	*at = strchr(p, '@');
+
+	if (at == NULL || at == p || at[1] == '\0' || strchr(at + 1, '@') != NULL)
+		return false;
+	for (; *p != '\0'; p++)
+		if (!principal_char_ok((unsigned char)*p))
+			return false;
+	return true;
+}
+
 static void
 negotiate_done(void *arg, const struct neg_wire_reply *nr, const unsigned char *out,
     size_t outlen, const char *why)
@@ -631,6 +656,20 @@ negotiate_done(void *arg, const struct neg_wire_reply *nr, const unsigned char *
 	}
 	if (nr->status != NEG_WIRE_OK) {
 		negotiate_refuse(r, nr->reason);
+		return;
+	}
+	if (!principal_acceptable(nr->principal)) {
+		char	 shown[NEG_PRINCIPAL_MAX + 1];
+
+		snprintf(shown, sizeof(shown), "%s", nr->principal);
+		for (char *p = shown; *p != '\0'; p++)
+			if (!principal_char_ok((unsigned char)*p))
+				*p = '?';
+		snprintf(reason, sizeof(reason), "invalid token (the client's "
+		    "principal %s holds a character the broker does not accept: "
+		    "printable ASCII without space, quotes, backslash or comma, "
+		    "and one @)", shown);
+		negotiate_refuse(r, reason);
 		return;
 	}
 	at = strrchr(nr->principal, '@');
