@@ -709,6 +709,14 @@ negotiate_begin(struct request *r)
 		negotiate_refuse(r, "invalid token (not base64)");
 		return true;
 	}
+	if (len > NEG_TOKEN_MAX) {
+		/* max_header_size may leave room for more than the
+		 * negotiator takes: a refusal, not "busy". */
+		OPENSSL_cleanse(tok, len);
+		free(tok);
+		negotiate_refuse(r, "invalid token (larger than 48 KiB)");
+		return true;
+	}
 	r->neg_wait = server_negotiate_start(r->srv->negotiate, tok, len,
 	    negotiate_done, r);
 	OPENSSL_cleanse(tok, len);
