@@ -162,6 +162,28 @@ check(title == "samlbroker: negotiator", "its title is samlbroker: negotiator", 
 logged(r"event=negotiator_ready", "negotiator ready")
 
 
+def fds(pid):
+    d = "/proc/%d/fd" % pid
+    out = {}
+    for n in os.listdir(d):
+        try:
+            out[int(n)] = os.readlink(os.path.join(d, n))
+        except OSError:
+            pass
+    return out
+
+
+# The negotiator keeps no descriptor but stdio and its socket (the
+# keytab's memfd is read and closed); the front never holds that memfd.
+nfd = fds(neg_pid)
+nfd = {k: v for k, v in nfd.items() if "faketime" not in v}  # the test's preload
+check(sorted(k for k in nfd if k > 2) == [3] and nfd[3].startswith("socket:"),
+      "the negotiator holds only stdio and its socket", repr(nfd))
+ffd = fds(s.front_pid())
+check(not any("samlbroker-negotiator" in v or "keytab" in v for v in ffd.values()),
+      "the front holds no keytab descriptor", repr(ffd))
+
+
 def keytab_keys(path):
     """The key bytes of every entry of an MIT keytab (format 0x502)."""
     import struct
