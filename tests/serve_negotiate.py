@@ -419,5 +419,28 @@ check(refused_with(r"ticket for another service \(the ticket is for HTTP/other@A
 r = raw(kdcmod.negotiate_token(alice))
 check(r["status"] == 200, "no krb5_principal: alice's ticket for HTTP/localhost works", repr(r)[:300])
 
+# A reload that drops negotiate stops the negotiator: the old keytab does
+# not stay in a process nobody uses.
+m = re.findall(r"event=negotiator_started pid=(\d+)", log())
+last_neg = int(m[-1])
+with open(conf) as f:
+    text = f.read()
+text = re.sub(r"(krb5_\w+|state_directory) = .*\n", "", text)
+text = text.replace("https_auth = negotiate\n", "https_auth = certificate\n"
+                    "tls_client_ca = %s\ntls_client_identity = san-email\n" % CA)
+text = re.sub(r"agents = realm:ACME\.EXAMPLE\n", "agents = cert-domain:acme.example\n", text)
+text = re.sub(r"service\.ewt = krb5:.*\n", "", text)
+with open(conf, "w") as f:
+    f.write(text)
+n_start = log().count("event=reload_start")
+s.broker.send_signal(signal.SIGHUP)
+try:
+    gone = s.wait_for(lambda: not os.path.exists("/proc/%d" % last_neg),
+                      "the negotiator gone after a reload without negotiate")
+except SystemExit:
+    gone = False
+check(gone and log().count("event=reload_start") > n_start and "reload_failed" not in log(),
+      "a reload without negotiate stops the negotiator (pid %d)" % last_neg, log()[-2000:])
+
 check("TlRMTVNTUA" not in log() and "YII" not in log(), "no token in the log")
 done(s)

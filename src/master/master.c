@@ -623,6 +623,14 @@ negotiator_start(struct master *m)
 	int		 fd;
 
 	m->neg_restart_at = 0;
+	if (m->cur != NULL && m->cur->neg_fd == -1 && m->neg_pid > 0) {
+		/* A generation without negotiate: the old keytab goes with
+		 * its negotiator (not restarted: its exit is not reaped as
+		 * the negotiator's). */
+		kill(m->neg_pid, SIGTERM);
+		log_info("event=negotiator_stopped pid=%ld", (long)m->neg_pid);
+		m->neg_pid = 0;
+	}
 	if (m->cur == NULL || m->cur->neg_fd == -1 || (m->state != M_RUNNING &&
 	    m->state != M_FRONT_STARTING))
 		return;
