@@ -38,6 +38,7 @@ PORT = free_port()
 K = kdcmod.KDC()
 K.addprinc("HTTP/localhost")
 K.addprinc("HTTP/other")
+K.addprinc("HTTP/replay")  # a service name that holds a word of a refusal class
 for p in ("alice", "bob", "mallory@OTHER.EXAMPLE"):
     K.addprinc(p)
 STATE = {}
@@ -306,6 +307,12 @@ r = raw(tok)
 check(r["status"] == 401, "a ticket for HTTP/other: 401", repr(r)[:300])
 check(refused_with(r"ticket for another service \(.*HTTP/other@ACME\.EXAMPLE", "other service", n),
       "the log says ticket for another service, naming it", log()[-2000:])
+# The ticket's server name is the client's choice: HTTP/replay is no replay.
+n = refusals()
+r = raw(kdcmod.negotiate_token(alice, service="HTTP@replay"))
+check(r["status"] == 401, "a ticket for HTTP/replay: 401", repr(r)[:300])
+check(refused_with(r"ticket for another service \(.*HTTP/replay@ACME\.EXAMPLE", "replay service", n),
+      "... logged as a ticket for another service, not a replay", log()[-2000:])
 
 # A realm not allowed (the KDC trusts OTHER.EXAMPLE; the broker does not).
 mallory = K.kinit("mallory@OTHER.EXAMPLE")
@@ -415,6 +422,12 @@ check(r["status"] == 401, "no krb5_principal: a ticket for HTTP/other: 401", rep
 check(refused_with(r"ticket for another service \(the ticket is for HTTP/other@ACME\.EXAMPLE; "
                    r"this broker is any principal of its keytab", "other service, any", n),
       "no krb5_principal: the log says ticket for another service, naming it",
+      log()[-2000:])
+n = refusals()
+r = raw(kdcmod.negotiate_token(alice, service="HTTP@replay"))
+check(refused_with(r"ticket for another service \(the ticket is for HTTP/replay@ACME\.EXAMPLE",
+                   "replay service, any", n),
+      "no krb5_principal: HTTP/replay is a ticket for another service, not a replay",
       log()[-2000:])
 r = raw(kdcmod.negotiate_token(alice))
 check(r["status"] == 200, "no krb5_principal: alice's ticket for HTTP/localhost works", repr(r)[:300])

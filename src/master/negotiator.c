@@ -203,11 +203,15 @@ static void
 refusal(const struct negotiator *ng, OM_uint32 major, OM_uint32 minor,
     char *reason, size_t len)
 {
-	char		 text[200], server[NEG_PRINCIPAL_MAX + 1] = "";
+	char		 text[200], plain[200], server[NEG_PRINCIPAL_MAX + 1] = "";
 	const char	*rs;
 	bool		 absent;
 
 	minor_text(minor, text, sizeof(text));
+	/* The words looked for below are looked for in plain: the text
+	 * without the ticket's server name, which the client chooses (a
+	 * service named HTTP/replay is not a replay). */
+	memcpy(plain, text, sizeof(plain));
 	/* MIT names the ticket's server when it is not the acceptor's name
 	 * ("... (request ticket server HTTP/other@REALM)"), or when the keytab
 	 * has no key for it: "Request ticket server S not found in keytab
@@ -216,16 +220,17 @@ refusal(const struct negotiator *ng, OM_uint32 major, OM_uint32 minor,
 	if ((rs = strcasestr(text, "request ticket server ")) != NULL) {
 		rs += strlen("request ticket server ");
 		snprintf(server, sizeof(server), "%.*s", (int)strcspn(rs, ") "), rs);
+		memset(plain + (rs - text), ' ', strcspn(rs, ") "));
 	}
-	absent = server[0] != '\0' && strstr(text, "not found in keytab (ticket kvno") != NULL;
+	absent = server[0] != '\0' && strstr(plain, "not found in keytab (ticket kvno") != NULL;
 	if (GSS_ROUTINE_ERROR(major) == GSS_S_DUPLICATE_TOKEN ||
 	    GSS_SUPPLEMENTARY_INFO(major) & GSS_S_DUPLICATE_TOKEN ||
 	    (krb5_error_code)minor == KRB5KRB_AP_ERR_REPEAT ||
-	    strstr(text, "replay") != NULL)
+	    strstr(plain, "replay") != NULL)
 		snprintf(reason, len, "replayed authenticator (this token was "
 		    "accepted before: %.150s)", text);
 	else if ((krb5_error_code)minor == KRB5KRB_AP_ERR_SKEW ||
-	    strstr(text, "skew") != NULL)
+	    strstr(plain, "skew") != NULL)
 		snprintf(reason, len, "clock skew (the client's clock and the "
 		    "broker's differ by more than the allowed %d s, krb5.conf "
 		    "clockskew: synchronize both with NTP)", ng->skew);
@@ -236,14 +241,14 @@ refusal(const struct negotiator *ng, OM_uint32 major, OM_uint32 minor,
 		    "the SPN is on another account)", server, ng->principal[0] != '\0' ?
 		    ng->principal : "any principal of its keytab");
 	else if ((krb5_error_code)minor == KRB5_KT_KVNONOTFOUND ||
-	    strstr(text, "kvno") != NULL)
+	    strstr(plain, "kvno") != NULL)
 		snprintf(reason, len, "unknown key version (%.150s: the keytab lacks the "
 		    "key the ticket was made with; put the service's current key "
 		    "into krb5_keytab (ktadd, ktpass) and send SIGHUP)", text);
 	else if ((krb5_error_code)minor == KRB5_KT_NOTFOUND ||
 	    (krb5_error_code)minor == KRB5KRB_AP_WRONG_PRINC ||
-	    strstr(text, "No key table entry") != NULL ||
-	    strstr(text, "Wrong principal") != NULL)
+	    strstr(plain, "No key table entry") != NULL ||
+	    strstr(plain, "Wrong principal") != NULL)
 		snprintf(reason, len, "ticket for another service (%.150s; this broker "
 		    "is %.255s)", text, ng->principal[0] != '\0' ? ng->principal :
 		    "any principal of its keytab");
