@@ -8,7 +8,8 @@ from start to ready is printed.  The file is sealed (no token in it).  A
 tampered file, a truncated one, another tenant's, one sealed under another
 signing key and one of more than max_cached_tokens entries are ignored as a
 whole with one log line, and new exchanges happen.  persistent_cache = no writes no file (and removes what
-there was); a tenant removed on reload loses its file.
+there was); a tenant removed on reload loses its file; a file that cannot
+be written is logged.
 """
 import asyncio
 import os
@@ -266,7 +267,20 @@ check(not os.path.exists(badcreds_file), "a tenant removed on reload loses its f
 check("event=cache_file_removed tenant=badcreds reason=tenant_removed" in log_text(),
       "the removal is logged")
 
+# --- a file that cannot be written (here: its temporary name taken by a
+# directory; a full disk alike) is said, not kept quiet ----------------------
+blocker = os.path.join(cache_dir, "acme.cache.tmp")
+os.mkdir(blocker)
+ut = asyncio.run(crowd(["unwritable@example.com"]))
+s.tokens_seen |= {t for t in ut.values() if t}
+s.wait_for(lambda: "event=cache_save_failed tenant=acme" in log_text(),
+           "event=cache_save_failed", timeout=scaled(10, 30, 600))
+check(True, "a save that fails is logged (event=cache_save_failed tenant=acme)")
+os.rmdir(blocker)
+
 for line in log_text().splitlines():
+    if "event=cache_save_failed" in line:
+        print("# " + line)
     if "event=cache_file_ignored" in line or "event=cache_file_removed" in line:
         print("# " + line)
 found = s.scan_for_secrets()

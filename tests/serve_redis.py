@@ -2,7 +2,8 @@
 """Two brokers sharing a token cache in Redis ([broker] redis): a token
 fetched on node A is served by node B without an exchange; with A killed,
 B serves every agent A fetched; Redis holds only ciphertext under names
-that do not reveal an address; a tampered value is ignored; concurrent
+that do not reveal an address; a token from Redis is kept on disk too
+(state_directory) and served after a restart; a tampered value is ignored; concurrent
 requests for a new agent over both nodes make one exchange; with Redis
 stopped both nodes keep serving, and say when it goes and comes back.
 Starts its own redis-server on a Unix socket in the test's directory."""
@@ -70,6 +71,16 @@ b_port = free_port()
 conf_b = os.path.join(b_dir, "samlbroker.conf")
 text = open(conf_b).read().replace(s.socket, b_sock).replace(
     "tcp:127.0.0.1:%d" % s.tcp_port, "tcp:127.0.0.1:%d" % b_port)
+# B keeps its tokens across a restart too (state_directory): a file it
+# cannot open is there, so that its first save (the tenant still empty)
+# removes it and says so.
+b_state = os.path.join(s.dir, "broker-b-state")
+os.makedirs(os.path.join(b_state, "cache"), mode=0o700)
+os.chmod(b_state, 0o700)
+b_cache_file = os.path.join(b_state, "cache", "acme.cache")
+with open(b_cache_file, "wb") as f:
+    f.write(b"not a cache file")
+text += "state_directory = %s\n" % b_state
 open(conf_b, "w").write(text)
 a = {"dir": s.broker_dir, "socket": s.socket, "log": s.broker_log, "proc": s.broker}
 s.broker_dir, s.socket, s.broker_log = b_dir, b_sock, os.path.join(s.dir, "broker-b.log")
@@ -125,6 +136,7 @@ check(n == len(agents), "node A made one exchange per agent", "%d" % n)
 # The store is asynchronous: B asks once A's SET has landed.
 s.wait_for(lambda: len([k for k in cli_raw(redis_sock, "KEYS", "samlbroker:v1:acme:*").split()
                         if k]) == len(agents), "the tokens in Redis")
+wait_log(b, "event=cache_file_removed tenant=acme reason=empty")
 t0 = time.time()
 st, j = fetch(b, agents[0])
 print("# a token from Redis on node B: %.1f ms (the exchange on A: emulator, TLS, signing)"
@@ -132,6 +144,25 @@ print("# a token from Redis on node B: %.1f ms (the exchange on A: emulator, TLS
 check(st == 200 and j.get("access_token") == tokens[agents[0]],
       "node B serves the token node A obtained", repr(j.get("error")))
 check(exchanges() == n, "node B made no exchange for it", "%d" % exchanges())
+
+# 1b. A token B took from Redis is also kept on B's disk: B stopped
+# (its only change since its last save was that token) leaves a file,
+# and B restarted serves it.
+b["proc"].send_signal(signal.SIGTERM)
+b["proc"].wait()
+s.procs.remove(b["proc"])
+check(os.path.exists(b_cache_file), "node B stopped: the token from Redis is in its file")
+s.broker_dir, s.socket, s.broker_log = b["dir"], b["socket"], b["log"]
+b["proc"] = s.start_broker()
+s.broker_dir, s.socket, s.broker_log = a["dir"], a["socket"], a["log"]
+check(log_has(b, "event=cache_loaded tenant=acme entries=1 "),
+      "node B restarted: reads the token back")
+s.wait_for(lambda: open(b["log"]).read().count("event=redis_available") >= 2,
+           "node B restarted: redis_available")
+st, j = fetch(b, agents[0])
+check(st == 200 and j.get("access_token") == tokens[agents[0]],
+      "node B restarted serves it", repr(j.get("error")))
+check(exchanges() == n, "node B restarted made no exchange for it", "%d" % exchanges())
 
 # 2. Redis holds ciphertext only, under names that hide the address.
 keys = [k for k in cli_raw(redis_sock, "KEYS", "*").split() if k]
@@ -237,11 +268,11 @@ check(open(b["log"]).read().count("event=redis_unavailable") == 1,
       "node B says once that Redis went away")
 start_redis(s)
 # A logged it once per process before (two processes) and after the
-# hang, B once.
+# hang, B once per start (two).
 s.wait_for(lambda: open(a["log"]).read().count("event=redis_available") >= 4,
            "node A: redis_available again")
-s.wait_for(lambda: open(b["log"]).read().count("event=redis_available") >= 2,
-           "node B: redis_available again")
+s.wait_for(lambda: open(b["log"]).read().count("event=redis_available") >= 3,
+           "node B: redis_available again (started twice)")
 check(True, "both nodes say Redis is back")
 
 # 7. Status and metrics.

@@ -4,7 +4,8 @@
  * replayed with no system access (files gone, variables unset, NSS answers
  * from the snapshot), the FULL form signing, the FRONT form holding no key
  * and no key password (literal, file: and env:) yet loading without keys,
- * equal tenant digests, the blanking of wrapped pkey values, and a decoder
+ * equal tenant digests, the blanking of wrapped pkey values, the cache
+ * keys' material wiped whole when freed, and a decoder
  * that refuses every truncation and malformation.
  *
  * Keys come from tests/data/keys/ (top_srcdir in the environment, else ".").
@@ -365,6 +366,51 @@ test_record_without_keys_serves_signers(void **state)
 	snapshot_free(back);
 }
 
+/* free() as linked into this test (-Wl,--wrap=free): the watched block's
+ * bytes are looked at just before it goes. */
+void	*__real_free(void *);
+void	 __wrap_free(void *);
+static const char	*watch;
+static size_t		 watch_len;
+static int		 watch_freed, watch_clean;
+
+void
+__wrap_free(void *p)
+{
+	if (p != NULL && p == watch) {
+		watch_freed = 1;
+		watch_clean = 1;
+		for (size_t i = 0; i < watch_len; i++)
+			if (watch[i] != '\0')
+				watch_clean = 0;
+		watch = NULL;
+	}
+	__real_free(p);
+}
+
+/* The cache keys' material (the key file's bytes and the password, after
+ * a binary length that starts with NUL) is wiped whole when freed. */
+static void
+test_cache_material_wiped(void **state)
+{
+	struct broker_config	*rec;
+	struct config_snapshot	*snap;
+	const struct tenant	*t;
+
+	(void)state;
+	snap = record(CONFIG_NO_PRIVATE_KEYS, &rec);
+	assert_non_null(t = config_tenant_find(rec, "globex"));
+	assert_non_null(t->cache_material);
+	assert_true(t->cache_material_len > 8);
+	watch = t->cache_material;
+	watch_len = t->cache_material_len;
+	watch_freed = watch_clean = 0;
+	config_free(rec);
+	assert_int_equal(watch_freed, 1);
+	assert_int_equal(watch_clean, 1);
+	snapshot_free(snap);
+}
+
 /* Names resolve from the snapshot's answers, not from NSS. */
 static void
 test_nss_from_snapshot(void **state)
@@ -574,6 +620,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_front_form_holds_no_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_without_keys_serves_signers,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_material_wiped, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_nss_from_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncation, setup, teardown),
 		cmocka_unit_test(test_not_in_snapshot),

@@ -592,6 +592,7 @@ exchange_shared(enum cache_redis_found found, char *token, double expires_at,
 		    t->expire_time_hours * 3600.0 : expires_at - now, now,
 		    random_unit());
 		cache_set_token(e, token);
+		broker_persist_mark(b, e->tenant);	/* kept on disk too */
 		log_debug("event=redis_hit tenant=%s kind=%s expires_in=%.0f",
 		    e->tenant, e->kind == TOKEN_USER ? "user" : "service",
 		    expires_at - now);

@@ -464,6 +464,18 @@ b64_option(struct load *l, const char *oname, const char *v)
 	return buf;
 }
 
+/* The material is binary (it starts with a length whose first byte is
+ * NUL): wiped by its length, not by strlen as secret_free would. */
+static void
+cache_material_free(struct tenant *t)
+{
+	if (t->cache_material != NULL)
+		OPENSSL_cleanse(t->cache_material, t->cache_material_len);
+	free(t->cache_material);
+	t->cache_material = NULL;
+	t->cache_material_len = 0;
+}
+
 /*
  * What the tenant's cache key derives from (cache_seal.c): its pkey as
  * given (the file's bytes for file:) and its password, in the master's
@@ -476,7 +488,7 @@ tenant_cache_material(struct tenant *t, const char *pkey, const char *password)
 {
 	if (pkey == NULL || password == NULL)
 		return;
-	secret_free(t->cache_material);
+	cache_material_free(t);
 	t->cache_material = cache_key_material(pkey, strlen(pkey), password,
 	    &t->cache_material_len);
 }
@@ -844,7 +856,7 @@ tenant_free(struct tenant *t)
 	keystore_free(t->next_cert);
 	keystore_free(t->previous_cert);
 	free(t->previous_pkey);
-	secret_free(t->cache_material);
+	cache_material_free(t);
 	free(t->name);
 	free(t->file);
 	free(t->organization_sname);

@@ -475,8 +475,13 @@ mcache_save(const struct mcache *c, const char *buf, size_t len)
 
 	if (c == NULL || !c->enabled)
 		return 0;	/* nothing is kept: the batch goes */
-	if ((dfd = dir_open(c, true, warn_due())) == -1)
+	/* warn_due() asked only on a failure: asked on every save, it took
+	 * the minute's line before a failed write could. */
+	if ((dfd = dir_open(c, true, false)) == -1) {
+		if (warn_due())
+			log_warn("event=cache_dir dir=%s", c->dir);
 		return 0;
+	}
 	while (off < len) {
 		const struct mcache_tenant *t;
 
