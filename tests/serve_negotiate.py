@@ -26,7 +26,7 @@ import subprocess
 
 import https_pki
 import kdc as kdcmod
-from harness import Setup, check, done, free_port, skip, SECRETS, redact
+from harness import Setup, check, done, free_port, skip, wait_seconds, SECRETS, redact
 
 with open(os.path.join(os.environ.get("top_builddir", "."), "config.h")) as f:
     if "#define HAVE_GSSAPI 1" not in f.read():
@@ -108,7 +108,8 @@ def curl(env, path, negotiate=True):
     if negotiate:
         argv += ["--negotiate", "-u", ":"]
     argv.append("https://localhost:%d%s" % (PORT, path))
-    r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(argv, env=env, capture_output=True, text=True,
+                       timeout=max(120, wait_seconds()))
     with open(hfile, newline="") as f:
         heads = [b for b in f.read().split("\r\n\r\n") if b.startswith("HTTP/")]
     if r.returncode != 0 or not heads:
