@@ -23,6 +23,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sysconfig
 
 import https_pki
 import kdc as kdcmod
@@ -32,7 +33,9 @@ with open(os.path.join(os.environ.get("top_builddir", "."), "config.h")) as f:
     if "#define HAVE_GSSAPI 1" not in f.read():
         skip("built without GSS-API (configure --with-gssapi; tests/check_config.sh "
              "checks that negotiate is refused)")
-FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+# Debian's faketime package, for this machine's architecture (multiarch).
+FAKETIME_LIB = "/usr/lib/%s/faketime/libfaketime.so.1" % (
+    sysconfig.get_config_var("MULTIARCH") or "x86_64-linux-gnu")
 PORT = free_port()
 K = kdcmod.KDC()
 K.addprinc("HTTP/localhost")
