@@ -17,7 +17,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Setup, UnixHTTPConnection, check, done, scaled, skip, SLOW  # noqa: E402
+from harness import BROKER, Setup, UnixHTTPConnection, check, done, scaled, skip, SLOW  # noqa: E402
 
 if SLOW:
     # valgrind replaces malloc (glibc's count stays empty), and 20,000
@@ -85,6 +85,17 @@ def fill(prefix, n):
 
 
 st = status()
+if st.get("heap_bytes", 0) is None:
+    # The front says null (and /metrics leaves the figure out) where malloc
+    # cannot count: AddressSanitizer's allocator leaves glibc's arena empty
+    # (mallinfo2 says 0).  Only a sanitizer build may skip; elsewhere the
+    # check below fails.
+    with open(BROKER, "rb") as f:
+        if b"__asan_init" in f.read():
+            s.stop()
+            s.cleanup()
+            skip("a sanitizer build's malloc does not count the front's heap "
+                 "(heap_bytes is null)")
 check(isinstance(st.get("heap_bytes"), int) and st["heap_bytes"] > 0,
       "/v1/status says the front's heap_bytes", repr(st.get("heap_bytes")))
 check(re.search(r"^samlbroker_front_heap_bytes [1-9][0-9]*$", s.metrics(), re.M),
@@ -93,12 +104,6 @@ check(re.search(r"^samlbroker_front_heap_bytes [1-9][0-9]*$", s.metrics(), re.M)
 # sessions and buffers up; what they cost is not the cache's.
 fill("warm", WARM)
 st0 = status()
-if st0["heap_bytes"] - st["heap_bytes"] < 64 * WARM:
-    # A sanitizer's allocator: glibc's arena holds nothing of the cache.
-    s.stop()
-    s.cleanup()
-    skip("malloc's count did not grow with %d tokens (%d bytes): a sanitizer build's "
-         "allocator" % (WARM, st0["heap_bytes"] - st["heap_bytes"]))
 t0 = time.monotonic()
 got = fill("agent", N)
 st1 = status()

@@ -24,16 +24,19 @@ import re
 import shutil
 import signal
 import subprocess
+import sysconfig
 
 import https_pki
 import kdc as kdcmod
-from harness import Setup, check, done, free_port, skip, SECRETS, redact
+from harness import Setup, check, done, free_port, skip, wait_seconds, SECRETS, redact
 
 with open(os.path.join(os.environ.get("top_builddir", "."), "config.h")) as f:
     if "#define HAVE_GSSAPI 1" not in f.read():
         skip("built without GSS-API (configure --with-gssapi; tests/check_config.sh "
              "checks that negotiate is refused)")
-FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+# Debian's faketime package, for this machine's architecture (multiarch).
+FAKETIME_LIB = "/usr/lib/%s/faketime/libfaketime.so.1" % (
+    sysconfig.get_config_var("MULTIARCH") or "x86_64-linux-gnu")
 PORT = free_port()
 K = kdcmod.KDC()
 K.addprinc("HTTP/localhost")
@@ -110,7 +113,8 @@ def curl(env, path, negotiate=True):
     if negotiate:
         argv += ["--negotiate", "-u", ":"]
     argv.append("https://localhost:%d%s" % (PORT, path))
-    r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(argv, env=env, capture_output=True, text=True,
+                       timeout=max(120, wait_seconds()))
     with open(hfile, newline="") as f:
         heads = [b for b in f.read().split("\r\n\r\n") if b.startswith("HTTP/")]
     if r.returncode != 0 or not heads:

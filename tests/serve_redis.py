@@ -7,6 +7,7 @@ that do not reveal an address; a token from Redis is kept on disk too
 requests for a new agent over both nodes make one exchange; with Redis
 stopped both nodes keep serving, and say when it goes and comes back.
 Starts its own redis-server on a Unix socket in the test's directory."""
+import atexit
 import os
 import shutil
 import signal
@@ -27,7 +28,17 @@ if "HAVE_REDIS 1" not in open(os.path.join(os.environ.get("top_builddir", "."), 
                               errors="replace").read():
     skip("built without libhiredis (configure --with-redis)")
 
-state = {}
+state = {"all": []}
+
+
+@atexit.register
+def _kill_redis():
+    """The redis-servers this test started, killed whatever happens (a
+    failed check or wait exits early; one may be stopped by SIGSTOP)."""
+    for p in state["all"]:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 
 
 def start_redis(s, extra=()):
@@ -36,6 +47,7 @@ def start_redis(s, extra=()):
     p = subprocess.Popen([REDIS, "--port", "0", "--unixsocket", sock, "--unixsocketperm", "700",
                           "--save", "", "--appendonly", "no", "--dir", s.dir] + list(extra),
                          stdout=open(log, "ab"), stderr=subprocess.STDOUT)
+    state["all"].append(p)
     auth = ["-a", extra[1], "--no-auth-warning"] if extra else []
     s.wait_for(lambda: os.path.exists(sock) and cli_raw(sock, *(auth + ["PING"])) == b"PONG\n",
                "redis")
@@ -55,9 +67,11 @@ def before(s):
     conf = os.path.join(s.broker_dir, "samlbroker.conf")
     with open(conf, "a") as f:
         # A wrapper (valgrind) slows the front, not Redis: its answers
-        # would come late.
+        # would come late.  Not the default 200 ms either: a busy CI
+        # machine (a sanitizer build, parallel tests) may hold a local
+        # answer that long, and node B would then exchange itself.
         f.write("redis = unix:%s\nredis_timeout_ms = %d\n"
-                % (state["sock"], min(10000, int(scaled(0.2, 5, 10) * 1000))))
+                % (state["sock"], min(10000, int(scaled(1, 5, 10) * 1000))))
 
 
 s = Setup(before_broker=before)

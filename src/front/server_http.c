@@ -34,16 +34,17 @@ static json_t	*status_redis(const struct cache_redis *);
 
 /*
  * The bytes the front has allocated and not freed, as malloc counts them
- * (the chunks in use in the main arena, where the event loop allocates,
- * and the mmapped blocks): the token cache's
+ * (glibc's mallinfo2 sums the chunks in use over every arena, the event
+ * loop's and any thread's, and adds the mmapped blocks): the token cache's
  * footprint shows in it, what the kernel has not taken back does not.
- * -1 where malloc cannot say (not glibc; valgrind's and ASan's allocators
- * keep glibc's arena nearly empty, so the figure says nothing there).
+ * -1 where malloc cannot say: not glibc, or AddressSanitizer, whose
+ * allocator leaves glibc's arena empty (mallinfo2 says 0).  Valgrind's
+ * does too, and a wrapper is not known here: its figure says nothing.
  */
 static long long
 front_heap_bytes(void)
 {
-#ifdef HAVE_MALLINFO2
+#if defined(HAVE_MALLINFO2) && !defined(UNDER_ASAN)
 	struct mallinfo2 mi = mallinfo2();
 
 	return (long long)(mi.uordblks + mi.hblkhd);
